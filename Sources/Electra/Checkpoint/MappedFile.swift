@@ -1,0 +1,39 @@
+import Foundation
+
+/// A whole file mapped copy-on-write (MAP_PRIVATE, read+write): fp32 weights are used in
+/// place with no copy, and a later in-place update (training) touches only private pages.
+public final class MappedFile: @unchecked Sendable {
+    public let url: URL
+    public let base: UnsafeMutableRawPointer
+    public let size: Int
+
+    public init(url: URL) throws {
+        self.url = url
+        let fd = open(url.path, O_RDONLY)
+        guard fd >= 0 else {
+            throw ElectraError("cannot open \(url.path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            throw ElectraError("cannot stat \(url.path): \(String(cString: strerror(errno)))")
+        }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            throw ElectraError("\(url.path) is a folder, expected a file")
+        }
+        size = Int(st.st_size)
+        if size == 0 {
+            base = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 64)
+            return
+        }
+        let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0)
+        guard let p, p != MAP_FAILED else {
+            throw ElectraError("cannot map \(url.path): \(String(cString: strerror(errno)))")
+        }
+        base = p
+    }
+
+    deinit {
+        if size == 0 { base.deallocate() } else { munmap(base, size) }
+    }
+}

@@ -1,0 +1,81 @@
+import ElectraKernels
+
+/// Relative position scores (HF 4.x `relative_key` / `relative_key_query`).
+struct RelativePositions {
+    /// distance_embedding.weight: [2 * maxPositions - 1, headDim]; row (l - r) + maxPositions - 1.
+    let table: UnsafePointer<Float>
+    let maxPositions: Int
+    let keyQuery: Bool
+}
+
+/// Shape of one attention call.
+struct AttentionShape {
+    let batch: Int, length: Int, heads: Int, headDim: Int
+    var hidden: Int { heads * headDim }
+    /// Floats of per-thread scratch one (b, h) pair needs.
+    var scratchPerThread: Int { length * length + 2 * length * (2 * length - 1) }
+}
+
+/// Scaled dot-product attention per (batch, head), without materialising more than one
+/// [L, L] score block per thread unless `probs` asks to keep them.
+/// q, k, v: [B*L, H], head h in columns h*d..<(h+1)*d; maskBias: [B, L] (0 or float32.min);
+/// ctx: [B*L, H]; probs: [B, nh, L, L] when non-nil; scratch: [threads, scratchPerThread].
+func attentionForward(
+    q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+    ctx: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>?,
+    maskBias: UnsafePointer<Float>, shape s: AttentionShape, relative: RelativePositions?,
+    scratch: UnsafeMutablePointer<Float>
+) {
+    let L = s.length, d = s.headDim, H = s.hidden
+    let alpha = 1 / Float(d).squareRoot()
+    Parallel.forRanges(s.batch * s.heads) { chunk, range in
+        let mine = scratch + chunk * s.scratchPerThread
+        for bh in range {
+            let b = bh / s.heads, h = bh % s.heads
+            let qb = q + b * L * H + h * d
+            let kb = k + b * L * H + h * d
+            let vb = v + b * L * H + h * d
+            let scores = probs.map { $0 + bh * L * L } ?? mine
+            // scores[L, L] = alpha * Q K^T
+            sgemm(transA: false, transB: true, m: L, n: L, k: d, alpha: alpha, a: qb, lda: H,
+                  b: kb, ldb: H, beta: 0, c: scores, ldc: L)
+            if let rel = relative {
+                addRelativeScores(scores, q: qb, k: kb, rel: rel, L: L, d: d, ld: H, alpha: alpha,
+                                  scratch: mine + L * L)
+            }
+            let bias = maskBias + b * L
+            for l in 0..<L { softmaxRow(scores + l * L, L, bias: bias) }
+            // ctx[L, d] = P V
+            sgemm(transA: false, transB: false, m: L, n: d, k: L, alpha: 1, a: scores, lda: L,
+                  b: vb, ldb: H, beta: 0, c: ctx + b * L * H + h * d, ldc: H)
+        }
+    }
+}
+
+/// scores[l, r] += alpha * (q_l · P[l - r + M - 1]) (+ alpha * (k_r · P[l - r + M - 1])).
+/// The 2L-1 table rows that can occur form one window, so each term is one GEMM:
+/// T[l, j] = q_l · W_j with W_j = P[M - L + j], and scores[l, r] += T[l, l - r + L - 1].
+private func addRelativeScores(
+    _ scores: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
+    rel: RelativePositions, L: Int, d: Int, ld: Int, alpha: Float, scratch: UnsafeMutablePointer<Float>
+) {
+    let w = 2 * L - 1
+    let window = rel.table + (rel.maxPositions - L) * d
+    let tq = scratch
+    sgemm(transA: false, transB: true, m: L, n: w, k: d, alpha: alpha, a: q, lda: ld,
+          b: window, ldb: d, beta: 0, c: tq, ldc: w)
+    for l in 0..<L {
+        let row = scores + l * L
+        let t = tq + l * w + l + L - 1
+        for r in 0..<L { row[r] += t[-r] }
+    }
+    if rel.keyQuery {
+        let tk = scratch + L * w
+        sgemm(transA: false, transB: true, m: L, n: w, k: d, alpha: alpha, a: k, lda: ld,
+              b: window, ldb: d, beta: 0, c: tk, ldc: w)
+        for l in 0..<L {
+            let row = scores + l * L
+            for r in 0..<L { row[r] += tk[r * w + l - r + L - 1] }
+        }
+    }
+}

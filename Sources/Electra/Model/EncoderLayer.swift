@@ -1,0 +1,96 @@
+import ElectraKernels
+
+/// One BERT post-LN layer, HF names under `encoder.layer.{i}`:
+/// attention.self.{query,key,value}, attention.output.{dense,LayerNorm},
+/// intermediate.dense, output.{dense,LayerNorm} (+ attention.self.distance_embedding).
+public struct EncoderLayer: Sendable {
+    public let query, key, value, attentionOutput: Linear
+    public let attentionLayerNorm: LayerNormWeights
+    public let intermediate, output: Linear
+    public let outputLayerNorm: LayerNormWeights
+    public let distanceEmbedding: Parameter?
+    let activation: Activation
+    let heads: Int
+    let keyQuery: Bool
+
+    init(_ vb: ParameterBuilder, _ c: ElectraConfig) throws {
+        let H = c.hiddenSize, I = c.intermediateSize
+        let selfAttn = vb.pp("attention").pp("self")
+        query = try selfAttn.linear("query", in: H, out: H)
+        key = try selfAttn.linear("key", in: H, out: H)
+        value = try selfAttn.linear("value", in: H, out: H)
+        if c.positionEmbeddingType != .absolute {
+            distanceEmbedding = try selfAttn.pp("distance_embedding").parameter(
+                "weight", shape: [2 * c.maxPositionEmbeddings - 1, c.headDim], role: .embedding)
+        } else {
+            distanceEmbedding = nil
+        }
+        attentionOutput = try vb.pp("attention").pp("output").linear("dense", in: H, out: H)
+        attentionLayerNorm = try vb.pp("attention").pp("output").layerNorm("LayerNorm", size: H, eps: c.layerNormEps)
+        intermediate = try vb.pp("intermediate").linear("dense", in: H, out: I)
+        output = try vb.pp("output").linear("dense", in: I, out: H)
+        outputLayerNorm = try vb.pp("output").layerNorm("LayerNorm", size: H, eps: c.layerNormEps)
+        activation = c.hiddenAct
+        heads = c.numAttentionHeads
+        keyQuery = c.positionEmbeddingType == .relativeKeyQuery
+    }
+
+    /// x: [N, H] -> out: [N, H] (N = B*L). `acts` receives every intermediate the backward
+    /// pass needs; in inference one `LayerActivations` is reused for all layers.
+    /// probs: [B, nh, L, L] attention probabilities are written there when given.
+    func forward(
+        _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+        acts a: LayerActivations, maskBias: UnsafePointer<Float>, shape s: AttentionShape,
+        probs: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>
+    ) {
+        let n = s.batch * s.length
+        query.forward(a.q.pointer, x, rows: n)
+        key.forward(a.k.pointer, x, rows: n)
+        value.forward(a.v.pointer, x, rows: n)
+        let rel = distanceEmbedding.map {
+            RelativePositions(table: $0.pointer, maxPositions: ($0.shape[0] + 1) / 2, keyQuery: keyQuery)
+        }
+        attentionForward(q: a.q.pointer, k: a.k.pointer, v: a.v.pointer, ctx: a.context.pointer,
+                         probs: probs, maskBias: maskBias, shape: s,
+                         relative: rel, scratch: scratch)
+        // attention.output: dense -> (dropout) -> LayerNorm(dense + x)
+        attentionOutput.forward(a.attentionDense.pointer, a.context.pointer, rows: n)
+        attentionLayerNorm.forward(a.attentionOut.pointer, a.attentionDense.pointer, residual: x,
+                                   rows: n, mean: a.attentionMean.pointer, rstd: a.attentionRstd.pointer)
+        // intermediate: dense -> activation (pre-activation kept when training)
+        intermediate.forward(a.intermediate.pointer, a.attentionOut.pointer, rows: n)
+        let actOut = a.keepsPreActivation ? a.intermediateAct.pointer : a.intermediate.pointer
+        if a.keepsPreActivation { actOut.update(from: a.intermediate.pointer, count: n * intermediate.outFeatures) }
+        activation.forward(actOut, rows: n, columns: intermediate.outFeatures)
+        // output: dense -> (dropout) -> LayerNorm(dense + attentionOut)
+        output.forward(a.outputDense.pointer, actOut, rows: n)
+        outputLayerNorm.forward(out, a.outputDense.pointer, residual: a.attentionOut.pointer,
+                                rows: n, mean: a.outputMean.pointer, rstd: a.outputRstd.pointer)
+    }
+}
+
+/// The activations of one encoder layer for N = B*L tokens (shapes in comments).
+final class LayerActivations {
+    let q, k, v, context: Tensor          // [N, H]
+    let attentionDense, attentionOut: Tensor  // [N, H]
+    let attentionMean, attentionRstd: Tensor  // [N]
+    let intermediate: Tensor              // [N, I] (pre-activation when training)
+    let intermediateAct: Tensor           // [N, I] when training, else empty
+    let outputDense: Tensor               // [N, H]
+    let outputMean, outputRstd: Tensor    // [N]
+    let probs: Tensor                     // [B, nh, L, L] when kept, else empty
+    let keepsPreActivation: Bool
+
+    init(tokens n: Int, hidden: Int, intermediateSize: Int, probsCount: Int, training: Bool) {
+        q = Tensor(zeros: [n, hidden]); k = Tensor(zeros: [n, hidden]); v = Tensor(zeros: [n, hidden])
+        context = Tensor(zeros: [n, hidden])
+        attentionDense = Tensor(zeros: [n, hidden]); attentionOut = Tensor(zeros: [n, hidden])
+        attentionMean = Tensor(zeros: [n]); attentionRstd = Tensor(zeros: [n])
+        intermediate = Tensor(zeros: [n, intermediateSize])
+        intermediateAct = Tensor(zeros: [training ? n : 0, intermediateSize])
+        outputDense = Tensor(zeros: [n, hidden])
+        outputMean = Tensor(zeros: [n]); outputRstd = Tensor(zeros: [n])
+        probs = Tensor(zeros: [probsCount])
+        keepsPreActivation = training
+    }
+}

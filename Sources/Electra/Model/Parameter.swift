@@ -1,0 +1,57 @@
+import ElectraKernels
+
+/// How a parameter is initialised when a checkpoint lacks it, and whether weight decay
+/// applies (HF and ELECTRA skip LayerNorm weights and all biases).
+public enum ParameterRole: Sendable {
+    case linearWeight, embedding, bias, layerNormWeight, layerNormBias
+
+    public var decays: Bool { self == .linearWeight || self == .embedding }
+}
+
+/// A trainable tensor. A reference type on purpose: tying or sharing a weight between two
+/// modules (generator and discriminator embeddings, the MLM head and the word embeddings)
+/// is just two modules holding the same `Parameter`, and the optimizer sees it once.
+public final class Parameter: @unchecked Sendable {
+    public var value: Tensor
+    /// Gradient buffer, same shape as `value`; allocated by the trainer.
+    public var grad: Tensor?
+    public let role: ParameterRole
+
+    public init(_ value: Tensor, role: ParameterRole) {
+        self.value = value
+        self.role = role
+    }
+
+    public var shape: [Int] { value.shape }
+    @inline(__always) public var pointer: UnsafeMutablePointer<Float> { value.pointer }
+}
+
+/// The table from HF names to parameters. A tied parameter appears under every name that
+/// HF would give it; `uniqueParameters` lists each object once (what an optimizer wants).
+public final class ParameterTable: @unchecked Sendable {
+    public private(set) var entries: [(name: String, parameter: Parameter)] = []
+    private var byName: [String: Parameter] = [:]
+    /// Names that are aliases of another entry (tied weights): not written on save when the
+    /// config ties them, as HF does.
+    public private(set) var tiedNames: Set<String> = []
+
+    public init() {}
+
+    public func register(_ name: String, _ p: Parameter, tied: Bool = false) {
+        precondition(byName[name] == nil, "parameter \(name) registered twice")
+        entries.append((name, p))
+        byName[name] = p
+        if tied { tiedNames.insert(name) }
+    }
+
+    public subscript(name: String) -> Parameter? { byName[name] }
+    public var names: [String] { entries.map(\.name) }
+
+    public var uniqueParameters: [(name: String, parameter: Parameter)] {
+        var seen = Set<ObjectIdentifier>()
+        return entries.filter { seen.insert(ObjectIdentifier($0.parameter)).inserted }
+    }
+
+    /// Number of scalars, each shared tensor counted once (HF's `num_parameters()`).
+    public var parameterCount: Int { uniqueParameters.reduce(0) { $0 + $1.parameter.value.count } }
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Electra
+import ElectraKernels
+import Foundation
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Forward throughput and latency with random weights.",
+        discussion: """
+        Shapes are MODEL:BATCHxLENGTH with MODEL one of \(ElectraConfig.presetNames.joined(separator: ", ")).
+        Default: small:32x128, base:8x128, small:1x16. scripts/bench/compare_forward.sh runs the same
+        shapes through PyTorch and prints the ratios.
+        """)
+
+    @Option(parsing: .upToNextOption, help: "Shapes to measure.")
+    var shapes: [String] = ["small:32x128", "base:8x128", "small:1x16"]
+
+    @Option(help: "Minimum timed runs per shape.")
+    var iterations = 5
+
+    @Option(help: "Minimum timed seconds per shape.")
+    var minSeconds = 3.0
+
+    @Option(help: "Worker threads (default: all cores).")
+    var threads: Int?
+
+    @Flag(help: "Print one JSON object per shape instead of a table.")
+    var json = false
+
+    func run() throws {
+        try runReportingErrors {
+            if let threads { Parallel.threads = threads }
+            let peak = measureGemmPeak()
+            if !json {
+                print("threads \(Parallel.threads), BLAS core \(blasCoreName), sgemm 1024^3 peak \(String(format: "%.1f", peak)) GFLOP/s")
+                print("shape              tokens/s     ms/batch   GFLOP/s   % of sgemm peak")
+            }
+            for spec in shapes {
+                let (name, b, l) = try parse(spec)
+                var config = ElectraConfig.preset(name)!
+                config.maxPositionEmbeddings = max(config.maxPositionEmbeddings, l)
+                let model = try ElectraModel(config: config, seed: 1)
+                var rng = Xoshiro256(seed: 7)
+                let ids = (0..<(b * l)).map { _ in Int(rng.next() % UInt64(config.vocabSize)) }
+                let inputs = ElectraInputs(inputIds: IntTensor(shape: [b, l], values: ids))
+                for _ in 0..<2 { _ = try model(inputs) }
+                var times: [Double] = []
+                let start = Date()
+                while times.count < iterations || Date().timeIntervalSince(start) < minSeconds {
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    _ = try model(inputs)
+                    times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                    if times.count >= 1000 { break }
+                }
+                times.sort()
+                let median = times[times.count / 2]
+                let tps = Double(b * l) / median
+                let gflops = tps * config.forwardFlopsPerToken(length: l) / 1e9
+                if json {
+                    print(#"{"shape": "\#(spec)", "tokens_per_s": \#(tps), "ms_per_batch": \#(median * 1000), "gflops": \#(gflops), "sgemm_peak_gflops": \#(peak), "threads": \#(Parallel.threads), "runs": \#(times.count)}"#)
+                } else {
+                    print(spec.padding(toLength: 17, withPad: " ", startingAt: 0),
+                          String(format: "%10.0f   %9.2f   %7.1f   %5.1f%%", tps, median * 1000, gflops, 100 * gflops / peak))
+                }
+            }
+        }
+    }
+
+    func parse(_ spec: String) throws -> (String, Int, Int) {
+        let parts = spec.split(separator: ":")
+        let dims = parts.count == 2 ? parts[1].split(separator: "x") : []
+        guard parts.count == 2, ElectraConfig.preset(String(parts[0])) != nil, dims.count == 2,
+              let b = Int(dims[0]), let l = Int(dims[1]), b > 0, l > 0 else {
+            throw ElectraError("bad shape '\(spec)': expected MODEL:BATCHxLENGTH with MODEL one of \(ElectraConfig.presetNames.joined(separator: ", ")), e.g. small:32x128")
+        }
+        return (String(parts[0]), b, l)
+    }
+
+    /// Best-of-3 GFLOP/s of a 1024^3 sgemm split across our threads: the ceiling we compare to.
+    func measureGemmPeak() -> Double {
+        let n = 1024
+        let a = Tensor(zeros: [n, n]), b = Tensor(zeros: [n, n]), c = Tensor(zeros: [n, n])
+        a.fill(0.5); b.fill(0.25)
+        var best = 0.0
+        for _ in 0..<4 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            parallelSgemm(transA: false, transB: true, m: n, n: n, k: n, alpha: 1, a: a.pointer, lda: n,
+                          b: b.pointer, ldb: n, beta: 0, c: c.pointer, ldc: n)
+            let s = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            best = max(best, 2 * Double(n * n * n) / s / 1e9)
+        }
+        return best
+    }
+}

@@ -1,0 +1,73 @@
+#if canImport(Accelerate)
+import Accelerate
+#elseif canImport(CBLAS)
+import CBLAS
+#endif
+
+/// Row-major single-precision matrix product on the calling thread:
+/// C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C.
+@inline(__always)
+public func sgemm(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+    alpha: Float, a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    if m == 0 || n == 0 { return }
+    cblas_sgemm(
+        CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// The same product split across `Parallel.threads`: along M when M is the larger side
+/// (each chunk a block of C's rows), else along N. BLAS stays single-threaded inside.
+public func parallelSgemm(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+    alpha: Float, a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    // Below ~1 MFLOP a thread hop costs more than it saves.
+    if Parallel.threads == 1 || m * n * k < 1 << 19 {
+        sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+              b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        return
+    }
+    if m >= n {
+        Parallel.forRanges(m, minChunk: 16) { _, r in
+            sgemm(transA: transA, transB: transB, m: r.count, n: n, k: k, alpha: alpha,
+                  a: a + (transA ? r.lowerBound : r.lowerBound * lda), lda: lda,
+                  b: b, ldb: ldb, beta: beta, c: c + r.lowerBound * ldc, ldc: ldc)
+        }
+    } else {
+        Parallel.forRanges(n, minChunk: 16) { _, r in
+            sgemm(transA: transA, transB: transB, m: m, n: r.count, k: k, alpha: alpha,
+                  a: a, lda: lda,
+                  b: b + (transB ? r.lowerBound * ldb : r.lowerBound), ldb: ldb,
+                  beta: beta, c: c + r.lowerBound, ldc: ldc)
+        }
+    }
+}
+
+/// y[M,out] = x[M,in] · W[out,in]^T (+ bias[out]). The layout of an HF `nn.Linear`.
+public func linearForward(
+    _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
+    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    rows m: Int, inFeatures: Int, outFeatures: Int
+) {
+    parallelSgemm(transA: false, transB: true, m: m, n: outFeatures, k: inFeatures,
+                  alpha: 1, a: x, lda: inFeatures, b: weight, ldb: inFeatures,
+                  beta: 0, c: y, ldc: outFeatures)
+    if let bias { addBiasRows(y, bias, rows: m, columns: outFeatures) }
+}
+
+/// Name of the BLAS kernel set in use (for benchmark reports).
+public var blasCoreName: String {
+    #if canImport(Accelerate)
+    return "Accelerate"
+    #elseif canImport(CBLAS)
+    return String(cString: openblas_get_corename())
+    #else
+    return "unknown"
+    #endif
+}

@@ -1,0 +1,52 @@
+import Foundation
+#if canImport(CBLAS)
+import CBLAS
+#endif
+
+/// Thread settings for every kernel. BLAS itself runs single-threaded; we split work into
+/// `threads` chunks ourselves, so BLAS's spinning worker threads never compete with ours.
+public enum Parallel {
+    nonisolated(unsafe) private static var _threads: Int = {
+        configureBLAS()
+        if let s = ProcessInfo.processInfo.environment["ELECTRA_NUM_THREADS"], let n = Int(s), n > 0 {
+            return n
+        }
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }()
+
+    /// Number of worker chunks used by parallel kernels (default: active cores, or
+    /// ELECTRA_NUM_THREADS).
+    public static var threads: Int {
+        get { _threads }
+        set { _threads = max(1, newValue) }
+    }
+
+    private static func configureBLAS() {
+        #if canImport(CBLAS)
+        openblas_set_num_threads(1)
+        #endif
+    }
+
+    /// Runs `body(chunk, range)` over `0..<count` split into at most `threads` contiguous
+    /// ranges. Runs inline when the work is too small to pay for a thread hop.
+    @inline(__always)
+    public static func forRanges(
+        _ count: Int, minChunk: Int = 1, _ body: (Int, Range<Int>) -> Void
+    ) {
+        let chunks = min(threads, max(1, count / max(minChunk, 1)))
+        if chunks <= 1 || count <= 1 {
+            body(0, 0..<count)
+            return
+        }
+        let per = (count + chunks - 1) / chunks
+        withoutActuallyEscaping(body) { body in
+            // The chunks touch disjoint ranges; the closure is only borrowed for this call.
+            nonisolated(unsafe) let body = body
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                let lo = c * per
+                let hi = min(count, lo + per)
+                if lo < hi { body(c, lo..<hi) }
+            }
+        }
+    }
+}

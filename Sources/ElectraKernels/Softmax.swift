@@ -1,0 +1,45 @@
+import Foundation
+
+/// In-place softmax of one row of `n` scores, after adding `bias[n]` when given
+/// (the attention mask as an additive bias). Stable: subtracts the row max.
+@inline(__always)
+public func softmaxRow(_ x: UnsafeMutablePointer<Float>, _ n: Int, bias: UnsafePointer<Float>? = nil) {
+    if let bias {
+        var i = 0
+        while i + vecWidth <= n { storeVec(loadVec(x + i) + loadVec(bias + i), x + i); i += vecWidth }
+        while i < n { x[i] += bias[i]; i += 1 }
+    }
+    let m = vmaxElement(x, n)
+    var acc = Vec()
+    var i = 0
+    while i + vecWidth <= n {
+        let e = vexp(loadVec(x + i) - m)
+        storeVec(e, x + i)
+        acc += e
+        i += vecWidth
+    }
+    var s = acc.sum()
+    while i < n {
+        let e = vexp(Vec(repeating: x[i] - m))[0]
+        x[i] = e
+        s += e
+        i += 1
+    }
+    let inv = 1 / s
+    i = 0
+    while i + vecWidth <= n { storeVec(loadVec(x + i) * inv, x + i); i += vecWidth }
+    while i < n { x[i] *= inv; i += 1 }
+}
+
+/// log(sum(exp(x))) of one row, stable.
+public func logSumExp(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+    let m = vmaxElement(x, n)
+    if m == -.infinity { return m }
+    var acc = Vec()
+    var i = 0
+    while i + vecWidth <= n { acc += vexp(loadVec(x + i) - m); i += vecWidth }
+    var s = acc.sum()
+    while i < n { s += vexp(Vec(repeating: x[i] - m))[0]; i += 1 }
+    return m + log(s)
+}
+

@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+
+@testable import ElectraKernels
+
+/// The SIMD transcendental kernels against libm in double precision.
+struct KernelTests {
+    /// A sweep of points covering tails, zero, and the range where GELU bends.
+    static let points: [Float] = stride(from: -12.0, through: 12.0, by: 0.0137).map { Float($0) } + [0, -0.0, 1e-8, -1e-8, 88, -88, -100, 100]
+
+    func apply(_ f: (Vec) -> Vec, _ xs: [Float]) -> [Float] {
+        var out = xs
+        out.withUnsafeMutableBufferPointer { mapInPlace($0.baseAddress!, xs.count, f) }
+        return out
+    }
+
+    @Test func expMatchesLibm() {
+        let xs = Self.points.filter { $0 > -87 && $0 < 88 }
+        let ys = apply(vexp, xs)
+        for (x, y) in zip(xs, ys) {
+            let want = Foundation.exp(Double(x))
+            #expect(abs(Double(y) - want) <= 3e-7 * want, "exp(\(x)) = \(y), want \(want)")
+        }
+        #expect(apply(vexp, [-100, -Float.greatestFiniteMagnitude]) == [0, 0])
+    }
+
+    @Test func geluIsTheExactErfForm() {
+        let ys = apply(Activation.gelu.apply, Self.points)
+        for (x, y) in zip(Self.points, ys) {
+            let xd = Double(x)
+            let want = 0.5 * xd * (1 + Foundation.erf(xd / 2.0.squareRoot()))
+            #expect(abs(Double(y) - want) <= 1e-6 * max(1, abs(want)), "gelu(\(x)) = \(y), want \(want)")
+        }
+        // The tanh approximation is off by up to ~5e-4: parity needs the erf form, not it.
+        let approx = apply(Activation.geluNew.apply, Self.points)
+        let gap = zip(approx, ys).map { abs($0 - $1) }.max()!
+        #expect(gap > 2e-4)
+    }
+
+    @Test func otherActivationsMatchTheirDefinitions() {
+        let xs = Self.points.filter { abs($0) < 40 }
+        let checks: [(Activation, (Double) -> Double)] = [
+            (.geluNew, { 0.5 * $0 * (1 + Foundation.tanh(0.7978845608028654 * ($0 + 0.044715 * $0 * $0 * $0))) }),
+            (.relu, { max($0, 0) }),
+            (.silu, { $0 / (1 + Foundation.exp(-$0)) }),
+            (.tanh, { Foundation.tanh($0) }),
+            (.sigmoid, { 1 / (1 + Foundation.exp(-$0)) }),
+        ]
+        for (act, ref) in checks {
+            for (x, y) in zip(xs, apply(act.apply, xs)) {
+                let want = ref(Double(x))
+                #expect(abs(Double(y) - want) <= 2e-6 * max(1, abs(want)), "\(act)(\(x)) = \(y), want \(want)")
+            }
+        }
+    }
+
+    @Test func softmaxAndLayerNormMatchDoublePrecision() {
+        var rng = Xoshiro256(seed: 3)
+        for n in [1, 7, 8, 13, 128] {
+            var x = (0..<n).map { _ in rng.nextNormal() * 4 }
+            let bias = (0..<n).map { $0 % 3 == 2 ? -Float.greatestFiniteMagnitude : 0 }
+            let ref: [Double] = {
+                let v = zip(x, bias).map { Double($0) + Double($1) }
+                let m = v.max()!
+                let e = v.map { Foundation.exp($0 - m) }
+                let s = e.reduce(0, +)
+                return e.map { $0 / s }
+            }()
+            x.withUnsafeMutableBufferPointer { p in bias.withUnsafeBufferPointer { softmaxRow(p.baseAddress!, n, bias: $0.baseAddress!) } }
+            for i in 0..<n { #expect(abs(Double(x[i]) - ref[i]) < 1e-6) }
+
+            let y = (0..<n).map { _ in rng.nextNormal() * 3 + 1 }
+            let g = (0..<n).map { _ in rng.nextNormal() }, b = (0..<n).map { _ in rng.nextNormal() }
+            var out = [Float](repeating: 0, count: n)
+            layerNormForward(&out, y, gamma: g, beta: b, rows: 1, columns: n, eps: 1e-12)
+            let mean = y.map(Double.init).reduce(0, +) / Double(n)
+            let v = y.map { (Double($0) - mean) * (Double($0) - mean) }.reduce(0, +) / Double(n)
+            for i in 0..<n {
+                let want = (Double(y[i]) - mean) / (v + 1e-12).squareRoot() * Double(g[i]) + Double(b[i])
+                #expect(n == 1 || abs(Double(out[i]) - want) < 1e-4, "n=\(n) i=\(i): \(out[i]) vs \(want)")
+            }
+        }
+    }
+
+    @Test func parallelGemmEqualsSingleThreaded() {
+        var rng = Xoshiro256(seed: 9)
+        for (m, n, k) in [(300, 70, 90), (20, 513, 64), (1, 1, 1)] {
+            let a = (0..<(m * k)).map { _ in rng.nextNormal() }
+            let b = (0..<(n * k)).map { _ in rng.nextNormal() }
+            var c1 = [Float](repeating: 0, count: m * n), c2 = c1
+            sgemm(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: k, beta: 0, c: &c1, ldc: n)
+            let saved = Parallel.threads
+            Parallel.threads = 3
+            parallelSgemm(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: k, beta: 0, c: &c2, ldc: n)
+            Parallel.threads = saved
+            let worst = zip(c1, c2).map { abs($0 - $1) }.max()!
+            #expect(worst < 1e-4, "split product differs by \(worst)")
+            // Spot-check one entry against a plain dot product.
+            var dot: Float = 0
+            for t in 0..<k { dot += a[t] * b[(n - 1) * k + t] }
+            #expect(abs(c1[n - 1] - dot) < 1e-3)
+        }
+    }
+}
