@@ -34,11 +34,7 @@ public enum Activation: String, Sendable, CaseIterable {
     public func apply(_ x: Vec) -> Vec {
         switch self {
         case .gelu:
-            // 0.5 x erfc(-x/sqrt2): evaluated on |z| so small tails keep full relative accuracy.
-            let z = x * 0.70710678118654752
-            let neg = z .< 0
-            let e = verfcPositive(z.replacing(with: -z, where: neg))
-            return 0.5 * x * e.replacing(with: 2 - e, where: .!neg)
+            return 0.5 * x * (1 + verf(x * 0.70710678118654752))
         case .geluNew:
             let inner = 0.7978845608028654 * (x + 0.044715 * x * x * x)
             return 0.5 * x * (1 + vtanh(inner))

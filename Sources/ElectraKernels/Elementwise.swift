@@ -15,6 +15,15 @@ public func addBiasRows(
     }
 }
 
+/// y[r, :] = row[:] for every row.
+public func fillRows(
+    _ y: UnsafeMutablePointer<Float>, _ row: UnsafePointer<Float>, rows: Int, columns: Int
+) {
+    Parallel.forRanges(rows, minChunk: max(1, 65536 / max(columns, 1))) { _, r in
+        for i in r { (y + i * columns).update(from: row, count: columns) }
+    }
+}
+
 /// Sum of `n` floats with eight independent accumulators.
 @inline(__always)
 public func vsum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {

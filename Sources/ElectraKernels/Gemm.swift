@@ -55,10 +55,12 @@ public func linearForward(
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
     rows m: Int, inFeatures: Int, outFeatures: Int
 ) {
+    // Start C at the bias and accumulate (beta 1): one write pass instead of BLAS zeroing C
+    // (beta 0) plus a separate bias pass.
+    if let bias { fillRows(y, bias, rows: m, columns: outFeatures) }
     parallelSgemm(transA: false, transB: true, m: m, n: outFeatures, k: inFeatures,
                   alpha: 1, a: x, lda: inFeatures, b: weight, ldb: inFeatures,
-                  beta: 0, c: y, ldc: outFeatures)
-    if let bias { addBiasRows(y, bias, rows: m, columns: outFeatures) }
+                  beta: bias == nil ? 0 : 1, c: y, ldc: outFeatures)
 }
 
 /// Name of the BLAS kernel set in use (for benchmark reports).

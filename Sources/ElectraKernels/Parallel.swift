@@ -27,6 +27,16 @@ public enum Parallel {
         #endif
     }
 
+    nonisolated(unsafe) private static var pool: ThreadPool?
+
+    /// The pool for `threads - 1` workers (the caller is the last worker), made on first use.
+    private static func currentPool() -> ThreadPool {
+        if let p = pool, p.workerCount == threads - 1 { return p }
+        let p = ThreadPool(workers: threads - 1)
+        pool = p  // an old pool's workers stay parked; thread counts rarely change
+        return p
+    }
+
     /// Runs `body(chunk, range)` over `0..<count` split into at most `threads` contiguous
     /// ranges. Runs inline when the work is too small to pay for a thread hop.
     @inline(__always)
@@ -39,14 +49,10 @@ public enum Parallel {
             return
         }
         let per = (count + chunks - 1) / chunks
-        withoutActuallyEscaping(body) { body in
-            // The chunks touch disjoint ranges; the closure is only borrowed for this call.
-            nonisolated(unsafe) let body = body
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let lo = c * per
-                let hi = min(count, lo + per)
-                if lo < hi { body(c, lo..<hi) }
-            }
+        currentPool().run(chunks) { c in
+            let lo = c * per
+            let hi = min(count, lo + per)
+            if lo < hi { body(c, lo..<hi) }
         }
     }
 }

@@ -32,30 +32,26 @@ public func vexp(_ x: Vec) -> Vec {
     return (y * scale).replacing(with: 0, where: x .< -87.3)
 }
 
-/// erfc(|z|) for z >= 0 (Numerical Recipes' erfcc: fractional error < 1.2e-7 everywhere).
-@inline(__always)
-func verfcPositive(_ z: Vec) -> Vec {
-    let t = 1 / (1 + 0.5 * z)
-    var p = Vec(repeating: 0.17087277)
-    p = p * t - 0.82215223
-    p = p * t + 1.48851587
-    p = p * t - 1.13520398
-    p = p * t + 0.27886807
-    p = p * t - 0.18628806
-    p = p * t + 0.09678418
-    p = p * t + 0.37409196
-    p = p * t + 1.00002368
-    p = p * t - 1.26551223
-    return t * vexp(p - z * z)
-}
-
-/// erf(x) with the accuracy of erfc above.
+/// erf(x) as an odd/even rational function on [-4, 4] (erf(±4) rounds to ±1 in fp32).
+/// No exp and one division: about half the cost of an erfc-via-exp form, and an absolute
+/// error below 1e-7 against libm (KernelTests checks the sweep).
 @inline(__always)
 public func verf(_ x: Vec) -> Vec {
-    let neg = x .< 0
-    let ax = x.replacing(with: -x, where: neg)
-    let e = 1 - verfcPositive(ax)
-    return e.replacing(with: -e, where: neg)
+    let xc = vmin(vmax(x, Vec(repeating: -4)), Vec(repeating: 4))
+    let x2 = xc * xc
+    var p = Vec(repeating: -2.72614225801306e-10)
+    p = p * x2 + 2.77068142495902e-08
+    p = p * x2 - 2.10102402082508e-06
+    p = p * x2 - 5.69250639462346e-05
+    p = p * x2 - 7.34990630326855e-04
+    p = p * x2 - 2.95459980854025e-03
+    p = p * x2 - 1.60960333262415e-02
+    var q = Vec(repeating: -1.45660718464996e-05)
+    q = q * x2 - 2.13374055278905e-04
+    q = q * x2 - 1.68282697438203e-03
+    q = q * x2 - 7.37332916720468e-03
+    q = q * x2 - 1.42647390514189e-02
+    return xc * p / q
 }
 
 /// tanh(x) = sign(x) (1 - 2 / (exp(2|x|) + 1)).

@@ -1,0 +1,2 @@
+// `import Electra` brings the tensor and kernel types (Tensor, Activation, Parallel) too.
+@_exported import ElectraKernels

@@ -1,0 +1,90 @@
+import ElectraKernels
+import Foundation
+import Testing
+
+@testable import Electra
+
+/// The `electra` executable end to end: outputs, exit codes, messages, no partial files.
+struct CLITests {
+    static var binary: URL {
+        var dir = Bundle.main.bundleURL
+        for _ in 0..<3 {
+            let candidate = dir.appendingPathComponent("electra")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return URL(fileURLWithPath: "/nonexistent/electra")
+    }
+
+    struct Result { let status: Int32; let stdout: String; let stderr: String }
+
+    func run(_ args: [String]) throws -> Result {
+        let p = Process()
+        p.executableURL = Self.binary
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    let tmp: URL = {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("electra-cli-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        return d
+    }()
+
+    @Test func binaryIsBuilt() {
+        #expect(FileManager.default.isExecutableFile(atPath: Self.binary.path), "electra not found near \(Bundle.main.bundleURL.path)")
+    }
+
+    @Test func inferWritesHFOutputs() throws {
+        let fx = Fixtures.models.appendingPathComponent("qa_relative_key_query")
+        let out = tmp.appendingPathComponent("out.safetensors")
+        let r = try run(["infer", "--model", fx.appendingPathComponent("model").path, "--input", fx.appendingPathComponent("inputs.safetensors").path,
+                         "--output", out.path, "--output-hidden-states", "--output-attentions"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let got = try SafeTensorsFile(url: out)
+        let want = try SafeTensorsFile(url: fx.appendingPathComponent("expected.safetensors"))
+        #expect(Set(got.names) == Set(want.names))
+        for n in want.names { #expect(maxAbsDiff(try got.floatTensor(n), try want.floatTensor(n)) <= 1e-4, "\(n)") }
+    }
+
+    @Test func infoDescribesTheModel() throws {
+        let r = try run(["info", "--model", Fixtures.models.appendingPathComponent("maskedlm_gelu_new_e16_h32/model").path])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("ElectraForMaskedLM"))
+        #expect(r.stdout.contains("masked-lm (generator)"))
+        #expect(r.stdout.contains("F32"))
+    }
+
+    @Test func errorsExitNonZeroWithAMessageAndNoOutput() throws {
+        let fx = Fixtures.models.appendingPathComponent("base_gelu_e16_h32")
+        let model = fx.appendingPathComponent("model").path
+        let out = tmp.appendingPathComponent("never.safetensors")
+        let badIds = tmp.appendingPathComponent("bad.safetensors")
+        try SafeTensorsWriter.write([("input_ids", .int64(IntTensor(shape: [1, 3], values: [1, 2, 500])))], to: badIds)
+        let typo = tmp.appendingPathComponent("typo.safetensors")
+        try SafeTensorsWriter.write([("input_ids", .int64(IntTensor(shape: [1, 2], values: [1, 2]))),
+                                     ("attention_masks", .int64(IntTensor(shape: [1, 2], values: [1, 1])))], to: typo)
+        let cases: [([String], String)] = [
+            (["infer", "--model", model, "--task", "summarize", "--input", badIds.path, "--output", out.path], "unknown task 'summarize'"),
+            (["infer", "--model", model, "--input", badIds.path, "--output", out.path], "input_ids[0][2] = 500"),
+            (["infer", "--model", model, "--input", typo.path, "--output", out.path], "unknown input tensor 'attention_masks'"),
+            (["infer", "--model", tmp.path, "--input", badIds.path, "--output", out.path], "missing config.json"),
+            (["infer", "--model", model, "--input", tmp.appendingPathComponent("none").path, "--output", out.path], "does not exist"),
+            (["info", "--model", "/nonexistent/model"], "does not exist"),
+        ]
+        for (args, message) in cases {
+            let r = try run(args)
+            #expect(r.status != 0, "\(args)")
+            #expect(r.stderr.contains(message), "\(args): \(r.stderr)")
+            #expect(!r.stderr.contains("Fatal error") && !r.stderr.contains("Backtrace"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""PyTorch + transformers forward throughput for the shapes `electra bench` measures.
+
+Prints one JSON object per shape (same keys as `electra bench --json`). Random weights,
+eval mode, torch.inference_mode, sdpa attention, fp32, `--threads` intra-op threads.
+  python scripts/bench/pytorch_forward.py --shapes small:32x128 base:8x128 small:1x16 --threads 2
+"""
+import argparse
+import json
+import time
+
+import torch
+from transformers import ElectraConfig, ElectraModel
+
+PRESETS = {
+    "small": dict(),
+    "small-generator": dict(hidden_size=64, num_attention_heads=1, intermediate_size=256),
+    "base": dict(embedding_size=768, hidden_size=768, num_attention_heads=12, intermediate_size=3072),
+    "base-generator": dict(embedding_size=768, hidden_size=256, num_attention_heads=4, intermediate_size=1024),
+    "large": dict(embedding_size=1024, hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096),
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shapes", nargs="+", default=["small:32x128", "base:8x128", "small:1x16"])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--min-seconds", type=float, default=3.0)
+    ap.add_argument("--iterations", type=int, default=5)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    for spec in args.shapes:
+        name, dims = spec.split(":")
+        b, l = map(int, dims.split("x"))
+        config = ElectraConfig(**PRESETS[name])
+        try:
+            model = ElectraModel(config, attn_implementation="sdpa").eval()
+        except (ValueError, TypeError):
+            model = ElectraModel(config).eval()
+        ids = torch.randint(0, config.vocab_size, (b, l))
+        times = []
+        with torch.inference_mode():
+            for _ in range(2):
+                model(input_ids=ids)
+            start = time.perf_counter()
+            while len(times) < args.iterations or time.perf_counter() - start < args.min_seconds:
+                t0 = time.perf_counter()
+                model(input_ids=ids)
+                times.append(time.perf_counter() - t0)
+                if len(times) >= 1000:
+                    break
+        times.sort()
+        median = times[len(times) // 2]
+        print(json.dumps({"shape": spec, "tokens_per_s": b * l / median, "ms_per_batch": median * 1000,
+                          "threads": args.threads, "runs": len(times), "torch": torch.__version__,
+                          "attn": getattr(model.config, "_attn_implementation", "eager")}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
