@@ -52,9 +52,15 @@ struct Infer: ParsableCommand {
             let (m, report) = try chosen.load(config: config, weights: try CheckpointWeights.open(dir))
             for w in report.warnings + config.warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
             let out = try m(inputs, options: ForwardOptions(outputHiddenStates: outputHiddenStates, outputAttentions: outputAttentions))
-            try SafeTensorsWriter.write(out.namedTensors.map { ($0.0, .float($0.1)) },
+            let named = out.namedTensors
+            try SafeTensorsWriter.write(named.map { ($0.0, .float($0.1)) },
                                         metadata: ["format": "pt", "task": chosen.rawValue],
                                         to: URL(fileURLWithPath: output))
+            print("\(chosen.modelType.architecture) on input_ids \(shapeString(inputs.inputIds.shape)) -> \(output)")
+            for (name, t) in named {
+                let preview = t.scalars.prefix(6).map { String(format: "%.4f", $0) }.joined(separator: ", ")
+                print("  \(name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(shapeString(t.shape))  [\(preview)\(t.count > 6 ? ", ..." : "")]")
+            }
         }
     }
 }

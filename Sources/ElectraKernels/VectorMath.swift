@@ -5,14 +5,14 @@
 public typealias Vec = SIMD8<Float>
 public let vecWidth = 8
 
-@inline(__always)
-func vmin(_ a: Vec, _ b: Vec) -> Vec { a.replacing(with: b, where: b .< a) }
-@inline(__always)
-func vmax(_ a: Vec, _ b: Vec) -> Vec { a.replacing(with: b, where: b .> a) }
+@_transparent
+public func vmin(_ a: Vec, _ b: Vec) -> Vec { a.replacing(with: b, where: b .< a) }
+@_transparent
+public func vmax(_ a: Vec, _ b: Vec) -> Vec { a.replacing(with: b, where: b .> a) }
 
 /// exp(x), relative error ~1 ulp over the float range; 0 below -87.3 (where 2^n would
 /// underflow the exponent field), +inf-safe clamp above 88.7.
-@inline(__always)
+@_transparent
 public func vexp(_ x: Vec) -> Vec {
     let xc = vmin(vmax(x, Vec(repeating: -87.3)), Vec(repeating: 88.7))
     // n = round(x / ln2) via the 1.5 * 2^23 trick: the low mantissa bits of t hold n.
@@ -35,7 +35,7 @@ public func vexp(_ x: Vec) -> Vec {
 /// erf(x) as an odd/even rational function on [-4, 4] (erf(±4) rounds to ±1 in fp32).
 /// No exp and one division: about half the cost of an erfc-via-exp form, and an absolute
 /// error below 1e-7 against libm (KernelTests checks the sweep).
-@inline(__always)
+@_transparent
 public func verf(_ x: Vec) -> Vec {
     let xc = vmin(vmax(x, Vec(repeating: -4)), Vec(repeating: 4))
     let x2 = xc * xc
@@ -55,7 +55,7 @@ public func verf(_ x: Vec) -> Vec {
 }
 
 /// tanh(x) = sign(x) (1 - 2 / (exp(2|x|) + 1)).
-@inline(__always)
+@_transparent
 public func vtanh(_ x: Vec) -> Vec {
     let neg = x .< 0
     let ax = x.replacing(with: -x, where: neg)
@@ -65,29 +65,29 @@ public func vtanh(_ x: Vec) -> Vec {
 }
 
 /// Logistic sigmoid 1 / (1 + exp(-x)).
-@inline(__always)
+@_transparent
 public func vsigmoid(_ x: Vec) -> Vec { 1 / (1 + vexp(-x)) }
 
-@inline(__always)
-func loadVec(_ p: UnsafePointer<Float>) -> Vec {
+@_transparent
+public func loadVec(_ p: UnsafePointer<Float>) -> Vec {
     UnsafeRawPointer(p).loadUnaligned(as: Vec.self)
 }
 
-@inline(__always)
-func storeVec(_ v: Vec, _ p: UnsafeMutablePointer<Float>) {
+@_transparent
+public func storeVec(_ v: Vec, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vec.self)
 }
 
 /// Loads `n < 8` floats into the low lanes, `fill` elsewhere.
 @inline(__always)
-func loadPartial(_ p: UnsafePointer<Float>, _ n: Int, fill: Float) -> Vec {
+public func loadPartial(_ p: UnsafePointer<Float>, _ n: Int, fill: Float) -> Vec {
     var v = Vec(repeating: fill)
     for i in 0..<n { v[i] = p[i] }
     return v
 }
 
 @inline(__always)
-func storePartial(_ v: Vec, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
+public func storePartial(_ v: Vec, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
     for i in 0..<n { p[i] = v[i] }
 }
 

@@ -49,3 +49,44 @@ public enum Losses {
         return Float(total / Double(targets.count))
     }
 }
+
+/// The same losses with their gradients (d loss / d logits), written into `grad`
+/// (overwritten, same layout as the logits) and scaled by `scale` (e.g. 1/2 for QA's average).
+extension Losses {
+    public static func crossEntropyGradient(
+        logits: UnsafePointer<Float>, rows n: Int, classes: Int, labels: [Int], ignoreIndex: Int = -100,
+        scale: Float = 1, grad: UnsafeMutablePointer<Float>, labelName: String = "labels"
+    ) throws -> Float {
+        let loss = try crossEntropy(logits: logits, rows: n, classes: classes, labels: labels, ignoreIndex: ignoreIndex, labelName: labelName)
+        let count = labels.filter { $0 != ignoreIndex }.count
+        grad.initialize(repeating: 0, count: n * classes)
+        guard count > 0 else { return loss }
+        let w = scale / Float(count)
+        for i in 0..<n where labels[i] != ignoreIndex {
+            let row = logits + i * classes, g = grad + i * classes
+            let lse = logSumExp(row, classes)
+            for c in 0..<classes { g[c] = Foundation.exp(row[c] - lse) * w }
+            g[labels[i]] -= w
+        }
+        return loss
+    }
+
+    public static func binaryCrossEntropyWithLogitsGradient(
+        logits: UnsafePointer<Float>, targets: [Float], include: [Bool]? = nil, grad: UnsafeMutablePointer<Float>
+    ) -> Float {
+        let loss = binaryCrossEntropyWithLogits(logits: logits, targets: targets, include: include)
+        let count = (0..<targets.count).filter { include?[$0] ?? true }.count
+        for i in 0..<targets.count {
+            let on = include?[i] ?? true
+            grad[i] = on ? (1 / (1 + Foundation.exp(-logits[i])) - targets[i]) / Float(count) : 0
+        }
+        return loss
+    }
+
+    public static func meanSquaredErrorGradient(
+        _ predictions: UnsafePointer<Float>, _ targets: [Float], grad: UnsafeMutablePointer<Float>
+    ) -> Float {
+        for i in 0..<targets.count { grad[i] = 2 * (predictions[i] - targets[i]) / Float(targets.count) }
+        return meanSquaredError(predictions, targets)
+    }
+}

@@ -23,6 +23,18 @@ public struct SequenceSummary: Sendable {
 
     /// h: [S, L, H] -> [S, width]
     func forward(_ h: UnsafePointer<Float>, sequences s: Int, length l: Int, hidden H: Int) -> Tensor {
+        let picked = pick(h, sequences: s, length: l, hidden: H)
+        var out = picked
+        if let summary {
+            out = Tensor(zeros: [s, summary.outFeatures])
+            summary.forward(out.pointer, picked.pointer, rows: s)
+        }
+        activation.forward(out.pointer, rows: s, columns: out.shape[1])
+        return out
+    }
+
+    /// The vector per sequence the summary type selects: [S, H].
+    func pick(_ h: UnsafePointer<Float>, sequences s: Int, length l: Int, hidden H: Int) -> Tensor {
         let picked: Tensor
         switch type {
         case "first": picked = gatherRows(h, width: H, count: s) { $0 * l }
@@ -35,13 +47,7 @@ public struct SequenceSummary: Sendable {
             }
         default: picked = gatherRows(h, width: H, count: s) { $0 * l + l - 1 }  // last, cls_index
         }
-        var out = picked
-        if let summary {
-            out = Tensor(zeros: [s, summary.outFeatures])
-            summary.forward(out.pointer, picked.pointer, rows: s)
-        }
-        activation.forward(out.pointer, rows: s, columns: out.shape[1])
-        return out
+        return picked
     }
 }
 
@@ -52,6 +58,8 @@ public final class ElectraForMultipleChoice: ElectraHeadModel {
     public let config: ElectraConfig
     public let backbone: ElectraBackbone
     public let parameters: ParameterTable
+    /// Activations of the last training step, reused while the input shape stays the same.
+    nonisolated(unsafe) var trainingTape: TrainingTape?  // training is single-caller
     public let sequenceSummary: SequenceSummary
     public let classifier: Linear
 

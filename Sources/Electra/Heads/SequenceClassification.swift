@@ -7,6 +7,8 @@ public final class ElectraForSequenceClassification: ElectraHeadModel {
     public let config: ElectraConfig
     public let backbone: ElectraBackbone
     public let parameters: ParameterTable
+    /// Activations of the last training step, reused while the input shape stays the same.
+    nonisolated(unsafe) var trainingTape: TrainingTape?  // training is single-caller
     public let dense: Linear
     public let outProj: Linear
 
@@ -44,6 +46,19 @@ public final class ElectraForSequenceClassification: ElectraHeadModel {
             }
             out.attach(extras, options)
             return out
+        }
+    }
+
+    /// The loss and, when `grad` is given, d loss / d logits written there.
+    func classificationLossGradient(logits: Tensor, inputs: ElectraInputs, batch B: Int, grad: UnsafeMutablePointer<Float>) throws -> Float {
+        let C = config.numLabels
+        let floats: [Float] = inputs.floatLabels.map { Array($0.buffer) } ?? inputs.labels!.values.map(Float.init)
+        _ = try classificationLoss(logits: logits, inputs: inputs, batch: B)  // validates labels
+        switch problemType(for: inputs) {
+        case .regression: return Losses.meanSquaredErrorGradient(logits.pointer, floats, grad: grad)
+        case .singleLabel:
+            return try Losses.crossEntropyGradient(logits: logits.pointer, rows: B, classes: C, labels: inputs.labels!.values, grad: grad)
+        case .multiLabel: return Losses.binaryCrossEntropyWithLogitsGradient(logits: logits.pointer, targets: floats, grad: grad)
         }
     }
 

@@ -79,3 +79,75 @@ private func addRelativeScores(
         }
     }
 }
+
+extension AttentionShape {
+    /// Floats of per-thread scratch the backward pass needs per (b, h):
+    /// dP [L, L], and for relative positions dT [L, 2L-1] plus the window gradient [2L-1, d].
+    var backwardScratchPerThread: Int { length * length + length * (2 * length - 1) + (2 * length - 1) * headDim }
+}
+
+/// Backward of `attentionForward` (dropout off). probs: the kept softmax output
+/// [B, nh, L, L]; dContext [B*L, H] in; dQ, dK, dV [B*L, H] out (overwritten).
+/// Relative positions: the distance-table gradient is accumulated into `dTable`
+/// ([2M-1, d]) through per-thread partials, since every (b, h) touches the same rows.
+func attentionBackward(
+    q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, probs: UnsafePointer<Float>,
+    dContext: UnsafePointer<Float>, dQ: UnsafeMutablePointer<Float>, dK: UnsafeMutablePointer<Float>,
+    dV: UnsafeMutablePointer<Float>, shape s: AttentionShape, relative: RelativePositions?,
+    dTable: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>
+) {
+    let L = s.length, d = s.headDim, H = s.hidden, w = 2 * L - 1
+    let alpha = 1 / Float(d).squareRoot()
+    let threads = Parallel.threads
+    if relative != nil {
+        for t in 0..<threads {
+            (scratch + t * s.backwardScratchPerThread + L * L + L * w).initialize(repeating: 0, count: w * d)
+        }
+    }
+    Parallel.forRanges(s.batch * s.heads) { chunk, range in
+        let dP = scratch + chunk * s.backwardScratchPerThread
+        let dT = dP + L * L
+        let dWindow = dT + L * w
+        for bh in range {
+            let b = bh / s.heads, h = bh % s.heads
+            let off = b * L * H + h * d
+            let p = probs + bh * L * L
+            // dV = P^T dCtx ; dP = dCtx V^T
+            sgemm(transA: true, transB: false, m: L, n: d, k: L, alpha: 1, a: p, lda: L,
+                  b: dContext + off, ldb: H, beta: 0, c: dV + off, ldc: H)
+            sgemm(transA: false, transB: true, m: L, n: L, k: d, alpha: 1, a: dContext + off, lda: H,
+                  b: v + off, ldb: H, beta: 0, c: dP, ldc: L)
+            for l in 0..<L { softmaxRowBackward(dP + l * L, dp: dP + l * L, p: p + l * L, L) }
+            // dQ = alpha dS K ; dK = alpha dS^T Q
+            sgemm(transA: false, transB: false, m: L, n: d, k: L, alpha: alpha, a: dP, lda: L,
+                  b: k + off, ldb: H, beta: 0, c: dQ + off, ldc: H)
+            sgemm(transA: true, transB: false, m: L, n: d, k: L, alpha: alpha, a: dP, lda: L,
+                  b: q + off, ldb: H, beta: 0, c: dK + off, ldc: H)
+            guard let rel = relative else { continue }
+            let window = rel.table + (rel.maxPositions - L) * d
+            // Query term: scores[l, r] += alpha q_l · W[l - r + L - 1].
+            dT.initialize(repeating: 0, count: L * w)
+            for l in 0..<L { for r in 0..<L { dT[l * w + l - r + L - 1] = dP[l * L + r] } }
+            sgemm(transA: false, transB: false, m: L, n: d, k: w, alpha: alpha, a: dT, lda: w,
+                  b: window, ldb: d, beta: 1, c: dQ + off, ldc: H)
+            sgemm(transA: true, transB: false, m: w, n: d, k: L, alpha: alpha, a: dT, lda: w,
+                  b: q + off, ldb: H, beta: 1, c: dWindow, ldc: d)
+            if rel.keyQuery {
+                // Key term: scores[l, r] += alpha k_r · W[l - r + L - 1].
+                dT.initialize(repeating: 0, count: L * w)
+                for l in 0..<L { for r in 0..<L { dT[r * w + l - r + L - 1] = dP[l * L + r] } }
+                sgemm(transA: false, transB: false, m: L, n: d, k: w, alpha: alpha, a: dT, lda: w,
+                      b: window, ldb: d, beta: 1, c: dK + off, ldc: H)
+                sgemm(transA: true, transB: false, m: w, n: d, k: L, alpha: alpha, a: dT, lda: w,
+                      b: k + off, ldb: H, beta: 1, c: dWindow, ldc: d)
+            }
+        }
+    }
+    if let rel = relative, let dTable {
+        let base = dTable + (rel.maxPositions - L) * d
+        for t in 0..<threads {
+            let part = scratch + t * s.backwardScratchPerThread + L * L + L * w
+            for i in 0..<(w * d) { base[i] += part[i] }
+        }
+    }
+}

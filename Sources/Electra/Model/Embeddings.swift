@@ -46,4 +46,37 @@ public struct Embeddings: Sendable {
         }
         layerNorm.forward(out, out, rows: n, mean: mean, rstd: rstd)
     }
+
+    /// Backward of `forward`. dOut: [N, E] gradient of the LayerNorm output (consumed as
+    /// scratch). Word/type/position gradients are scattered (+=) row by row; the padding row
+    /// of the word table gets none, as torch's Embedding(padding_idx) does.
+    func backward(
+        dOut: UnsafeMutablePointer<Float>, ids: UnsafePointer<Int32>, types: UnsafePointer<Int32>,
+        positions: UnsafePointer<Int32>, count n: Int, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+        paddingIndex: Int?, scratch: UnsafeMutablePointer<Float>
+    ) {
+        let e = width
+        // Recompute the pre-norm sum the forward pass normalised in place.
+        let w = word.pointer, t = tokenType.pointer, p = position.pointer
+        for i in 0..<n {
+            let o = scratch + i * e
+            let wr = w + Int(ids[i]) * e, tr = t + Int(types[i]) * e, pr = p + Int(positions[i]) * e
+            for j in 0..<e { o[j] = addPositions ? wr[j] + tr[j] + pr[j] : wr[j] + tr[j] }
+        }
+        layerNorm.backward(dx: dOut, dy: dOut, input: scratch, residual: nil, mean: mean, rstd: rstd, rows: n)
+        let dw = word.gradPointer, dt = tokenType.gradPointer, dp = position.gradPointer
+        for i in 0..<n {
+            let g = dOut + i * e
+            if Int(ids[i]) != paddingIndex {
+                let row = dw + Int(ids[i]) * e
+                for j in 0..<e { row[j] += g[j] }
+            }
+            let trow = dt + Int(types[i]) * e
+            for j in 0..<e { trow[j] += g[j] }
+            if addPositions {
+                let prow = dp + Int(positions[i]) * e
+                for j in 0..<e { prow[j] += g[j] }
+            }
+        }
+    }
 }

@@ -69,6 +69,57 @@ public struct EncoderLayer: Sendable {
     }
 }
 
+/// Gradient buffers shared by every layer's backward pass (N = B*L tokens).
+final class LayerGradients {
+    let dSum, dAttentionOut, dContext, dQ, dK, dV: Tensor  // [N, H]
+    let dIntermediate: Tensor                             // [N, I]
+    let scratch: Tensor                                   // [threads, backwardScratchPerThread]
+
+    init(tokens n: Int, hidden: Int, intermediateSize: Int, shape: AttentionShape) {
+        dSum = Tensor(zeros: [n, hidden]); dAttentionOut = Tensor(zeros: [n, hidden])
+        dContext = Tensor(zeros: [n, hidden])
+        dQ = Tensor(zeros: [n, hidden]); dK = Tensor(zeros: [n, hidden]); dV = Tensor(zeros: [n, hidden])
+        dIntermediate = Tensor(zeros: [n, intermediateSize])
+        scratch = Tensor(zeros: [Parallel.threads, shape.backwardScratchPerThread])
+    }
+}
+
+extension EncoderLayer {
+    /// Backward of `forward` (dropout off). dOut: [N, H] gradient of the layer output;
+    /// dInput: [N, H] receives the gradient of the layer input x (may not alias dOut).
+    /// Parameter gradients are accumulated.
+    func backward(
+        dOut: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+        acts a: LayerActivations, grads g: LayerGradients, shape s: AttentionShape
+    ) {
+        let n = s.batch * s.length, H = s.hidden
+        // output.LayerNorm(outputDense + attentionOut)
+        outputLayerNorm.backward(dx: g.dAttentionOut.pointer, dy: dOut, input: a.outputDense.pointer,
+                                 residual: a.attentionOut.pointer, mean: a.outputMean.pointer, rstd: a.outputRstd.pointer, rows: n)
+        // output.dense, activation, intermediate.dense (its input grad adds to the residual's)
+        output.backward(dx: g.dIntermediate.pointer, dy: g.dAttentionOut.pointer, x: a.intermediateAct.pointer, rows: n)
+        activation.backward(dx: g.dIntermediate.pointer, dy: g.dIntermediate.pointer, pre: a.intermediate.pointer,
+                            count: n * intermediate.outFeatures)
+        intermediate.backward(dx: g.dAttentionOut.pointer, accumulate: true, dy: g.dIntermediate.pointer,
+                              x: a.attentionOut.pointer, rows: n)
+        // attention.output.LayerNorm(attentionDense + x), attention.output.dense
+        attentionLayerNorm.backward(dx: g.dSum.pointer, dy: g.dAttentionOut.pointer, input: a.attentionDense.pointer,
+                                    residual: x, mean: a.attentionMean.pointer, rstd: a.attentionRstd.pointer, rows: n)
+        attentionOutput.backward(dx: g.dContext.pointer, dy: g.dSum.pointer, x: a.context.pointer, rows: n)
+        let rel = distanceEmbedding.map {
+            RelativePositions(table: $0.pointer, maxPositions: ($0.shape[0] + 1) / 2, keyQuery: keyQuery)
+        }
+        attentionBackward(q: a.q.pointer, k: a.k.pointer, v: a.v.pointer, probs: a.probs.pointer,
+                          dContext: g.dContext.pointer, dQ: g.dQ.pointer, dK: g.dK.pointer, dV: g.dV.pointer,
+                          shape: s, relative: rel, dTable: distanceEmbedding?.gradPointer, scratch: g.scratch.pointer)
+        // x feeds the residual and the three projections.
+        dInput.update(from: g.dSum.pointer, count: n * H)
+        query.backward(dx: dInput, accumulate: true, dy: g.dQ.pointer, x: x, rows: n)
+        key.backward(dx: dInput, accumulate: true, dy: g.dK.pointer, x: x, rows: n)
+        value.backward(dx: dInput, accumulate: true, dy: g.dV.pointer, x: x, rows: n)
+    }
+}
+
 /// The activations of one encoder layer for N = B*L tokens (shapes in comments).
 final class LayerActivations {
     let q, k, v, context: Tensor          // [N, H]

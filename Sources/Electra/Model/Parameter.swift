@@ -23,6 +23,14 @@ public final class Parameter: @unchecked Sendable {
     }
 
     public var shape: [Int] { value.shape }
+
+    /// The gradient buffer, allocated (zeroed) on first use.
+    public var gradPointer: UnsafeMutablePointer<Float> {
+        if grad == nil { grad = Tensor(zeros: value.shape) }
+        return grad!.pointer
+    }
+
+    public func zeroGrad() { grad?.fill(0) }
     @inline(__always) public var pointer: UnsafeMutablePointer<Float> { value.pointer }
 }
 

@@ -1,0 +1,102 @@
+import ElectraKernels
+
+/// What a training forward pass keeps for the backward pass, for one input shape
+/// (reused across steps of the same shape). N = B*L tokens.
+final class TrainingTape {
+    let tokens: Int
+    let shape: AttentionShape
+    let embeddingOut: Tensor        // [N, E] embedding LayerNorm output (input of embeddings_project)
+    let embeddingMean, embeddingRstd: Tensor  // [N]
+    let hidden: [Tensor]            // layers + 1 x [N, H]: hidden[0] embeddings (projected), hidden[i+1] layer i
+    let layers: [LayerActivations]
+    let grads: LayerGradients
+    let dHidden: [Tensor]           // 2 x [N, H] ping-pong
+    let dEmbedding: Tensor          // [N, E]
+    let embeddingScratch: Tensor    // [N, E]
+    let attentionScratch: Tensor    // [threads, scratchPerThread]
+    var batch: TokenBatch?
+
+    init(config c: ElectraConfig, tokens n: Int, shape s: AttentionShape) {
+        tokens = n
+        shape = s
+        let E = c.embeddingSize, H = c.hiddenSize
+        hidden = (0...c.numHiddenLayers).map { _ in Tensor(zeros: [n, H]) }
+        embeddingOut = E == H ? hidden[0] : Tensor(zeros: [n, E])
+        embeddingMean = Tensor(zeros: [n]); embeddingRstd = Tensor(zeros: [n])
+        layers = (0..<c.numHiddenLayers).map { _ in
+            LayerActivations(tokens: n, hidden: H, intermediateSize: c.intermediateSize,
+                             probsCount: s.batch * s.heads * s.length * s.length, training: true)
+        }
+        grads = LayerGradients(tokens: n, hidden: H, intermediateSize: c.intermediateSize, shape: s)
+        dHidden = [Tensor(zeros: [n, H]), Tensor(zeros: [n, H])]
+        dEmbedding = Tensor(zeros: [n, E])
+        embeddingScratch = Tensor(zeros: [n, E])
+        attentionScratch = Tensor(zeros: [Parallel.threads, s.scratchPerThread])
+    }
+
+    func fits(_ s: AttentionShape) -> Bool {
+        s.batch == shape.batch && s.length == shape.length && grads.scratch.shape[0] == Parallel.threads
+    }
+
+    /// The last layer's output [N, H].
+    var output: Tensor { hidden[hidden.count - 1] }
+}
+
+extension ElectraBackbone {
+    /// Forward pass that keeps every activation the backward pass needs (dropout off:
+    /// the training paths of this build run with dropout disabled; see README).
+    func trainingForward(_ batch: TokenBatch, reuse: TrainingTape?) -> TrainingTape {
+        let c = config
+        let shape = AttentionShape(batch: batch.batch, length: batch.length, heads: c.numAttentionHeads, headDim: c.headDim)
+        let tape = (reuse?.fits(shape) == true) ? reuse! : TrainingTape(config: c, tokens: batch.tokens, shape: shape)
+        tape.batch = batch
+        let n = batch.tokens
+        batch.ids.withUnsafeBufferPointer { ids in
+            batch.types.withUnsafeBufferPointer { types in
+                batch.positions.withUnsafeBufferPointer { pos in
+                    embeddings.forward(tape.embeddingOut.pointer, ids: ids.baseAddress!, types: types.baseAddress!,
+                                       positions: pos.baseAddress!, count: n,
+                                       mean: tape.embeddingMean.pointer, rstd: tape.embeddingRstd.pointer)
+                }
+            }
+        }
+        embeddingsProject?.forward(tape.hidden[0].pointer, tape.embeddingOut.pointer, rows: n)
+        batch.maskBias.withUnsafeBufferPointer { bias in
+            for (i, layer) in layers.enumerated() {
+                layer.forward(tape.hidden[i].pointer, tape.hidden[i + 1].pointer, acts: tape.layers[i],
+                              maskBias: bias.baseAddress!, shape: shape, probs: tape.layers[i].probs.pointer,
+                              scratch: tape.attentionScratch.pointer)
+            }
+        }
+        return tape
+    }
+
+    /// Backward through the encoder and embeddings. dSequence: [N, H], the gradient of the
+    /// last hidden state (read only). Parameter gradients are accumulated.
+    func backward(_ tape: TrainingTape, dSequence: UnsafePointer<Float>) {
+        let batch = tape.batch!
+        let n = tape.tokens, H = config.hiddenSize
+        var cur = 0
+        tape.dHidden[0].pointer.update(from: dSequence, count: n * H)
+        for i in stride(from: layers.count - 1, through: 0, by: -1) {
+            layers[i].backward(dOut: tape.dHidden[cur].pointer, dInput: tape.dHidden[1 - cur].pointer,
+                               x: tape.hidden[i].pointer, acts: tape.layers[i], grads: tape.grads, shape: tape.shape)
+            cur = 1 - cur
+        }
+        var dEmb = tape.dHidden[cur].pointer
+        if let proj = embeddingsProject {
+            proj.backward(dx: tape.dEmbedding.pointer, dy: dEmb, x: tape.embeddingOut.pointer, rows: n)
+            dEmb = tape.dEmbedding.pointer
+        }
+        batch.ids.withUnsafeBufferPointer { ids in
+            batch.types.withUnsafeBufferPointer { types in
+                batch.positions.withUnsafeBufferPointer { pos in
+                    embeddings.backward(dOut: dEmb, ids: ids.baseAddress!, types: types.baseAddress!,
+                                        positions: pos.baseAddress!, count: n, mean: tape.embeddingMean.pointer,
+                                        rstd: tape.embeddingRstd.pointer, paddingIndex: config.padTokenId,
+                                        scratch: tape.embeddingScratch.pointer)
+                }
+            }
+        }
+    }
+}

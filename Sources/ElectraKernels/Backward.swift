@@ -1,0 +1,140 @@
+// Backward kernels, each the adjoint of a forward kernel in this module. Gradients of
+// parameters are accumulated (+=) so shared and tied weights sum their contributions;
+// gradients of activations are overwritten unless the comment says otherwise.
+
+/// Linear backward for y[M,out] = x[M,in] · W[out,in]^T + b.
+/// dx[M,in] = dy · W (+= when `accumulate`; skipped when nil); dW[out,in] += dy^T · x;
+/// db[out] += Σ_rows dy.
+public func linearBackward(
+    dx: UnsafeMutablePointer<Float>?, accumulate: Bool = false,
+    dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>?,
+    dy: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    rows m: Int, inFeatures: Int, outFeatures: Int
+) {
+    if let dx {
+        parallelSgemm(transA: false, transB: false, m: m, n: inFeatures, k: outFeatures, alpha: 1,
+                      a: dy, lda: outFeatures, b: weight, ldb: inFeatures, beta: accumulate ? 1 : 0, c: dx, ldc: inFeatures)
+    }
+    parallelSgemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: m, alpha: 1,
+                  a: dy, lda: outFeatures, b: x, ldb: inFeatures, beta: 1, c: dWeight, ldc: inFeatures)
+    if let dBias { addColumnSums(dBias, dy, rows: m, columns: outFeatures) }
+}
+
+/// acc[c] += Σ_r x[r, c]. Split by columns so threads never write the same element.
+public func addColumnSums(_ acc: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, columns: Int) {
+    Parallel.forRanges(columns, minChunk: 64) { _, cr in
+        for r in 0..<rows {
+            let row = x + r * columns
+            for c in cr { acc[c] += row[c] }
+        }
+    }
+}
+
+/// LayerNorm backward. Forward: xhat = (x - mean) * rstd, y = xhat * gamma + beta, where
+/// x = input (+ residual) is recomputed here from the kept operands.
+/// dx[rows,n] = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * gamma (overwritten);
+/// dGamma += Σ dy * xhat; dBeta += Σ dy.
+public func layerNormBackward(
+    dx: UnsafeMutablePointer<Float>, dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
+    dy: UnsafePointer<Float>, input: UnsafePointer<Float>, residual: UnsafePointer<Float>?,
+    gamma: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+    rows: Int, columns n: Int
+) {
+    let threads = Parallel.threads
+    // Per-thread partial sums for dGamma/dBeta, reduced after the parallel region.
+    let partial = UnsafeMutablePointer<Float>.allocate(capacity: threads * 2 * n)
+    partial.initialize(repeating: 0, count: threads * 2 * n)
+    defer { partial.deallocate() }
+    Parallel.forRanges(rows, minChunk: max(1, 8192 / max(n, 1))) { chunk, r in
+        let pg = partial + chunk * 2 * n, pb = pg + n
+        for row in r {
+            let x = input + row * n, d = dy + row * n, o = dx + row * n
+            let res = residual.map { $0 + row * n }
+            let mu = mean[row], rs = rstd[row]
+            var sumG: Float = 0, sumGX: Float = 0
+            for i in 0..<n {
+                let xv = res.map { x[i] + $0[i] } ?? x[i]
+                let xhat = (xv - mu) * rs
+                let g = d[i] * gamma[i]
+                sumG += g
+                sumGX += g * xhat
+                pg[i] += d[i] * xhat
+                pb[i] += d[i]
+            }
+            let mg = sumG / Float(n), mgx = sumGX / Float(n)
+            // Recompute xhat rather than stash it, so dx may alias dy.
+            for i in 0..<n {
+                let xv = res.map { x[i] + $0[i] } ?? x[i]
+                o[i] = rs * (d[i] * gamma[i] - mg - (xv - mu) * rs * mgx)
+            }
+        }
+    }
+    for t in 0..<threads {
+        let pg = partial + t * 2 * n, pb = pg + n
+        for i in 0..<n { dGamma[i] += pg[i]; dBeta[i] += pb[i] }
+    }
+}
+
+extension Activation {
+    /// d/dx of the activation at `pre`, times dy: dx = dy * f'(pre). `dx` may alias `dy`.
+    public func backward(
+        dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, pre: UnsafePointer<Float>, count n: Int
+    ) {
+        let act = self
+        Parallel.forRanges(n, minChunk: 16384) { _, r in
+            var i = r.lowerBound
+            while i + vecWidth <= r.upperBound {
+                storeVec(loadVec(dy + i) * act.derivative(loadVec(pre + i)), dx + i)
+                i += vecWidth
+            }
+            while i < r.upperBound {
+                let v = Vec(repeating: pre[i])
+                dx[i] = dy[i] * act.derivative(v)[0]
+                i += 1
+            }
+        }
+    }
+
+    @inline(__always)
+    public func derivative(_ x: Vec) -> Vec {
+        switch self {
+        case .gelu:
+            // Φ(x) + x φ(x)
+            let cdf = 0.5 * (1 + verf(x * 0.70710678118654752))
+            return cdf + x * 0.3989422804014327 * vexp(-0.5 * x * x)
+        case .geluNew:
+            let k: Float = 0.7978845608028654
+            let x2: Vec = x * x
+            let inner: Vec = k * (x + 0.044715 * x2 * x)
+            let t: Vec = vtanh(inner)
+            let dInner: Vec = k * (1 + 0.134145 * x2)
+            let sech2: Vec = 1 - t * t
+            return 0.5 * (1 + t) + 0.5 * x * sech2 * dInner
+        case .relu:
+            return Vec(repeating: 1).replacing(with: 0, where: x .<= 0)
+        case .silu:
+            let s = vsigmoid(x)
+            return s * (1 + x * (1 - s))
+        case .tanh:
+            let t = vtanh(x)
+            return 1 - t * t
+        case .sigmoid:
+            let s = vsigmoid(x)
+            return s * (1 - s)
+        case .linear:
+            return Vec(repeating: 1)
+        }
+    }
+}
+
+/// Softmax backward for one row: dx = p * (dp - Σ dp * p). `dx` may alias `dp`.
+@inline(__always)
+public func softmaxRowBackward(_ dx: UnsafeMutablePointer<Float>, dp: UnsafePointer<Float>, p: UnsafePointer<Float>, _ n: Int) {
+    let dot = vdot(dp, p, n)
+    var i = 0
+    while i + vecWidth <= n {
+        storeVec(loadVec(p + i) * (loadVec(dp + i) - dot), dx + i)
+        i += vecWidth
+    }
+    while i < n { dx[i] = p[i] * (dp[i] - dot); i += 1 }
+}

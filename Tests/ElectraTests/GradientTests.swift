@@ -1,0 +1,84 @@
+import ElectraKernels
+import Foundation
+import Testing
+
+@testable import Electra
+
+/// Every parameter gradient of every head against PyTorch's (grads.safetensors, written by
+/// scripts/reference/make_gradient_fixtures.py), plus finite differences on a tiny model.
+struct GradientTests {
+    static var cases: [String] {
+        ParityTests.fixtureCases.filter {
+            FileManager.default.fileExists(atPath: Fixtures.models.appendingPathComponent("\($0)/grads.safetensors").path)
+        }
+    }
+
+    @Test func gradientFixturesArePresent() { #expect(Self.cases.count == 10, "\(Self.cases)") }
+
+    @Test(arguments: cases)
+    func gradientsMatchPyTorch(_ name: String) throws {
+        let dir = Fixtures.models.appendingPathComponent(name)
+        let config = try ElectraConfig.load(from: dir.appendingPathComponent("model/config.json"))
+        let (any, _) = try ElectraTask.fromConfig(config).load(from: dir.appendingPathComponent("model"))
+        let model = try #require(any as? any ElectraTrainable)
+        let inputs = try ElectraInputs.read(from: dir.appendingPathComponent("inputs.safetensors"))
+        model.zeroGradients()
+        let out = try model.forwardBackward(inputs)
+        let expectedLoss = try SafeTensorsFile(url: dir.appendingPathComponent("expected.safetensors")).floatTensor("loss").scalars[0]
+        #expect(abs(out.loss! - expectedLoss) < 1e-5)
+        let grads = try SafeTensorsFile(url: dir.appendingPathComponent("grads.safetensors"))
+        var worst: (String, Float) = ("", 0)
+        for key in grads.names {
+            let want = try grads.floatTensor(key)
+            let p = try #require(model.parameters[key], "no parameter \(key)")
+            let got = try #require(p.grad, "\(key) has no gradient")
+            let scale = max(1, want.scalars.map(abs).max()!)
+            let d = maxAbsDiff(got, want) / scale
+            if d > worst.1 { worst = (key, d) }
+            #expect(d <= 1e-4, "\(name) \(key): relative max diff \(d)")
+        }
+        // Parameters torch left without a gradient (e.g. absolute positions under relative
+        // attention) must have none here either.
+        for (key, p) in model.parameters.uniqueParameters where !grads.names.contains(key) {
+            #expect(p.grad!.scalars.allSatisfy { $0 == 0 }, "\(name) \(key) should get no gradient")
+        }
+        print("gradients \(name): worst relative max-abs-diff \(worst.1) (\(worst.0)) over \(grads.names.count) tensors")
+    }
+
+    /// Central differences in fp32 on a tiny relative_key_query model: checks the backward
+    /// pass independently of PyTorch.
+    @Test func finiteDifferences() throws {
+        var c = ElectraConfig()
+        c.vocabSize = 20; c.embeddingSize = 6; c.hiddenSize = 8; c.numHiddenLayers = 2; c.numAttentionHeads = 2
+        c.intermediateSize = 12; c.maxPositionEmbeddings = 8; c.positionEmbeddingType = .relativeKeyQuery
+        c.hiddenAct = .geluNew; c.setNumLabels(3)
+        let model = try ElectraForSequenceClassification(config: c, seed: 5)
+        var rng = Xoshiro256(seed: 11)
+        for (_, p) in model.parameters.uniqueParameters {  // larger weights: gradients well above fp32 noise
+            for i in 0..<p.value.count { p.pointer[i] += 0.3 * rng.nextNormal() }
+        }
+        var inputs = ElectraInputs(ids: [[1, 4, 7, 9, 2], [3, 5, 8, 0, 0]])
+        inputs.attentionMask = IntTensor(shape: [2, 5], values: [1, 1, 1, 1, 1, 1, 1, 1, 0, 0])
+        inputs.labels = IntTensor(shape: [2], values: [2, 0])
+        model.zeroGradients()
+        _ = try model.forwardBackward(inputs)
+        var checked = 0
+        for (name, p) in model.parameters.uniqueParameters {
+            for _ in 0..<2 {
+                let i = Int(rng.next() % UInt64(p.value.count))
+                let analytic = p.grad!.pointer[i]
+                let saved = p.pointer[i]
+                let h: Float = 1e-2
+                p.pointer[i] = saved + h
+                let up = try model(inputs).loss!
+                p.pointer[i] = saved - h
+                let down = try model(inputs).loss!
+                p.pointer[i] = saved
+                let numeric = (up - down) / (2 * h)
+                #expect(abs(numeric - analytic) <= 2e-3 + 2e-2 * abs(numeric), "\(name)[\(i)]: numeric \(numeric) analytic \(analytic)")
+                checked += 1
+            }
+        }
+        #expect(checked > 60)
+    }
+}
