@@ -81,4 +81,41 @@ struct GradientTests {
         }
         #expect(checked > 60)
     }
+
+    /// With dropout on, the same seed replays the same masks, so finite differences of the
+    /// dropped-out loss must match its analytic gradient; different seeds give different losses.
+    @Test func dropoutGradientsMatchFiniteDifferences() throws {
+        var c = ElectraConfig()
+        c.vocabSize = 20; c.embeddingSize = 6; c.hiddenSize = 8; c.numHiddenLayers = 1; c.numAttentionHeads = 2
+        c.intermediateSize = 12; c.maxPositionEmbeddings = 8; c.setNumLabels(4)
+        c.hiddenDropoutProb = 0.2; c.attentionProbsDropoutProb = 0.3
+        let model = try ElectraForTokenClassification(config: c, seed: 2)
+        var rng = Xoshiro256(seed: 4)
+        for (_, p) in model.parameters.uniqueParameters {
+            for i in 0..<p.value.count { p.pointer[i] += 0.3 * rng.nextNormal() }
+        }
+        var inputs = ElectraInputs(ids: [[1, 4, 7, 9], [3, 5, 8, 0]])
+        inputs.labels = IntTensor(shape: [2, 4], values: [0, 1, 2, 3, 3, 2, 1, -100])
+        model.zeroGradients()
+        let base = try model.forwardBackward(inputs, dropout: DropoutContext(seed: 9)).loss!
+        let analytic = model.parameters.uniqueParameters.map { ($0.name, $0.parameter, $0.parameter.grad!.copy()) }
+        #expect(try model.forwardBackward(inputs, dropout: DropoutContext(seed: 10)).loss! != base)
+        #expect(abs(try model.forwardBackward(inputs).loss! - model(inputs).loss!) < 1e-6)
+        var checked = 0
+        for (name, p, g) in analytic {
+            for _ in 0..<2 {
+                let i = Int(rng.next() % UInt64(p.value.count))
+                let saved = p.pointer[i], h: Float = 1e-2
+                p.pointer[i] = saved + h
+                let up = try model.forwardBackward(inputs, dropout: DropoutContext(seed: 9)).loss!
+                p.pointer[i] = saved - h
+                let down = try model.forwardBackward(inputs, dropout: DropoutContext(seed: 9)).loss!
+                p.pointer[i] = saved
+                let numeric = (up - down) / (2 * h)
+                #expect(abs(numeric - g.pointer[i]) <= 2e-3 + 2e-2 * abs(numeric), "\(name)[\(i)]: numeric \(numeric) analytic \(g.pointer[i])")
+                checked += 1
+            }
+        }
+        #expect(checked > 30)
+    }
 }

@@ -5,7 +5,24 @@ import ElectraKernels
 /// and the backward pass; parameter gradients are accumulated (+=) into `Parameter.grad`,
 /// so gradient accumulation is calling it again before the optimizer step.
 public protocol ElectraTrainable: ElectraHeadModel {
-    func forwardBackward(_ inputs: ElectraInputs) throws -> ElectraOutput
+    /// `dropout` nil: every dropout off (deterministic; what the gradient tests use).
+    func forwardBackward(_ inputs: ElectraInputs, dropout: DropoutContext?) throws -> ElectraOutput
+}
+
+extension ElectraTrainable {
+    public func forwardBackward(_ inputs: ElectraInputs) throws -> ElectraOutput {
+        try forwardBackward(inputs, dropout: nil)
+    }
+}
+
+/// Head-level dropout: returns x * mask (a copy) and the mask, or x itself when off.
+func headDropout(_ x: Tensor, p: Float, _ ctx: DropoutContext?) -> (Tensor, Tensor?) {
+    guard let ctx, p > 0 else { return (x, nil) }
+    let mask = Tensor(zeros: x.shape)
+    ctx.fillMask(mask.pointer, count: x.count, p: p)
+    let y = x.copy()
+    multiplyInPlace(y.pointer, mask.pointer, count: x.count)
+    return (y, mask)
 }
 
 extension ElectraHeadModel {
@@ -45,12 +62,12 @@ func activate(_ act: Activation, pre: Tensor, out: Tensor, rows: Int, columns: I
 }
 
 extension ElectraForPreTraining: ElectraTrainable {
-    public func forwardBackward(_ inputs: ElectraInputs) throws -> ElectraOutput {
+    public func forwardBackward(_ inputs: ElectraInputs, dropout: DropoutContext?) throws -> ElectraOutput {
         let batch = try TokenBatch(inputs, config: config, flattenChoices: false)
         guard let labels = try inputs.requireIntLabels(), labels.shape == inputs.inputIds.shape else {
             throw ElectraError("training ElectraForPreTraining needs integer labels shaped like input_ids")
         }
-        let tape = backbone.trainingForward(batch, reuse: trainingTape)
+        let tape = backbone.trainingForward(batch, reuse: trainingTape, dropout: dropout)
         trainingTape = tape
         let n = batch.tokens, H = config.hiddenSize
         let h = tape.output
@@ -75,12 +92,12 @@ extension ElectraForPreTraining: ElectraTrainable {
 }
 
 extension ElectraForMaskedLM: ElectraTrainable {
-    public func forwardBackward(_ inputs: ElectraInputs) throws -> ElectraOutput {
+    public func forwardBackward(_ inputs: ElectraInputs, dropout: DropoutContext?) throws -> ElectraOutput {
         let batch = try TokenBatch(inputs, config: config, flattenChoices: false)
         guard let labels = try inputs.requireIntLabels(), labels.shape == inputs.inputIds.shape else {
             throw ElectraError("training ElectraForMaskedLM needs integer labels shaped like input_ids (-100 = ignore)")
         }
-        let tape = backbone.trainingForward(batch, reuse: trainingTape)
+        let tape = backbone.trainingForward(batch, reuse: trainingTape, dropout: dropout)
         trainingTape = tape
         let n = batch.tokens, E = config.embeddingSize, V = config.vocabSize
         let h = tape.output
@@ -108,27 +125,31 @@ extension ElectraForMaskedLM: ElectraTrainable {
 }
 
 extension ElectraForSequenceClassification: ElectraTrainable {
-    public func forwardBackward(_ inputs: ElectraInputs) throws -> ElectraOutput {
+    public func forwardBackward(_ inputs: ElectraInputs, dropout: DropoutContext?) throws -> ElectraOutput {
         let batch = try TokenBatch(inputs, config: config, flattenChoices: false)
         guard inputs.labels != nil || inputs.floatLabels != nil else {
             throw ElectraError("training ElectraForSequenceClassification needs labels")
         }
-        let tape = backbone.trainingForward(batch, reuse: trainingTape)
+        let tape = backbone.trainingForward(batch, reuse: trainingTape, dropout: dropout)
         trainingTape = tape
         let B = batch.batch, L = batch.length, H = config.hiddenSize, C = config.numLabels
         let h = tape.output
-        let cls = gatherRows(h.pointer, width: H, count: B) { $0 * L }
-        let pre = Tensor(zeros: [B, H]), act = Tensor(zeros: [B, H])
+        let pc = config.effectiveClassifierDropout
+        let (cls, clsMask) = headDropout(gatherRows(h.pointer, width: H, count: B) { $0 * L }, p: pc, dropout)
+        let pre = Tensor(zeros: [B, H]), act0 = Tensor(zeros: [B, H])
         dense.forward(pre.pointer, cls.pointer, rows: B)
-        activate(.gelu, pre: pre, out: act, rows: B, columns: H)
+        activate(.gelu, pre: pre, out: act0, rows: B, columns: H)
+        let (act, actMask) = headDropout(act0, p: pc, dropout)
         let logits = Tensor(zeros: [B, C])
         outProj.forward(logits.pointer, act.pointer, rows: B)
         let dLogits = Tensor(zeros: [B, C])
         let loss = try classificationLossGradient(logits: logits, inputs: inputs, batch: B, grad: dLogits.pointer)
         let dAct = Tensor(zeros: [B, H]), dCls = Tensor(zeros: [B, H]), dH = Tensor(zeros: [B * L, H])
         outProj.backward(dx: dAct.pointer, dy: dLogits.pointer, x: act.pointer, rows: B)
+        if let actMask { multiplyInPlace(dAct.pointer, actMask.pointer, count: B * H) }
         Activation.gelu.backward(dx: dAct.pointer, dy: dAct.pointer, pre: pre.pointer, count: B * H)
         dense.backward(dx: dCls.pointer, dy: dAct.pointer, x: cls.pointer, rows: B)
+        if let clsMask { multiplyInPlace(dCls.pointer, clsMask.pointer, count: B * H) }
         scatterSummaryGradient(dCls.pointer, into: dH.pointer, sequences: B, length: L, hidden: H, mode: "first")
         backbone.backward(tape, dSequence: dH.pointer)
         var out = ElectraOutput()
@@ -139,20 +160,22 @@ extension ElectraForSequenceClassification: ElectraTrainable {
 }
 
 extension ElectraForTokenClassification: ElectraTrainable {
-    public func forwardBackward(_ inputs: ElectraInputs) throws -> ElectraOutput {
+    public func forwardBackward(_ inputs: ElectraInputs, dropout: DropoutContext?) throws -> ElectraOutput {
         let batch = try TokenBatch(inputs, config: config, flattenChoices: false)
         guard let labels = try inputs.requireIntLabels(), labels.shape == inputs.inputIds.shape else {
             throw ElectraError("training ElectraForTokenClassification needs integer labels shaped like input_ids (-100 = ignore)")
         }
-        let tape = backbone.trainingForward(batch, reuse: trainingTape)
+        let tape = backbone.trainingForward(batch, reuse: trainingTape, dropout: dropout)
         trainingTape = tape
         let n = batch.tokens, C = config.numLabels
+        let (h, mask) = headDropout(tape.output, p: config.effectiveClassifierDropout, dropout)
         let logits = Tensor(zeros: [batch.batch, batch.length, C])
-        classifier.forward(logits.pointer, tape.output.pointer, rows: n)
+        classifier.forward(logits.pointer, h.pointer, rows: n)
         let dLogits = Tensor(zeros: [n, C])
         let loss = try Losses.crossEntropyGradient(logits: logits.pointer, rows: n, classes: C, labels: labels.values, grad: dLogits.pointer)
         let dH = Tensor(zeros: [n, config.hiddenSize])
-        classifier.backward(dx: dH.pointer, dy: dLogits.pointer, x: tape.output.pointer, rows: n)
+        classifier.backward(dx: dH.pointer, dy: dLogits.pointer, x: h.pointer, rows: n)
+        if let mask { multiplyInPlace(dH.pointer, mask.pointer, count: n * config.hiddenSize) }
         backbone.backward(tape, dSequence: dH.pointer)
         var out = ElectraOutput()
         out.loss = loss
@@ -162,13 +185,13 @@ extension ElectraForTokenClassification: ElectraTrainable {
 }
 
 extension ElectraForQuestionAnswering: ElectraTrainable {
-    public func forwardBackward(_ inputs: ElectraInputs) throws -> ElectraOutput {
+    public func forwardBackward(_ inputs: ElectraInputs, dropout: DropoutContext?) throws -> ElectraOutput {
         let batch = try TokenBatch(inputs, config: config, flattenChoices: false)
         guard let sp = inputs.startPositions, let ep = inputs.endPositions,
               sp.values.count == batch.batch, ep.values.count == batch.batch else {
             throw ElectraError("training ElectraForQuestionAnswering needs start_positions and end_positions [batch]")
         }
-        let tape = backbone.trainingForward(batch, reuse: trainingTape)
+        let tape = backbone.trainingForward(batch, reuse: trainingTape, dropout: dropout)
         trainingTape = tape
         let B = batch.batch, L = batch.length, n = batch.tokens
         let both = Tensor(zeros: [n, 2])
@@ -193,34 +216,38 @@ extension ElectraForQuestionAnswering: ElectraTrainable {
 }
 
 extension ElectraForMultipleChoice: ElectraTrainable {
-    public func forwardBackward(_ inputs: ElectraInputs) throws -> ElectraOutput {
+    public func forwardBackward(_ inputs: ElectraInputs, dropout: DropoutContext?) throws -> ElectraOutput {
         let batch = try TokenBatch(inputs, config: config, flattenChoices: true)
         let B = inputs.inputIds.shape[0], C = inputs.inputIds.shape[1]
         guard let labels = try inputs.requireIntLabels(), labels.values.count == B else {
             throw ElectraError("training ElectraForMultipleChoice needs labels [batch] (choice indices)")
         }
-        let tape = backbone.trainingForward(batch, reuse: trainingTape)
+        let tape = backbone.trainingForward(batch, reuse: trainingTape, dropout: dropout)
         trainingTape = tape
         let S = batch.batch, L = batch.length, H = config.hiddenSize
         let summary = sequenceSummary
-        let picked = summary.pick(tape.output.pointer, sequences: S, length: L, hidden: H)
+        let (picked, firstMask) = headDropout(summary.pick(tape.output.pointer, sequences: S, length: L, hidden: H),
+                                              p: config.summaryFirstDropout ?? 0, dropout)
         let width = summary.summary?.outFeatures ?? H
         let pre = summary.summary == nil ? picked : Tensor(zeros: [S, width])
         summary.summary?.forward(pre.pointer, picked.pointer, rows: S)
-        let act = Tensor(zeros: [S, width])
-        activate(summary.activation, pre: pre, out: act, rows: S, columns: width)
+        let act0 = Tensor(zeros: [S, width])
+        activate(summary.activation, pre: pre, out: act0, rows: S, columns: width)
+        let (act, lastMask) = headDropout(act0, p: config.summaryLastDropout, dropout)
         let logits = Tensor(zeros: [B, C])
         classifier.forward(logits.pointer, act.pointer, rows: S)
         let dLogits = Tensor(zeros: [B, C])
         let loss = try Losses.crossEntropyGradient(logits: logits.pointer, rows: B, classes: C, labels: labels.values, grad: dLogits.pointer)
         let dAct = Tensor(zeros: [S, width]), dPicked = Tensor(zeros: [S, H]), dH = Tensor(zeros: [S * L, H])
         classifier.backward(dx: dAct.pointer, dy: dLogits.pointer, x: act.pointer, rows: S)
+        if let lastMask { multiplyInPlace(dAct.pointer, lastMask.pointer, count: S * width) }
         summary.activation.backward(dx: dAct.pointer, dy: dAct.pointer, pre: pre.pointer, count: S * width)
         if let proj = summary.summary {
             proj.backward(dx: dPicked.pointer, dy: dAct.pointer, x: picked.pointer, rows: S)
         } else {
             dPicked.pointer.update(from: dAct.pointer, count: S * H)
         }
+        if let firstMask { multiplyInPlace(dPicked.pointer, firstMask.pointer, count: S * H) }
         scatterSummaryGradient(dPicked.pointer, into: dH.pointer, sequences: S, length: L, hidden: H, mode: summary.type)
         backbone.backward(tape, dSequence: dH.pointer)
         var out = ElectraOutput()

@@ -13,7 +13,7 @@ struct AttentionShape {
     let batch: Int, length: Int, heads: Int, headDim: Int
     var hidden: Int { heads * headDim }
     /// Floats of per-thread scratch one (b, h) pair needs.
-    var scratchPerThread: Int { length * length + 2 * length * (2 * length - 1) }
+    var scratchPerThread: Int { 2 * length * length + 2 * length * (2 * length - 1) }
 }
 
 /// Scaled dot-product attention per (batch, head), without materialising more than one
@@ -24,7 +24,7 @@ func attentionForward(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
     ctx: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>?,
     maskBias: UnsafePointer<Float>, shape s: AttentionShape, relative: RelativePositions?,
-    scratch: UnsafeMutablePointer<Float>
+    scratch: UnsafeMutablePointer<Float>, probsDropout: UnsafePointer<Float>? = nil
 ) {
     let L = s.length, d = s.headDim, H = s.hidden
     let alpha = 1 / Float(d).squareRoot()
@@ -45,8 +45,15 @@ func attentionForward(
             }
             let bias = maskBias + b * L
             for l in 0..<L { softmaxRow(scores + l * L, L, bias: bias) }
-            // ctx[L, d] = P V
-            sgemm(transA: false, transB: false, m: L, n: d, k: L, alpha: 1, a: scores, lda: L,
+            // Dropout on the probabilities (training): P' = P * mask, P itself is kept.
+            var weights = UnsafePointer(scores)
+            if let dropMask = probsDropout {
+                let dropped = mine + s.scratchPerThread - L * L
+                for i in 0..<(L * L) { dropped[i] = scores[i] * dropMask[bh * L * L + i] }
+                weights = UnsafePointer(dropped)
+            }
+            // ctx[L, d] = P' V
+            sgemm(transA: false, transB: false, m: L, n: d, k: L, alpha: 1, a: weights, lda: L,
                   b: vb, ldb: H, beta: 0, c: ctx + b * L * H + h * d, ldc: H)
         }
     }
@@ -83,7 +90,7 @@ private func addRelativeScores(
 extension AttentionShape {
     /// Floats of per-thread scratch the backward pass needs per (b, h):
     /// dP [L, L], and for relative positions dT [L, 2L-1] plus the window gradient [2L-1, d].
-    var backwardScratchPerThread: Int { length * length + length * (2 * length - 1) + (2 * length - 1) * headDim }
+    var backwardScratchPerThread: Int { 2 * length * length + length * (2 * length - 1) + (2 * length - 1) * headDim }
 }
 
 /// Backward of `attentionForward` (dropout off). probs: the kept softmax output
@@ -94,7 +101,8 @@ func attentionBackward(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, probs: UnsafePointer<Float>,
     dContext: UnsafePointer<Float>, dQ: UnsafeMutablePointer<Float>, dK: UnsafeMutablePointer<Float>,
     dV: UnsafeMutablePointer<Float>, shape s: AttentionShape, relative: RelativePositions?,
-    dTable: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>
+    dTable: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>,
+    probsDropout: UnsafePointer<Float>? = nil
 ) {
     let L = s.length, d = s.headDim, H = s.hidden, w = 2 * L - 1
     let alpha = 1 / Float(d).squareRoot()
@@ -112,11 +120,20 @@ func attentionBackward(
             let b = bh / s.heads, h = bh % s.heads
             let off = b * L * H + h * d
             let p = probs + bh * L * L
-            // dV = P^T dCtx ; dP = dCtx V^T
-            sgemm(transA: true, transB: false, m: L, n: d, k: L, alpha: 1, a: p, lda: L,
+            // With dropout the context used P' = P * mask: dV = P'^T dCtx, dP = (dCtx V^T) * mask.
+            var used = p
+            if let dropMask = probsDropout {
+                let dropped = dWindow + w * d
+                for i in 0..<(L * L) { dropped[i] = p[i] * dropMask[bh * L * L + i] }
+                used = UnsafePointer(dropped)
+            }
+            sgemm(transA: true, transB: false, m: L, n: d, k: L, alpha: 1, a: used, lda: L,
                   b: dContext + off, ldb: H, beta: 0, c: dV + off, ldc: H)
             sgemm(transA: false, transB: true, m: L, n: L, k: d, alpha: 1, a: dContext + off, lda: H,
                   b: v + off, ldb: H, beta: 0, c: dP, ldc: L)
+            if let dropMask = probsDropout {
+                for i in 0..<(L * L) { dP[i] *= dropMask[bh * L * L + i] }
+            }
             for l in 0..<L { softmaxRowBackward(dP + l * L, dp: dP + l * L, p: p + l * L, L) }
             // dQ = alpha dS K ; dK = alpha dS^T Q
             sgemm(transA: false, transB: false, m: L, n: d, k: L, alpha: alpha, a: dP, lda: L,

@@ -14,6 +14,8 @@ final class TrainingTape {
     let dEmbedding: Tensor          // [N, E]
     let embeddingScratch: Tensor    // [N, E]
     let attentionScratch: Tensor    // [threads, scratchPerThread]
+    let embeddingDropout: Tensor    // [N, E] mask
+    var embeddingDropoutActive = false
     var batch: TokenBatch?
 
     init(config c: ElectraConfig, tokens n: Int, shape s: AttentionShape) {
@@ -32,6 +34,7 @@ final class TrainingTape {
         dEmbedding = Tensor(zeros: [n, E])
         embeddingScratch = Tensor(zeros: [n, E])
         attentionScratch = Tensor(zeros: [Parallel.threads, s.scratchPerThread])
+        embeddingDropout = Tensor(zeros: [n, E])
     }
 
     func fits(_ s: AttentionShape) -> Bool {
@@ -43,9 +46,10 @@ final class TrainingTape {
 }
 
 extension ElectraBackbone {
-    /// Forward pass that keeps every activation the backward pass needs (dropout off:
-    /// the training paths of this build run with dropout disabled; see README).
-    func trainingForward(_ batch: TokenBatch, reuse: TrainingTape?) -> TrainingTape {
+    /// Forward pass that keeps every activation the backward pass needs. With `dropout`,
+    /// HF's dropouts apply (embeddings, attention probabilities, both residual branches);
+    /// without it the pass is deterministic (gradient checks, evaluation with gradients).
+    func trainingForward(_ batch: TokenBatch, reuse: TrainingTape?, dropout: DropoutContext? = nil) -> TrainingTape {
         let c = config
         let shape = AttentionShape(batch: batch.batch, length: batch.length, heads: c.numAttentionHeads, headDim: c.headDim)
         let tape = (reuse?.fits(shape) == true) ? reuse! : TrainingTape(config: c, tokens: batch.tokens, shape: shape)
@@ -60,12 +64,19 @@ extension ElectraBackbone {
                 }
             }
         }
+        let rates = dropout.map { DropoutRates(hidden: c.hiddenDropoutProb, attention: c.attentionProbsDropoutProb, context: $0) }
+        tape.embeddingDropoutActive = false
+        if let r = rates, r.hidden > 0 {
+            r.context.fillMask(tape.embeddingDropout.pointer, count: n * c.embeddingSize, p: r.hidden)
+            multiplyInPlace(tape.embeddingOut.pointer, tape.embeddingDropout.pointer, count: n * c.embeddingSize)
+            tape.embeddingDropoutActive = true
+        }
         embeddingsProject?.forward(tape.hidden[0].pointer, tape.embeddingOut.pointer, rows: n)
         batch.maskBias.withUnsafeBufferPointer { bias in
             for (i, layer) in layers.enumerated() {
                 layer.forward(tape.hidden[i].pointer, tape.hidden[i + 1].pointer, acts: tape.layers[i],
                               maskBias: bias.baseAddress!, shape: shape, probs: tape.layers[i].probs.pointer,
-                              scratch: tape.attentionScratch.pointer)
+                              scratch: tape.attentionScratch.pointer, dropout: rates)
             }
         }
         return tape
@@ -87,6 +98,9 @@ extension ElectraBackbone {
         if let proj = embeddingsProject {
             proj.backward(dx: tape.dEmbedding.pointer, dy: dEmb, x: tape.embeddingOut.pointer, rows: n)
             dEmb = tape.dEmbedding.pointer
+        }
+        if tape.embeddingDropoutActive {
+            multiplyInPlace(dEmb, tape.embeddingDropout.pointer, count: n * config.embeddingSize)
         }
         batch.ids.withUnsafeBufferPointer { ids in
             batch.types.withUnsafeBufferPointer { types in

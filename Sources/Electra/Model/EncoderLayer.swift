@@ -41,9 +41,18 @@ public struct EncoderLayer: Sendable {
     func forward(
         _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
         acts a: LayerActivations, maskBias: UnsafePointer<Float>, shape s: AttentionShape,
-        probs: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>
+        probs: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>,
+        dropout: DropoutRates? = nil
     ) {
         let n = s.batch * s.length
+        let drop = dropout.map { d in
+            a.dropoutActive = true
+            if d.attention > 0 { d.context.fillMask(a.probsMask.pointer, count: a.probsMask.count, p: d.attention) }
+            return d
+        }
+        if dropout == nil { a.dropoutActive = false }
+        a.hiddenDropout = dropout?.hidden ?? 0
+        a.attentionDropoutRate = dropout?.attention ?? 0
         query.forward(a.q.pointer, x, rows: n)
         key.forward(a.k.pointer, x, rows: n)
         value.forward(a.v.pointer, x, rows: n)
@@ -52,9 +61,14 @@ public struct EncoderLayer: Sendable {
         }
         attentionForward(q: a.q.pointer, k: a.k.pointer, v: a.v.pointer, ctx: a.context.pointer,
                          probs: probs, maskBias: maskBias, shape: s,
-                         relative: rel, scratch: scratch)
+                         relative: rel, scratch: scratch,
+                         probsDropout: (drop?.attention ?? 0) > 0 ? UnsafePointer(a.probsMask.pointer) : nil)
         // attention.output: dense -> (dropout) -> LayerNorm(dense + x)
         attentionOutput.forward(a.attentionDense.pointer, a.context.pointer, rows: n)
+        if let d = drop, d.hidden > 0 {
+            d.context.fillMask(a.attentionDropout.pointer, count: n * s.hidden, p: d.hidden)
+            multiplyInPlace(a.attentionDense.pointer, a.attentionDropout.pointer, count: n * s.hidden)
+        }
         attentionLayerNorm.forward(a.attentionOut.pointer, a.attentionDense.pointer, residual: x,
                                    rows: n, mean: a.attentionMean.pointer, rstd: a.attentionRstd.pointer)
         // intermediate: dense -> activation (pre-activation kept when training)
@@ -64,8 +78,24 @@ public struct EncoderLayer: Sendable {
         activation.forward(actOut, rows: n, columns: intermediate.outFeatures)
         // output: dense -> (dropout) -> LayerNorm(dense + attentionOut)
         output.forward(a.outputDense.pointer, actOut, rows: n)
+        if let d = drop, d.hidden > 0 {
+            d.context.fillMask(a.outputDropout.pointer, count: n * s.hidden, p: d.hidden)
+            multiplyInPlace(a.outputDense.pointer, a.outputDropout.pointer, count: n * s.hidden)
+        }
         outputLayerNorm.forward(out, a.outputDense.pointer, residual: a.attentionOut.pointer,
                                 rows: n, mean: a.outputMean.pointer, rstd: a.outputRstd.pointer)
+    }
+}
+
+/// Dropout probabilities of one training step and the generator of its masks.
+public struct DropoutRates {
+    public var hidden: Float
+    public var attention: Float
+    public var context: DropoutContext
+    public init(hidden: Float, attention: Float, context: DropoutContext) {
+        self.hidden = hidden
+        self.attention = attention
+        self.context = context
     }
 }
 
@@ -96,8 +126,15 @@ extension EncoderLayer {
         // output.LayerNorm(outputDense + attentionOut)
         outputLayerNorm.backward(dx: g.dAttentionOut.pointer, dy: dOut, input: a.outputDense.pointer,
                                  residual: a.attentionOut.pointer, mean: a.outputMean.pointer, rstd: a.outputRstd.pointer, rows: n)
-        // output.dense, activation, intermediate.dense (its input grad adds to the residual's)
-        output.backward(dx: g.dIntermediate.pointer, dy: g.dAttentionOut.pointer, x: a.intermediateAct.pointer, rows: n)
+        // output.dense (through its dropout), activation, intermediate.dense (its input grad
+        // adds to the residual's)
+        var dDense = UnsafePointer(g.dAttentionOut.pointer)
+        if a.dropoutActive && a.hiddenDropout > 0 {
+            g.dSum.pointer.update(from: g.dAttentionOut.pointer, count: n * H)
+            multiplyInPlace(g.dSum.pointer, a.outputDropout.pointer, count: n * H)
+            dDense = UnsafePointer(g.dSum.pointer)
+        }
+        output.backward(dx: g.dIntermediate.pointer, dy: dDense, x: a.intermediateAct.pointer, rows: n)
         activation.backward(dx: g.dIntermediate.pointer, dy: g.dIntermediate.pointer, pre: a.intermediate.pointer,
                             count: n * intermediate.outFeatures)
         intermediate.backward(dx: g.dAttentionOut.pointer, accumulate: true, dy: g.dIntermediate.pointer,
@@ -105,13 +142,20 @@ extension EncoderLayer {
         // attention.output.LayerNorm(attentionDense + x), attention.output.dense
         attentionLayerNorm.backward(dx: g.dSum.pointer, dy: g.dAttentionOut.pointer, input: a.attentionDense.pointer,
                                     residual: x, mean: a.attentionMean.pointer, rstd: a.attentionRstd.pointer, rows: n)
-        attentionOutput.backward(dx: g.dContext.pointer, dy: g.dSum.pointer, x: a.context.pointer, rows: n)
+        var dAttnDense = UnsafePointer(g.dSum.pointer)
+        if a.dropoutActive && a.hiddenDropout > 0 {
+            g.dQ.pointer.update(from: g.dSum.pointer, count: n * H)  // dQ is free until attentionBackward
+            multiplyInPlace(g.dQ.pointer, a.attentionDropout.pointer, count: n * H)
+            dAttnDense = UnsafePointer(g.dQ.pointer)
+        }
+        attentionOutput.backward(dx: g.dContext.pointer, dy: dAttnDense, x: a.context.pointer, rows: n)
         let rel = distanceEmbedding.map {
             RelativePositions(table: $0.pointer, maxPositions: ($0.shape[0] + 1) / 2, keyQuery: keyQuery)
         }
         attentionBackward(q: a.q.pointer, k: a.k.pointer, v: a.v.pointer, probs: a.probs.pointer,
                           dContext: g.dContext.pointer, dQ: g.dQ.pointer, dK: g.dK.pointer, dV: g.dV.pointer,
-                          shape: s, relative: rel, dTable: distanceEmbedding?.gradPointer, scratch: g.scratch.pointer)
+                          shape: s, relative: rel, dTable: distanceEmbedding?.gradPointer, scratch: g.scratch.pointer,
+                          probsDropout: a.dropoutActive && a.attentionDropoutRate > 0 ? UnsafePointer(a.probsMask.pointer) : nil)
         // x feeds the residual and the three projections.
         dInput.update(from: g.dSum.pointer, count: n * H)
         query.backward(dx: dInput, accumulate: true, dy: g.dQ.pointer, x: x, rows: n)
@@ -131,6 +175,12 @@ final class LayerActivations {
     let outputMean, outputRstd: Tensor    // [N]
     let probs: Tensor                     // [B, nh, L, L] when kept, else empty
     let keepsPreActivation: Bool
+    // Dropout masks (training): 0 or 1/(1-p).
+    let probsMask: Tensor                 // [B, nh, L, L]
+    let attentionDropout, outputDropout: Tensor  // [N, H]
+    var dropoutActive = false
+    var hiddenDropout: Float = 0
+    var attentionDropoutRate: Float = 0
 
     init(tokens n: Int, hidden: Int, intermediateSize: Int, probsCount: Int, training: Bool) {
         q = Tensor(zeros: [n, hidden]); k = Tensor(zeros: [n, hidden]); v = Tensor(zeros: [n, hidden])
@@ -143,5 +193,8 @@ final class LayerActivations {
         outputMean = Tensor(zeros: [n]); outputRstd = Tensor(zeros: [n])
         probs = Tensor(zeros: [probsCount])
         keepsPreActivation = training
+        probsMask = Tensor(zeros: [training ? probsCount : 0])
+        attentionDropout = Tensor(zeros: [training ? n : 0, hidden])
+        outputDropout = Tensor(zeros: [training ? n : 0, hidden])
     }
 }
