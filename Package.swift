@@ -7,7 +7,7 @@ let package = Package(
     name: "Electra",
     platforms: [.macOS(.v13)],
     products: [
-        .library(name: "Electra", targets: ["Electra", "ElectraKernels", "ElectraTokenizers"]),
+        .library(name: "Electra", targets: ["Electra", "ElectraKernels", "ElectraTokenizers", "ElectraTraining"]),
         .executable(name: "electra", targets: ["ElectraCLI"]),
     ],
     dependencies: [
@@ -25,15 +25,20 @@ let package = Package(
             dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))]
         ),
         .target(name: "Electra", dependencies: ["ElectraKernels"]),
+        .target(name: "ElectraTraining", dependencies: ["Electra", "ElectraTokenizers"]),
         .target(name: "ElectraTokenizers"),
         .executableTarget(
             name: "ElectraCLI",
             dependencies: [
-                "Electra", "ElectraTokenizers",
+                "Electra", "ElectraTokenizers", "ElectraTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "ElectraKernelsTests", dependencies: ["ElectraKernels"]),
+        .testTarget(
+            name: "ElectraTrainingTests", dependencies: ["ElectraTraining"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "ElectraTests", dependencies: ["Electra"],
             resources: [.copy("Fixtures")]

@@ -45,7 +45,7 @@ public func layerNormBackward(
     let partial = UnsafeMutablePointer<Float>.allocate(capacity: threads * 2 * n)
     partial.initialize(repeating: 0, count: threads * 2 * n)
     defer { partial.deallocate() }
-    Parallel.forRanges(rows, minChunk: max(1, 8192 / max(n, 1))) { chunk, r in
+    Parallel.forRanges(rows, minChunk: max(1, 8192 / max(n, 1)), maxChunks: threads) { chunk, r in
         let pg = partial + chunk * 2 * n, pb = pg + n
         for row in r {
             let x = input + row * n, d = dy + row * n, o = dx + row * n

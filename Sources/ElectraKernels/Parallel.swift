@@ -27,29 +27,34 @@ public enum Parallel {
         #endif
     }
 
-    nonisolated(unsafe) private static var pool: ThreadPool?
+    nonisolated(unsafe) private static var pools: [Int: ThreadPool] = [:]
+    private static let poolLock = NSLock()
 
-    /// The pool for `threads - 1` workers (the caller is the last worker), made on first use.
-    private static func currentPool() -> ThreadPool {
-        if let p = pool, p.workerCount == threads - 1 { return p }
-        let p = ThreadPool(workers: threads - 1)
-        pool = p  // an old pool's workers stay parked; thread counts rarely change
+    /// The pool for `chunks - 1` workers (the caller is the last worker), made on first use.
+    private static func pool(for chunks: Int) -> ThreadPool {
+        poolLock.lock()
+        defer { poolLock.unlock() }
+        if let p = pools[chunks - 1] { return p }
+        let p = ThreadPool(workers: chunks - 1)
+        pools[chunks - 1] = p  // pools for other counts stay parked; counts rarely change
         return p
     }
 
     /// Runs `body(chunk, range)` over `0..<count` split into at most `threads` contiguous
-    /// ranges. Runs inline when the work is too small to pay for a thread hop.
+    /// ranges (and at most `maxChunks`, for callers whose per-chunk scratch was sized for a
+    /// given thread count: the chunk index is always below it). Runs inline when the work is
+    /// too small to pay for a thread hop.
     @inline(__always)
     public static func forRanges(
-        _ count: Int, minChunk: Int = 1, _ body: (Int, Range<Int>) -> Void
+        _ count: Int, minChunk: Int = 1, maxChunks: Int = .max, _ body: (Int, Range<Int>) -> Void
     ) {
-        let chunks = min(threads, max(1, count / max(minChunk, 1)))
+        let chunks = min(threads, maxChunks, max(1, count / max(minChunk, 1)))
         if chunks <= 1 || count <= 1 {
             body(0, 0..<count)
             return
         }
         let per = (count + chunks - 1) / chunks
-        currentPool().run(chunks) { c in
+        pool(for: chunks).run(chunks) { c in
             let lo = c * per
             let hi = min(count, lo + per)
             if lo < hi { body(c, lo..<hi) }

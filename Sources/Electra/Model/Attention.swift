@@ -24,11 +24,11 @@ func attentionForward(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
     ctx: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>?,
     maskBias: UnsafePointer<Float>, shape s: AttentionShape, relative: RelativePositions?,
-    scratch: UnsafeMutablePointer<Float>, probsDropout: UnsafePointer<Float>? = nil
+    scratch: UnsafeMutablePointer<Float>, scratchRows: Int, probsDropout: UnsafePointer<Float>? = nil
 ) {
     let L = s.length, d = s.headDim, H = s.hidden
     let alpha = 1 / Float(d).squareRoot()
-    Parallel.forRanges(s.batch * s.heads) { chunk, range in
+    Parallel.forRanges(s.batch * s.heads, maxChunks: scratchRows) { chunk, range in
         let mine = scratch + chunk * s.scratchPerThread
         for bh in range {
             let b = bh / s.heads, h = bh % s.heads
@@ -101,18 +101,18 @@ func attentionBackward(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, probs: UnsafePointer<Float>,
     dContext: UnsafePointer<Float>, dQ: UnsafeMutablePointer<Float>, dK: UnsafeMutablePointer<Float>,
     dV: UnsafeMutablePointer<Float>, shape s: AttentionShape, relative: RelativePositions?,
-    dTable: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>,
+    dTable: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>, scratchRows: Int,
     probsDropout: UnsafePointer<Float>? = nil
 ) {
     let L = s.length, d = s.headDim, H = s.hidden, w = 2 * L - 1
     let alpha = 1 / Float(d).squareRoot()
-    let threads = Parallel.threads
+    let threads = scratchRows
     if relative != nil {
         for t in 0..<threads {
             (scratch + t * s.backwardScratchPerThread + L * L + L * w).initialize(repeating: 0, count: w * d)
         }
     }
-    Parallel.forRanges(s.batch * s.heads) { chunk, range in
+    Parallel.forRanges(s.batch * s.heads, maxChunks: threads) { chunk, range in
         let dP = scratch + chunk * s.backwardScratchPerThread
         let dT = dP + L * L
         let dWindow = dT + L * w

@@ -76,7 +76,7 @@ extension ElectraBackbone {
             for (i, layer) in layers.enumerated() {
                 layer.forward(tape.hidden[i].pointer, tape.hidden[i + 1].pointer, acts: tape.layers[i],
                               maskBias: bias.baseAddress!, shape: shape, probs: tape.layers[i].probs.pointer,
-                              scratch: tape.attentionScratch.pointer, dropout: rates)
+                              scratch: tape.attentionScratch, dropout: rates)
             }
         }
         return tape

@@ -72,7 +72,7 @@ public final class ElectraBackbone: @unchecked Sendable {
                     probs = a.pointer
                 }
                 layer.forward(x, out, acts: ws.acts, maskBias: bias.baseAddress!, shape: shape,
-                              probs: probs, scratch: ws.scratch.pointer)
+                              probs: probs, scratch: ws.scratch)
                 x = out
             }
         }

@@ -41,7 +41,7 @@ public struct EncoderLayer: Sendable {
     func forward(
         _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
         acts a: LayerActivations, maskBias: UnsafePointer<Float>, shape s: AttentionShape,
-        probs: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>,
+        probs: UnsafeMutablePointer<Float>?, scratch: Tensor,
         dropout: DropoutRates? = nil
     ) {
         let n = s.batch * s.length
@@ -61,7 +61,7 @@ public struct EncoderLayer: Sendable {
         }
         attentionForward(q: a.q.pointer, k: a.k.pointer, v: a.v.pointer, ctx: a.context.pointer,
                          probs: probs, maskBias: maskBias, shape: s,
-                         relative: rel, scratch: scratch,
+                         relative: rel, scratch: scratch.pointer, scratchRows: scratch.shape[0],
                          probsDropout: (drop?.attention ?? 0) > 0 ? UnsafePointer(a.probsMask.pointer) : nil)
         // attention.output: dense -> (dropout) -> LayerNorm(dense + x)
         attentionOutput.forward(a.attentionDense.pointer, a.context.pointer, rows: n)
@@ -154,7 +154,7 @@ extension EncoderLayer {
         }
         attentionBackward(q: a.q.pointer, k: a.k.pointer, v: a.v.pointer, probs: a.probs.pointer,
                           dContext: g.dContext.pointer, dQ: g.dQ.pointer, dK: g.dK.pointer, dV: g.dV.pointer,
-                          shape: s, relative: rel, dTable: distanceEmbedding?.gradPointer, scratch: g.scratch.pointer,
+                          shape: s, relative: rel, dTable: distanceEmbedding?.gradPointer, scratch: g.scratch.pointer, scratchRows: g.scratch.shape[0],
                           probsDropout: a.dropoutActive && a.attentionDropoutRate > 0 ? UnsafePointer(a.probsMask.pointer) : nil)
         // x feeds the residual and the three projections.
         dInput.update(from: g.dSum.pointer, count: n * H)

@@ -1,0 +1,18 @@
+import ElectraKernels
+import Foundation
+
+extension ElectraHeadModel {
+    /// Writes an HF-format folder (config.json + model.safetensors) that
+    /// transformers' `from_pretrained` loads: `architectures` names this class, tied weights
+    /// are left out as HF's save_pretrained does. Each file is written atomically.
+    public func save(to directory: URL, config override: ElectraConfig? = nil) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var c = override ?? config
+        c.architectures = [Self.architecture]
+        try c.save(to: directory.appendingPathComponent("config.json"))
+        let tensors = parameters.entries
+            .filter { !parameters.tiedNames.contains($0.name) }
+            .map { ($0.name, TensorPayload.float($0.parameter.value)) }
+        try SafeTensorsWriter.write(tensors, metadata: ["format": "pt"], to: directory.appendingPathComponent("model.safetensors"))
+    }
+}

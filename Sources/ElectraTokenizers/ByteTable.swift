@@ -1,0 +1,105 @@
+// An immutable hash map from UTF-8 byte strings to token ids.
+//
+// WordPiece asks "is bytes[start..<end] in the vocabulary?" many times per word; looking up a
+// byte slice directly avoids building a String per candidate. Keys live in one arena; the
+// table is open addressing with linear probing, storing the full hash to skip most compares.
+
+final class ByteTable: @unchecked Sendable {
+    // All storage is written once in init and only read afterwards (hence @unchecked Sendable).
+    private let arena: UnsafeMutableBufferPointer<UInt8>
+    private let slots: UnsafeMutableBufferPointer<Int32>   // entry index or -1
+    private let hashes: UnsafeMutableBufferPointer<UInt64>
+    private let starts: UnsafeMutableBufferPointer<Int32>
+    private let lengths: UnsafeMutableBufferPointer<Int32>
+    private let ids: UnsafeMutableBufferPointer<Int32>
+    private let mask: Int
+    let count: Int
+    /// Longest key in bytes: WordPiece never tries a longer candidate.
+    let maxKeyLength: Int
+
+    /// `entries` must not contain duplicate keys.
+    init(_ entries: [(key: [UInt8], id: Int)]) {
+        count = entries.count
+        let totalBytes = entries.reduce(0) { $0 + $1.key.count }
+        arena = .allocate(capacity: max(totalBytes, 1))
+        var capacity = 16
+        while capacity < entries.count * 2 { capacity <<= 1 }
+        slots = .allocate(capacity: capacity)
+        slots.initialize(repeating: -1)
+        mask = capacity - 1
+        hashes = .allocate(capacity: max(entries.count, 1))
+        starts = .allocate(capacity: max(entries.count, 1))
+        lengths = .allocate(capacity: max(entries.count, 1))
+        ids = .allocate(capacity: max(entries.count, 1))
+        var offset = 0
+        var longest = 0
+        for (i, entry) in entries.enumerated() {
+            for (j, b) in entry.key.enumerated() { arena[offset + j] = b }
+            let h = entry.key.withUnsafeBufferPointer { ByteTable.hash($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, entry.key.count) }
+            hashes[i] = h
+            starts[i] = Int32(offset)
+            lengths[i] = Int32(entry.key.count)
+            ids[i] = Int32(entry.id)
+            offset += entry.key.count
+            longest = max(longest, entry.key.count)
+            var slot = ByteTable.slot(h) & mask
+            while slots[slot] >= 0 { slot = (slot + 1) & mask }
+            slots[slot] = Int32(i)
+        }
+        maxKeyLength = longest
+    }
+
+    deinit {
+        arena.deallocate(); slots.deallocate(); hashes.deallocate()
+        starts.deallocate(); lengths.deallocate(); ids.deallocate()
+    }
+
+    static let fnvOffset: UInt64 = 0xCBF2_9CE4_8422_2325
+    static let fnvPrime: UInt64 = 0x0000_0100_0000_01B3
+
+    /// FNV-1a over the bytes. Byte-at-a-time on purpose: WordPiece computes the hashes of all
+    /// prefixes [start, start+1), [start, start+2), ... in one pass and probes with them.
+    @inline(__always)
+    static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+        var h = fnvOffset
+        for i in 0..<n { h = (h ^ UInt64(p[i])) &* fnvPrime }
+        return h
+    }
+
+    @inline(__always)
+    static func slot(_ h: UInt64) -> Int {
+        Int(truncatingIfNeeded: ((h ^ (h >> 31)) &* 0x9E37_79B9_7F4A_7C15) >> 32)
+    }
+
+    /// The id stored for `p[0..<n]`, or -1.
+    @inline(__always)
+    func lookup(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int {
+        if n > maxKeyLength || n == 0 { return -1 }
+        return lookup(p, n, hash: ByteTable.hash(p, n))
+    }
+
+    /// Lookup with a precomputed `hash(p, n)`.
+    @inline(__always)
+    func lookup(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64) -> Int {
+        var slot = ByteTable.slot(h) & mask
+        while true {
+            let e = Int(slots[slot])
+            if e < 0 { return -1 }
+            if hashes[e] == h && Int(lengths[e]) == n
+                && memcmp(arena.baseAddress! + Int(starts[e]), p, n) == 0 {
+                return Int(ids[e])
+            }
+            slot = (slot + 1) & mask
+        }
+    }
+}
+
+@inline(__always)
+private func memcmp(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Int32 {
+    var i = 0
+    while i < n {
+        if a[i] != b[i] { return 1 }
+        i += 1
+    }
+    return 0
+}

@@ -1,0 +1,353 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Streams text lines to JSON lines (what `electra tokenize` does) with bounded memory:
+/// lines are read in chunks, each chunk is encoded and formatted on all cores, and written in
+/// input order before the next chunk is read.
+public struct LineTokenizer: Sendable {
+    public var tokenizer: ElectraTokenizer
+    /// Each line is `TEXT<TAB>PAIR`.
+    public var pairs = false
+    /// Substitute U+FFFD for invalid UTF-8 instead of failing.
+    public var replaceInvalidUTF8 = false
+    public var addSpecialTokens = true
+    /// Lines per chunk (also the batch that `.longest` padding pads within).
+    public var chunkLines = 4096
+    public var threads: Int? = nil
+
+    public init(tokenizer: ElectraTokenizer) {
+        self.tokenizer = tokenizer
+    }
+
+    /// Read all of `input` (a file descriptor), write JSON lines to `output`.
+    /// Returns the number of lines processed.
+    @discardableResult
+    public func run(input: Int32, output: Int32) throws -> Int {
+        let reader = LineReader(fd: input)
+        let json = JSONLineWriter(tokenizer: tokenizer)
+        var lineNumber = 0
+        while true {
+            let lines = try reader.nextLines(max: chunkLines)
+            if lines.isEmpty { break }
+            let first = lineNumber + 1
+            lineNumber += lines.count
+            // Phase 1 (parallel): validate, split pairs, encode. Errors name the first bad line.
+            let tok = tokenizer
+            let (pairs, replace, special) = (self.pairs, replaceInvalidUTF8, addSpecialTokens)
+            var encodings: [Encoding] = []
+            encodings.reserveCapacity(lines.count)
+            try parallelChunks(count: lines.count, threads: threads, work: { range in
+                let scratch = Scratch()
+                var out: [Encoding] = []
+                out.reserveCapacity(range.count)
+                for k in range {
+                    let bytes = lines[k]
+                    let text: String
+                    if let s = String(validating: bytes, as: UTF8.self) {
+                        text = s
+                    } else if replace {
+                        text = String(decoding: bytes, as: UTF8.self)
+                    } else {
+                        throw TokenizerError.invalidUTF8(line: first + k)
+                    }
+                    do {
+                        if pairs {
+                            guard let tab = text.utf8.firstIndex(of: 0x09) else {
+                                throw TokenizerError.invalidOption("line \(first + k): --pairs expects TEXT<TAB>PAIR but the line has no tab")
+                            }
+                            let a = String(text[..<tab]), b = String(text[text.utf8.index(after: tab)...])
+                            out.append(try tok.encodeUnpadded(a, pair: b, addSpecialTokens: special, scratch: scratch))
+                        } else {
+                            out.append(try tok.encodeUnpadded(text, pair: nil, addSpecialTokens: special, scratch: scratch))
+                        }
+                    } catch TokenizerError.invalidOption(let m) {
+                        throw TokenizerError.invalidOption(m)
+                    } catch {
+                        throw TokenizerError.invalidOption("line \(first + k): \(error)")
+                    }
+                }
+                return out
+            }, collect: { _, chunk in encodings += chunk })
+            // Phase 2: the chunk's padding length. (HF pads each encoding, then the batch; the
+            // batch length is never shorter, so padding once to it gives the same result.)
+            var padLength: Int? = nil
+            if let p = tok.padding {
+                let base: Int
+                switch p.strategy {
+                case .fixed(let n): base = n
+                case .longest: base = encodings.map(\.count).max() ?? 0
+                }
+                padLength = ElectraTokenizer.targetLength(base, p)
+            }
+            // Phase 3 (parallel): pad and format JSON; written in input order.
+            var chunks: [[UInt8]] = []
+            let ready = encodings
+            try parallelChunks(count: ready.count, threads: threads, work: { range in
+                var buf: [UInt8] = []
+                buf.reserveCapacity(range.count * 1024)
+                for i in range {
+                    if let padLength, let p = tok.padding {
+                        var e = ready[i]
+                        e.pad(to: padLength, padId: p.padId, padTypeId: p.padTypeId, direction: p.direction)
+                        json.write(e, into: &buf)
+                    } else {
+                        json.write(ready[i], into: &buf)
+                    }
+                }
+                return buf
+            }, collect: { _, buf in chunks.append(buf) })
+            for c in chunks { try writeAll(output, c) }
+        }
+        return lineNumber
+    }
+}
+
+/// Reads '\n'-terminated lines from a file descriptor in large blocks.
+final class LineReader {
+    let fd: Int32
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var eof = false
+
+    init(fd: Int32) { self.fd = fd }
+
+    /// Up to `max` lines (without the '\n' and a trailing '\r'); empty at end of input.
+    func nextLines(max: Int) throws -> [ArraySlice<UInt8>] {
+        var out: [ArraySlice<UInt8>] = []
+        // Compact consumed bytes.
+        if start > 0 {
+            buffer.removeFirst(start)
+            start = 0
+        }
+        var scan = 0
+        while out.count < max {
+            if let nl = buffer[scan...].firstIndex(of: 0x0A) {
+                var end = nl
+                if end > start && buffer[end - 1] == 0x0D { end -= 1 }
+                out.append(buffer[start..<end])
+                start = nl + 1
+                scan = start
+                continue
+            }
+            if eof {
+                if start < buffer.count {
+                    var end = buffer.count
+                    if buffer[end - 1] == 0x0D { end -= 1 }
+                    out.append(buffer[start..<end])
+                    start = buffer.count
+                }
+                break
+            }
+            scan = buffer.count
+            try fill()
+        }
+        return out
+    }
+
+    private func fill() throws {
+        let size = 1 << 20
+        let old = buffer.count
+        buffer.reserveCapacity(old + size)
+        var got = 0
+        buffer.append(contentsOf: repeatElement(0, count: size))
+        while true {
+            got = buffer.withUnsafeMutableBufferPointer { read(fd, $0.baseAddress! + old, size) }
+            if got < 0 && errno == EINTR { continue }
+            break
+        }
+        if got < 0 {
+            buffer.removeLast(size)
+            throw TokenizerError.unreadableFile(path: "stdin", reason: String(cString: strerror(errno)))
+        }
+        buffer.removeLast(size - got)
+        if got == 0 { eof = true }
+    }
+}
+
+func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws {
+    var off = 0
+    while off < bytes.count {
+        let n = bytes.withUnsafeBufferPointer { write(fd, $0.baseAddress! + off, bytes.count - off) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw TokenizerError.unreadableFile(path: "stdout", reason: String(cString: strerror(errno)))
+        }
+        off += n
+    }
+}
+
+/// Formats encodings as JSON objects with HF keys, one per line, without Foundation's JSON
+/// encoder (token strings are pre-escaped once per vocabulary entry).
+struct JSONLineWriter: Sendable {
+    let escapedTokens: [[UInt8]]
+
+    init(tokenizer: ElectraTokenizer) {
+        escapedTokens = tokenizer.core.tokenStrings.strings.map { JSONLineWriter.escape($0) }
+    }
+
+    static func escape(_ s: String) -> [UInt8] {
+        var out: [UInt8] = [0x22]
+        for b in s.utf8 {
+            switch b {
+            case 0x22: out += [0x5C, 0x22]
+            case 0x5C: out += [0x5C, 0x5C]
+            case 0x0A: out += [0x5C, 0x6E]
+            case 0x0D: out += [0x5C, 0x72]
+            case 0x09: out += [0x5C, 0x74]
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out += [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]]
+            default: out.append(b)
+            }
+        }
+        out.append(0x22)
+        return out
+    }
+
+    func write(_ e: Encoding, into buf: inout [UInt8]) {
+        writeObject(e, into: &buf, overflow: true)
+        buf.append(0x0A)
+    }
+
+    private static let kIds = Array("{\"input_ids\":".utf8)
+    private static let kTypes = Array(",\"token_type_ids\":".utf8)
+    private static let kMask = Array(",\"attention_mask\":".utf8)
+    private static let kOffsets = Array(",\"offset_mapping\":[".utf8)
+    private static let kTokens = Array("],\"tokens\":[".utf8)
+    private static let kOverflow = Array(",\"overflowing\":[".utf8)
+
+    private func writeObject(_ e: Encoding, into buf: inout [UInt8], overflow: Bool) {
+        buf.append(contentsOf: Self.kIds)
+        ints(e.ids, &buf)
+        buf.append(contentsOf: Self.kTypes)
+        ints(e.typeIds, &buf)
+        buf.append(contentsOf: Self.kMask)
+        ints(e.attentionMask, &buf)
+        buf.append(contentsOf: Self.kOffsets)
+        for (i, r) in e.offsets.enumerated() {
+            if i > 0 { buf.append(0x2C) }
+            buf.append(0x5B)
+            int(r.lowerBound, &buf)
+            buf.append(0x2C)
+            int(r.upperBound, &buf)
+            buf.append(0x5D)
+        }
+        buf.append(contentsOf: Self.kTokens)
+        for (i, id) in e.ids.enumerated() {
+            if i > 0 { buf.append(0x2C) }
+            if id >= 0 && id < escapedTokens.count {
+                buf.append(contentsOf: escapedTokens[id])
+            } else {
+                buf.append(0x22)
+                buf.append(0x22)
+            }
+        }
+        buf.append(0x5D)
+        if overflow && !e.overflowing.isEmpty {
+            buf.append(contentsOf: Self.kOverflow)
+            for (i, o) in e.overflowing.enumerated() {
+                if i > 0 { buf.append(0x2C) }
+                writeObject(o, into: &buf, overflow: false)
+            }
+            buf.append(0x5D)
+        }
+        buf.append(0x7D)
+    }
+
+    @inline(__always)
+    private func ints(_ v: [Int], _ buf: inout [UInt8]) {
+        buf.append(0x5B)
+        for (i, x) in v.enumerated() {
+            if i > 0 { buf.append(0x2C) }
+            int(x, &buf)
+        }
+        buf.append(0x5D)
+    }
+
+    @inline(__always)
+    private func int(_ x: Int, _ buf: inout [UInt8]) {
+        if x >= 0 && x < 10 {
+            buf.append(UInt8(48 + x))
+            return
+        }
+        var v = x.magnitude
+        if x < 0 { buf.append(0x2D) }
+        var div: UInt = 1
+        while div <= v / 10 { div *= 10 }
+        while div > 0 {
+            buf.append(UInt8(48 + v / div))
+            v %= div
+            div /= 10
+        }
+    }
+}
+
+/// The reverse of `LineTokenizer`: reads lines holding ids and writes decoded text lines.
+/// A line may be a JSON object with `input_ids` (as `electra tokenize` writes), a JSON array of
+/// ids, or ids separated by spaces/commas. Ids outside the vocabulary are an error.
+public struct LineDetokenizer: Sendable {
+    public var tokenizer: ElectraTokenizer
+    public var skipSpecialTokens = true
+    public var cleanUpTokenizationSpaces: Bool? = nil
+
+    public init(tokenizer: ElectraTokenizer) {
+        self.tokenizer = tokenizer
+    }
+
+    public func decodeLine(_ line: String, number: Int) throws -> String {
+        let ids = try Self.parseIds(line, number: number)
+        for id in ids where tokenizer.idToToken(id) == nil {
+            throw TokenizerError.invalidOption("line \(number): token id \(id) is not in the vocabulary (size \(tokenizer.vocabSizeWithAddedTokens))")
+        }
+        return tokenizer.decode(ids, skipSpecialTokens: skipSpecialTokens, cleanUpTokenizationSpaces: cleanUpTokenizationSpaces)
+    }
+
+    static func parseIds(_ line: String, number: Int) throws -> [Int] {
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasPrefix("{") {
+            guard let obj = (try? JSONParser.parse(Array(trimmed.utf8)).any) as? [String: Any] else {
+                throw TokenizerError.invalidOption("line \(number): not valid JSON")
+            }
+            guard let ids = obj["input_ids"] as? [Any] else {
+                throw TokenizerError.invalidOption("line \(number): JSON object has no `input_ids` array")
+            }
+            return try ids.map {
+                guard let i = $0 as? Int else { throw TokenizerError.invalidOption("line \(number): `input_ids` must hold integers") }
+                return i
+            }
+        }
+        var body = Substring(trimmed)
+        if body.hasPrefix("[") {
+            guard body.hasSuffix("]") else { throw TokenizerError.invalidOption("line \(number): unterminated [") }
+            body = body.dropFirst().dropLast()
+        }
+        return try body.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" }).map {
+            guard let i = Int($0) else { throw TokenizerError.invalidOption("line \(number): \"\($0)\" is not a token id") }
+            return i
+        }
+    }
+
+    @discardableResult
+    public func run(input: Int32, output: Int32) throws -> Int {
+        let reader = LineReader(fd: input)
+        var n = 0
+        while true {
+            let lines = try reader.nextLines(max: 4096)
+            if lines.isEmpty { break }
+            var out: [UInt8] = []
+            for bytes in lines {
+                n += 1
+                guard let s = String(validating: bytes, as: UTF8.self) else { throw TokenizerError.invalidUTF8(line: n) }
+                out += Array(try decodeLine(s, number: n).utf8)
+                out.append(0x0A)
+            }
+            try writeAll(output, out)
+        }
+        return n
+    }
+}

@@ -1,0 +1,69 @@
+import Electra
+import Foundation
+
+/// Appends one JSON object per line to `metrics.jsonl` (flushed each write, so a killed run
+/// keeps every line it logged).
+public final class MetricsLog {
+    public let url: URL
+    private let handle: FileHandle
+
+    public init(url: URL) throws {
+        self.url = url
+        if !FileManager.default.fileExists(atPath: url.path) {
+            guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+                throw ElectraError("cannot create \(url.path)")
+            }
+        }
+        do { handle = try FileHandle(forWritingTo: url) } catch {
+            throw ElectraError("cannot open \(url.path): \(error.localizedDescription)")
+        }
+        handle.seekToEndOfFile()
+    }
+
+    deinit { try? handle.close() }
+
+    public func append(_ record: [String: Double], kind: String) {
+        var o: [String: JSONValue] = record.mapValues { $0.isFinite ? .number($0) : .null }
+        o["kind"] = .string(kind)
+        o["time"] = .number(Date().timeIntervalSince1970)
+        guard var line = try? JSONValue.object(o).serialized(pretty: false) else { return }
+        line.append(0x0A)
+        handle.write(line)
+    }
+
+    /// Reads every record of a metrics file (for plots and resumed runs).
+    public static func read(_ url: URL) -> [[String: JSONValue]] {
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { try? JSONValue.parse(Data($0.utf8), source: "").objectValue }
+    }
+}
+
+/// A single-line live progress display: step, epoch, loss, learning rate, tokens/s, ETA.
+public struct ProgressLine {
+    let total: Int
+    let start = Date()
+    var lastPrint = Date.distantPast
+    let interactive = isatty(STDERR_FILENO) != 0
+
+    public init(totalSteps: Int) { total = totalSteps }
+
+    public mutating func update(step: Int, epoch: Double, loss: Double, learningRate: Double, tokensPerSecond: Double, force: Bool = false) {
+        let now = Date()
+        guard force || now.timeIntervalSince(lastPrint) > (interactive ? 0.5 : 15) || step == total else { return }
+        lastPrint = now
+        let elapsed = now.timeIntervalSince(start)
+        let eta = step > 0 ? elapsed / Double(step) * Double(total - step) : 0
+        let line = String(format: "step %d/%d  epoch %.2f  loss %.4f  lr %.2e  %.0f tok/s  elapsed %@  eta %@",
+                          step, total, epoch, loss, learningRate, tokensPerSecond, Self.clock(elapsed), Self.clock(eta))
+        FileHandle.standardError.write(Data((interactive ? "\r\u{1B}[K" + line : line + "\n").utf8))
+    }
+
+    public func finish() {
+        if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+
+    static func clock(_ s: Double) -> String {
+        let t = Int(s.rounded())
+        return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
+    }
+}

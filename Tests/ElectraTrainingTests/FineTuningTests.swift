@@ -1,0 +1,152 @@
+import Electra
+import Foundation
+import Testing
+
+@testable import ElectraTraining
+
+/// The training step, the fine-tuning loop, checkpoints/resume and the data readers.
+struct FineTuningTests {
+    static let modelFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../ElectraTests/Fixtures/models").standardized
+
+    func tempDir() -> URL {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("electra-ft-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        return d
+    }
+
+    /// forwardBackward + clip + AdamW from the fixture's weights and batch lands on PyTorch's weights.
+    @Test func oneAdamWStepMatchesPyTorch() throws {
+        let dir = Self.modelFixtures.appendingPathComponent("pretraining_relu_e30_h30")
+        let (model, _) = try ElectraForPreTraining.load(from: dir.appendingPathComponent("model"))
+        for (_, p) in model.parameters.uniqueParameters { p.value = p.value.copy() }  // detach from the mapping
+        let inputs = try ElectraInputs.read(from: dir.appendingPathComponent("inputs.safetensors"))
+        model.zeroGradients()
+        _ = try model.forwardBackward(inputs)
+        _ = Gradients.clipGlobalNorm(model.parameters, maxNorm: 1)
+        let opt = AdamW(parameters: model.parameters.uniqueParameters.map { ($0.name, $0.parameter) }, epsilon: 1e-6, weightDecay: 0.01)
+        opt.step(learningRate: 1e-3)
+        let after = try SafeTensorsFile(url: dir.appendingPathComponent("after_adamw_step.safetensors"))
+        var worst: Float = 0
+        for name in after.names {
+            let want = try after.floatTensor(name)
+            let got = try #require(model.parameters[name]).value
+            worst = max(worst, zip(got.scalars, want.scalars).map { abs($0 - $1) }.max()!)
+        }
+        #expect(worst <= 1e-5, "worst parameter difference after one step: \(worst)")
+        print("one AdamW step vs PyTorch: worst abs diff \(worst)")
+    }
+
+    func tinySetup(dropout: Float = 0.1) throws -> (ElectraForSequenceClassification, EncodedClassificationSet) {
+        var c = ElectraConfig()
+        c.vocabSize = 30; c.embeddingSize = 8; c.hiddenSize = 16; c.numHiddenLayers = 2; c.numAttentionHeads = 2
+        c.intermediateSize = 24; c.maxPositionEmbeddings = 16; c.setNumLabels(2)
+        c.hiddenDropoutProb = dropout; c.attentionProbsDropoutProb = dropout
+        let model = try ElectraForSequenceClassification(config: c, seed: 3)
+        var rng = Xoshiro256(seed: 5)
+        var ids: [[Int]] = [], labels: [Int] = []
+        for _ in 0..<20 {
+            let n = 3 + Int(rng.next() % 6)
+            let seq = [1] + (0..<n).map { _ in 3 + Int(rng.next() % 27) } + [2]
+            ids.append(seq)
+            labels.append(seq.filter { $0 > 15 }.count > seq.count / 2 ? 1 : 0)
+        }
+        return (model, EncodedClassificationSet(ids: ids, typeIds: ids.map { $0.map { _ in 0 } }, labels: labels))
+    }
+
+    func options() -> FineTuneOptions {
+        var o = FineTuneOptions()
+        o.batchSize = 4; o.epochs = 2; o.learningRate = 1e-3; o.logSteps = 2
+        return o
+    }
+
+    /// Interrupt at a checkpoint, resume in a fresh process-like setup: same final weights
+    /// as an uninterrupted run (shuffling and dropout on).
+    @Test func resumeReproducesAnUninterruptedRun() throws {
+        let (m1, data) = try tinySetup()
+        let full = tempDir()
+        let t1 = try SequenceClassificationFineTuner(model: m1, train: data, validation: data, options: options(), output: full, padId: 0)
+        t1.quiet = true
+        try t1.run(resume: false)
+
+        // A fresh run whose output holds only the uninterrupted run's step-5 checkpoint
+        // (what a run killed after step 5 leaves): resuming must reach the same weights.
+        let part = tempDir()
+        try FileManager.default.copyItem(at: full.appendingPathComponent("checkpoint-5"), to: part.appendingPathComponent("checkpoint-5"))
+        let (m2, _) = try tinySetup()
+        let t2 = try SequenceClassificationFineTuner(model: m2, train: data, validation: nil, options: options(), output: part, padId: 0)
+        t2.quiet = true
+        let s = try t2.run(resume: true)
+        #expect(s.steps == 10)
+        for (name, p) in m1.parameters.uniqueParameters {
+            #expect(p.value.scalars == m2.parameters[name]!.value.scalars, "\(name) differs after resume")
+        }
+        // Restarting from step 5 without the saved optimizer and RNG state does not: the
+        // comparison above can fail.
+        let (m3, _) = try tinySetup()
+        let t3 = try SequenceClassificationFineTuner(model: m3, train: data, validation: nil, options: options(), output: tempDir(), padId: 0)
+        t3.quiet = true
+        _ = try Checkpoints.restore(from: part.appendingPathComponent("checkpoint-5"), model: m3, optimizer: t3.optimizer, dropout: DropoutContext(seed: 99))
+        try t3.run(resume: false)
+        #expect(m3.parameters.uniqueParameters.first!.parameter.value.scalars != m1.parameters.uniqueParameters.first!.parameter.value.scalars)
+    }
+
+    @Test func trainingLearnsAndWritesItsArtifacts() throws {
+        let (m, data) = try tinySetup(dropout: 0)
+        let out = tempDir()
+        var o = options()
+        o.epochs = 15
+        o.layerwiseDecay = 1
+        let t = try SequenceClassificationFineTuner(model: m, train: data, validation: data, options: o, output: out, padId: 0)
+        t.quiet = true
+        let before = try ClassificationEvaluation.run(m, data, batchSize: 8, padId: 0).metrics["loss"]!
+        let s = try t.run(resume: false)
+        #expect(s.metrics["loss"]! < before, "validation loss \(before) -> \(s.metrics["loss"]!)")
+        for f in ["config.json", "model.safetensors", "metrics.jsonl", "training.svg", "checkpoint-75/optimizer.safetensors", "checkpoint-75/trainer_state.json"] {
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(f).path), "\(f) missing")
+        }
+        let log = MetricsLog.read(out.appendingPathComponent("metrics.jsonl"))
+        #expect(log.contains { $0["kind"]?.stringValue == "eval" } && log.contains { $0["kind"]?.stringValue == "train" })
+        let reloaded = try ElectraForSequenceClassification.load(from: out)
+        #expect(reloaded.report.missing.isEmpty && reloaded.model.config.architectures == ["ElectraForSequenceClassification"])
+    }
+
+    @Test func nonFiniteLossStopsWithAMessage() throws {
+        let (m, data) = try tinySetup()
+        m.outProj.weight.pointer[0] = .nan
+        let t = try SequenceClassificationFineTuner(model: m, train: data, validation: nil, options: options(), output: tempDir(), padId: 0)
+        t.quiet = true
+        #expect { try t.run(resume: false) } throws: { "\($0)".contains("the loss became nan at step 1") }
+    }
+
+    @Test func tsvReaderDetectsGLUELayoutsAndReportsBadLines() throws {
+        let d = tempDir()
+        func write(_ name: String, _ text: String) throws -> URL {
+            let u = d.appendingPathComponent(name)
+            try text.write(to: u, atomically: true, encoding: .utf8)
+            return u
+        }
+        let sst = try ClassificationTSV.read(try write("sst.tsv", "sentence\tlabel\ngood film\t1\nbad\t0\n"), layout: nil)
+        #expect(sst.layout == .sst2 && sst.examples.map(\.label) == ["1", "0"])
+        let cola = try ClassificationTSV.read(try write("cola.tsv", "gj04\t1\t\tThe sailors rode the breeze.\n"), layout: nil)
+        #expect(cola.layout == .cola && cola.examples[0].text == "The sailors rode the breeze.")
+        let mrpc = try ClassificationTSV.read(try write("mrpc.tsv", "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\tA b.\tA c.\n"), layout: nil)
+        #expect(mrpc.layout == .mrpc && mrpc.examples[0].pair == "A c.")
+        let rte = try ClassificationTSV.read(try write("rte.tsv", "index\tsentence1\tsentence2\tlabel\n0\tx\ty\tentailment\n"), layout: nil)
+        #expect(rte.layout == .rte && rte.examples[0].label == "entailment")
+        #expect { _ = try ClassificationTSV.read(try write("bad.tsv", "sentence\tlabel\nonly-one-column\n"), layout: nil) } throws: { "\($0)".contains("bad.tsv:2") }
+        #expect { _ = try ClassificationTSV.read(try write("empty.tsv", ""), layout: nil) } throws: { "\($0)".contains("empty") }
+        #expect(ClassificationTSV.labelNames(rte.examples) == ["entailment"])
+        #expect(ClassificationTSV.labelNames([TextExample(text: "", label: "10", line: 1), TextExample(text: "", label: "9", line: 2)]) == ["9", "10"])
+    }
+
+    @Test func metricsMatchTheirDefinitions() {
+        let y = [1, 1, 0, 0, 1, 0], p = [1, 0, 0, 1, 1, 0]
+        #expect(ClassificationMetrics.accuracy(predictions: p, labels: y) == 4.0 / 6)
+        #expect(abs(ClassificationMetrics.f1(predictions: p, labels: y) - 2.0 / 3) < 1e-12)
+        #expect(abs(ClassificationMetrics.matthews(predictions: p, labels: y) - 1.0 / 3) < 1e-12)  // sklearn: 0.3333
+        #expect(ClassificationMetrics.matthews(predictions: [1, 1, 1], labels: [1, 0, 1]) == 0)
+        #expect(abs(ClassificationMetrics.spearman([1, 2, 3, 4], [10, 20, 20, 40]) - 0.9486832980505138) < 1e-9)
+        #expect(abs(ClassificationMetrics.pearson([1, 2, 3], [2, 4, 7]) - 0.9933992677987828) < 1e-9)
+    }
+}
