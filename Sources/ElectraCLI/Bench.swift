@@ -1,6 +1,7 @@
 import ArgumentParser
 import Electra
 import ElectraKernels
+import ElectraTraining
 import Foundation
 
 struct Bench: ParsableCommand {
@@ -27,9 +28,13 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print one JSON object per shape instead of a table.")
     var json = false
 
+    @Flag(help: "Measure training steps instead: ElectraForPreTraining with replaced-token labels, dropout on, clip 1.0, AdamW (default shape small:32x128).")
+    var train = false
+
     func run() throws {
         try runReportingErrors {
             if let threads { Parallel.threads = threads }
+            if train { return try runTraining() }
             let peak = measureGemmPeak()
             if !json {
                 print("threads \(Parallel.threads), BLAS core \(blasCoreName), sgemm 1024^3 peak \(String(format: "%.1f", peak)) GFLOP/s")
@@ -62,6 +67,46 @@ struct Bench: ParsableCommand {
                     print(spec.padding(toLength: 17, withPad: " ", startingAt: 0),
                           String(format: "%10.0f   %9.2f   %7.1f   %5.1f%%", tps, median * 1000, gflops, 100 * gflops / peak))
                 }
+            }
+        }
+    }
+
+    /// Training-step throughput, the counterpart of scripts/bench/pytorch_train.py.
+    func runTraining() throws {
+        let specs = shapes == ["small:32x128", "base:8x128", "small:1x16"] ? ["small:32x128"] : shapes
+        if !json { print("threads \(Parallel.threads), training steps (forward + backward + clip + AdamW)") }
+        for spec in specs {
+            let (name, b, l) = try parse(spec)
+            var config = ElectraConfig.preset(name)!
+            config.maxPositionEmbeddings = max(config.maxPositionEmbeddings, l)
+            let model = try ElectraForPreTraining(config: config, seed: 1)
+            var rng = Xoshiro256(seed: 7)
+            var inputs = ElectraInputs(inputIds: IntTensor(shape: [b, l], values: (0..<(b * l)).map { _ in Int(rng.next() % UInt64(config.vocabSize)) }))
+            inputs.attentionMask = IntTensor(shape: [b, l], values: Array(repeating: 1, count: b * l))
+            inputs.labels = IntTensor(shape: [b, l], values: (0..<(b * l)).map { _ in Int(rng.next() % 2) })
+            let opt = AdamW(parameters: model.parameters.uniqueParameters.map { ($0.name, $0.parameter) }, weightDecay: 0.01)
+            let dropout = DropoutContext(seed: 3)
+            func step() throws {
+                model.zeroGradients()
+                _ = try model.forwardBackward(inputs, dropout: dropout)
+                _ = Gradients.clipGlobalNorm(model.parameters, maxNorm: 1)
+                opt.step(learningRate: 1e-4)
+            }
+            try step()
+            var times: [Double] = []
+            let start = Date()
+            while times.count < iterations || Date().timeIntervalSince(start) < minSeconds {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                try step()
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            }
+            times.sort()
+            let median = times[times.count / 2]
+            let tps = Double(b * l) / median
+            if json {
+                print(#"{"shape": "\#(spec)", "mode": "train", "tokens_per_s": \#(tps), "ms_per_step": \#(median * 1000), "threads": \#(Parallel.threads), "runs": \#(times.count)}"#)
+            } else {
+                print(spec.padding(toLength: 17, withPad: " ", startingAt: 0), String(format: "%10.0f tokens/s   %9.1f ms/step", tps, median * 1000))
             }
         }
     }

@@ -88,43 +88,41 @@ struct Tokenize: ParsableCommand {
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
+    // Runtime failures throw `TokenizerError` (CustomStringConvertible): ArgumentParser prints
+    // "Error: <message>" on stderr and exits non-zero.
     func run() throws {
-        do {
-            var tok = try ElectraTokenizer.load(directory: URL(fileURLWithPath: tokenizer))
-            if noTruncation { try tok.setTruncation(nil) }
-            if noPadding { tok.padding = nil }
-            if let m = maxLength {
-                try tok.setTruncation(TruncationOptions(
-                    maxLength: m, strategy: TruncationStrategy(rawValue: truncation)!, stride: stride))
-            }
-            if let p = padding {
-                tok.padding = PaddingOptions(
-                    strategy: p == "longest" ? .longest : .fixed(maxLength ?? 0),
-                    direction: padLeft ? .left : .right, padToMultipleOf: padToMultipleOf,
-                    padId: tok.padTokenId, padTypeId: 0, padToken: tok.idToToken(tok.padTokenId) ?? "[PAD]")
-            } else if padToMultipleOf != nil || padLeft {
-                if var existing = tok.padding {
-                    existing.padToMultipleOf = padToMultipleOf ?? existing.padToMultipleOf
-                    if padLeft { existing.direction = .left }
-                    tok.padding = existing
-                } else {
-                    throw ValidationError("--pad-to-multiple-of/--pad-left need --padding")
-                }
-            }
-            if let benchmark {
-                try runBenchmark(tok, file: benchmark)
-                return
-            }
-            var lt = LineTokenizer(tokenizer: tok)
-            lt.pairs = pairs
-            lt.replaceInvalidUTF8 = replaceInvalid
-            lt.addSpecialTokens = !noSpecialTokens
-            lt.chunkLines = chunkLines
-            lt.threads = threads
-            try lt.run(input: STDIN_FILENO, output: STDOUT_FILENO)
-        } catch let e as TokenizerError {
-            throw ValidationError("tokenize: \(e)")
+        var tok = try ElectraTokenizer.load(directory: URL(fileURLWithPath: tokenizer))
+        if noTruncation { try tok.setTruncation(nil) }
+        if noPadding { tok.padding = nil }
+        if let m = maxLength {
+            try tok.setTruncation(TruncationOptions(
+                maxLength: m, strategy: TruncationStrategy(rawValue: truncation)!, stride: stride))
         }
+        if let p = padding {
+            tok.padding = PaddingOptions(
+                strategy: p == "longest" ? .longest : .fixed(maxLength ?? 0),
+                direction: padLeft ? .left : .right, padToMultipleOf: padToMultipleOf,
+                padId: tok.padTokenId, padTypeId: 0, padToken: tok.idToToken(tok.padTokenId) ?? "[PAD]")
+        } else if padToMultipleOf != nil || padLeft {
+            if var existing = tok.padding {
+                existing.padToMultipleOf = padToMultipleOf ?? existing.padToMultipleOf
+                if padLeft { existing.direction = .left }
+                tok.padding = existing
+            } else {
+                throw ValidationError("--pad-to-multiple-of/--pad-left need --padding")
+            }
+        }
+        if let benchmark {
+            try runBenchmark(tok, file: benchmark)
+            return
+        }
+        var lt = LineTokenizer(tokenizer: tok)
+        lt.pairs = pairs
+        lt.replaceInvalidUTF8 = replaceInvalid
+        lt.addSpecialTokens = !noSpecialTokens
+        lt.chunkLines = chunkLines
+        lt.threads = threads
+        try lt.run(input: STDIN_FILENO, output: STDOUT_FILENO)
     }
 }
 
@@ -171,14 +169,10 @@ struct Detokenize: ParsableCommand {
     var noCleanup = false
 
     func run() throws {
-        do {
-            let tok = try ElectraTokenizer.load(directory: URL(fileURLWithPath: tokenizer))
-            var d = LineDetokenizer(tokenizer: tok)
-            d.skipSpecialTokens = !keepSpecialTokens
-            if noCleanup { d.cleanUpTokenizationSpaces = false }
-            try d.run(input: STDIN_FILENO, output: STDOUT_FILENO)
-        } catch let e as TokenizerError {
-            throw ValidationError("detokenize: \(e)")
-        }
+        let tok = try ElectraTokenizer.load(directory: URL(fileURLWithPath: tokenizer))
+        var d = LineDetokenizer(tokenizer: tok)
+        d.skipSpecialTokens = !keepSpecialTokens
+        if noCleanup { d.cleanUpTokenizationSpaces = false }
+        try d.run(input: STDIN_FILENO, output: STDOUT_FILENO)
     }
 }

@@ -6,12 +6,18 @@
 
 final class ByteTable: @unchecked Sendable {
     // All storage is written once in init and only read afterwards (hence @unchecked Sendable).
+    /// One slot per 16 bytes: the key's full hash, then (arena start << 8 | length), then id
+    /// (-1 = empty). Keeping them together makes a probe touch one cache line plus the key.
+    private struct Slot {
+        var hash: UInt64
+        var startLength: UInt32
+        var id: Int32
+    }
     private let arena: UnsafeMutableBufferPointer<UInt8>
-    private let slots: UnsafeMutableBufferPointer<Int32>   // entry index or -1
-    private let hashes: UnsafeMutableBufferPointer<UInt64>
-    private let starts: UnsafeMutableBufferPointer<Int32>
-    private let lengths: UnsafeMutableBufferPointer<Int32>
-    private let ids: UnsafeMutableBufferPointer<Int32>
+    private let slots: UnsafeMutableBufferPointer<Slot>
+    /// 2^19-bit filter (64 KB, stays in L1/L2): most WordPiece candidates are not in the
+    /// vocabulary, and this rejects them without touching the 1 MB slot table.
+    private let filter: UnsafeMutableBufferPointer<UInt64>
     private let mask: Int
     let count: Int
     /// Longest key in bytes: WordPiece never tries a longer candidate.
@@ -21,37 +27,35 @@ final class ByteTable: @unchecked Sendable {
     init(_ entries: [(key: [UInt8], id: Int)]) {
         count = entries.count
         let totalBytes = entries.reduce(0) { $0 + $1.key.count }
+        precondition(totalBytes < 1 << 24, "vocabulary too large for ByteTable")
         arena = .allocate(capacity: max(totalBytes, 1))
         var capacity = 16
         while capacity < entries.count * 2 { capacity <<= 1 }
         slots = .allocate(capacity: capacity)
-        slots.initialize(repeating: -1)
+        slots.initialize(repeating: Slot(hash: 0, startLength: 0, id: -1))
         mask = capacity - 1
-        hashes = .allocate(capacity: max(entries.count, 1))
-        starts = .allocate(capacity: max(entries.count, 1))
-        lengths = .allocate(capacity: max(entries.count, 1))
-        ids = .allocate(capacity: max(entries.count, 1))
+        filter = .allocate(capacity: 1 << 13)
+        filter.initialize(repeating: 0)
         var offset = 0
         var longest = 0
-        for (i, entry) in entries.enumerated() {
+        for entry in entries where entry.key.count < 256 {
             for (j, b) in entry.key.enumerated() { arena[offset + j] = b }
             let h = entry.key.withUnsafeBufferPointer { ByteTable.hash($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, entry.key.count) }
-            hashes[i] = h
-            starts[i] = Int32(offset)
-            lengths[i] = Int32(entry.key.count)
-            ids[i] = Int32(entry.id)
+            var slot = ByteTable.slot(h) & mask
+            while slots[slot].id >= 0 { slot = (slot + 1) & mask }
+            let bit = Int(truncatingIfNeeded: h >> 45)  // 19 bits
+            filter[bit >> 6] |= 1 << UInt64(bit & 63)
+            slots[slot] = Slot(hash: h, startLength: UInt32(offset) << 8 | UInt32(entry.key.count), id: Int32(entry.id))
             offset += entry.key.count
             longest = max(longest, entry.key.count)
-            var slot = ByteTable.slot(h) & mask
-            while slots[slot] >= 0 { slot = (slot + 1) & mask }
-            slots[slot] = Int32(i)
         }
         maxKeyLength = longest
     }
 
     deinit {
-        arena.deallocate(); slots.deallocate(); hashes.deallocate()
-        starts.deallocate(); lengths.deallocate(); ids.deallocate()
+        arena.deallocate()
+        slots.deallocate()
+        filter.deallocate()
     }
 
     static let fnvOffset: UInt64 = 0xCBF2_9CE4_8422_2325
@@ -81,13 +85,15 @@ final class ByteTable: @unchecked Sendable {
     /// Lookup with a precomputed `hash(p, n)`.
     @inline(__always)
     func lookup(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64) -> Int {
+        let bit = Int(truncatingIfNeeded: h >> 45)
+        if filter[bit >> 6] & (1 << UInt64(bit & 63)) == 0 { return -1 }
         var slot = ByteTable.slot(h) & mask
         while true {
-            let e = Int(slots[slot])
-            if e < 0 { return -1 }
-            if hashes[e] == h && Int(lengths[e]) == n
-                && memcmp(arena.baseAddress! + Int(starts[e]), p, n) == 0 {
-                return Int(ids[e])
+            let e = slots[slot]
+            if e.id < 0 { return -1 }
+            if e.hash == h && Int(e.startLength & 0xFF) == n
+                && memcmp(arena.baseAddress! + Int(e.startLength >> 8), p, n) == 0 {
+                return Int(e.id)
             }
             slot = (slot + 1) & mask
         }

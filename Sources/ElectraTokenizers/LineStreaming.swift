@@ -185,9 +185,11 @@ func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws {
 /// encoder (token strings are pre-escaped once per vocabulary entry).
 struct JSONLineWriter: Sendable {
     let escapedTokens: [[UInt8]]
+    let maxEscaped: Int
 
     init(tokenizer: ElectraTokenizer) {
         escapedTokens = tokenizer.core.tokenStrings.strings.map { JSONLineWriter.escape($0) }
+        maxEscaped = (escapedTokens.map(\.count).max() ?? 2) + 1
     }
 
     static func escape(_ s: String) -> [UInt8] {
@@ -210,8 +212,18 @@ struct JSONLineWriter: Sendable {
     }
 
     func write(_ e: Encoding, into buf: inout [UInt8]) {
-        writeObject(e, into: &buf, overflow: true)
-        buf.append(0x0A)
+        // Upper bound of the output, then write through a raw pointer (no per-item appends).
+        var bound = 160 + e.count * (12 + 3 + 3 + 26 + maxEscaped)
+        for o in e.overflowing { bound += 160 + o.count * (12 + 3 + 3 + 26 + maxEscaped) }
+        let old = buf.count
+        buf.append(contentsOf: repeatElement(0, count: bound))
+        let used = buf.withUnsafeMutableBufferPointer { b -> Int in
+            var out = RawOut(p: b.baseAddress! + old)
+            writeObject(e, &out, overflow: true)
+            out.byte(0x0A)
+            return out.i
+        }
+        buf.removeLast(bound - used)
     }
 
     private static let kIds = Array("{\"input_ids\":".utf8)
@@ -221,69 +233,91 @@ struct JSONLineWriter: Sendable {
     private static let kTokens = Array("],\"tokens\":[".utf8)
     private static let kOverflow = Array(",\"overflowing\":[".utf8)
 
-    private func writeObject(_ e: Encoding, into buf: inout [UInt8], overflow: Bool) {
-        buf.append(contentsOf: Self.kIds)
-        ints(e.ids, &buf)
-        buf.append(contentsOf: Self.kTypes)
-        ints(e.typeIds, &buf)
-        buf.append(contentsOf: Self.kMask)
-        ints(e.attentionMask, &buf)
-        buf.append(contentsOf: Self.kOffsets)
+    private func writeObject(_ e: Encoding, _ out: inout RawOut, overflow: Bool) {
+        out.bytes(Self.kIds)
+        out.ints(e.ids)
+        out.bytes(Self.kTypes)
+        out.ints(e.typeIds)
+        out.bytes(Self.kMask)
+        out.ints(e.attentionMask)
+        out.bytes(Self.kOffsets)
         for (i, r) in e.offsets.enumerated() {
-            if i > 0 { buf.append(0x2C) }
-            buf.append(0x5B)
-            int(r.lowerBound, &buf)
-            buf.append(0x2C)
-            int(r.upperBound, &buf)
-            buf.append(0x5D)
+            if i > 0 { out.byte(0x2C) }
+            out.byte(0x5B)
+            out.int(r.lowerBound)
+            out.byte(0x2C)
+            out.int(r.upperBound)
+            out.byte(0x5D)
         }
-        buf.append(contentsOf: Self.kTokens)
+        out.bytes(Self.kTokens)
         for (i, id) in e.ids.enumerated() {
-            if i > 0 { buf.append(0x2C) }
+            if i > 0 { out.byte(0x2C) }
             if id >= 0 && id < escapedTokens.count {
-                buf.append(contentsOf: escapedTokens[id])
+                out.bytes(escapedTokens[id])
             } else {
-                buf.append(0x22)
-                buf.append(0x22)
+                out.byte(0x22)
+                out.byte(0x22)
             }
         }
-        buf.append(0x5D)
+        out.byte(0x5D)
         if overflow && !e.overflowing.isEmpty {
-            buf.append(contentsOf: Self.kOverflow)
+            out.bytes(Self.kOverflow)
             for (i, o) in e.overflowing.enumerated() {
-                if i > 0 { buf.append(0x2C) }
-                writeObject(o, into: &buf, overflow: false)
+                if i > 0 { out.byte(0x2C) }
+                writeObject(o, &out, overflow: false)
             }
-            buf.append(0x5D)
+            out.byte(0x5D)
         }
-        buf.append(0x7D)
+        out.byte(0x7D)
+    }
+}
+
+/// Unchecked output cursor; the caller reserved enough room.
+struct RawOut {
+    let p: UnsafeMutablePointer<UInt8>
+    var i = 0
+
+    @inline(__always) mutating func byte(_ b: UInt8) {
+        p[i] = b
+        i += 1
     }
 
-    @inline(__always)
-    private func ints(_ v: [Int], _ buf: inout [UInt8]) {
-        buf.append(0x5B)
-        for (i, x) in v.enumerated() {
-            if i > 0 { buf.append(0x2C) }
-            int(x, &buf)
+    @inline(__always) mutating func bytes(_ a: [UInt8]) {
+        a.withUnsafeBufferPointer { src in
+            (p + i).update(from: src.baseAddress!, count: src.count)
         }
-        buf.append(0x5D)
+        i += a.count
     }
 
-    @inline(__always)
-    private func int(_ x: Int, _ buf: inout [UInt8]) {
+    @inline(__always) mutating func ints(_ v: [Int]) {
+        byte(0x5B)
+        for (k, x) in v.enumerated() {
+            if k > 0 { byte(0x2C) }
+            int(x)
+        }
+        byte(0x5D)
+    }
+
+    @inline(__always) mutating func int(_ x: Int) {
         if x >= 0 && x < 10 {
-            buf.append(UInt8(48 + x))
+            byte(UInt8(48 + x))
             return
         }
         var v = x.magnitude
-        if x < 0 { buf.append(0x2D) }
-        var div: UInt = 1
-        while div <= v / 10 { div *= 10 }
-        while div > 0 {
-            buf.append(UInt8(48 + v / div))
-            v %= div
-            div /= 10
+        if x < 0 { byte(0x2D) }
+        var digits = 1
+        var t = v
+        while t >= 10 {
+            t /= 10
+            digits += 1
         }
+        var k = i + digits - 1
+        while k >= i {
+            p[k] = UInt8(48 + v % 10)
+            v /= 10
+            k -= 1
+        }
+        i += digits
     }
 }
 
