@@ -65,7 +65,8 @@ struct FineTune: ParsableCommand {
     @Option(help: "Epochs.") var epochs = 3
     @Option(help: "Warmup fraction of all steps.") var warmup: Double = 0.1
     @Option(help: "Decoupled weight decay (not on biases and LayerNorm).") var weightDecay: Float = 0.01
-    @Option(help: "Batch size.") var batchSize = 32
+    @Option(help: "Batch size (per micro-batch).") var batchSize = 32
+    @Option(help: "Micro-batches accumulated into one optimizer step.") var gradientAccumulationSteps = 1
     @Option(help: "Max tokens per example (longest_first truncation).") var maxLength = 128
     @Option(help: "adamw (PyTorch) or electra (original AdamWeightDecay, no bias correction).") var optimizer = "electra"
     @Option(help: "Adam epsilon.") var adamEpsilon: Float = 1e-6
@@ -95,12 +96,15 @@ struct FineTune: ParsableCommand {
             var o = FineTuneOptions()
             o.learningRate = learningRate; o.layerwiseDecay = layerwiseLrDecay; o.epochs = epochs
             o.warmupFraction = warmup; o.weightDecay = weightDecay; o.batchSize = batchSize; o.maxLength = maxLength
+            o.gradientAccumulation = gradientAccumulationSteps
             guard let opt = FineTuneOptions.OptimizerKind(rawValue: optimizer) else { throw ElectraError("--optimizer must be adamw or electra") }
             guard let sched = FineTuneOptions.ScheduleKind(rawValue: lrSchedule) else { throw ElectraError("--lr-schedule must be electra, linear or constant") }
             o.optimizer = opt; o.schedule = sched; o.adamEpsilon = adamEpsilon; o.maxGradNorm = maxGradNorm
             o.seed = seed; o.shuffle = !noShuffle; o.dropout = dropout; o.maxSteps = maxSteps
             o.evalSteps = evalSteps; o.saveSteps = saveSteps
-            guard batchSize > 0, epochs > 0, maxLength > 2 else { throw ElectraError("--batch-size and --epochs must be positive, --max-length above 2") }
+            guard batchSize > 0, epochs > 0, maxLength > 2, gradientAccumulationSteps > 0 else {
+                throw ElectraError("--batch-size, --epochs and --gradient-accumulation-steps must be positive, --max-length above 2")
+            }
 
             let modelDir = URL(fileURLWithPath: model)
             let (tok, tokFiles) = try TokenizerFiles.load(tokenizer.map { URL(fileURLWithPath: $0) } ?? modelDir)

@@ -150,3 +150,31 @@ struct FineTuningTests {
         #expect(abs(ClassificationMetrics.pearson([1, 2, 3], [2, 4, 7]) - 0.9933992677987828) < 1e-9)
     }
 }
+
+extension FineTuningTests {
+    /// Two micro-batches of 2 accumulated equal one batch of 4 (dropout off, no shuffle):
+    /// same weights after the run.
+    @Test func gradientAccumulationEqualsTheLargerBatch() throws {
+        var o = options()
+        o.shuffle = false
+        o.epochs = 1
+        let (m1, data) = try tinySetup(dropout: 0)
+        o.batchSize = 4
+        let t1 = try SequenceClassificationFineTuner(model: m1, train: data, validation: nil, options: o, output: tempDir(), padId: 0)
+        t1.quiet = true
+        try t1.run(resume: false)
+        let (m2, _) = try tinySetup(dropout: 0)
+        o.batchSize = 2
+        o.gradientAccumulation = 2
+        let t2 = try SequenceClassificationFineTuner(model: m2, train: data, validation: nil, options: o, output: tempDir(), padId: 0)
+        t2.quiet = true
+        #expect(t2.totalSteps == t1.totalSteps)
+        try t2.run(resume: false)
+        var worst: Float = 0
+        for (name, p) in m1.parameters.uniqueParameters {
+            worst = max(worst, zip(p.value.scalars, m2.parameters[name]!.value.scalars).map { abs($0 - $1) }.max()!)
+        }
+        // Batches pad differently (2 vs 4 rows), so equal up to float rounding.
+        #expect(worst < 1e-4, "max difference \(worst)")
+    }
+}

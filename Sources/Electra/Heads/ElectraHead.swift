@@ -63,6 +63,23 @@ func gatherRows(_ h: UnsafePointer<Float>, width: Int, count: Int, _ index: (Int
 }
 
 extension ElectraInputs {
+    /// Per-token integer labels shaped like input_ids, or nil when none are given.
+    func tokenLabels() throws -> IntTensor? {
+        let labels = try requireIntLabels()
+        if let labels, labels.shape != inputIds.shape {
+            throw ElectraError("labels has shape \(shapeString(labels.shape)) but input_ids has \(shapeString(inputIds.shape))")
+        }
+        return labels
+    }
+
+    /// The same, required (training `head`).
+    func requiredTokenLabels(_ head: String) throws -> IntTensor {
+        guard let labels = try tokenLabels() else {
+            throw ElectraError("training \(head) needs integer labels shaped like input_ids (-100 = ignore)")
+        }
+        return labels
+    }
+
     func requireIntLabels(_ name: String = "labels") throws -> IntTensor? {
         if floatLabels != nil && labels == nil {
             throw ElectraError("\(name) must be integers for this head (got floating-point labels)")

@@ -36,10 +36,7 @@ public final class ElectraForMaskedLM: ElectraHeadModel {
     /// logits [B, L, vocab]; loss = cross-entropy with -100 ignored.
     public func callAsFunction(_ inputs: ElectraInputs, options: ForwardOptions) throws -> ElectraOutput {
         let batch = try TokenBatch(inputs, config: config, flattenChoices: false)
-        let labels = try inputs.requireIntLabels()
-        if let labels, labels.shape != inputs.inputIds.shape {
-            throw ElectraError("labels has shape \(shapeString(labels.shape)) but input_ids has \(shapeString(inputs.inputIds.shape))")
-        }
+        let labels = try inputs.tokenLabels()
         return try backbone.forward(batch, options: options) { h, extras in
             let n = batch.tokens, E = config.embeddingSize, V = config.vocabSize
             let hidden = Tensor(zeros: [n, E])

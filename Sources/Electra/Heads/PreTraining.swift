@@ -24,10 +24,7 @@ public final class ElectraForPreTraining: ElectraHeadModel {
     /// logits [B, L]; loss = BCE-with-logits over positions with attention_mask == 1.
     public func callAsFunction(_ inputs: ElectraInputs, options: ForwardOptions) throws -> ElectraOutput {
         let batch = try TokenBatch(inputs, config: config, flattenChoices: false)
-        let labels = try inputs.requireIntLabels()
-        if let labels, labels.shape != inputs.inputIds.shape {
-            throw ElectraError("labels has shape \(shapeString(labels.shape)) but input_ids has \(shapeString(inputs.inputIds.shape))")
-        }
+        let labels = try inputs.tokenLabels()
         return try backbone.forward(batch, options: options) { h, extras in
             let n = batch.tokens, H = config.hiddenSize
             let hidden = Tensor(zeros: [n, H])

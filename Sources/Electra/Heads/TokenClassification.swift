@@ -20,10 +20,7 @@ public final class ElectraForTokenClassification: ElectraHeadModel {
     /// logits [B, L, num_labels]; loss = cross-entropy over every position, -100 ignored.
     public func callAsFunction(_ inputs: ElectraInputs, options: ForwardOptions) throws -> ElectraOutput {
         let batch = try TokenBatch(inputs, config: config, flattenChoices: false)
-        let labels = try inputs.requireIntLabels()
-        if let labels, labels.shape != inputs.inputIds.shape {
-            throw ElectraError("labels has shape \(shapeString(labels.shape)) but input_ids has \(shapeString(inputs.inputIds.shape))")
-        }
+        let labels = try inputs.tokenLabels()
         return try backbone.forward(batch, options: options) { h, extras in
             let C = config.numLabels
             let logits = Tensor(zeros: [batch.batch, batch.length, C])

@@ -64,9 +64,7 @@ func activate(_ act: Activation, pre: Tensor, out: Tensor, rows: Int, columns: I
 extension ElectraForPreTraining: ElectraTrainable {
     public func forwardBackward(_ inputs: ElectraInputs, dropout: DropoutContext?) throws -> ElectraOutput {
         let batch = try TokenBatch(inputs, config: config, flattenChoices: false)
-        guard let labels = try inputs.requireIntLabels(), labels.shape == inputs.inputIds.shape else {
-            throw ElectraError("training ElectraForPreTraining needs integer labels shaped like input_ids")
-        }
+        let labels = try inputs.requiredTokenLabels("ElectraForPreTraining")
         let tape = backbone.trainingForward(batch, reuse: trainingTape, dropout: dropout)
         trainingTape = tape
         let n = batch.tokens, H = config.hiddenSize
@@ -84,19 +82,14 @@ extension ElectraForPreTraining: ElectraTrainable {
         config.hiddenAct.backward(dx: dAct.pointer, dy: dAct.pointer, pre: pre.pointer, count: n * H)
         dense.backward(dx: dH.pointer, dy: dAct.pointer, x: h.pointer, rows: n)
         backbone.backward(tape, dSequence: dH.pointer)
-        var out = ElectraOutput()
-        out.loss = loss
-        out.logits = logits
-        return out
+        return ElectraOutput(loss: loss, logits: logits)
     }
 }
 
 extension ElectraForMaskedLM: ElectraTrainable {
     public func forwardBackward(_ inputs: ElectraInputs, dropout: DropoutContext?) throws -> ElectraOutput {
         let batch = try TokenBatch(inputs, config: config, flattenChoices: false)
-        guard let labels = try inputs.requireIntLabels(), labels.shape == inputs.inputIds.shape else {
-            throw ElectraError("training ElectraForMaskedLM needs integer labels shaped like input_ids (-100 = ignore)")
-        }
+        let labels = try inputs.requiredTokenLabels("ElectraForMaskedLM")
         let tape = backbone.trainingForward(batch, reuse: trainingTape, dropout: dropout)
         trainingTape = tape
         let n = batch.tokens, E = config.embeddingSize, V = config.vocabSize
@@ -117,10 +110,7 @@ extension ElectraForMaskedLM: ElectraTrainable {
         Activation.gelu.backward(dx: dAct.pointer, dy: dAct.pointer, pre: pre.pointer, count: n * E)
         dense.backward(dx: dH.pointer, dy: dAct.pointer, x: h.pointer, rows: n)
         backbone.backward(tape, dSequence: dH.pointer)
-        var out = ElectraOutput()
-        out.loss = loss
-        out.logits = logits
-        return out
+        return ElectraOutput(loss: loss, logits: logits)
     }
 }
 
@@ -152,19 +142,14 @@ extension ElectraForSequenceClassification: ElectraTrainable {
         if let clsMask { multiplyInPlace(dCls.pointer, clsMask.pointer, count: B * H) }
         scatterSummaryGradient(dCls.pointer, into: dH.pointer, sequences: B, length: L, hidden: H, mode: "first")
         backbone.backward(tape, dSequence: dH.pointer)
-        var out = ElectraOutput()
-        out.loss = loss
-        out.logits = logits
-        return out
+        return ElectraOutput(loss: loss, logits: logits)
     }
 }
 
 extension ElectraForTokenClassification: ElectraTrainable {
     public func forwardBackward(_ inputs: ElectraInputs, dropout: DropoutContext?) throws -> ElectraOutput {
         let batch = try TokenBatch(inputs, config: config, flattenChoices: false)
-        guard let labels = try inputs.requireIntLabels(), labels.shape == inputs.inputIds.shape else {
-            throw ElectraError("training ElectraForTokenClassification needs integer labels shaped like input_ids (-100 = ignore)")
-        }
+        let labels = try inputs.requiredTokenLabels("ElectraForTokenClassification")
         let tape = backbone.trainingForward(batch, reuse: trainingTape, dropout: dropout)
         trainingTape = tape
         let n = batch.tokens, C = config.numLabels
@@ -177,10 +162,7 @@ extension ElectraForTokenClassification: ElectraTrainable {
         classifier.backward(dx: dH.pointer, dy: dLogits.pointer, x: h.pointer, rows: n)
         if let mask { multiplyInPlace(dH.pointer, mask.pointer, count: n * config.hiddenSize) }
         backbone.backward(tape, dSequence: dH.pointer)
-        var out = ElectraOutput()
-        out.loss = loss
-        out.logits = logits
-        return out
+        return ElectraOutput(loss: loss, logits: logits)
     }
 }
 
@@ -250,9 +232,6 @@ extension ElectraForMultipleChoice: ElectraTrainable {
         if let firstMask { multiplyInPlace(dPicked.pointer, firstMask.pointer, count: S * H) }
         scatterSummaryGradient(dPicked.pointer, into: dH.pointer, sequences: S, length: L, hidden: H, mode: summary.type)
         backbone.backward(tape, dSequence: dH.pointer)
-        var out = ElectraOutput()
-        out.loss = loss
-        out.logits = logits
-        return out
+        return ElectraOutput(loss: loss, logits: logits)
     }
 }

@@ -14,6 +14,11 @@ public struct ElectraOutput: Sendable {
 
     public init() {}
 
+    public init(loss: Float?, logits: Tensor?) {
+        self.loss = loss
+        self.logits = logits
+    }
+
     mutating func attach(_ extras: BackboneExtras, _ options: ForwardOptions) {
         if options.outputHiddenStates { hiddenStates = extras.hiddenStates }
         if options.outputAttentions { attentions = extras.attentions }

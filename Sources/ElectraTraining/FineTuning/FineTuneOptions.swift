@@ -14,6 +14,8 @@ public struct FineTuneOptions: Sendable {
     public var warmupFraction: Double = 0.1
     public var weightDecay: Float = 0.01
     public var batchSize: Int = 32
+    /// Micro-batches of `batchSize` whose gradients are averaged into one optimizer step.
+    public var gradientAccumulation: Int = 1
     public var maxLength: Int = 128
     public var optimizer: OptimizerKind = .electra
     public var adamEpsilon: Float = 1e-6

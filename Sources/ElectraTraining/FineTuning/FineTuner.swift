@@ -31,7 +31,8 @@ public final class SequenceClassificationFineTuner {
         self.output = output
         self.extraFiles = extraFiles
         self.padId = padId
-        stepsPerEpoch = (train.count + o.batchSize - 1) / o.batchSize
+        let perStep = o.batchSize * max(o.gradientAccumulation, 1)
+        stepsPerEpoch = (train.count + perStep - 1) / perStep
         totalSteps = o.maxSteps ?? o.epochs * stepsPerEpoch
         let named = model.parameters.uniqueParameters.map { (name: $0.name, parameter: $0.parameter) }
         let lw = LayerwiseLRDecay(decay: o.layerwiseDecay, numLayers: model.config.numHiddenLayers)
@@ -86,11 +87,24 @@ public final class SequenceClassificationFineTuner {
         while step < totalSteps {
             let epoch = step / stepsPerEpoch, pos = step % stepsPerEpoch
             if order.epoch != epoch { order = (epoch, permutation(epoch: epoch)) }
-            let idx = order.perm[(pos * options.batchSize)..<min((pos + 1) * options.batchSize, train.count)]
-            let inputs = train.batch(idx, padId: padId)
+            // One optimizer step = `gradientAccumulation` micro-batches; gradients are summed,
+            // then averaged (each micro-batch loss is already a mean over its examples).
+            let micro = max(options.gradientAccumulation, 1), perStep = options.batchSize * micro
+            let stepRows = order.perm[(pos * perStep)..<min((pos + 1) * perStep, train.count)]
             model.zeroGradients()
-            let out = try model.forwardBackward(inputs, dropout: dropout)
-            let loss = Double(out.loss!)
+            var loss = 0.0, used = 0, tokens = 0
+            var lo = stepRows.startIndex
+            while lo < stepRows.endIndex {
+                let idx = stepRows[lo..<min(lo + options.batchSize, stepRows.endIndex)]
+                let inputs = train.batch(idx, padId: padId)
+                let out = try model.forwardBackward(inputs, dropout: dropout)
+                loss += Double(out.loss!)
+                used += 1
+                tokens += inputs.attentionMask!.values.reduce(0, +)
+                lo = idx.endIndex
+            }
+            loss /= Double(used)
+            if used > 1 { Gradients.scale(model.parameters, by: 1 / Float(used)) }
             guard loss.isFinite else {
                 let last = Checkpoints.latest(in: output)?.lastPathComponent ?? "none yet"
                 throw ElectraError("the loss became \(loss) at step \(step + 1); stopping. The last good checkpoint is \(last) in \(output.path)")
@@ -100,7 +114,7 @@ public final class SequenceClassificationFineTuner {
             optimizer.step(learningRate: lr)
             step += 1
             lossSum += loss; lossCount += 1; lastLoss = loss
-            windowTokens += inputs.attentionMask!.values.reduce(0, +)
+            windowTokens += tokens
             let tps = Double(windowTokens) / max(Date().timeIntervalSince(windowStart), 1e-9)
             if !quiet {
                 progress.update(step: step, epoch: Double(step) / Double(stepsPerEpoch), loss: loss, learningRate: Double(lr), tokensPerSecond: tps)
