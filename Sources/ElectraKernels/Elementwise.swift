@@ -15,12 +15,13 @@ public func addBiasRows(
     }
 }
 
-/// y[r, :] = row[:] for every row.
+/// y[r, 0..<columns] = row[:] for every row (rows `stride` floats apart, default `columns`).
 public func fillRows(
-    _ y: UnsafeMutablePointer<Float>, _ row: UnsafePointer<Float>, rows: Int, columns: Int
+    _ y: UnsafeMutablePointer<Float>, _ row: UnsafePointer<Float>, rows: Int, columns: Int, stride: Int? = nil
 ) {
+    let ld = stride ?? columns
     Parallel.forRanges(rows, minChunk: max(1, 65536 / max(columns, 1))) { _, r in
-        for i in r { (y + i * columns).update(from: row, count: columns) }
+        for i in r { (y + i * ld).update(from: row, count: columns) }
     }
 }
 

@@ -50,17 +50,20 @@ public func parallelSgemm(
 }
 
 /// y[M,out] = x[M,in] · W[out,in]^T (+ bias[out]). The layout of an HF `nn.Linear`.
+/// `yStride` is the row stride of y (default `outFeatures`; larger to write into columns of
+/// a wider buffer).
 public func linearForward(
     _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-    rows m: Int, inFeatures: Int, outFeatures: Int
+    rows m: Int, inFeatures: Int, outFeatures: Int, yStride: Int? = nil
 ) {
+    let ldy = yStride ?? outFeatures
     // Start C at the bias and accumulate (beta 1): one write pass instead of BLAS zeroing C
     // (beta 0) plus a separate bias pass.
-    if let bias { fillRows(y, bias, rows: m, columns: outFeatures) }
+    if let bias { fillRows(y, bias, rows: m, columns: outFeatures, stride: ldy) }
     parallelSgemm(transA: false, transB: true, m: m, n: outFeatures, k: inFeatures,
                   alpha: 1, a: x, lda: inFeatures, b: weight, ldb: inFeatures,
-                  beta: bias == nil ? 0 : 1, c: y, ldc: outFeatures)
+                  beta: bias == nil ? 0 : 1, c: y, ldc: ldy)
 }
 
 /// Name of the BLAS kernel set in use (for benchmark reports).

@@ -18,10 +18,11 @@ struct AttentionShape {
 
 /// Scaled dot-product attention per (batch, head), without materialising more than one
 /// [L, L] score block per thread unless `probs` asks to keep them.
-/// q, k, v: [B*L, H], head h in columns h*d..<(h+1)*d; maskBias: [B, L] (0 or float32.min);
+/// q, k, v: rows of `ldqkv` floats (the fused [B*L, 3H] projection: ldqkv = 3H), head h in
+/// columns h*d..<(h+1)*d; maskBias: [B, L] (0 or float32.min);
 /// ctx: [B*L, H]; probs: [B, nh, L, L] when non-nil; scratch: [threads, scratchPerThread].
 func attentionForward(
-    q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+    q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldqkv: Int,
     ctx: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>?,
     maskBias: UnsafePointer<Float>, shape s: AttentionShape, relative: RelativePositions?,
     scratch: UnsafeMutablePointer<Float>, scratchRows: Int, probsDropout: UnsafePointer<Float>? = nil
@@ -32,15 +33,15 @@ func attentionForward(
         let mine = scratch + chunk * s.scratchPerThread
         for bh in range {
             let b = bh / s.heads, h = bh % s.heads
-            let qb = q + b * L * H + h * d
-            let kb = k + b * L * H + h * d
-            let vb = v + b * L * H + h * d
+            let qb = q + b * L * ldqkv + h * d
+            let kb = k + b * L * ldqkv + h * d
+            let vb = v + b * L * ldqkv + h * d
             let scores = probs.map { $0 + bh * L * L } ?? mine
             // scores[L, L] = alpha * Q K^T
-            sgemm(transA: false, transB: true, m: L, n: L, k: d, alpha: alpha, a: qb, lda: H,
-                  b: kb, ldb: H, beta: 0, c: scores, ldc: L)
+            sgemm(transA: false, transB: true, m: L, n: L, k: d, alpha: alpha, a: qb, lda: ldqkv,
+                  b: kb, ldb: ldqkv, beta: 0, c: scores, ldc: L)
             if let rel = relative {
-                addRelativeScores(scores, q: qb, k: kb, rel: rel, L: L, d: d, ld: H, alpha: alpha,
+                addRelativeScores(scores, q: qb, k: kb, rel: rel, L: L, d: d, ld: ldqkv, alpha: alpha,
                                   scratch: mine + L * L)
             }
             let bias = maskBias + b * L
@@ -54,7 +55,7 @@ func attentionForward(
             }
             // ctx[L, d] = P' V
             sgemm(transA: false, transB: false, m: L, n: d, k: L, alpha: 1, a: weights, lda: L,
-                  b: vb, ldb: H, beta: 0, c: ctx + b * L * H + h * d, ldc: H)
+                  b: vb, ldb: ldqkv, beta: 0, c: ctx + b * L * H + h * d, ldc: H)
         }
     }
 }
@@ -98,7 +99,7 @@ extension AttentionShape {
 /// Relative positions: the distance-table gradient is accumulated into `dTable`
 /// ([2M-1, d]) through per-thread partials, since every (b, h) touches the same rows.
 func attentionBackward(
-    q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, probs: UnsafePointer<Float>,
+    q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldqkv: Int, probs: UnsafePointer<Float>,
     dContext: UnsafePointer<Float>, dQ: UnsafeMutablePointer<Float>, dK: UnsafeMutablePointer<Float>,
     dV: UnsafeMutablePointer<Float>, shape s: AttentionShape, relative: RelativePositions?,
     dTable: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>, scratchRows: Int,
@@ -119,6 +120,7 @@ func attentionBackward(
         for bh in range {
             let b = bh / s.heads, h = bh % s.heads
             let off = b * L * H + h * d
+            let qoff = b * L * ldqkv + h * d
             let p = probs + bh * L * L
             // With dropout the context used P' = P * mask: dV = P'^T dCtx, dP = (dCtx V^T) * mask.
             var used = p
@@ -130,16 +132,16 @@ func attentionBackward(
             sgemm(transA: true, transB: false, m: L, n: d, k: L, alpha: 1, a: used, lda: L,
                   b: dContext + off, ldb: H, beta: 0, c: dV + off, ldc: H)
             sgemm(transA: false, transB: true, m: L, n: L, k: d, alpha: 1, a: dContext + off, lda: H,
-                  b: v + off, ldb: H, beta: 0, c: dP, ldc: L)
+                  b: v + qoff, ldb: ldqkv, beta: 0, c: dP, ldc: L)
             if let dropMask = probsDropout {
                 for i in 0..<(L * L) { dP[i] *= dropMask[bh * L * L + i] }
             }
             for l in 0..<L { softmaxRowBackward(dP + l * L, dp: dP + l * L, p: p + l * L, L) }
             // dQ = alpha dS K ; dK = alpha dS^T Q
             sgemm(transA: false, transB: false, m: L, n: d, k: L, alpha: alpha, a: dP, lda: L,
-                  b: k + off, ldb: H, beta: 0, c: dQ + off, ldc: H)
+                  b: k + qoff, ldb: ldqkv, beta: 0, c: dQ + off, ldc: H)
             sgemm(transA: true, transB: false, m: L, n: d, k: L, alpha: alpha, a: dP, lda: L,
-                  b: q + off, ldb: H, beta: 0, c: dK + off, ldc: H)
+                  b: q + qoff, ldb: ldqkv, beta: 0, c: dK + off, ldc: H)
             guard let rel = relative else { continue }
             let window = rel.table + (rel.maxPositions - L) * d
             // Query term: scores[l, r] += alpha q_l · W[l - r + L - 1].
@@ -148,7 +150,7 @@ func attentionBackward(
             sgemm(transA: false, transB: false, m: L, n: d, k: w, alpha: alpha, a: dT, lda: w,
                   b: window, ldb: d, beta: 1, c: dQ + off, ldc: H)
             sgemm(transA: true, transB: false, m: w, n: d, k: L, alpha: alpha, a: dT, lda: w,
-                  b: q + off, ldb: H, beta: 1, c: dWindow, ldc: d)
+                  b: q + qoff, ldb: ldqkv, beta: 1, c: dWindow, ldc: d)
             if rel.keyQuery {
                 // Key term: scores[l, r] += alpha k_r · W[l - r + L - 1].
                 dT.initialize(repeating: 0, count: L * w)
@@ -156,7 +158,7 @@ func attentionBackward(
                 sgemm(transA: false, transB: false, m: L, n: d, k: w, alpha: alpha, a: dT, lda: w,
                       b: window, ldb: d, beta: 1, c: dK + off, ldc: H)
                 sgemm(transA: true, transB: false, m: w, n: d, k: L, alpha: alpha, a: dT, lda: w,
-                      b: k + off, ldb: H, beta: 1, c: dWindow, ldc: d)
+                      b: k + qoff, ldb: ldqkv, beta: 1, c: dWindow, ldc: d)
             }
         }
     }

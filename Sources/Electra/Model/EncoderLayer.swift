@@ -53,13 +53,24 @@ public struct EncoderLayer: Sendable {
         if dropout == nil { a.dropoutActive = false }
         a.hiddenDropout = dropout?.hidden ?? 0
         a.attentionDropoutRate = dropout?.attention ?? 0
-        query.forward(a.q.pointer, x, rows: n)
-        key.forward(a.k.pointer, x, rows: n)
-        value.forward(a.v.pointer, x, rows: n)
+        // a.qkv: [N, 3H], q | k | v per row. For many rows, one product against the stacked
+        // [3H, H] weight (X packed once, a wider N for the BLAS kernel); for few rows the
+        // restacking copy would cost more than it saves, so three products write the columns.
+        let H = s.hidden
+        if n >= 256 {
+            a.stackQKV(query, key, value)
+            linearForward(a.qkv.pointer, x, weight: a.qkvWeight.pointer, bias: a.qkvBias.pointer,
+                          rows: n, inFeatures: H, outFeatures: 3 * H)
+        } else {
+            for (i, proj) in [query, key, value].enumerated() {
+                linearForward(a.qkv.pointer + i * H, x, weight: proj.weight.pointer, bias: proj.bias?.pointer,
+                              rows: n, inFeatures: H, outFeatures: H, yStride: 3 * H)
+            }
+        }
         let rel = distanceEmbedding.map {
             RelativePositions(table: $0.pointer, maxPositions: ($0.shape[0] + 1) / 2, keyQuery: keyQuery)
         }
-        attentionForward(q: a.q.pointer, k: a.k.pointer, v: a.v.pointer, ctx: a.context.pointer,
+        attentionForward(q: a.q, k: a.k, v: a.v, ldqkv: 3 * H, ctx: a.context.pointer,
                          probs: probs, maskBias: maskBias, shape: s,
                          relative: rel, scratch: scratch.pointer, scratchRows: scratch.shape[0],
                          probsDropout: (drop?.attention ?? 0) > 0 ? UnsafePointer(a.probsMask.pointer) : nil)
@@ -152,7 +163,7 @@ extension EncoderLayer {
         let rel = distanceEmbedding.map {
             RelativePositions(table: $0.pointer, maxPositions: ($0.shape[0] + 1) / 2, keyQuery: keyQuery)
         }
-        attentionBackward(q: a.q.pointer, k: a.k.pointer, v: a.v.pointer, probs: a.probs.pointer,
+        attentionBackward(q: a.q, k: a.k, v: a.v, ldqkv: 3 * H, probs: a.probs.pointer,
                           dContext: g.dContext.pointer, dQ: g.dQ.pointer, dK: g.dK.pointer, dV: g.dV.pointer,
                           shape: s, relative: rel, dTable: distanceEmbedding?.gradPointer, scratch: g.scratch.pointer, scratchRows: g.scratch.shape[0],
                           probsDropout: a.dropoutActive && a.attentionDropoutRate > 0 ? UnsafePointer(a.probsMask.pointer) : nil)
@@ -166,7 +177,10 @@ extension EncoderLayer {
 
 /// The activations of one encoder layer for N = B*L tokens (shapes in comments).
 final class LayerActivations {
-    let q, k, v, context: Tensor          // [N, H]
+    let qkv: Tensor                       // [N, 3H]: q | k | v per row
+    let qkvWeight: Tensor                 // [3H, H] stacked query/key/value weights
+    let qkvBias: Tensor                   // [3H]
+    let context: Tensor                   // [N, H]
     let attentionDense, attentionOut: Tensor  // [N, H]
     let attentionMean, attentionRstd: Tensor  // [N]
     let intermediate: Tensor              // [N, I] (pre-activation when training)
@@ -183,7 +197,9 @@ final class LayerActivations {
     var attentionDropoutRate: Float = 0
 
     init(tokens n: Int, hidden: Int, intermediateSize: Int, probsCount: Int, training: Bool) {
-        q = Tensor(zeros: [n, hidden]); k = Tensor(zeros: [n, hidden]); v = Tensor(zeros: [n, hidden])
+        qkv = Tensor(zeros: [n, 3 * hidden])
+        qkvWeight = Tensor(zeros: [3 * hidden, hidden])
+        qkvBias = Tensor(zeros: [3 * hidden])
         context = Tensor(zeros: [n, hidden])
         attentionDense = Tensor(zeros: [n, hidden]); attentionOut = Tensor(zeros: [n, hidden])
         attentionMean = Tensor(zeros: [n]); attentionRstd = Tensor(zeros: [n])
@@ -196,5 +212,21 @@ final class LayerActivations {
         probsMask = Tensor(zeros: [training ? probsCount : 0])
         attentionDropout = Tensor(zeros: [training ? n : 0, hidden])
         outputDropout = Tensor(zeros: [training ? n : 0, hidden])
+    }
+
+    var q: UnsafeMutablePointer<Float> { qkv.pointer }
+    var k: UnsafeMutablePointer<Float> { qkv.pointer + qkv.shape[1] / 3 }
+    var v: UnsafeMutablePointer<Float> { qkv.pointer + 2 * qkv.shape[1] / 3 }
+
+    /// Copies the current query/key/value weights into the stacked buffers (every call:
+    /// ~3H^2 floats, negligible next to the product, and always in step with training).
+    func stackQKV(_ q: Linear, _ k: Linear, _ v: Linear) {
+        let hh = q.inFeatures * q.outFeatures, h = q.outFeatures
+        qkvWeight.pointer.update(from: q.weight.pointer, count: hh)
+        (qkvWeight.pointer + hh).update(from: k.weight.pointer, count: hh)
+        (qkvWeight.pointer + 2 * hh).update(from: v.weight.pointer, count: hh)
+        qkvBias.pointer.update(from: q.bias!.pointer, count: h)
+        (qkvBias.pointer + h).update(from: k.bias!.pointer, count: h)
+        (qkvBias.pointer + 2 * h).update(from: v.bias!.pointer, count: h)
     }
 }
