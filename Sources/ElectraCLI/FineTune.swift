@@ -121,6 +121,9 @@ struct FineTune: ParsableCommand {
                 config.problemType = .regression
             } else {
                 let names = ClassificationTSV.labelNames(trainRows)
+                guard names.count >= 2 else {
+                    throw ElectraError("\(trainURL.lastPathComponent) has only one distinct label ('\(names[0])'); classification needs at least 2 (--num-labels 1 trains a regression on numeric labels)")
+                }
                 if let n = numLabels, n != names.count {
                     throw ElectraError("--num-labels \(n) but the training file has \(names.count) distinct labels (\(names.joined(separator: ", ")))")
                 }

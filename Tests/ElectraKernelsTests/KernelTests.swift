@@ -101,4 +101,20 @@ struct KernelTests {
             #expect(abs(c1[n - 1] - dot) < 1e-3)
         }
     }
+
+    /// Every activation's backward against a central difference of its forward (in double).
+    @Test func activationDerivativesMatchFiniteDifferences() {
+        let xs = stride(from: -6.0, through: 6.0, by: 0.173).map { Float($0) }
+        for act in Activation.allCases {
+            var dx = [Float](repeating: 0, count: xs.count)
+            let ones = [Float](repeating: 1, count: xs.count)
+            dx.withUnsafeMutableBufferPointer { d in act.backward(dx: d.baseAddress!, dy: ones, pre: xs, count: xs.count) }
+            let h: Float = 1e-2
+            let up = apply(act.apply, xs.map { $0 + h }), down = apply(act.apply, xs.map { $0 - h })
+            for i in xs.indices where act != .relu || abs(xs[i]) > 2 * h {
+                let numeric = (up[i] - down[i]) / (2 * h)
+                #expect(abs(numeric - dx[i]) < 2e-3, "\(act)'(\(xs[i])) = \(dx[i]), numeric \(numeric)")
+            }
+        }
+    }
 }

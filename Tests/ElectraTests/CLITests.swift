@@ -87,4 +87,44 @@ struct CLITests {
         }
         #expect(!FileManager.default.fileExists(atPath: out.path))
     }
+
+    static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../examples/tiny-electra").standardized
+
+    @Test func finetuneEvaluatePredictEndToEnd() throws {
+        let train = tmp.appendingPathComponent("train.tsv"), dev = tmp.appendingPathComponent("dev.tsv")
+        try "sentence\tlabel\na fine film\tpos\na dull mess\tneg\nlovely\tpos\nawful\tneg\n".write(to: train, atomically: true, encoding: .utf8)
+        try "sentence\tlabel\ngood\tpos\nbad\tneg\n".write(to: dev, atomically: true, encoding: .utf8)
+        let out = tmp.appendingPathComponent("run")
+        let args = ["finetune", "--model", Self.example.path, "--train", train.path, "--validation", dev.path,
+                    "--output", out.path, "--batch-size", "2", "--epochs", "2", "--threads", "1"]
+        let r = try run(args)
+        #expect(r.status == 0, "\(r.stderr)")
+        let config = try ElectraConfig.load(from: out.appendingPathComponent("config.json"))
+        #expect(config.id2label == [0: "neg", 1: "pos"] && config.architectures == ["ElectraForSequenceClassification"])
+        for f in ["model.safetensors", "vocab.txt", "metrics.jsonl", "training.svg", "checkpoint-4/optimizer.safetensors"] {
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(f).path), "\(f)")
+        }
+        let again = try run(args)
+        #expect(again.status != 0 && again.stderr.contains("exists; pass --overwrite-output"))
+        let resumed = try run(args + ["--resume"])
+        #expect(resumed.status == 0 && resumed.stderr.contains("resuming from checkpoint-4"), "\(resumed.stderr)")
+        let ev = try run(["evaluate", "--model", out.path, "--data", dev.path])
+        #expect(ev.status == 0 && ev.stdout.contains("\"accuracy\""), "\(ev.stderr)")
+        let pr = try run(["predict", "--model", out.path, "a fine film"])
+        #expect(pr.status == 0 && (pr.stdout.hasPrefix("pos\t") || pr.stdout.hasPrefix("neg\t")), "\(pr.stdout)")
+
+        let unknown = tmp.appendingPathComponent("unknown.tsv")
+        try "sentence\tlabel\nfine\tmaybe\n".write(to: unknown, atomically: true, encoding: .utf8)
+        let bad = try run(["finetune", "--model", Self.example.path, "--train", train.path, "--validation", unknown.path,
+                           "--output", tmp.appendingPathComponent("bad").path])
+        #expect(bad.status != 0 && bad.stderr.contains("unknown.tsv:2: unknown label 'maybe'"), "\(bad.stderr)")
+        let mismatch = try run(["finetune", "--model", Self.example.path, "--train", train.path, "--num-labels", "3",
+                                "--output", tmp.appendingPathComponent("bad2").path])
+        #expect(mismatch.status != 0 && mismatch.stderr.contains("--num-labels 3 but the training file has 2"))
+        let empty = tmp.appendingPathComponent("empty.tsv")
+        try "".write(to: empty, atomically: true, encoding: .utf8)
+        let e = try run(["finetune", "--model", Self.example.path, "--train", empty.path, "--output", tmp.appendingPathComponent("bad3").path])
+        #expect(e.status != 0 && e.stderr.contains("empty"))
+    }
 }

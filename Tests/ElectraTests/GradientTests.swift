@@ -118,4 +118,27 @@ struct GradientTests {
         }
         #expect(checked > 30)
     }
+
+    /// Buffers sized for a big batch are reused for a smaller one (dynamic padding): the
+    /// results must equal a fresh model's, for inference and for gradients.
+    @Test func reusedBuffersGiveFreshResults() throws {
+        let dir = Fixtures.models.appendingPathComponent("qa_relative_key_query")
+        let small = try ElectraInputs.read(from: dir.appendingPathComponent("inputs.safetensors"))
+        var big = ElectraInputs(ids: (0..<5).map { r in (0..<20).map { (r * 7 + $0 * 3) % 97 } })
+        big.startPositions = IntTensor(shape: [5], values: [1, 2, 3, 4, 5])
+        big.endPositions = IntTensor(shape: [5], values: [2, 3, 4, 5, 6])
+        let used = try ElectraForQuestionAnswering.load(from: dir.appendingPathComponent("model")).model
+        let fresh = try ElectraForQuestionAnswering.load(from: dir.appendingPathComponent("model")).model
+        used.zeroGradients()
+        _ = try used(big)
+        _ = try used.forwardBackward(big, dropout: DropoutContext(seed: 1))
+        used.zeroGradients()
+        fresh.zeroGradients()
+        let a = try used.forwardBackward(small), b = try fresh.forwardBackward(small)
+        #expect(a.loss == b.loss)
+        #expect(try used(small).startLogits!.scalars == fresh(small).startLogits!.scalars)
+        for (name, p) in fresh.parameters.uniqueParameters {
+            #expect(used.parameters[name]!.grad!.scalars == p.grad!.scalars, "\(name)")
+        }
+    }
 }

@@ -1,10 +1,12 @@
 import ElectraKernels
 
-/// What a training forward pass keeps for the backward pass, for one input shape
-/// (reused across steps of the same shape). N = B*L tokens.
+/// What a training forward pass keeps for the backward pass. Allocated for a capacity and
+/// reused by every later step whose shape fits (dynamic padding changes B and L from step to
+/// step; buffers are addressed by pointer and the current shape). N = B*L tokens.
 final class TrainingTape {
-    let tokens: Int
-    let shape: AttentionShape
+    private(set) var tokens: Int
+    private(set) var shape: AttentionShape
+    let capacity: AttentionShape
     let embeddingOut: Tensor        // [N, E] embedding LayerNorm output (input of embeddings_project)
     let embeddingMean, embeddingRstd: Tensor  // [N]
     let hidden: [Tensor]            // layers + 1 x [N, H]: hidden[0] embeddings (projected), hidden[i+1] layer i
@@ -21,6 +23,7 @@ final class TrainingTape {
     init(config c: ElectraConfig, tokens n: Int, shape s: AttentionShape) {
         tokens = n
         shape = s
+        capacity = s
         let E = c.embeddingSize, H = c.hiddenSize
         hidden = (0...c.numHiddenLayers).map { _ in Tensor(zeros: [n, H]) }
         embeddingOut = E == H ? hidden[0] : Tensor(zeros: [n, E])
@@ -37,12 +40,25 @@ final class TrainingTape {
         embeddingDropout = Tensor(zeros: [n, E])
     }
 
+    /// Whether buffers sized for `capacity` hold shape `s`.
     func fits(_ s: AttentionShape) -> Bool {
-        s.batch == shape.batch && s.length == shape.length && grads.scratch.shape[0] == Parallel.threads
+        let c = capacity
+        return s.batch * s.length <= c.batch * c.length
+            && s.batch * s.length * s.length <= c.batch * c.length * c.length
+            && s.scratchPerThread <= c.scratchPerThread && s.backwardScratchPerThread <= c.backwardScratchPerThread
+            && grads.scratch.shape[0] == Parallel.threads
     }
 
-    /// The last layer's output [N, H].
-    var output: Tensor { hidden[hidden.count - 1] }
+    func use(_ s: AttentionShape) {
+        shape = s
+        tokens = s.batch * s.length
+    }
+
+    /// The last layer's output [N, H] for the current shape.
+    var output: Tensor {
+        let h = hidden[hidden.count - 1]
+        return Tensor(shape: [tokens, h.shape[1]], storage: h.storage)
+    }
 }
 
 extension ElectraBackbone {
@@ -53,6 +69,7 @@ extension ElectraBackbone {
         let c = config
         let shape = AttentionShape(batch: batch.batch, length: batch.length, heads: c.numAttentionHeads, headDim: c.headDim)
         let tape = (reuse?.fits(shape) == true) ? reuse! : TrainingTape(config: c, tokens: batch.tokens, shape: shape)
+        tape.use(shape)
         tape.batch = batch
         let n = batch.tokens
         batch.ids.withUnsafeBufferPointer { ids in

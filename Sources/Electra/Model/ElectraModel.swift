@@ -122,7 +122,8 @@ final class InferenceWorkspace {
         scratch = Tensor(zeros: [threads, shape.scratchPerThread])
     }
 
+    /// Buffers are reused for any shape that fits the capacity they were made for.
     func fits(tokens n: Int, shape s: AttentionShape) -> Bool {
-        n == tokens && s.length == shape.length && s.batch == shape.batch && threads == Parallel.threads
+        n <= tokens && s.scratchPerThread <= shape.scratchPerThread && threads == Parallel.threads
     }
 }

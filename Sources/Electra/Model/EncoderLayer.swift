@@ -47,7 +47,9 @@ public struct EncoderLayer: Sendable {
         let n = s.batch * s.length
         let drop = dropout.map { d in
             a.dropoutActive = true
-            if d.attention > 0 { d.context.fillMask(a.probsMask.pointer, count: a.probsMask.count, p: d.attention) }
+            if d.attention > 0 {
+                d.context.fillMask(a.probsMask.pointer, count: s.batch * s.heads * s.length * s.length, p: d.attention)
+            }
             return d
         }
         if dropout == nil { a.dropoutActive = false }
