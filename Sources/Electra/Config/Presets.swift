@@ -5,6 +5,8 @@ extension ElectraConfig {
         switch name {
         case "small": break  // ElectraConfig's defaults are the small discriminator
         case "small-generator":
+            // The RTD recipe's generator (hidden x 0.25, heads = H/64, FFN = 4H); the released
+            // google/electra-small-generator checkpoint has the discriminator's shape instead.
             c.hiddenSize = 64; c.numAttentionHeads = 1; c.intermediateSize = 256
         case "base":
             c.embeddingSize = 768; c.hiddenSize = 768; c.numAttentionHeads = 12; c.intermediateSize = 3072

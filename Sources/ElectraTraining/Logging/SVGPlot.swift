@@ -56,7 +56,7 @@ public enum SVGPlot {
     }
 
     static func format(_ v: Double) -> String {
-        abs(v) >= 1000 ? String(format: "%.0f", v) : abs(v) >= 1 ? String(format: "%.2f", v) : String(format: "%.3g", v)
+        abs(v) >= 10 ? String(format: "%.0f", v) : abs(v) >= 1 ? String(format: "%.2f", v) : String(format: "%.3g", v)
     }
 
     static func escape(_ s: String) -> String {
