@@ -139,7 +139,7 @@ final class BadInputTests: XCTestCase {
 
     func run(_ lt: LineTokenizer, _ url: URL) throws -> String {
         let outURL = tmp.appendingPathComponent("out-\(UUID().uuidString).jsonl")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
         let i = try FileHandle(forReadingFrom: url)
         let o = try FileHandle(forWritingTo: outURL)
         defer {

@@ -147,7 +147,7 @@ func runLines(_ lt: LineTokenizer, _ input: String) throws -> String {
     let inURL = FileManager.default.temporaryDirectory.appendingPathComponent("tok-in-\(UUID().uuidString)")
     let outURL = FileManager.default.temporaryDirectory.appendingPathComponent("tok-out-\(UUID().uuidString)")
     try Data(input.utf8).write(to: inURL)
-    FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
     defer {
         try? FileManager.default.removeItem(at: inURL)
         try? FileManager.default.removeItem(at: outURL)
