@@ -5,7 +5,7 @@ import PackageDescription
 // ElectraTokenizers stands alone (pure Swift) so servers can tokenize without the model.
 let package = Package(
     name: "Electra",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],  // Synchronization.Atomic (thread pool)
     products: [
         .library(name: "Electra", targets: ["Electra", "ElectraKernels", "ElectraTokenizers", "ElectraTraining"]),
         .executable(name: "electra", targets: ["ElectraCLI"]),
