@@ -9,12 +9,13 @@ struct Bench: ParsableCommand {
         abstract: "Forward throughput and latency with random weights.",
         discussion: """
         Shapes are MODEL:BATCHxLENGTH with MODEL one of \(ElectraConfig.presetNames.joined(separator: ", ")).
-        Default: small:32x128, base:8x128, small:1x16. scripts/bench/compare_forward.sh runs the same
-        shapes through PyTorch and prints the ratios.
+        Default: small:32x128, base:8x128, small:1x16 (forward); small:32x128 (--train).
+        scripts/bench/compare_forward.py and scripts/bench/pytorch_train.py run the same shapes
+        through PyTorch.
         """)
 
-    @Option(parsing: .upToNextOption, help: "Shapes to measure.")
-    var shapes: [String] = ["small:32x128", "base:8x128", "small:1x16"]
+    @Option(parsing: .upToNextOption, help: "Shapes to measure (default depends on the mode).")
+    var shapes: [String] = []
 
     @Option(help: "Minimum timed runs per shape.")
     var iterations = 5
@@ -40,29 +41,15 @@ struct Bench: ParsableCommand {
                 print("threads \(Parallel.threads), BLAS core \(blasCoreName), sgemm 1024^3 peak \(String(format: "%.1f", peak)) GFLOP/s")
                 print("shape              tokens/s     ms/batch   GFLOP/s   % of sgemm peak")
             }
-            for spec in shapes {
-                let (name, b, l) = try parse(spec)
-                var config = ElectraConfig.preset(name)!
-                config.maxPositionEmbeddings = max(config.maxPositionEmbeddings, l)
+            for spec in shapes.isEmpty ? ["small:32x128", "base:8x128", "small:1x16"] : shapes {
+                let (config, b, l, ids) = try setup(spec)
                 let model = try ElectraModel(config: config, seed: 1)
-                var rng = Xoshiro256(seed: 7)
-                let ids = (0..<(b * l)).map { _ in Int(rng.next() % UInt64(config.vocabSize)) }
                 let inputs = ElectraInputs(inputIds: IntTensor(shape: [b, l], values: ids))
-                for _ in 0..<2 { _ = try model(inputs) }
-                var times: [Double] = []
-                let start = Date()
-                while times.count < iterations || Date().timeIntervalSince(start) < minSeconds {
-                    let t0 = DispatchTime.now().uptimeNanoseconds
-                    _ = try model(inputs)
-                    times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-                    if times.count >= 1000 { break }
-                }
-                times.sort()
-                let median = times[times.count / 2]
+                let (median, runs) = try medianSeconds(warmup: 2) { _ = try model(inputs) }
                 let tps = Double(b * l) / median
                 let gflops = tps * config.forwardFlopsPerToken(length: l) / 1e9
                 if json {
-                    print(#"{"shape": "\#(spec)", "tokens_per_s": \#(tps), "ms_per_batch": \#(median * 1000), "gflops": \#(gflops), "sgemm_peak_gflops": \#(peak), "threads": \#(Parallel.threads), "runs": \#(times.count)}"#)
+                    print(#"{"shape": "\#(spec)", "tokens_per_s": \#(tps), "ms_per_batch": \#(median * 1000), "gflops": \#(gflops), "sgemm_peak_gflops": \#(peak), "threads": \#(Parallel.threads), "runs": \#(runs)}"#)
                 } else {
                     print(spec.padding(toLength: 17, withPad: " ", startingAt: 0),
                           String(format: "%10.0f   %9.2f   %7.1f   %5.1f%%", tps, median * 1000, gflops, 100 * gflops / peak))
@@ -73,15 +60,12 @@ struct Bench: ParsableCommand {
 
     /// Training-step throughput, the counterpart of scripts/bench/pytorch_train.py.
     func runTraining() throws {
-        let specs = shapes == ["small:32x128", "base:8x128", "small:1x16"] ? ["small:32x128"] : shapes
         if !json { print("threads \(Parallel.threads), training steps (forward + backward + clip + AdamW)") }
-        for spec in specs {
-            let (name, b, l) = try parse(spec)
-            var config = ElectraConfig.preset(name)!
-            config.maxPositionEmbeddings = max(config.maxPositionEmbeddings, l)
+        for spec in shapes.isEmpty ? ["small:32x128"] : shapes {
+            let (config, b, l, ids) = try setup(spec)
             let model = try ElectraForPreTraining(config: config, seed: 1)
-            var rng = Xoshiro256(seed: 7)
-            var inputs = ElectraInputs(inputIds: IntTensor(shape: [b, l], values: (0..<(b * l)).map { _ in Int(rng.next() % UInt64(config.vocabSize)) }))
+            var rng = Xoshiro256(seed: 11)
+            var inputs = ElectraInputs(inputIds: IntTensor(shape: [b, l], values: ids))
             inputs.attentionMask = IntTensor(shape: [b, l], values: Array(repeating: 1, count: b * l))
             inputs.labels = IntTensor(shape: [b, l], values: (0..<(b * l)).map { _ in Int(rng.next() % 2) })
             let opt = AdamW(parameters: model.parameters.uniqueParameters.map { ($0.name, $0.parameter) }, weightDecay: 0.01)
@@ -92,23 +76,38 @@ struct Bench: ParsableCommand {
                 _ = Gradients.clipGlobalNorm(model.parameters, maxNorm: 1)
                 opt.step(learningRate: 1e-4)
             }
-            try step()
-            var times: [Double] = []
-            let start = Date()
-            while times.count < iterations || Date().timeIntervalSince(start) < minSeconds {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                try step()
-                times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-            }
-            times.sort()
-            let median = times[times.count / 2]
+            let (median, runs) = try medianSeconds(warmup: 1, step)
             let tps = Double(b * l) / median
             if json {
-                print(#"{"shape": "\#(spec)", "mode": "train", "tokens_per_s": \#(tps), "ms_per_step": \#(median * 1000), "threads": \#(Parallel.threads), "runs": \#(times.count)}"#)
+                print(#"{"shape": "\#(spec)", "mode": "train", "tokens_per_s": \#(tps), "ms_per_step": \#(median * 1000), "threads": \#(Parallel.threads), "runs": \#(runs)}"#)
             } else {
                 print(spec.padding(toLength: 17, withPad: " ", startingAt: 0), String(format: "%10.0f tokens/s   %9.1f ms/step", tps, median * 1000))
             }
         }
+    }
+
+    /// The preset config (positions widened to fit L), batch, length and seeded random ids.
+    func setup(_ spec: String) throws -> (ElectraConfig, Int, Int, [Int]) {
+        let (name, b, l) = try parse(spec)
+        var config = ElectraConfig.preset(name)!
+        config.maxPositionEmbeddings = max(config.maxPositionEmbeddings, l)
+        var rng = Xoshiro256(seed: 7)
+        return (config, b, l, (0..<(b * l)).map { _ in Int(rng.next() % UInt64(config.vocabSize)) })
+    }
+
+    /// Median wall time of `body` after `warmup` untimed runs, over at least `iterations`
+    /// runs and `minSeconds` (at most 1,000 runs).
+    func medianSeconds(warmup: Int, _ body: () throws -> Void) rethrows -> (median: Double, runs: Int) {
+        for _ in 0..<warmup { try body() }
+        var times: [Double] = []
+        let start = Date()
+        while (times.count < iterations || Date().timeIntervalSince(start) < minSeconds) && times.count < 1000 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        times.sort()
+        return (times[times.count / 2], times.count)
     }
 
     func parse(_ spec: String) throws -> (String, Int, Int) {

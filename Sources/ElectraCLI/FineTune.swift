@@ -28,8 +28,20 @@ struct ColumnOptions: ParsableArguments {
 enum TokenizerFiles {
     static let names = ["tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"]
 
+    /// The tokenizer files present in `dir`.
+    static func present(in dir: URL) -> [URL] {
+        names.map { dir.appendingPathComponent($0) }.filter { FileManager.default.fileExists(atPath: $0.path) }
+    }
+
+    /// A fine-tuned classifier folder: the model and its tokenizer.
+    static func loadClassifier(_ path: String) throws -> (ElectraForSequenceClassification, ElectraTokenizer) {
+        let dir = URL(fileURLWithPath: path)
+        let (model, _) = try ElectraForSequenceClassification.load(from: dir)
+        return (model, try load(dir).0)
+    }
+
     static func load(_ dir: URL) throws -> (ElectraTokenizer, [URL]) {
-        let files = names.map { dir.appendingPathComponent($0) }.filter { FileManager.default.fileExists(atPath: $0.path) }
+        let files = present(in: dir)
         guard !files.isEmpty else {
             throw ElectraError("no tokenizer in \(dir.path) (expected tokenizer.json or vocab.txt); pass --tokenizer DIR")
         }
@@ -164,9 +176,7 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let dir = URL(fileURLWithPath: model)
-            let (m, _) = try ElectraForSequenceClassification.load(from: dir)
-            let (tok, _) = try TokenizerFiles.load(dir)
+            let (m, tok) = try TokenizerFiles.loadClassifier(model)
             let (rows, _) = try ClassificationTSV.read(URL(fileURLWithPath: data), layout: try columns.layout())
             let set = try EncodedClassificationSet(rows, file: URL(fileURLWithPath: data).lastPathComponent, tokenizer: tok,
                                                    maxLength: min(maxLength, m.config.maxPositionEmbeddings),
@@ -187,11 +197,8 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let dir = URL(fileURLWithPath: model)
-            let (m, _) = try ElectraForSequenceClassification.load(from: dir)
-            var (tok, _) = try TokenizerFiles.load(dir)
-            tok.padding = nil
-            tok.truncation = TruncationOptions(maxLength: min(maxLength, m.config.maxPositionEmbeddings), strategy: .longestFirst, stride: 0, direction: .right)
+            let (m, loaded) = try TokenizerFiles.loadClassifier(model)
+            let tok = loaded.forClassification(maxLength: min(maxLength, m.config.maxPositionEmbeddings))
             var items: [(String, String?)] = []
             if let file {
                 guard let text = try? String(contentsOf: URL(fileURLWithPath: file), encoding: .utf8) else {

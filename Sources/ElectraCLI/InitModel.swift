@@ -1,5 +1,6 @@
 import ArgumentParser
 import Electra
+import ElectraTraining
 import Foundation
 
 struct InitModel: ParsableCommand {
@@ -26,13 +27,9 @@ struct InitModel: ParsableCommand {
             try model.save(to: out)
             if let tokenizer {
                 let dir = URL(fileURLWithPath: tokenizer)
-                let files = TokenizerFiles.names.map { dir.appendingPathComponent($0) }.filter { FileManager.default.fileExists(atPath: $0.path) }
+                let files = TokenizerFiles.present(in: dir)
                 guard !files.isEmpty else { throw ElectraError("no tokenizer files in \(dir.path)") }
-                for f in files {
-                    let dst = out.appendingPathComponent(f.lastPathComponent)
-                    try? FileManager.default.removeItem(at: dst)
-                    try FileManager.default.copyItem(at: f, to: dst)
-                }
+                for f in files { try Checkpoints.copyReplacing(f, into: out) }
             }
             print("wrote \(out.path): ElectraModel \(preset), \(formatCount(model.parameterCount)) parameters, seed \(seed)")
         }

@@ -77,52 +77,77 @@ public func layerNormBackward(
 
 extension Activation {
     /// d/dx of the activation at `pre`, times dy: dx = dy * f'(pre). `dx` may alias `dy`.
+    /// Like `forward`, each case gets its own loop so the derivative is inlined.
     public func backward(
         dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, pre: UnsafePointer<Float>, count n: Int
     ) {
-        let act = self
-        Parallel.forRanges(n, minChunk: 16384) { _, r in
-            var i = r.lowerBound
-            while i + vecWidth <= r.upperBound {
-                storeVec(loadVec(dy + i) * act.derivative(loadVec(pre + i)), dx + i)
-                i += vecWidth
-            }
-            while i < r.upperBound {
-                let v = Vec(repeating: pre[i])
-                dx[i] = dy[i] * act.derivative(v)[0]
-                i += 1
-            }
+        switch self {
+        case .gelu: Self.mapBackward(dx, dy, pre, n, Self.geluDerivative)
+        case .geluNew: Self.mapBackward(dx, dy, pre, n, Self.geluNewDerivative)
+        case .relu: Self.mapBackward(dx, dy, pre, n, Self.reluDerivative)
+        case .silu: Self.mapBackward(dx, dy, pre, n, Self.siluDerivative)
+        case .tanh: Self.mapBackward(dx, dy, pre, n, Self.tanhDerivative)
+        case .sigmoid: Self.mapBackward(dx, dy, pre, n, Self.sigmoidDerivative)
+        case .linear: if UnsafePointer(dx) != dy { dx.update(from: dy, count: n) }
         }
     }
 
+    /// f'(x) for one vector (switches per call; `backward` is the array form).
     @inline(__always)
     public func derivative(_ x: Vec) -> Vec {
         switch self {
-        case .gelu:
-            // Φ(x) + x φ(x)
-            let cdf = 0.5 * (1 + verf(x * 0.70710678118654752))
-            return cdf + x * 0.3989422804014327 * vexp(-0.5 * x * x)
-        case .geluNew:
-            let k: Float = 0.7978845608028654
-            let x2: Vec = x * x
-            let inner: Vec = k * (x + 0.044715 * x2 * x)
-            let t: Vec = vtanh(inner)
-            let dInner: Vec = k * (1 + 0.134145 * x2)
-            let sech2: Vec = 1 - t * t
-            return 0.5 * (1 + t) + 0.5 * x * sech2 * dInner
-        case .relu:
-            return Vec(repeating: 1).replacing(with: 0, where: x .<= 0)
-        case .silu:
-            let s = vsigmoid(x)
-            return s * (1 + x * (1 - s))
-        case .tanh:
-            let t = vtanh(x)
-            return 1 - t * t
-        case .sigmoid:
-            let s = vsigmoid(x)
-            return s * (1 - s)
-        case .linear:
-            return Vec(repeating: 1)
+        case .gelu: Self.geluDerivative(x)
+        case .geluNew: Self.geluNewDerivative(x)
+        case .relu: Self.reluDerivative(x)
+        case .silu: Self.siluDerivative(x)
+        case .tanh: Self.tanhDerivative(x)
+        case .sigmoid: Self.sigmoidDerivative(x)
+        case .linear: Vec(repeating: 1)
+        }
+    }
+
+    /// Φ(x) + x φ(x)
+    @_transparent static func geluDerivative(_ x: Vec) -> Vec {
+        let cdf = 0.5 * (1 + verf(x * 0.70710678118654752))
+        return cdf + x * 0.3989422804014327 * vexp(-0.5 * x * x)
+    }
+    @_transparent static func geluNewDerivative(_ x: Vec) -> Vec {
+        let k: Float = 0.7978845608028654
+        let x2: Vec = x * x
+        let t: Vec = vtanh(k * (x + 0.044715 * x2 * x))
+        let dInner: Vec = k * (1 + 0.134145 * x2)
+        let sech2: Vec = 1 - t * t
+        return 0.5 * (1 + t) + 0.5 * x * sech2 * dInner
+    }
+    @_transparent static func reluDerivative(_ x: Vec) -> Vec { Vec(repeating: 1).replacing(with: 0, where: x .<= 0) }
+    @_transparent static func siluDerivative(_ x: Vec) -> Vec {
+        let s = vsigmoid(x)
+        return s * (1 + x * (1 - s))
+    }
+    @_transparent static func tanhDerivative(_ x: Vec) -> Vec {
+        let t = vtanh(x)
+        return 1 - t * t
+    }
+    @_transparent static func sigmoidDerivative(_ x: Vec) -> Vec {
+        let s = vsigmoid(x)
+        return s * (1 - s)
+    }
+
+    @inline(__always)
+    static func mapBackward(
+        _ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ pre: UnsafePointer<Float>, _ n: Int,
+        _ fPrime: (Vec) -> Vec
+    ) {
+        Parallel.forRanges(n, minChunk: 16384) { _, r in
+            var i = r.lowerBound
+            while i + vecWidth <= r.upperBound {
+                storeVec(loadVec(dy + i) * fPrime(loadVec(pre + i)), dx + i)
+                i += vecWidth
+            }
+            let tail = r.upperBound - i
+            if tail > 0 {
+                storePartial(loadPartial(dy + i, tail, fill: 0) * fPrime(loadPartial(pre + i, tail, fill: 0)), dx + i, tail)
+            }
         }
     }
 }

@@ -21,38 +21,52 @@ PRESETS = {
 }
 
 
-def main():
+def median_seconds(step, warmup, iterations, min_seconds, max_runs=1000):
+    """Median wall time of step() after `warmup` untimed calls (as `electra bench` measures)."""
+    for _ in range(warmup):
+        step()
+    times = []
+    start = time.perf_counter()
+    while (len(times) < iterations or time.perf_counter() - start < min_seconds) and len(times) < max_runs:
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    return times[len(times) // 2], len(times)
+
+
+def bench_args(shapes, min_seconds, iterations):
+    """The options `electra bench` takes; sets torch's thread count."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("--shapes", nargs="+", default=["small:32x128", "base:8x128", "small:1x16"])
+    ap.add_argument("--shapes", nargs="+", default=shapes)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--min-seconds", type=float, default=3.0)
-    ap.add_argument("--iterations", type=int, default=5)
+    ap.add_argument("--min-seconds", type=float, default=min_seconds)
+    ap.add_argument("--iterations", type=int, default=iterations)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    return args
+
+
+def parse_shape(spec):
+    """MODEL:BATCHxLENGTH -> (ElectraConfig, batch, length)."""
+    name, dims = spec.split(":")
+    b, l = map(int, dims.split("x"))
+    return ElectraConfig(**PRESETS[name]), b, l
+
+
+def main():
+    args = bench_args(["small:32x128", "base:8x128", "small:1x16"], 3.0, 5)
     for spec in args.shapes:
-        name, dims = spec.split(":")
-        b, l = map(int, dims.split("x"))
-        config = ElectraConfig(**PRESETS[name])
+        config, b, l = parse_shape(spec)
         try:
             model = ElectraModel(config, attn_implementation="sdpa").eval()
         except (ValueError, TypeError):
             model = ElectraModel(config).eval()
         ids = torch.randint(0, config.vocab_size, (b, l))
-        times = []
         with torch.inference_mode():
-            for _ in range(2):
-                model(input_ids=ids)
-            start = time.perf_counter()
-            while len(times) < args.iterations or time.perf_counter() - start < args.min_seconds:
-                t0 = time.perf_counter()
-                model(input_ids=ids)
-                times.append(time.perf_counter() - t0)
-                if len(times) >= 1000:
-                    break
-        times.sort()
-        median = times[len(times) // 2]
+            median, runs = median_seconds(lambda: model(input_ids=ids), 2, args.iterations, args.min_seconds)
         print(json.dumps({"shape": spec, "tokens_per_s": b * l / median, "ms_per_batch": median * 1000,
-                          "threads": args.threads, "runs": len(times), "torch": torch.__version__,
+                          "threads": args.threads, "runs": runs, "torch": torch.__version__,
                           "attn": getattr(model.config, "_attn_implementation", "eager")}), flush=True)
 
 

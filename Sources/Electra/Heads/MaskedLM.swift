@@ -8,8 +8,6 @@ public final class ElectraForMaskedLM: ElectraHeadModel {
     public let config: ElectraConfig
     public let backbone: ElectraBackbone
     public let parameters: ParameterTable
-    /// Activations of the last training step, reused while the input shape stays the same.
-    nonisolated(unsafe) var trainingTape: TrainingTape?  // training is single-caller
     public let dense: Linear
     public let layerNorm: LayerNormWeights
     public let lmHead: Linear

@@ -58,8 +58,6 @@ public final class ElectraForMultipleChoice: ElectraHeadModel {
     public let config: ElectraConfig
     public let backbone: ElectraBackbone
     public let parameters: ParameterTable
-    /// Activations of the last training step, reused while the input shape stays the same.
-    nonisolated(unsafe) var trainingTape: TrainingTape?  // training is single-caller
     public let sequenceSummary: SequenceSummary
     public let classifier: Linear
 

@@ -7,8 +7,6 @@ public final class ElectraForPreTraining: ElectraHeadModel {
     public let config: ElectraConfig
     public let backbone: ElectraBackbone
     public let parameters: ParameterTable
-    /// Activations of the last training step, reused while the input shape stays the same.
-    nonisolated(unsafe) var trainingTape: TrainingTape?  // training is single-caller
     public let dense: Linear
     public let densePrediction: Linear
 
@@ -34,16 +32,19 @@ public final class ElectraForPreTraining: ElectraHeadModel {
             densePrediction.forward(logits.pointer, hidden.pointer, rows: n)
             var out = ElectraOutput()
             out.logits = logits
-            if let labels {
-                for (i, y) in labels.values.enumerated() where y != 0 && y != 1 {
-                    throw ElectraError("labels[\(i / batch.length)][\(i % batch.length)] = \(y); replaced-token labels must be 0 or 1")
-                }
-                out.loss = Losses.binaryCrossEntropyWithLogits(
-                    logits: logits.pointer, targets: labels.values.map(Float.init),
-                    include: batch.mask.map { $0 == 1 })
-            }
+            if let labels { out.loss = try replacedTokenLoss(logits: logits, labels: labels, batch: batch) }
             out.attach(extras, options)
             return out
         }
+    }
+
+    /// BCE-with-logits over positions with attention_mask == 1 (labels must be 0 or 1);
+    /// d loss / d logits into `grad` when given.
+    func replacedTokenLoss(logits: Tensor, labels: IntTensor, batch: TokenBatch, grad: UnsafeMutablePointer<Float>? = nil) throws -> Float {
+        for (i, y) in labels.values.enumerated() where y != 0 && y != 1 {
+            throw ElectraError("labels[\(i / batch.length)][\(i % batch.length)] = \(y); replaced-token labels must be 0 or 1")
+        }
+        return Losses.binaryCrossEntropyWithLogits(
+            logits: logits.pointer, targets: labels.values.map(Float.init), include: batch.mask.map { $0 == 1 }, grad: grad)
     }
 }

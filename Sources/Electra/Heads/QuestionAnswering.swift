@@ -6,8 +6,6 @@ public final class ElectraForQuestionAnswering: ElectraHeadModel {
     public let config: ElectraConfig
     public let backbone: ElectraBackbone
     public let parameters: ParameterTable
-    /// Activations of the last training step, reused while the input shape stays the same.
-    nonisolated(unsafe) var trainingTape: TrainingTape?  // training is single-caller
     public let qaOutputs: Linear
 
     public init(config c: ElectraConfig, builder vb: ParameterBuilder) throws {
@@ -45,13 +43,25 @@ public final class ElectraForQuestionAnswering: ElectraHeadModel {
             out.startLogits = start
             out.endLogits = end
             if let sp = inputs.startPositions, let ep = inputs.endPositions {
-                let clamp = { (v: Int) in min(max(v, 0), L) }
-                let ls = try Losses.crossEntropy(logits: start.pointer, rows: B, classes: L, labels: sp.values.map(clamp), ignoreIndex: L, labelName: "start_positions")
-                let le = try Losses.crossEntropy(logits: end.pointer, rows: B, classes: L, labels: ep.values.map(clamp), ignoreIndex: L, labelName: "end_positions")
-                out.loss = (ls + le) / 2
+                out.loss = try spanLoss(start: start, end: end, startPositions: sp, endPositions: ep)
             }
             out.attach(extras, options)
             return out
         }
+    }
+
+    /// start/end logits [B, L] -> (CE(start) + CE(end)) / 2 with positions clamped to [0, L]
+    /// and L ignored; d loss / d start and end logits into the grads when given.
+    func spanLoss(
+        start: Tensor, end: Tensor, startPositions sp: IntTensor, endPositions ep: IntTensor,
+        dStart: UnsafeMutablePointer<Float>? = nil, dEnd: UnsafeMutablePointer<Float>? = nil
+    ) throws -> Float {
+        let B = start.shape[0], L = start.shape[1]
+        let clamp = { (v: Int) in min(max(v, 0), L) }
+        let ls = try Losses.crossEntropy(logits: start.pointer, rows: B, classes: L, labels: sp.values.map(clamp), ignoreIndex: L,
+                                         labelName: "start_positions", grad: dStart, gradScale: 0.5)
+        let le = try Losses.crossEntropy(logits: end.pointer, rows: B, classes: L, labels: ep.values.map(clamp), ignoreIndex: L,
+                                         labelName: "end_positions", grad: dEnd, gradScale: 0.5)
+        return (ls + le) / 2
     }
 }

@@ -7,8 +7,6 @@ public final class ElectraForSequenceClassification: ElectraHeadModel {
     public let config: ElectraConfig
     public let backbone: ElectraBackbone
     public let parameters: ParameterTable
-    /// Activations of the last training step, reused while the input shape stays the same.
-    nonisolated(unsafe) var trainingTape: TrainingTape?  // training is single-caller
     public let dense: Linear
     public let outProj: Linear
 
@@ -49,20 +47,8 @@ public final class ElectraForSequenceClassification: ElectraHeadModel {
         }
     }
 
-    /// The loss and, when `grad` is given, d loss / d logits written there.
-    func classificationLossGradient(logits: Tensor, inputs: ElectraInputs, batch B: Int, grad: UnsafeMutablePointer<Float>) throws -> Float {
-        let C = config.numLabels
-        let floats: [Float] = inputs.floatLabels.map { Array($0.buffer) } ?? inputs.labels!.values.map(Float.init)
-        _ = try classificationLoss(logits: logits, inputs: inputs, batch: B)  // validates labels
-        switch problemType(for: inputs) {
-        case .regression: return Losses.meanSquaredErrorGradient(logits.pointer, floats, grad: grad)
-        case .singleLabel:
-            return try Losses.crossEntropyGradient(logits: logits.pointer, rows: B, classes: C, labels: inputs.labels!.values, grad: grad)
-        case .multiLabel: return Losses.binaryCrossEntropyWithLogitsGradient(logits: logits.pointer, targets: floats, grad: grad)
-        }
-    }
-
-    private func classificationLoss(logits: Tensor, inputs: ElectraInputs, batch B: Int) throws -> Float {
+    /// The loss for the problem type (labels validated); d loss / d logits into `grad` when given.
+    func classificationLoss(logits: Tensor, inputs: ElectraInputs, batch B: Int, grad: UnsafeMutablePointer<Float>? = nil) throws -> Float {
         let C = config.numLabels
         let floats: [Float] = inputs.floatLabels.map { Array($0.buffer) } ?? inputs.labels!.values.map(Float.init)
         let shape = inputs.floatLabels?.shape ?? inputs.labels!.shape
@@ -71,7 +57,7 @@ public final class ElectraForSequenceClassification: ElectraHeadModel {
             guard floats.count == B * C else {
                 throw ElectraError("labels has shape \(shapeString(shape)); regression with num_labels \(C) needs \(B * C) values")
             }
-            return Losses.meanSquaredError(logits.pointer, floats)
+            return Losses.meanSquaredError(logits.pointer, floats, grad: grad)
         case .singleLabel:
             guard let labels = inputs.labels else {
                 throw ElectraError("single_label_classification needs integer labels [batch]")
@@ -79,12 +65,12 @@ public final class ElectraForSequenceClassification: ElectraHeadModel {
             guard labels.values.count == B else {
                 throw ElectraError("labels has shape \(shapeString(labels.shape)); expected [\(B)] class ids")
             }
-            return try Losses.crossEntropy(logits: logits.pointer, rows: B, classes: C, labels: labels.values)
+            return try Losses.crossEntropy(logits: logits.pointer, rows: B, classes: C, labels: labels.values, grad: grad)
         case .multiLabel:
             guard floats.count == B * C else {
                 throw ElectraError("labels has shape \(shapeString(shape)); multi_label_classification needs [\(B), \(C)]")
             }
-            return Losses.binaryCrossEntropyWithLogits(logits: logits.pointer, targets: floats)
+            return Losses.binaryCrossEntropyWithLogits(logits: logits.pointer, targets: floats, grad: grad)
         }
     }
 }

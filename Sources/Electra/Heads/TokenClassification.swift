@@ -6,8 +6,6 @@ public final class ElectraForTokenClassification: ElectraHeadModel {
     public let config: ElectraConfig
     public let backbone: ElectraBackbone
     public let parameters: ParameterTable
-    /// Activations of the last training step, reused while the input shape stays the same.
-    nonisolated(unsafe) var trainingTape: TrainingTape?  // training is single-caller
     public let classifier: Linear
 
     public init(config c: ElectraConfig, builder vb: ParameterBuilder) throws {

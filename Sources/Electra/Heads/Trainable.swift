@@ -1,9 +1,9 @@
 import ElectraKernels
 
 /// A head that can compute its loss and the gradients of every parameter.
-/// `forwardBackward` runs the training forward pass (dropout off in this build), the loss,
-/// and the backward pass; parameter gradients are accumulated (+=) into `Parameter.grad`,
-/// so gradient accumulation is calling it again before the optimizer step.
+/// `forwardBackward` runs the training forward pass (with dropout when a context is given),
+/// the loss, and the backward pass; parameter gradients are accumulated (+=) into
+/// `Parameter.grad`, so gradient accumulation is calling it again before the optimizer step.
 public protocol ElectraTrainable: ElectraHeadModel {
     /// `dropout` nil: every dropout off (deterministic; what the gradient tests use).
     func forwardBackward(_ inputs: ElectraInputs, dropout: DropoutContext?) throws -> ElectraOutput
@@ -65,8 +65,7 @@ extension ElectraForPreTraining: ElectraTrainable {
     public func forwardBackward(_ inputs: ElectraInputs, dropout: DropoutContext?) throws -> ElectraOutput {
         let batch = try TokenBatch(inputs, config: config, flattenChoices: false)
         let labels = try inputs.requiredTokenLabels("ElectraForPreTraining")
-        let tape = backbone.trainingForward(batch, reuse: trainingTape, dropout: dropout)
-        trainingTape = tape
+        let tape = backbone.trainingForward(batch, dropout: dropout)
         let n = batch.tokens, H = config.hiddenSize
         let h = tape.output
         let pre = Tensor(zeros: [n, H]), act = Tensor(zeros: [n, H])
@@ -75,8 +74,7 @@ extension ElectraForPreTraining: ElectraTrainable {
         let logits = Tensor(zeros: [batch.batch, batch.length])
         densePrediction.forward(logits.pointer, act.pointer, rows: n)
         let dLogits = Tensor(zeros: [n])
-        let loss = Losses.binaryCrossEntropyWithLogitsGradient(
-            logits: logits.pointer, targets: labels.values.map(Float.init), include: batch.mask.map { $0 == 1 }, grad: dLogits.pointer)
+        let loss = try replacedTokenLoss(logits: logits, labels: labels, batch: batch, grad: dLogits.pointer)
         let dAct = Tensor(zeros: [n, H]), dH = Tensor(zeros: [n, H])
         densePrediction.backward(dx: dAct.pointer, dy: dLogits.pointer, x: act.pointer, rows: n)
         config.hiddenAct.backward(dx: dAct.pointer, dy: dAct.pointer, pre: pre.pointer, count: n * H)
@@ -90,8 +88,7 @@ extension ElectraForMaskedLM: ElectraTrainable {
     public func forwardBackward(_ inputs: ElectraInputs, dropout: DropoutContext?) throws -> ElectraOutput {
         let batch = try TokenBatch(inputs, config: config, flattenChoices: false)
         let labels = try inputs.requiredTokenLabels("ElectraForMaskedLM")
-        let tape = backbone.trainingForward(batch, reuse: trainingTape, dropout: dropout)
-        trainingTape = tape
+        let tape = backbone.trainingForward(batch, dropout: dropout)
         let n = batch.tokens, E = config.embeddingSize, V = config.vocabSize
         let h = tape.output
         let pre = Tensor(zeros: [n, E]), act = Tensor(zeros: [n, E]), normed = Tensor(zeros: [n, E])
@@ -102,7 +99,7 @@ extension ElectraForMaskedLM: ElectraTrainable {
         let logits = Tensor(zeros: [batch.batch, batch.length, V])
         lmHead.forward(logits.pointer, normed.pointer, rows: n)
         let dLogits = Tensor(zeros: [n, V])
-        let loss = try Losses.crossEntropyGradient(logits: logits.pointer, rows: n, classes: V, labels: labels.values, grad: dLogits.pointer)
+        let loss = try Losses.crossEntropy(logits: logits.pointer, rows: n, classes: V, labels: labels.values, grad: dLogits.pointer)
         let dNormed = Tensor(zeros: [n, E]), dAct = Tensor(zeros: [n, E]), dH = Tensor(zeros: [n, config.hiddenSize])
         // The tied weight's gradient lands in the word-embedding Parameter's buffer.
         lmHead.backward(dx: dNormed.pointer, dy: dLogits.pointer, x: normed.pointer, rows: n)
@@ -120,8 +117,7 @@ extension ElectraForSequenceClassification: ElectraTrainable {
         guard inputs.labels != nil || inputs.floatLabels != nil else {
             throw ElectraError("training ElectraForSequenceClassification needs labels")
         }
-        let tape = backbone.trainingForward(batch, reuse: trainingTape, dropout: dropout)
-        trainingTape = tape
+        let tape = backbone.trainingForward(batch, dropout: dropout)
         let B = batch.batch, L = batch.length, H = config.hiddenSize, C = config.numLabels
         let h = tape.output
         let pc = config.effectiveClassifierDropout
@@ -133,7 +129,7 @@ extension ElectraForSequenceClassification: ElectraTrainable {
         let logits = Tensor(zeros: [B, C])
         outProj.forward(logits.pointer, act.pointer, rows: B)
         let dLogits = Tensor(zeros: [B, C])
-        let loss = try classificationLossGradient(logits: logits, inputs: inputs, batch: B, grad: dLogits.pointer)
+        let loss = try classificationLoss(logits: logits, inputs: inputs, batch: B, grad: dLogits.pointer)
         let dAct = Tensor(zeros: [B, H]), dCls = Tensor(zeros: [B, H]), dH = Tensor(zeros: [B * L, H])
         outProj.backward(dx: dAct.pointer, dy: dLogits.pointer, x: act.pointer, rows: B)
         if let actMask { multiplyInPlace(dAct.pointer, actMask.pointer, count: B * H) }
@@ -150,14 +146,13 @@ extension ElectraForTokenClassification: ElectraTrainable {
     public func forwardBackward(_ inputs: ElectraInputs, dropout: DropoutContext?) throws -> ElectraOutput {
         let batch = try TokenBatch(inputs, config: config, flattenChoices: false)
         let labels = try inputs.requiredTokenLabels("ElectraForTokenClassification")
-        let tape = backbone.trainingForward(batch, reuse: trainingTape, dropout: dropout)
-        trainingTape = tape
+        let tape = backbone.trainingForward(batch, dropout: dropout)
         let n = batch.tokens, C = config.numLabels
         let (h, mask) = headDropout(tape.output, p: config.effectiveClassifierDropout, dropout)
         let logits = Tensor(zeros: [batch.batch, batch.length, C])
         classifier.forward(logits.pointer, h.pointer, rows: n)
         let dLogits = Tensor(zeros: [n, C])
-        let loss = try Losses.crossEntropyGradient(logits: logits.pointer, rows: n, classes: C, labels: labels.values, grad: dLogits.pointer)
+        let loss = try Losses.crossEntropy(logits: logits.pointer, rows: n, classes: C, labels: labels.values, grad: dLogits.pointer)
         let dH = Tensor(zeros: [n, config.hiddenSize])
         classifier.backward(dx: dH.pointer, dy: dLogits.pointer, x: h.pointer, rows: n)
         if let mask { multiplyInPlace(dH.pointer, mask.pointer, count: n * config.hiddenSize) }
@@ -173,24 +168,21 @@ extension ElectraForQuestionAnswering: ElectraTrainable {
               sp.values.count == batch.batch, ep.values.count == batch.batch else {
             throw ElectraError("training ElectraForQuestionAnswering needs start_positions and end_positions [batch]")
         }
-        let tape = backbone.trainingForward(batch, reuse: trainingTape, dropout: dropout)
-        trainingTape = tape
+        let tape = backbone.trainingForward(batch, dropout: dropout)
         let B = batch.batch, L = batch.length, n = batch.tokens
         let both = Tensor(zeros: [n, 2])
         qaOutputs.forward(both.pointer, tape.output.pointer, rows: n)
         let start = Tensor(zeros: [B, L]), end = Tensor(zeros: [B, L])
         for i in 0..<n { start.pointer[i] = both.pointer[2 * i]; end.pointer[i] = both.pointer[2 * i + 1] }
-        let clamp = { (v: Int) in min(max(v, 0), L) }
         let dStart = Tensor(zeros: [B, L]), dEnd = Tensor(zeros: [B, L])
-        let ls = try Losses.crossEntropyGradient(logits: start.pointer, rows: B, classes: L, labels: sp.values.map(clamp), ignoreIndex: L, scale: 0.5, grad: dStart.pointer, labelName: "start_positions")
-        let le = try Losses.crossEntropyGradient(logits: end.pointer, rows: B, classes: L, labels: ep.values.map(clamp), ignoreIndex: L, scale: 0.5, grad: dEnd.pointer, labelName: "end_positions")
+        let loss = try spanLoss(start: start, end: end, startPositions: sp, endPositions: ep, dStart: dStart.pointer, dEnd: dEnd.pointer)
         let dBoth = Tensor(zeros: [n, 2])
         for i in 0..<n { dBoth.pointer[2 * i] = dStart.pointer[i]; dBoth.pointer[2 * i + 1] = dEnd.pointer[i] }
         let dH = Tensor(zeros: [n, config.hiddenSize])
         qaOutputs.backward(dx: dH.pointer, dy: dBoth.pointer, x: tape.output.pointer, rows: n)
         backbone.backward(tape, dSequence: dH.pointer)
         var out = ElectraOutput()
-        out.loss = (ls + le) / 2
+        out.loss = loss
         out.startLogits = start
         out.endLogits = end
         return out
@@ -204,8 +196,7 @@ extension ElectraForMultipleChoice: ElectraTrainable {
         guard let labels = try inputs.requireIntLabels(), labels.values.count == B else {
             throw ElectraError("training ElectraForMultipleChoice needs labels [batch] (choice indices)")
         }
-        let tape = backbone.trainingForward(batch, reuse: trainingTape, dropout: dropout)
-        trainingTape = tape
+        let tape = backbone.trainingForward(batch, dropout: dropout)
         let S = batch.batch, L = batch.length, H = config.hiddenSize
         let summary = sequenceSummary
         let (picked, firstMask) = headDropout(summary.pick(tape.output.pointer, sequences: S, length: L, hidden: H),
@@ -219,7 +210,7 @@ extension ElectraForMultipleChoice: ElectraTrainable {
         let logits = Tensor(zeros: [B, C])
         classifier.forward(logits.pointer, act.pointer, rows: S)
         let dLogits = Tensor(zeros: [B, C])
-        let loss = try Losses.crossEntropyGradient(logits: logits.pointer, rows: B, classes: C, labels: labels.values, grad: dLogits.pointer)
+        let loss = try Losses.crossEntropy(logits: logits.pointer, rows: B, classes: C, labels: labels.values, grad: dLogits.pointer)
         let dAct = Tensor(zeros: [S, width]), dPicked = Tensor(zeros: [S, H]), dH = Tensor(zeros: [S * L, H])
         classifier.backward(dx: dAct.pointer, dy: dLogits.pointer, x: act.pointer, rows: S)
         if let lastMask { multiplyInPlace(dAct.pointer, lastMask.pointer, count: S * width) }

@@ -94,7 +94,7 @@ extension AttentionShape {
     var backwardScratchPerThread: Int { 2 * length * length + length * (2 * length - 1) + (2 * length - 1) * headDim }
 }
 
-/// Backward of `attentionForward` (dropout off). probs: the kept softmax output
+/// Backward of `attentionForward` (through the probabilities' dropout mask when given). probs: the kept softmax output
 /// [B, nh, L, L]; dContext [B*L, H] in; dQ, dK, dV [B*L, H] out (overwritten).
 /// Relative positions: the distance-table gradient is accumulated into `dTable`
 /// ([2M-1, d]) through per-thread partials, since every (b, h) touches the same rows.

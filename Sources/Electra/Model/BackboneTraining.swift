@@ -16,6 +16,7 @@ final class TrainingTape {
     let dEmbedding: Tensor          // [N, E]
     let embeddingScratch: Tensor    // [N, E]
     let attentionScratch: Tensor    // [threads, scratchPerThread]
+    let stack: StackedQKV
     let embeddingDropout: Tensor    // [N, E] mask
     var embeddingDropoutActive = false
     var batch: TokenBatch?
@@ -37,6 +38,7 @@ final class TrainingTape {
         dEmbedding = Tensor(zeros: [n, E])
         embeddingScratch = Tensor(zeros: [n, E])
         attentionScratch = Tensor(zeros: [Parallel.threads, s.scratchPerThread])
+        stack = StackedQKV(hidden: H)
         embeddingDropout = Tensor(zeros: [n, E])
     }
 
@@ -65,22 +67,16 @@ extension ElectraBackbone {
     /// Forward pass that keeps every activation the backward pass needs. With `dropout`,
     /// HF's dropouts apply (embeddings, attention probabilities, both residual branches);
     /// without it the pass is deterministic (gradient checks, evaluation with gradients).
-    func trainingForward(_ batch: TokenBatch, reuse: TrainingTape?, dropout: DropoutContext? = nil) -> TrainingTape {
+    /// The tape is kept by the backbone and reused while shapes fit (training is single-caller).
+    func trainingForward(_ batch: TokenBatch, dropout: DropoutContext? = nil) -> TrainingTape {
         let c = config
         let shape = AttentionShape(batch: batch.batch, length: batch.length, heads: c.numAttentionHeads, headDim: c.headDim)
-        let tape = (reuse?.fits(shape) == true) ? reuse! : TrainingTape(config: c, tokens: batch.tokens, shape: shape)
+        let tape = (trainingTape?.fits(shape) == true) ? trainingTape! : TrainingTape(config: c, tokens: batch.tokens, shape: shape)
+        trainingTape = tape
         tape.use(shape)
         tape.batch = batch
         let n = batch.tokens
-        batch.ids.withUnsafeBufferPointer { ids in
-            batch.types.withUnsafeBufferPointer { types in
-                batch.positions.withUnsafeBufferPointer { pos in
-                    embeddings.forward(tape.embeddingOut.pointer, ids: ids.baseAddress!, types: types.baseAddress!,
-                                       positions: pos.baseAddress!, count: n,
-                                       mean: tape.embeddingMean.pointer, rstd: tape.embeddingRstd.pointer)
-                }
-            }
-        }
+        embeddings.forward(tape.embeddingOut.pointer, batch, mean: tape.embeddingMean.pointer, rstd: tape.embeddingRstd.pointer)
         let rates = dropout.map { DropoutRates(hidden: c.hiddenDropoutProb, attention: c.attentionProbsDropoutProb, context: $0) }
         tape.embeddingDropoutActive = false
         if let r = rates, r.hidden > 0 {
@@ -93,7 +89,7 @@ extension ElectraBackbone {
             for (i, layer) in layers.enumerated() {
                 layer.forward(tape.hidden[i].pointer, tape.hidden[i + 1].pointer, acts: tape.layers[i],
                               maskBias: bias.baseAddress!, shape: shape, probs: tape.layers[i].probs.pointer,
-                              scratch: tape.attentionScratch, dropout: rates)
+                              scratch: tape.attentionScratch, stack: tape.stack, dropout: rates)
             }
         }
         return tape
@@ -119,15 +115,7 @@ extension ElectraBackbone {
         if tape.embeddingDropoutActive {
             multiplyInPlace(dEmb, tape.embeddingDropout.pointer, count: n * config.embeddingSize)
         }
-        batch.ids.withUnsafeBufferPointer { ids in
-            batch.types.withUnsafeBufferPointer { types in
-                batch.positions.withUnsafeBufferPointer { pos in
-                    embeddings.backward(dOut: dEmb, ids: ids.baseAddress!, types: types.baseAddress!,
-                                        positions: pos.baseAddress!, count: n, mean: tape.embeddingMean.pointer,
-                                        rstd: tape.embeddingRstd.pointer, paddingIndex: config.padTokenId,
-                                        scratch: tape.embeddingScratch.pointer)
-                }
-            }
-        }
+        embeddings.backward(dOut: dEmb, batch, mean: tape.embeddingMean.pointer, rstd: tape.embeddingRstd.pointer,
+                            paddingIndex: config.padTokenId, scratch: tape.embeddingScratch.pointer)
     }
 }

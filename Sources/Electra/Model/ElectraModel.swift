@@ -21,6 +21,8 @@ public final class ElectraBackbone: @unchecked Sendable {
     public let layers: [EncoderLayer]
     private let lock = NSLock()
     private var workspace: InferenceWorkspace?
+    /// Activations of the last training step (BackboneTraining.swift).
+    var trainingTape: TrainingTape?
 
     public init(_ vb: ParameterBuilder, config c: ElectraConfig) throws {
         config = c
@@ -51,16 +53,9 @@ public final class ElectraBackbone: @unchecked Sendable {
 
         // Embeddings, then the projection to H when E != H.
         let first = hs.first?.pointer ?? ws.hidden[0].pointer
-        batch.ids.withUnsafeBufferPointer { ids in
-            batch.types.withUnsafeBufferPointer { types in
-                batch.positions.withUnsafeBufferPointer { pos in
-                    let embOut = embeddingsProject == nil ? first : ws.embedded.pointer
-                    embeddings.forward(embOut, ids: ids.baseAddress!, types: types.baseAddress!,
-                                       positions: pos.baseAddress!, count: n)
-                    embeddingsProject?.forward(first, embOut, rows: n)
-                }
-            }
-        }
+        let embOut = embeddingsProject == nil ? first : ws.embedded.pointer
+        embeddings.forward(embOut, batch)
+        embeddingsProject?.forward(first, embOut, rows: n)
         var x = first
         batch.maskBias.withUnsafeBufferPointer { bias in
             for (i, layer) in layers.enumerated() {
@@ -72,7 +67,7 @@ public final class ElectraBackbone: @unchecked Sendable {
                     probs = a.pointer
                 }
                 layer.forward(x, out, acts: ws.acts, maskBias: bias.baseAddress!, shape: shape,
-                              probs: probs, scratch: ws.scratch)
+                              probs: probs, scratch: ws.scratch, stack: ws.stack)
                 x = out
             }
         }
@@ -109,6 +104,7 @@ final class InferenceWorkspace {
     let hidden: [Tensor]      // 2 x [N, H]
     let acts: LayerActivations
     let scratch: Tensor       // [threads, scratchPerThread]
+    let stack: StackedQKV
     let threads: Int
 
     init(config c: ElectraConfig, tokens n: Int, shape: AttentionShape) {
@@ -120,6 +116,7 @@ final class InferenceWorkspace {
         acts = LayerActivations(tokens: n, hidden: c.hiddenSize, intermediateSize: c.intermediateSize,
                                 probsCount: 0, training: false)
         scratch = Tensor(zeros: [threads, shape.scratchPerThread])
+        stack = StackedQKV(hidden: c.hiddenSize)
     }
 
     /// Buffers are reused for any shape that fits the capacity they were made for.

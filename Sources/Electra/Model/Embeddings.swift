@@ -20,61 +20,67 @@ public struct Embeddings: Sendable {
 
     var width: Int { word.shape[1] }
 
-    /// out: [N, E] (N = B*L) = LN(word[ids] + type[types] + pos[positions]).
-    /// ids/types/positions: [N], already validated against the table sizes.
-    /// mean/rstd: [N] for backward when given; `sum` [N, E] keeps the pre-norm sum if given.
-    func forward(
-        _ out: UnsafeMutablePointer<Float>, ids: UnsafePointer<Int32>, types: UnsafePointer<Int32>,
-        positions: UnsafePointer<Int32>, count n: Int,
-        mean: UnsafeMutablePointer<Float>? = nil, rstd: UnsafeMutablePointer<Float>? = nil
-    ) {
-        let e = width
+    /// out: [N, E] = word[ids] + type[types] (+ pos[positions]) for the batch's N = B*L
+    /// tokens (ids already validated against the table sizes). The pre-norm sum of both the
+    /// forward pass and the backward pass's recomputation.
+    private func sum(into out: UnsafeMutablePointer<Float>, _ batch: TokenBatch) {
+        let e = width, n = batch.tokens
         let w = word.pointer, t = tokenType.pointer, p = position.pointer
         let addPos = addPositions
-        Parallel.forRanges(n, minChunk: 64) { _, r in
-            for i in r {
-                let o = out + i * e
-                let wr = w + Int(ids[i]) * e
-                let tr = t + Int(types[i]) * e
-                if addPos {
-                    let pr = p + Int(positions[i]) * e
-                    for j in 0..<e { o[j] = wr[j] + tr[j] + pr[j] }
-                } else {
-                    for j in 0..<e { o[j] = wr[j] + tr[j] }
+        batch.ids.withUnsafeBufferPointer { ids in
+            batch.types.withUnsafeBufferPointer { types in
+                batch.positions.withUnsafeBufferPointer { positions in
+                    Parallel.forRanges(n, minChunk: 64) { _, r in
+                        for i in r {
+                            let o = out + i * e
+                            let wr = w + Int(ids[i]) * e
+                            let tr = t + Int(types[i]) * e
+                            if addPos {
+                                let pr = p + Int(positions[i]) * e
+                                for j in 0..<e { o[j] = wr[j] + tr[j] + pr[j] }
+                            } else {
+                                for j in 0..<e { o[j] = wr[j] + tr[j] }
+                            }
+                        }
+                    }
                 }
             }
         }
-        layerNorm.forward(out, out, rows: n, mean: mean, rstd: rstd)
+    }
+
+    /// out: [N, E] = LN(word[ids] + type[types] + pos[positions]).
+    /// mean/rstd: [N], kept for the backward pass when given.
+    func forward(
+        _ out: UnsafeMutablePointer<Float>, _ batch: TokenBatch,
+        mean: UnsafeMutablePointer<Float>? = nil, rstd: UnsafeMutablePointer<Float>? = nil
+    ) {
+        sum(into: out, batch)
+        layerNorm.forward(out, out, rows: batch.tokens, mean: mean, rstd: rstd)
     }
 
     /// Backward of `forward`. dOut: [N, E] gradient of the LayerNorm output (consumed as
     /// scratch). Word/type/position gradients are scattered (+=) row by row; the padding row
     /// of the word table gets none, as torch's Embedding(padding_idx) does.
+    /// scratch: [N, E] receives the recomputed pre-norm sum.
     func backward(
-        dOut: UnsafeMutablePointer<Float>, ids: UnsafePointer<Int32>, types: UnsafePointer<Int32>,
-        positions: UnsafePointer<Int32>, count n: Int, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+        dOut: UnsafeMutablePointer<Float>, _ batch: TokenBatch, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
         paddingIndex: Int?, scratch: UnsafeMutablePointer<Float>
     ) {
-        let e = width
-        // Recompute the pre-norm sum the forward pass normalised in place.
-        let w = word.pointer, t = tokenType.pointer, p = position.pointer
-        for i in 0..<n {
-            let o = scratch + i * e
-            let wr = w + Int(ids[i]) * e, tr = t + Int(types[i]) * e, pr = p + Int(positions[i]) * e
-            for j in 0..<e { o[j] = addPositions ? wr[j] + tr[j] + pr[j] : wr[j] + tr[j] }
-        }
+        let e = width, n = batch.tokens
+        sum(into: scratch, batch)
         layerNorm.backward(dx: dOut, dy: dOut, input: scratch, residual: nil, mean: mean, rstd: rstd, rows: n)
         let dw = word.gradPointer, dt = tokenType.gradPointer, dp = position.gradPointer
         for i in 0..<n {
             let g = dOut + i * e
-            if Int(ids[i]) != paddingIndex {
-                let row = dw + Int(ids[i]) * e
+            let id = Int(batch.ids[i])
+            if id != paddingIndex {
+                let row = dw + id * e
                 for j in 0..<e { row[j] += g[j] }
             }
-            let trow = dt + Int(types[i]) * e
+            let trow = dt + Int(batch.types[i]) * e
             for j in 0..<e { trow[j] += g[j] }
             if addPositions {
-                let prow = dp + Int(positions[i]) * e
+                let prow = dp + Int(batch.positions[i]) * e
                 for j in 0..<e { prow[j] += g[j] }
             }
         }

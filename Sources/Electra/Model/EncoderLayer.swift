@@ -35,50 +35,49 @@ public struct EncoderLayer: Sendable {
         keyQuery = c.positionEmbeddingType == .relativeKeyQuery
     }
 
+    /// The distance table view attention needs (relative position types only).
+    var relativePositions: RelativePositions? {
+        distanceEmbedding.map {
+            RelativePositions(table: $0.pointer, maxPositions: ($0.shape[0] + 1) / 2, keyQuery: keyQuery)
+        }
+    }
+
     /// x: [N, H] -> out: [N, H] (N = B*L). `acts` receives every intermediate the backward
     /// pass needs; in inference one `LayerActivations` is reused for all layers.
     /// probs: [B, nh, L, L] attention probabilities are written there when given.
     func forward(
         _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
         acts a: LayerActivations, maskBias: UnsafePointer<Float>, shape s: AttentionShape,
-        probs: UnsafeMutablePointer<Float>?, scratch: Tensor,
+        probs: UnsafeMutablePointer<Float>?, scratch: Tensor, stack: StackedQKV,
         dropout: DropoutRates? = nil
     ) {
         let n = s.batch * s.length
-        let drop = dropout.map { d in
-            a.dropoutActive = true
-            if d.attention > 0 {
-                d.context.fillMask(a.probsMask.pointer, count: s.batch * s.heads * s.length * s.length, p: d.attention)
-            }
-            return d
-        }
-        if dropout == nil { a.dropoutActive = false }
+        // The rates are kept so that backward knows which masks this step drew.
         a.hiddenDropout = dropout?.hidden ?? 0
         a.attentionDropoutRate = dropout?.attention ?? 0
+        if let d = dropout, d.attention > 0 {
+            d.context.fillMask(a.probsMask.pointer, count: s.batch * s.heads * s.length * s.length, p: d.attention)
+        }
         // a.qkv: [N, 3H], q | k | v per row. For many rows, one product against the stacked
         // [3H, H] weight (X packed once, a wider N for the BLAS kernel); for few rows the
         // restacking copy would cost more than it saves, so three products write the columns.
         let H = s.hidden
         if n >= 256 {
-            a.stackQKV(query, key, value)
-            linearForward(a.qkv.pointer, x, weight: a.qkvWeight.pointer, bias: a.qkvBias.pointer,
+            stack.load(query, key, value)
+            linearForward(a.qkv.pointer, x, weight: stack.weight.pointer, bias: stack.bias.pointer,
                           rows: n, inFeatures: H, outFeatures: 3 * H)
         } else {
-            for (i, proj) in [query, key, value].enumerated() {
-                linearForward(a.qkv.pointer + i * H, x, weight: proj.weight.pointer, bias: proj.bias?.pointer,
-                              rows: n, inFeatures: H, outFeatures: H, yStride: 3 * H)
-            }
-        }
-        let rel = distanceEmbedding.map {
-            RelativePositions(table: $0.pointer, maxPositions: ($0.shape[0] + 1) / 2, keyQuery: keyQuery)
+            query.forward(a.q, x, rows: n, yStride: 3 * H)
+            key.forward(a.k, x, rows: n, yStride: 3 * H)
+            value.forward(a.v, x, rows: n, yStride: 3 * H)
         }
         attentionForward(q: a.q, k: a.k, v: a.v, ldqkv: 3 * H, ctx: a.context.pointer,
                          probs: probs, maskBias: maskBias, shape: s,
-                         relative: rel, scratch: scratch.pointer, scratchRows: scratch.shape[0],
-                         probsDropout: (drop?.attention ?? 0) > 0 ? UnsafePointer(a.probsMask.pointer) : nil)
+                         relative: relativePositions, scratch: scratch.pointer, scratchRows: scratch.shape[0],
+                         probsDropout: a.attentionDropoutRate > 0 ? UnsafePointer(a.probsMask.pointer) : nil)
         // attention.output: dense -> (dropout) -> LayerNorm(dense + x)
         attentionOutput.forward(a.attentionDense.pointer, a.context.pointer, rows: n)
-        if let d = drop, d.hidden > 0 {
+        if let d = dropout, d.hidden > 0 {
             d.context.fillMask(a.attentionDropout.pointer, count: n * s.hidden, p: d.hidden)
             multiplyInPlace(a.attentionDense.pointer, a.attentionDropout.pointer, count: n * s.hidden)
         }
@@ -91,7 +90,7 @@ public struct EncoderLayer: Sendable {
         activation.forward(actOut, rows: n, columns: intermediate.outFeatures)
         // output: dense -> (dropout) -> LayerNorm(dense + attentionOut)
         output.forward(a.outputDense.pointer, actOut, rows: n)
-        if let d = drop, d.hidden > 0 {
+        if let d = dropout, d.hidden > 0 {
             d.context.fillMask(a.outputDropout.pointer, count: n * s.hidden, p: d.hidden)
             multiplyInPlace(a.outputDense.pointer, a.outputDropout.pointer, count: n * s.hidden)
         }
@@ -128,7 +127,7 @@ final class LayerGradients {
 }
 
 extension EncoderLayer {
-    /// Backward of `forward` (dropout off). dOut: [N, H] gradient of the layer output;
+    /// Backward of `forward` (through the dropout masks that step drew). dOut: [N, H] gradient of the layer output;
     /// dInput: [N, H] receives the gradient of the layer input x (may not alias dOut).
     /// Parameter gradients are accumulated.
     func backward(
@@ -142,7 +141,7 @@ extension EncoderLayer {
         // output.dense (through its dropout), activation, intermediate.dense (its input grad
         // adds to the residual's)
         var dDense = UnsafePointer(g.dAttentionOut.pointer)
-        if a.dropoutActive && a.hiddenDropout > 0 {
+        if a.hiddenDropout > 0 {
             g.dSum.pointer.update(from: g.dAttentionOut.pointer, count: n * H)
             multiplyInPlace(g.dSum.pointer, a.outputDropout.pointer, count: n * H)
             dDense = UnsafePointer(g.dSum.pointer)
@@ -156,19 +155,16 @@ extension EncoderLayer {
         attentionLayerNorm.backward(dx: g.dSum.pointer, dy: g.dAttentionOut.pointer, input: a.attentionDense.pointer,
                                     residual: x, mean: a.attentionMean.pointer, rstd: a.attentionRstd.pointer, rows: n)
         var dAttnDense = UnsafePointer(g.dSum.pointer)
-        if a.dropoutActive && a.hiddenDropout > 0 {
+        if a.hiddenDropout > 0 {
             g.dQ.pointer.update(from: g.dSum.pointer, count: n * H)  // dQ is free until attentionBackward
             multiplyInPlace(g.dQ.pointer, a.attentionDropout.pointer, count: n * H)
             dAttnDense = UnsafePointer(g.dQ.pointer)
         }
         attentionOutput.backward(dx: g.dContext.pointer, dy: dAttnDense, x: a.context.pointer, rows: n)
-        let rel = distanceEmbedding.map {
-            RelativePositions(table: $0.pointer, maxPositions: ($0.shape[0] + 1) / 2, keyQuery: keyQuery)
-        }
         attentionBackward(q: a.q, k: a.k, v: a.v, ldqkv: 3 * H, probs: a.probs.pointer,
                           dContext: g.dContext.pointer, dQ: g.dQ.pointer, dK: g.dK.pointer, dV: g.dV.pointer,
-                          shape: s, relative: rel, dTable: distanceEmbedding?.gradPointer, scratch: g.scratch.pointer, scratchRows: g.scratch.shape[0],
-                          probsDropout: a.dropoutActive && a.attentionDropoutRate > 0 ? UnsafePointer(a.probsMask.pointer) : nil)
+                          shape: s, relative: relativePositions, dTable: distanceEmbedding?.gradPointer, scratch: g.scratch.pointer, scratchRows: g.scratch.shape[0],
+                          probsDropout: a.attentionDropoutRate > 0 ? UnsafePointer(a.probsMask.pointer) : nil)
         // x feeds the residual and the three projections.
         dInput.update(from: g.dSum.pointer, count: n * H)
         query.backward(dx: dInput, accumulate: true, dy: g.dQ.pointer, x: x, rows: n)
@@ -180,8 +176,6 @@ extension EncoderLayer {
 /// The activations of one encoder layer for N = B*L tokens (shapes in comments).
 final class LayerActivations {
     let qkv: Tensor                       // [N, 3H]: q | k | v per row
-    let qkvWeight: Tensor                 // [3H, H] stacked query/key/value weights
-    let qkvBias: Tensor                   // [3H]
     let context: Tensor                   // [N, H]
     let attentionDense, attentionOut: Tensor  // [N, H]
     let attentionMean, attentionRstd: Tensor  // [N]
@@ -194,14 +188,11 @@ final class LayerActivations {
     // Dropout masks (training): 0 or 1/(1-p).
     let probsMask: Tensor                 // [B, nh, L, L]
     let attentionDropout, outputDropout: Tensor  // [N, H]
-    var dropoutActive = false
     var hiddenDropout: Float = 0
     var attentionDropoutRate: Float = 0
 
     init(tokens n: Int, hidden: Int, intermediateSize: Int, probsCount: Int, training: Bool) {
         qkv = Tensor(zeros: [n, 3 * hidden])
-        qkvWeight = Tensor(zeros: [3 * hidden, hidden])
-        qkvBias = Tensor(zeros: [3 * hidden])
         context = Tensor(zeros: [n, hidden])
         attentionDense = Tensor(zeros: [n, hidden]); attentionOut = Tensor(zeros: [n, hidden])
         attentionMean = Tensor(zeros: [n]); attentionRstd = Tensor(zeros: [n])
@@ -219,16 +210,26 @@ final class LayerActivations {
     var q: UnsafeMutablePointer<Float> { qkv.pointer }
     var k: UnsafeMutablePointer<Float> { qkv.pointer + qkv.shape[1] / 3 }
     var v: UnsafeMutablePointer<Float> { qkv.pointer + 2 * qkv.shape[1] / 3 }
+}
 
-    /// Copies the current query/key/value weights into the stacked buffers (every call:
-    /// ~3H^2 floats, negligible next to the product, and always in step with training).
-    func stackQKV(_ q: Linear, _ k: Linear, _ v: Linear) {
+/// The query/key/value weights stacked into one [3H, H] matrix (and [3H] bias) for the fused
+/// projection. One per workspace or tape, shared by every layer: each layer restacks its own
+/// weights before use (~3H^2 floats, negligible next to the product, and always in step with
+/// training updates).
+final class StackedQKV {
+    let weight: Tensor  // [3H, H]
+    let bias: Tensor    // [3H]
+
+    init(hidden: Int) {
+        weight = Tensor(zeros: [3 * hidden, hidden])
+        bias = Tensor(zeros: [3 * hidden])
+    }
+
+    func load(_ q: Linear, _ k: Linear, _ v: Linear) {
         let hh = q.inFeatures * q.outFeatures, h = q.outFeatures
-        qkvWeight.pointer.update(from: q.weight.pointer, count: hh)
-        (qkvWeight.pointer + hh).update(from: k.weight.pointer, count: hh)
-        (qkvWeight.pointer + 2 * hh).update(from: v.weight.pointer, count: hh)
-        qkvBias.pointer.update(from: q.bias!.pointer, count: h)
-        (qkvBias.pointer + h).update(from: k.bias!.pointer, count: h)
-        (qkvBias.pointer + 2 * h).update(from: v.bias!.pointer, count: h)
+        for (i, proj) in [q, k, v].enumerated() {
+            (weight.pointer + i * hh).update(from: proj.weight.pointer, count: hh)
+            (bias.pointer + i * h).update(from: proj.bias!.pointer, count: h)
+        }
     }
 }

@@ -56,7 +56,8 @@ public enum Checkpoints {
         return step
     }
 
-    static func copyReplacing(_ file: URL, into dir: URL) throws {
+    /// Copies `file` into `dir`, replacing a file of the same name.
+    public static func copyReplacing(_ file: URL, into dir: URL) throws {
         let dst = dir.appendingPathComponent(file.lastPathComponent)
         try? FileManager.default.removeItem(at: dst)
         try FileManager.default.copyItem(at: file, to: dst)

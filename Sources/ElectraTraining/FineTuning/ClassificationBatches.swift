@@ -2,6 +2,17 @@ import Electra
 import ElectraTokenizers
 import Foundation
 
+extension ElectraTokenizer {
+    /// This tokenizer set up for classification inputs: no padding (batches pad themselves),
+    /// longest_first truncation to `maxLength`, whatever tokenizer.json configured.
+    public func forClassification(maxLength: Int) -> ElectraTokenizer {
+        var tok = self
+        tok.padding = nil
+        tok.truncation = TruncationOptions(maxLength: maxLength, strategy: .longestFirst, stride: 0, direction: .right)
+        return tok
+    }
+}
+
 /// Tokenized classification examples and the batches built from them (padded to the
 /// longest sequence of each batch).
 public struct EncodedClassificationSet: Sendable {
@@ -26,9 +37,7 @@ public struct EncodedClassificationSet: Sendable {
     /// file line) unless `regression`.
     public init(_ examples: [TextExample], file: String, tokenizer: ElectraTokenizer, maxLength: Int,
                 labelIds: [String: Int], regression: Bool) throws {
-        var tok = tokenizer
-        tok.padding = nil
-        tok.truncation = TruncationOptions(maxLength: maxLength, strategy: .longestFirst, stride: 0, direction: .right)
+        let tok = tokenizer.forClassification(maxLength: maxLength)
         ids = []; typeIds = []; labels = []; targets = []
         isRegression = regression
         for ex in examples {

@@ -12,7 +12,7 @@ public enum ClassificationEvaluation {
     public static func run(_ model: ElectraForSequenceClassification, _ data: EncodedClassificationSet,
                            batchSize: Int, padId: Int) throws -> Result {
         let C = model.config.numLabels
-        var preds: [Int] = [], scores: [Float] = [], lossSum = 0.0
+        var lossSum = 0.0
         var start = 0
         // Sort by length so batches pad little; restore order afterwards.
         let order = (0..<data.count).sorted { data.ids[$0].count < data.ids[$1].count }
@@ -36,8 +36,8 @@ public enum ClassificationEvaluation {
             }
             start += batchSize
         }
-        preds = byIndex.map(\.0)
-        scores = byIndex.map(\.1)
+        let preds = byIndex.map(\.0)
+        let scores = byIndex.map(\.1)
         var m: [String: Double] = ["loss": lossSum / Double(max(data.count, 1))]
         if data.isRegression {
             let x = scores.map(Double.init), y = data.targets.map(Double.init)

@@ -159,7 +159,7 @@ public final class SequenceClassificationFineTuner {
             }
             return SVGPlot.Series(name: "\(kind) \(key)", points: pts, color: color)
         }
-        let metric = train.isRegression ? "pearson" : (model.config.numLabels == 2 ? "accuracy" : "accuracy")
+        let metric = train.isRegression ? "pearson" : "accuracy"
         var panels: [(title: String, series: [SVGPlot.Series])] = [("loss", [series("train", "loss", "#1f77b4"), series("eval", "loss", "#d62728")])]
         panels.append(("validation", [series("eval", metric, "#2ca02c"), series("eval", "matthews", "#9467bd")]))
         let svg = SVGPlot.render(title: "fine-tuning \(output.lastPathComponent)", xLabel: "step", panels: panels)

@@ -3,26 +3,7 @@ import Electra
 // SIMD8 loops over raw float pointers, and a way to run them in parallel over many
 // parameters as if they were one flat array. No Array is allocated inside the loops.
 
-typealias F8 = SIMD8<Float>
-
-@inline(__always) func load8(_ p: UnsafePointer<Float>) -> F8 {
-    UnsafeRawPointer(p).loadUnaligned(as: F8.self)
-}
-
-@inline(__always) func store8(_ x: F8, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: x, as: F8.self)
-}
-
-/// Loads the `n < 8` trailing elements into the low lanes (the rest are zero).
-@inline(__always) func loadTail(_ p: UnsafePointer<Float>, _ n: Int) -> F8 {
-    var x = F8()
-    for i in 0..<n { x[i] = p[i] }
-    return x
-}
-
-@inline(__always) func storeTail(_ x: F8, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
-    for i in 0..<n { p[i] = x[i] }
-}
+// Vec, loadVec, storeVec, loadPartial, storePartial come from ElectraKernels.
 
 /// Sum of squares, accumulated in fp32 SIMD lanes per 4,096-element block and in Double
 /// across blocks (so the result does not drift on 100M-element models).
@@ -31,20 +12,20 @@ func sumOfSquares(_ p: UnsafePointer<Float>, _ n: Int) -> Double {
     var i = 0
     while i < n {
         let end = min(n, i + 4096)
-        var a0 = F8(), a1 = F8()
+        var a0 = Vec(), a1 = Vec()
         while i + 16 <= end {
-            let x0 = load8(p + i), x1 = load8(p + i + 8)
+            let x0 = loadVec(p + i), x1 = loadVec(p + i + 8)
             a0 += x0 * x0
             a1 += x1 * x1
             i += 16
         }
         while i + 8 <= end {
-            let x = load8(p + i)
+            let x = loadVec(p + i)
             a0 += x * x
             i += 8
         }
         if i < end {
-            let x = loadTail(p + i, end - i)
+            let x = loadPartial(p + i, end - i, fill: 0)
             a1 += x * x
             i = end
         }
@@ -54,10 +35,10 @@ func sumOfSquares(_ p: UnsafePointer<Float>, _ n: Int) -> Double {
 }
 
 func scaleInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int, _ factor: Float) {
-    let f = F8(repeating: factor)
+    let f = Vec(repeating: factor)
     var i = 0
     while i + 8 <= n {
-        store8(load8(p + i) * f, p + i)
+        storeVec(loadVec(p + i) * f, p + i)
         i += 8
     }
     while i < n {

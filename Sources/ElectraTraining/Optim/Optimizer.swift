@@ -255,7 +255,7 @@ struct ElectraScalars {
 }
 
 @inline(__always)
-func adamWLanes(_ p: inout F8, _ g: F8, _ m: inout F8, _ v: inout F8, _ s: AdamWScalars) {
+func adamWLanes(_ p: inout Vec, _ g: Vec, _ m: inout Vec, _ v: inout Vec, _ s: AdamWScalars) {
     p = p * s.decayFactor
     // torch's lerp: start + w * (end - start) for |w| < 0.5, else end - (end - start) * (1 - w).
     if s.oneMinusBeta1 < 0.5 {
@@ -272,23 +272,11 @@ func adamWUpdate(
     _ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>,
     _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, _ n: Int, _ s: AdamWScalars
 ) {
-    var i = 0
-    while i + 8 <= n {
-        var pv = load8(p + i), mv = load8(m + i), vv = load8(v + i)
-        adamWLanes(&pv, load8(g + i), &mv, &vv, s)
-        store8(pv, p + i); store8(mv, m + i); store8(vv, v + i)
-        i += 8
-    }
-    if i < n {
-        let r = n - i
-        var pv = loadTail(p + i, r), mv = loadTail(m + i, r), vv = loadTail(v + i, r)
-        adamWLanes(&pv, loadTail(g + i, r), &mv, &vv, s)
-        storeTail(pv, p + i, r); storeTail(mv, m + i, r); storeTail(vv, v + i, r)
-    }
+    adamLoop(p, g, m, v, n) { adamWLanes(&$0, $1, &$2, &$3, s) }
 }
 
 @inline(__always)
-func electraLanes(_ p: inout F8, _ g: F8, _ m: inout F8, _ v: inout F8, _ s: ElectraScalars) {
+func electraLanes(_ p: inout Vec, _ g: Vec, _ m: inout Vec, _ v: inout Vec, _ s: ElectraScalars) {
     m = s.beta1 * m + s.oneMinusBeta1 * g
     v = s.beta2 * v + s.oneMinusBeta2 * (g * g)
     var update = m / (v.squareRoot() + s.epsilon)
@@ -300,17 +288,28 @@ func electraUpdate(
     _ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>,
     _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, _ n: Int, _ s: ElectraScalars
 ) {
+    adamLoop(p, g, m, v, n) { electraLanes(&$0, $1, &$2, &$3, s) }
+}
+
+/// Runs an Adam-family lane update over n elements of parameter, gradient and both moments,
+/// 8 at a time plus a partial tail.
+@inline(__always)
+func adamLoop(
+    _ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>,
+    _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, _ n: Int,
+    _ lanes: (inout Vec, Vec, inout Vec, inout Vec) -> Void
+) {
     var i = 0
     while i + 8 <= n {
-        var pv = load8(p + i), mv = load8(m + i), vv = load8(v + i)
-        electraLanes(&pv, load8(g + i), &mv, &vv, s)
-        store8(pv, p + i); store8(mv, m + i); store8(vv, v + i)
+        var pv = loadVec(p + i), mv = loadVec(m + i), vv = loadVec(v + i)
+        lanes(&pv, loadVec(g + i), &mv, &vv)
+        storeVec(pv, p + i); storeVec(mv, m + i); storeVec(vv, v + i)
         i += 8
     }
     if i < n {
         let r = n - i
-        var pv = loadTail(p + i, r), mv = loadTail(m + i, r), vv = loadTail(v + i, r)
-        electraLanes(&pv, loadTail(g + i, r), &mv, &vv, s)
-        storeTail(pv, p + i, r); storeTail(mv, m + i, r); storeTail(vv, v + i, r)
+        var pv = loadPartial(p + i, r, fill: 0), mv = loadPartial(m + i, r, fill: 0), vv = loadPartial(v + i, r, fill: 0)
+        lanes(&pv, loadPartial(g + i, r, fill: 0), &mv, &vv)
+        storePartial(pv, p + i, r); storePartial(mv, m + i, r); storePartial(vv, v + i, r)
     }
 }
