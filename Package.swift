@@ -3,11 +3,13 @@ import PackageDescription
 
 // Dependency direction: CBLAS <- ElectraKernels <- Electra <- ElectraCLI.
 // ElectraTokenizers stands alone (pure Swift) so servers can tokenize without the model.
+// ElectraHDF5 (TF2 .h5 checkpoints) is its own product so only users who need it link HDF5.
 let package = Package(
     name: "Electra",
     platforms: [.macOS(.v15)],  // Synchronization.Atomic (thread pool)
     products: [
         .library(name: "Electra", targets: ["Electra", "ElectraKernels", "ElectraTokenizers", "ElectraTraining"]),
+        .library(name: "ElectraHDF5", targets: ["ElectraHDF5"]),
         .executable(name: "electra", targets: ["ElectraCLI"]),
     ],
     dependencies: [
@@ -20,6 +22,11 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "pkg-config"])]
         ),
+        .systemLibrary(
+            name: "CHDF5",
+            pkgConfig: "hdf5",
+            providers: [.apt(["libhdf5-dev", "pkg-config"]), .brew(["hdf5"])]
+        ),
         .target(
             name: "ElectraKernels",
             dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))]
@@ -27,10 +34,11 @@ let package = Package(
         .target(name: "Electra", dependencies: ["ElectraKernels"]),
         .target(name: "ElectraTraining", dependencies: ["Electra", "ElectraTokenizers"]),
         .target(name: "ElectraTokenizers"),
+        .target(name: "ElectraHDF5", dependencies: ["Electra", "CHDF5"]),
         .executableTarget(
             name: "ElectraCLI",
             dependencies: [
-                "Electra", "ElectraTokenizers", "ElectraTraining",
+                "Electra", "ElectraTokenizers", "ElectraTraining", "ElectraHDF5",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -40,7 +48,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
-            name: "ElectraTests", dependencies: ["Electra"],
+            name: "ElectraTests", dependencies: ["Electra", "ElectraHDF5"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

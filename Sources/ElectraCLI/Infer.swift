@@ -13,7 +13,7 @@ struct Infer: ParsableCommand {
         start_logits, end_logits, last_hidden_state, hidden_states.N, attentions.N.
         """)
 
-    @Option(help: "Model folder (config.json + model.safetensors or a sharded index).")
+    @Option(help: "Model folder: config.json + weights in any supported format (safetensors, pytorch_model.bin, flax_model.msgpack, tf_model.h5, TF1 checkpoint; sharded too).")
     var model: String
 
     @Option(help: "One of: \(ElectraTask.allCases.map(\.rawValue).joined(separator: ", ")). Default: from config architectures[0].")

@@ -5,7 +5,7 @@ import Foundation
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Describe a model folder: architecture, sizes, parameters, heads, dtype.")
 
-    @Option(help: "Model folder (config.json + model.safetensors).")
+    @Option(help: "Model folder: config.json + weights in any supported format (safetensors, pytorch_model.bin, flax_model.msgpack, tf_model.h5, TF1 checkpoint).")
     var model: String
 
     func run() throws {
@@ -23,6 +23,7 @@ struct Info: ParsableCommand {
             print("labels:         \(c.numLabels) (\(c.id2label.sorted { $0.key < $1.key }.map(\.value).joined(separator: ", ")))")
             print("parameters:     \(formatCount(m.parameterCount)) (backbone \(formatCount(backboneCount(m))))")
             print("heads present:  \(headsPresent(weights).joined(separator: ", "))")
+            print("format:         \(weights.formatSummary)")
             print("dtype:          \(weights.dtypeSummary)")
             print("weights:        \(weights.description)")
             for w in report.warnings + c.warnings { print("warning: \(w)") }

@@ -60,7 +60,7 @@ struct LoadingTests {
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         #expect { _ = try ElectraModel.load(from: empty) } throws: { "\($0)".contains("missing config.json") }
         try FileManager.default.copyItem(at: base.appendingPathComponent("config.json"), to: empty.appendingPathComponent("config.json"))
-        #expect { _ = try ElectraModel.load(from: empty) } throws: { "\($0)".contains("expected model.safetensors") }
+        #expect { _ = try ElectraModel.load(from: empty) } throws: { "\($0)".contains("expected one of model.safetensors, pytorch_model.bin") }
         #expect { _ = try ElectraModel.load(from: empty.appendingPathComponent("nope")) } throws: { "\($0)".contains("does not exist") }
     }
 

@@ -1,13 +1,14 @@
 import ElectraKernels
 import Foundation
 
-/// The tensors of a checkpoint folder or file, addressed by HF name. Keys are matched with
-/// or without the `electra.` prefix, so a base-model checkpoint loads into a head class and
-/// the other way round, as in HF.
+/// The tensors of a checkpoint folder or file in any supported format, addressed by HF name.
+/// Keys are matched with or without the `electra.` prefix, so a base-model checkpoint loads
+/// into a head class and the other way round, as in HF.
 public final class CheckpointWeights: @unchecked Sendable {
-    /// Lookup key (name without `electra.`) -> (file, name as stored).
-    private var index: [String: (file: SafeTensorsFile, stored: String)] = [:]
+    /// Lookup key (name without `electra.`) -> (source, name as the source lists it).
+    private var index: [String: (source: any TensorSource, stored: String)] = [:]
     public let description: String
+    public let sources: [any TensorSource]
     /// Names stored in the files that carry no weight (HF buffers), skipped silently.
     static let ignoredSuffixes = ["embeddings.position_ids"]
 
@@ -15,69 +16,38 @@ public final class CheckpointWeights: @unchecked Sendable {
         name.hasPrefix("electra.") ? String(name.dropFirst("electra.".count)) : name
     }
 
-    public init(files: [SafeTensorsFile], description: String) throws {
+    public init(sources: [any TensorSource], description: String) throws {
         self.description = description
-        for f in files {
-            for n in f.names {
+        self.sources = sources
+        for f in sources {
+            for n in f.tensorNames {
                 let key = Self.lookupKey(n)
                 if let prev = index[key] {
-                    throw ElectraError("tensor '\(n)' appears twice (in \(prev.file.url.lastPathComponent) and \(f.url.lastPathComponent))")
+                    throw ElectraError("tensor '\(n)' appears twice (in \(prev.source.url.lastPathComponent) and \(f.url.lastPathComponent))")
                 }
                 index[key] = (f, n)
             }
         }
     }
 
-    /// Opens model.safetensors, a sharded model.safetensors.index.json, or a single file.
-    public static func open(_ url: URL) throws -> CheckpointWeights {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
-            throw ElectraError("no such file or folder: \(url.path)")
-        }
-        if !isDir.boolValue {
-            if url.lastPathComponent.hasSuffix(".index.json") { return try openSharded(index: url) }
-            return try CheckpointWeights(files: [SafeTensorsFile(url: url)], description: url.path)
-        }
-        let single = url.appendingPathComponent("model.safetensors")
-        if FileManager.default.fileExists(atPath: single.path) {
-            return try CheckpointWeights(files: [SafeTensorsFile(url: single)], description: single.path)
-        }
-        let sharded = url.appendingPathComponent("model.safetensors.index.json")
-        if FileManager.default.fileExists(atPath: sharded.path) { return try openSharded(index: sharded) }
-        let present = (try? FileManager.default.contentsOfDirectory(atPath: url.path))?.sorted().joined(separator: ", ") ?? ""
-        throw ElectraError("no weights in \(url.path): expected model.safetensors or model.safetensors.index.json (found: \(present.isEmpty ? "nothing" : present))")
+    public convenience init(files: [SafeTensorsFile], description: String) throws {
+        try self.init(sources: files, description: description)
     }
 
-    static func openSharded(index url: URL) throws -> CheckpointWeights {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw ElectraError("cannot read \(url.path): \(error.localizedDescription)") }
-        guard let map = try JSONValue.parse(data, source: url.lastPathComponent).objectValue?["weight_map"]?.objectValue else {
-            throw ElectraError("\(url.lastPathComponent): missing the 'weight_map' object")
-        }
-        let dir = url.deletingLastPathComponent()
-        var files: [String: SafeTensorsFile] = [:]
-        for (tensor, v) in map {
-            guard let fname = v.stringValue else { throw ElectraError("\(url.lastPathComponent): weight_map entry '\(tensor)' is not a file name") }
-            if files[fname] == nil {
-                let shard = dir.appendingPathComponent(fname)
-                guard FileManager.default.fileExists(atPath: shard.path) else {
-                    throw ElectraError("\(url.lastPathComponent) names shard \(fname) (for '\(tensor)'), which does not exist")
-                }
-                files[fname] = try SafeTensorsFile(url: shard)
-            }
-            guard files[fname]!.records[tensor] != nil else {
-                throw ElectraError("\(url.lastPathComponent) places '\(tensor)' in \(fname), which does not contain it")
-            }
-        }
-        return try CheckpointWeights(files: files.keys.sorted().map { files[$0]! }, description: url.path)
+    /// Opens a checkpoint file or folder of any supported format (see `CheckpointFormats`).
+    public static func open(_ url: URL) throws -> CheckpointWeights {
+        try CheckpointFormats.open(url)
     }
 
     public var storedNames: [String] { index.values.map(\.stored).sorted() }
 
+    /// Format names of the files, e.g. "safetensors" or "pytorch".
+    public var formatSummary: String { Set(sources.map(\.formatName)).sorted().joined(separator: ", ") }
+
     /// "F32 (201 tensors)" or "F16 (150), F32 (2)".
     public var dtypeSummary: String {
         var counts: [String: Int] = [:]
-        for (file, stored) in index.values { counts[file.records[stored]!.dtype.rawValue, default: 0] += 1 }
+        for (source, stored) in index.values { counts[source.info(stored)!.dtype.rawValue, default: 0] += 1 }
         return counts.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value) tensors)" }.joined(separator: ", ")
     }
 
@@ -85,14 +55,25 @@ public final class CheckpointWeights: @unchecked Sendable {
 
     public func storedName(_ name: String) -> String? { index[Self.lookupKey(name)]?.stored }
 
+    public func info(_ name: String) -> StoredTensorInfo? {
+        guard let (source, stored) = index[Self.lookupKey(name)] else { return nil }
+        return source.info(stored)
+    }
+
+    /// The fp32 tensor for a name as the sources list it (no shape check).
+    public func tensor(_ name: String) throws -> Tensor? {
+        guard let (source, stored) = index[Self.lookupKey(name)] else { return nil }
+        return try source.floatTensor(stored)
+    }
+
     /// The fp32 tensor for an HF name, shape-checked.
     public func tensor(_ name: String, expectedShape: [Int]) throws -> Tensor? {
-        guard let (file, stored) = index[Self.lookupKey(name)] else { return nil }
-        let rec = file.records[stored]!
-        if rec.shape != expectedShape {
-            throw ElectraError("\(file.url.lastPathComponent): tensor '\(stored)' has shape \(shapeString(rec.shape)) but the model (from config.json) expects \(shapeString(expectedShape))")
+        guard let (source, stored) = index[Self.lookupKey(name)] else { return nil }
+        let shape = source.info(stored)!.shape
+        if shape != expectedShape {
+            throw ElectraError("\(source.url.lastPathComponent): tensor '\(stored)' has shape \(shapeString(shape)) but the model (from config.json) expects \(shapeString(expectedShape))")
         }
-        return try file.floatTensor(stored)
+        return try source.floatTensor(stored)
     }
 
     static func isIgnored(_ stored: String) -> Bool {

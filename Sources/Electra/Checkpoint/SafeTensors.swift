@@ -14,7 +14,7 @@ public struct TensorRecord: Sendable {
 /// A safetensors file: 8-byte little-endian header length, JSON header, raw data.
 /// The file is mapped; fp32 tensors come back as views of the mapping, other float types are
 /// widened into fresh fp32 storage. Every structural problem is an error naming the file.
-public final class SafeTensorsFile: @unchecked Sendable {
+public final class SafeTensorsFile: TensorSource, @unchecked Sendable {
     public let url: URL
     public let records: [String: TensorRecord]
     public let metadata: [String: String]
@@ -22,6 +22,11 @@ public final class SafeTensorsFile: @unchecked Sendable {
     let dataStart: Int
 
     public var names: [String] { records.keys.sorted() }
+    public var tensorNames: [String] { names }
+    public var formatName: String { "safetensors" }
+    public func info(_ name: String) -> StoredTensorInfo? {
+        records[name].map { StoredTensorInfo(dtype: $0.dtype, shape: $0.shape) }
+    }
 
     public init(url: URL) throws {
         self.url = url
@@ -91,13 +96,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
             return Tensor(shape: r.shape, storage: storage)
         }
         let t = Tensor(zeros: r.shape)
-        let dst = t.pointer
-        switch r.dtype {
-        case .f32: for i in 0..<n { dst[i] = src.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) }
-        case .f16: for i in 0..<n { dst[i] = halfToFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
-        case .bf16: for i in 0..<n { dst[i] = bfloat16ToFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
-        case .f64: for i in 0..<n { dst[i] = Float(src.loadUnaligned(fromByteOffset: 8 * i, as: Double.self)) }
-        default:
+        guard r.dtype.widen(src, count: n, into: t.pointer) else {
             throw ElectraError("\(url.lastPathComponent): tensor '\(name)' is \(r.dtype.rawValue), expected a floating-point type")
         }
         return t

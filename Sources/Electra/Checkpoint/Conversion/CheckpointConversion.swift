@@ -1,0 +1,67 @@
+import ElectraKernels
+import Foundation
+
+/// `electra convert`: any supported checkpoint (folder or file) -> an HF safetensors folder
+/// (config.json, model.safetensors, tokenizer files copied). Names are kept as HF names;
+/// tied copies and buffers are dropped as HF's safetensors saving does.
+public enum CheckpointConversion {
+    public struct Report: Sendable {
+        public var format: String
+        public var written: Int
+        public var skipped: [String]
+        public var warnings: [String]
+    }
+
+    static let tokenizerFiles = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"]
+
+    public static func convert(input: URL, config configURL: URL? = nil, to output: URL) throws -> Report {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: input.path, isDirectory: &isDir) else {
+            throw ElectraError("no such file or folder: \(input.path)")
+        }
+        let inputDir = isDir.boolValue ? input : input.deletingLastPathComponent()
+        let cfgURL = configURL ?? inputDir.appendingPathComponent("config.json")
+        guard FileManager.default.fileExists(atPath: cfgURL.path) else {
+            throw ElectraError("no config.json next to \(input.path); pass --config FILE")
+        }
+        let config = try ElectraConfig.load(from: cfgURL)
+        let weights = try CheckpointWeights.open(input)
+        // Loading into the class the config names proves shapes agree before anything is written.
+        let task = try ElectraTask.fromConfig(config)
+        let (_, load) = try task.load(config: config, weights: weights)
+
+        var tensors: [(String, TensorPayload)] = []
+        var skipped: [String] = []
+        let wordEmbeddings = try weights.tensor("embeddings.word_embeddings.weight")
+        for name in weights.storedNames {
+            guard let info = weights.info(name) else { continue }
+            if CheckpointWeights.isIgnored(name) || !info.dtype.isFloatingPoint {
+                skipped.append("\(name) (\(info.dtype.rawValue) buffer)")
+                continue
+            }
+            let t = try weights.tensor(name)!
+            if name.hasSuffix("generator_lm_head.weight"), config.tieWordEmbeddings, let w = wordEmbeddings,
+               w.shape == t.shape, w.scalars == t.scalars {
+                skipped.append("\(name) (tied to the word embeddings)")
+                continue
+            }
+            tensors.append((name, .float(t)))
+        }
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        try SafeTensorsWriter.write(tensors, metadata: ["format": "pt"], to: output.appendingPathComponent("model.safetensors"))
+        try copyFile(cfgURL, to: output.appendingPathComponent("config.json"))
+        for f in tokenizerFiles {
+            let src = inputDir.appendingPathComponent(f)
+            if FileManager.default.fileExists(atPath: src.path) { try copyFile(src, to: output.appendingPathComponent(f)) }
+        }
+        return Report(format: weights.formatSummary, written: tensors.count, skipped: skipped, warnings: load.warnings + config.warnings)
+    }
+
+    /// Byte-exact copy (config.json keeps unknown fields and formatting), atomically.
+    static func copyFile(_ src: URL, to dst: URL) throws {
+        if src.standardizedFileURL == dst.standardizedFileURL { return }
+        let data: Data
+        do { data = try Data(contentsOf: src) } catch { throw ElectraError("cannot read \(src.path): \(error.localizedDescription)") }
+        try AtomicFile.write(data, to: dst)
+    }
+}

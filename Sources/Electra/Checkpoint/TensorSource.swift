@@ -1,0 +1,94 @@
+import ElectraKernels
+import Foundation
+
+/// Element type and shape of one stored tensor, before any widening or renaming.
+public struct StoredTensorInfo: Sendable, Equatable {
+    public let dtype: DType
+    public let shape: [Int]
+    public init(dtype: DType, shape: [Int]) {
+        self.dtype = dtype
+        self.shape = shape
+    }
+    public var elementCount: Int { shape.reduce(1, *) }
+}
+
+/// A checkpoint file of any format seen as named tensors: the seam every reader fills
+/// (safetensors, PyTorch zip/pickle, Flax msgpack, TF2 HDF5, TF1 TensorBundle). Readers only
+/// parse data; nothing a file contains is ever executed.
+public protocol TensorSource: AnyObject, Sendable {
+    /// The file named in messages.
+    var url: URL { get }
+    /// Short format name shown by `electra info` ("safetensors", "pytorch", ...).
+    var formatName: String { get }
+    /// Every tensor name as stored, sorted.
+    var tensorNames: [String] { get }
+    func info(_ name: String) -> StoredTensorInfo?
+    /// The tensor widened to fp32 (a view of the file where the format allows).
+    func floatTensor(_ name: String) throws -> Tensor
+}
+
+extension DType {
+    /// Widens `count` elements at `src` (little-endian, unaligned allowed) to fp32.
+    /// Returns false for integer types.
+    public func widen(_ src: UnsafeRawPointer, count n: Int, into dst: UnsafeMutablePointer<Float>) -> Bool {
+        switch self {
+        case .f32: for i in 0..<n { dst[i] = Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+        case .f16: for i in 0..<n { dst[i] = halfToFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+        case .bf16: for i in 0..<n { dst[i] = bfloat16ToFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+        case .f64: for i in 0..<n { dst[i] = Float(Double(bitPattern: UInt64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+        default: return false
+        }
+        return true
+    }
+}
+
+/// A source seen under other names, with 2-D tensors optionally transposed: how Flax, Keras
+/// and TF1 layouts (kernel [in, out]) become HF names and PyTorch layouts ([out, in]).
+public final class RenamedTensorSource: TensorSource {
+    public struct Entry: Sendable {
+        public let stored: String
+        public let transpose: Bool
+        public init(stored: String, transpose: Bool) {
+            self.stored = stored
+            self.transpose = transpose
+        }
+    }
+    public let inner: any TensorSource
+    public let entries: [String: Entry]
+    public let formatName: String
+    public var url: URL { inner.url }
+    public var tensorNames: [String] { entries.keys.sorted() }
+
+    public init(_ inner: any TensorSource, entries: [String: Entry], formatName: String? = nil) {
+        self.inner = inner
+        self.entries = entries
+        self.formatName = formatName ?? inner.formatName
+    }
+
+    public func info(_ name: String) -> StoredTensorInfo? {
+        guard let e = entries[name], let i = inner.info(e.stored) else { return nil }
+        return StoredTensorInfo(dtype: i.dtype, shape: e.transpose ? i.shape.reversed() : i.shape)
+    }
+
+    public func floatTensor(_ name: String) throws -> Tensor {
+        guard let e = entries[name] else { throw ElectraError("\(url.lastPathComponent): no tensor named '\(name)'") }
+        let t = try inner.floatTensor(e.stored)
+        guard e.transpose else { return t }
+        guard t.shape.count == 2 else {
+            throw ElectraError("\(url.lastPathComponent): '\(e.stored)' should be a 2-D kernel but has shape \(shapeString(t.shape))")
+        }
+        let (r, c) = (t.shape[0], t.shape[1])
+        let out = Tensor(zeros: [c, r])
+        let s = t.pointer, d = out.pointer
+        // Blocked transpose: both sides stay in cache for the 1024x4096 kernels of base/large.
+        let blk = 32
+        for i0 in stride(from: 0, to: r, by: blk) {
+            for j0 in stride(from: 0, to: c, by: blk) {
+                for i in i0..<min(i0 + blk, r) {
+                    for j in j0..<min(j0 + blk, c) { d[j * r + i] = s[i * c + j] }
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Electra
+import Foundation
+
+struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Convert a checkpoint to an HF safetensors folder (config.json + model.safetensors).",
+        discussion: """
+            --input reads any format `--model` accepts: a folder or file with model.safetensors, \
+            pytorch_model.bin (or a sharded .index.json), flax_model.msgpack or tf_model.h5; \
+            config.json and tokenizer files next to it are copied.
+            --tf-checkpoint exports one tower of a Google Research TF1 checkpoint \
+            (model.ckpt-N prefix, its .index file, or its folder) with --config and --model-type, \
+            as HF's convert_electra_original_tf_checkpoint_to_pytorch.py does.
+            """)
+
+    @Option(help: "Checkpoint folder or file in any supported format.")
+    var input: String?
+
+    @Option(name: .customLong("tf-checkpoint"), help: "Google Research TF1 checkpoint (prefix model.ckpt-N, its .index file, or the folder).")
+    var tfCheckpoint: String?
+
+    @Option(help: "config.json for the model (required with --tf-checkpoint; default: the one next to --input).")
+    var config: String?
+
+    @Option(name: .customLong("model-type"), help: "Tower to export from a TF1 checkpoint: discriminator or generator.")
+    var modelType: String?
+
+    @Option(help: "Output folder (created if needed).")
+    var output: String
+
+    func run() throws {
+        try runReportingErrors {
+            let out = URL(fileURLWithPath: output)
+            switch (input, tfCheckpoint) {
+            case (let i?, nil):
+                if modelType != nil { throw ElectraError("--model-type applies to --tf-checkpoint only") }
+                let r = try CheckpointConversion.convert(
+                    input: URL(fileURLWithPath: i), config: config.map { URL(fileURLWithPath: $0) }, to: out)
+                print("converted \(r.written) tensors (\(r.format)) -> \(out.appendingPathComponent("model.safetensors").path)")
+                if !r.skipped.isEmpty { print("skipped: \(r.skipped.joined(separator: ", "))") }
+                for w in r.warnings { print("warning: \(w)") }
+            case (nil, let prefix?):
+                guard let config else { throw ElectraError("--tf-checkpoint needs --config config.json (the tower's sizes)") }
+                guard let modelType else { throw ElectraError("--tf-checkpoint needs --model-type discriminator or generator (the checkpoint holds both towers)") }
+                guard let tower = ElectraTower(rawValue: modelType) else {
+                    throw ElectraError("--model-type is '\(modelType)'; expected discriminator or generator")
+                }
+                let cfg = try ElectraConfig.load(from: URL(fileURLWithPath: config))
+                let bundle = try TensorBundle(prefix: URL(fileURLWithPath: prefix))
+                let r = try TF1Export.export(bundle, config: cfg, tower: tower, to: out)
+                print("\(r.summary) -> \(out.path)")
+            case (nil, nil):
+                throw ElectraError("pass --input FILE_OR_DIR or --tf-checkpoint PREFIX")
+            case (_?, _?):
+                throw ElectraError("pass either --input or --tf-checkpoint, not both")
+            }
+        }
+    }
+}
