@@ -151,4 +151,19 @@ struct CheckpointFormatTests {
             }
         }
     }
+
+    /// Damaged Flax files (and their array records) are refused with ElectraError, never a
+    /// crash; every tensor of a mutant that parses is read.
+    @Test func fuzzedFlaxFilesNeverCrash() throws {
+        let corpus = try ["disc", "gen"].map {
+            [UInt8](try Data(contentsOf: Self.root.appendingPathComponent("\($0)/flax/flax_model.msgpack")))
+        }
+        var fuzzer = Fuzzer(seed: Fuzzer.seed(default: 11))
+        let url = URL(fileURLWithPath: "fuzz/flax_model.msgpack")
+        let s = fuzzer.run(corpus: corpus, iterations: Fuzzer.iterations(default: 3000)) { bytes in
+            let f = try FlaxCheckpointFile(bytes: bytes, url: url)
+            for n in f.tensorNames where f.info(n)!.dtype.isFloatingPoint { _ = try f.floatTensor(n) }
+        }
+        #expect(s.rejected > 0 && s.accepted > 0, "\(s)")
+    }
 }

@@ -1,11 +1,17 @@
 import Foundation
 
-/// A whole file mapped copy-on-write (MAP_PRIVATE, read+write): fp32 weights are used in
-/// place with no copy, and a later in-place update (training) touches only private pages.
+/// The bytes of a checkpoint file, mapped copy-on-write (MAP_PRIVATE, read+write): fp32
+/// weights are used in place with no copy, and a later in-place update (training) touches
+/// only private pages. Readers can also be handed bytes already in memory (tests, fuzzing).
 public final class MappedFile: @unchecked Sendable {
     public let url: URL
     public let base: UnsafeMutableRawPointer
     public let size: Int
+    /// False when `base` is our own allocation (in-memory bytes or an empty file).
+    private let mapped: Bool
+
+    /// The file's name for messages.
+    public var name: String { url.lastPathComponent }
 
     public init(url: URL) throws {
         self.url = url
@@ -24,6 +30,7 @@ public final class MappedFile: @unchecked Sendable {
         size = Int(st.st_size)
         if size == 0 {
             base = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 64)
+            mapped = false
             return
         }
         let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0)
@@ -31,9 +38,20 @@ public final class MappedFile: @unchecked Sendable {
             throw ElectraError("cannot map \(url.path): \(String(cString: strerror(errno)))")
         }
         base = p
+        mapped = true
+    }
+
+    /// A 64-byte aligned copy of `bytes`; `url` only names it in messages.
+    public init(copying bytes: [UInt8], url: URL) {
+        self.url = url
+        size = bytes.count
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
+        bytes.withUnsafeBytes { if let b = $0.baseAddress { p.copyMemory(from: b, byteCount: bytes.count) } }
+        base = p
+        mapped = false
     }
 
     deinit {
-        if size == 0 { base.deallocate() } else { munmap(base, size) }
+        if mapped { munmap(base, size) } else { base.deallocate() }
     }
 }

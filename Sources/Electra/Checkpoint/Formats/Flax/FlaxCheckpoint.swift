@@ -18,6 +18,11 @@ public final class FlaxCheckpointFile: TensorSource {
         try self.init(file: MappedFile(url: url))
     }
 
+    /// Reads bytes already in memory (tests, fuzzing); `url` only names them in messages.
+    convenience init(bytes: [UInt8], url: URL) throws {
+        try self.init(file: MappedFile(copying: bytes, url: url))
+    }
+
     init(file: MappedFile) throws {
         self.file = file
         url = file.url

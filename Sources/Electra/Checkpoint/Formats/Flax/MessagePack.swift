@@ -55,9 +55,9 @@ struct MessagePackReader {
 
     mutating func bigEndian<T: FixedWidthInteger>(_: T.Type) throws -> T {
         let r = try take(MemoryLayout<T>.size)
-        var v: T = 0
-        for i in r { v = (v << 8) | T(base.load(fromByteOffset: i, as: UInt8.self)) }
-        return v
+        var v: UInt64 = 0
+        for i in r { v = (v << 8) | UInt64(base.load(fromByteOffset: i, as: UInt8.self)) }
+        return T(truncatingIfNeeded: v)
     }
 
     /// A length field; `take`, `array` and `map` check it against the bytes left.

@@ -19,54 +19,26 @@ public final class PyTorchCheckpointFile: TensorSource {
         let isContiguous: Bool
     }
 
-    /// The bytes the records point into: the mapped file, or a copy held in memory.
-    enum Backing: Sendable {
-        case mapped(MappedFile)
-        case memory(Storage)
-
-        var base: UnsafeMutableRawPointer {
-            switch self {
-            case .mapped(let f): f.base
-            case .memory(let s): s.base
-            }
-        }
-        var size: Int {
-            switch self {
-            case .mapped(let f): f.size
-            case .memory(let s): s.byteCount
-            }
-        }
-        var owner: AnyObject {
-            switch self {
-            case .mapped(let f): f
-            case .memory(let s): s
-            }
-        }
-    }
-
     public let url: URL
     public var formatName: String { "pytorch" }
-    let backing: Backing
+    /// The bytes the records point into: the mapped file, or a copy held in memory.
+    let backing: MappedFile
     let records: [String: Record]
 
     public var tensorNames: [String] { records.keys.sorted() }
     public func info(_ name: String) -> StoredTensorInfo? { records[name]?.info }
 
     public convenience init(url: URL) throws {
-        try self.init(backing: .mapped(MappedFile(url: url)), url: url)
+        try self.init(backing: MappedFile(url: url), url: url)
     }
 
     /// Reads a checkpoint already in memory (tests, fuzzing): no file is touched; `url` only
     /// names it in messages.
     convenience init(bytes: [UInt8], url: URL) throws {
-        let copy = Storage(byteCount: bytes.count)
-        bytes.withUnsafeBytes { b in
-            if let p = b.baseAddress { copy.base.copyMemory(from: p, byteCount: b.count) }
-        }
-        try self.init(backing: .memory(copy), url: url)
+        try self.init(backing: MappedFile(copying: bytes, url: url), url: url)
     }
 
-    init(backing: Backing, url: URL) throws {
+    init(backing: MappedFile, url: URL) throws {
         let name = url.lastPathComponent
         let base = backing.base, size = backing.size
         try Self.refuseLegacyFormat(UnsafeRawBufferPointer(start: base, count: size), name: name)
@@ -108,7 +80,7 @@ public final class PyTorchCheckpointFile: TensorSource {
         if r.isContiguous {
             let first = storage + r.offset * es
             if dtype == .f32, Int(bitPattern: first) % 4 == 0 {
-                return Tensor(shape: shape, storage: Storage(borrowing: first, byteCount: n * 4, owner: backing.owner))
+                return Tensor(shape: shape, storage: Storage(borrowing: first, byteCount: n * 4, owner: backing))
             }
             let t = Tensor(zeros: shape)
             _ = dtype.widen(first, count: n, into: t.pointer)

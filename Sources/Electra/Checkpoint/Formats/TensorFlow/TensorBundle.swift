@@ -36,7 +36,7 @@ public final class TensorBundle: TensorSource {
     /// Slice entries of partitioned variables, which are not tensors of their own.
     public let sliceEntryCount: Int
     let entries: [String: Entry]
-    let shards: [Int: BundleShard]
+    let shards: [Int: MappedFile]
     let indexName: String
 
     /// Opens a checkpoint from its prefix (`dir/model.ckpt-1000`), its `.index` file, one of
@@ -52,14 +52,14 @@ public final class TensorBundle: TensorSource {
             throw ElectraError("no TF1 checkpoint at \(resolved.path): cannot read \(indexURL.path) (\(error.localizedDescription))")
         }
         let index = try BundleIndex(bytes, name: indexURL.lastPathComponent)
-        var shards: [Int: BundleShard] = [:]
+        var shards: [Int: MappedFile] = [:]
         for id in Set(index.entries.values.filter { $0.slices == 0 }.map(\.shard)).sorted() {
             let shardURL = URL(fileURLWithPath: resolved.path + Self.shardSuffix(id, of: index.numShards))
             guard FileManager.default.fileExists(atPath: shardURL.path) else {
                 let users = index.entries.filter { $0.value.shard == id }.keys.sorted()
                 throw ElectraError("\(indexURL.lastPathComponent): data file \(shardURL.lastPathComponent) is missing (it holds \(users.count) tensors, e.g. '\(users.first ?? "")'); expected in \(shardURL.deletingLastPathComponent().path)")
             }
-            shards[id] = try BundleShard(url: shardURL)
+            shards[id] = try MappedFile(url: shardURL)
         }
         try self.init(index: index, shards: shards, url: indexURL)
     }
@@ -72,15 +72,15 @@ public final class TensorBundle: TensorSource {
         guard index.numShards == shardBytes.count else {
             throw ElectraError("\(name): the header names \(index.numShards) data files but \(shardBytes.count) were given")
         }
-        var shards: [Int: BundleShard] = [:]
+        var shards: [Int: MappedFile] = [:]
         for (id, bytes) in shardBytes.enumerated() {
-            shards[id] = BundleShard(bytes: bytes, name: prefix + Self.shardSuffix(id, of: index.numShards))
+            shards[id] = MappedFile(copying: bytes, url: URL(fileURLWithPath: prefix + Self.shardSuffix(id, of: index.numShards)))
         }
         try self.init(index: index, shards: shards, url: URL(fileURLWithPath: name))
     }
 
     /// Checks every entry against the size of its data file.
-    private init(index: BundleIndex, shards: [Int: BundleShard], url: URL) throws {
+    private init(index: BundleIndex, shards: [Int: MappedFile], url: URL) throws {
         let name = url.lastPathComponent
         for (tensor, e) in index.entries where e.slices == 0 {
             guard let shard = shards[e.shard] else {
@@ -132,7 +132,7 @@ public final class TensorBundle: TensorSource {
     }
 
     /// A readable entry and its bytes, after the CRC check.
-    private func checkedBytes(_ name: String) throws -> (Entry, UnsafeMutableRawPointer, BundleShard) {
+    private func checkedBytes(_ name: String) throws -> (Entry, UnsafeMutableRawPointer, MappedFile) {
         guard let e = entries[name] else {
             if let type = unsupported[name] {
                 throw ElectraError("\(indexName): '\(name)' is a \(type) tensor; only numeric tensors can be read")
@@ -161,30 +161,3 @@ public final class TensorBundle: TensorSource {
     }
 }
 
-/// The bytes of one data file: mapped from disk, or owned in memory (tests, fuzzing).
-/// Immutable after init; tensors borrowing the bytes keep it alive.
-final class BundleShard: @unchecked Sendable {
-    let name: String
-    let base: UnsafeMutableRawPointer
-    let size: Int
-    private let mapping: MappedFile?
-
-    init(url: URL) throws {
-        let file = try MappedFile(url: url)
-        name = url.lastPathComponent
-        base = file.base
-        size = file.size
-        mapping = file
-    }
-
-    init(bytes: [UInt8], name: String) {
-        self.name = name
-        size = bytes.count
-        let copy = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
-        bytes.withUnsafeBytes { if let b = $0.baseAddress { copy.copyMemory(from: b, byteCount: bytes.count) } }
-        base = copy
-        mapping = nil
-    }
-
-    deinit { if mapping == nil { base.deallocate() } }
-}
