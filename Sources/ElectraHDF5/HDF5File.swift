@@ -19,7 +19,8 @@ public final class HDF5File: TensorSource {
     public let skipped: [String]
 
     static let maxDepth = 32
-    static let maxObjects = 1_000_000
+    static let maxObjects = 200_000
+    static let maxLinkName = 1024
 
     public init(url: URL) throws {
         self.url = url
@@ -27,16 +28,23 @@ public final class HDF5File: TensorSource {
         guard FileManager.default.fileExists(atPath: url.path) else { throw ElectraError("no such file: \(url.path)") }
         var found: [String: (StoredTensorInfo, Tensor)] = [:]
         var skipped: [String] = []
+        let fileSize = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
         try hdf5Lock.withLock { _ in
             electra_h5_quiet()
+            // A filter id in a file must not make the library load plugin code.
+            H5PLset_loading_state(0)
             let file = H5Fopen(url.path, electra_h5f_acc_rdonly(), electra_h5p_default())
             guard file >= 0 else {
                 throw ElectraError("\(name): not a readable HDF5 file (truncated, corrupt or another format)")
             }
             defer { H5Fclose(file) }
             var visited = 0
+            // Everything read must be stored in the file (datasets are unfiltered and fully
+            // allocated, checked in `read`): a budget of the file's size bounds repeated reads
+            // through hard-link cycles too.
+            var budget = 2 * fileSize  // F16 data doubles when widened
             try Self.walk(file, path: "", depth: 0, visited: &visited, name: name) { path, dataset in
-                if let t = try Self.read(dataset, path: path, name: name) { found[path] = t } else { skipped.append(path) }
+                if let t = try Self.read(dataset, path: path, name: name, budget: &budget) { found[path] = t } else { skipped.append(path) }
             }
         }
         tensors = found.mapValues { (info: $0.0, data: $0.1) }
@@ -54,8 +62,13 @@ public final class HDF5File: TensorSource {
         for i in 0..<info.nlinks {
             visited += 1
             guard visited <= maxObjects else { throw ElectraError("\(name): more than \(maxObjects) objects; refusing") }
+            switch electra_h5_is_hard_link(group, i) {
+            case 1: break
+            case 0: continue  // soft and external links are not followed
+            default: throw ElectraError("\(name): cannot read link \(i) of '/\(path)' (corrupt file?)")
+            }
             let len = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, nil, 0, electra_h5p_default())
-            guard len > 0, len < 65_536 else { throw ElectraError("\(name): cannot read a link name in '/\(path)'") }
+            guard len > 0, len <= maxLinkName else { throw ElectraError("\(name): a link name in '/\(path)' is empty, unreadable or longer than \(maxLinkName) bytes") }
             var buf = [CChar](repeating: 0, count: Int(len) + 1)
             _ = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, &buf, Int(len) + 1, electra_h5p_default())
             let child = String(decoding: buf.prefix(Int(len)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -72,7 +85,7 @@ public final class HDF5File: TensorSource {
     }
 
     /// A float dataset as fp32, or nil for other element types.
-    static func read(_ ds: hid_t, path: String, name: String) throws -> (StoredTensorInfo, Tensor)? {
+    static func read(_ ds: hid_t, path: String, name: String, budget: inout Int) throws -> (StoredTensorInfo, Tensor)? {
         let type = H5Dget_type(ds)
         guard type >= 0 else { throw ElectraError("\(name): cannot read the type of '\(path)'") }
         defer { H5Tclose(type) }
@@ -93,15 +106,21 @@ public final class HDF5File: TensorSource {
         guard H5Sget_simple_extent_dims(space, &dims, nil) == rank else {
             throw ElectraError("\(name): cannot read the shape of '\(path)'")
         }
-        let shape = dims.map { Int($0) }
-        var count = 1
-        for d in shape {
-            let (m, o) = count.multipliedReportingOverflow(by: d)
-            guard !o, m <= 1 << 34 else { throw ElectraError("\(name): dataset '\(path)' has an impossibly large shape \(shape)") }
-            count = m
+        guard let shape = Optional(dims.compactMap { Int(exactly: $0) }), shape.count == dims.count,
+              let bytes = StoredTensorInfo.checkedByteCount(shape, dtype) else {
+            throw ElectraError("\(name): dataset '\(path)' has an impossibly large shape \(dims)")
         }
+        guard electra_h5_filter_count(ds) == 0 else {
+            throw ElectraError("\(name): dataset '\(path)' is compressed or filtered; only plain datasets (as Keras writes them) are supported")
+        }
+        guard Int(exactly: H5Dget_storage_size(ds)) ?? 0 >= bytes else {
+            throw ElectraError("\(name): dataset '\(path)' needs \(bytes) bytes but the file stores fewer (truncated or never written)")
+        }
+        let floats = bytes / dtype.byteSize * 4
+        guard floats <= budget else { throw ElectraError("\(name): datasets add up to more data than the file holds (links read the same data again?); refusing") }
+        budget -= floats
         let t = Tensor(zeros: shape)
-        if count > 0 {
+        if bytes > 0 {
             guard H5Dread(ds, electra_h5t_native_float(), electra_h5s_all(), electra_h5s_all(), electra_h5p_default(), t.pointer) >= 0 else {
                 throw ElectraError("\(name): cannot read the data of '\(path)' (truncated or corrupt file)")
             }

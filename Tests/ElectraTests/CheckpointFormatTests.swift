@@ -71,7 +71,10 @@ struct CheckpointFormatTests {
         #expect(FrameworkNames.fromKeras("tf_electra_model/electra/embeddings/position_embeddings/embeddings:0")
             == .init(name: "electra.embeddings.position_embeddings.weight", transpose: false))
         #expect(FrameworkNames.fromKeras("m/electra/embeddings/LayerNorm/beta:0") == .init(name: "electra.embeddings.LayerNorm.bias", transpose: false))
-        #expect(FrameworkNames.fromKeras("model_only") == nil)
+        // HF keeps a single scope, and applies its `/x___y/` rule without overlapping matches.
+        #expect(FrameworkNames.fromKeras("final_logits_bias:0") == .init(name: "final_logits_bias", transpose: false))
+        #expect(FrameworkNames.fromKeras("m/a___b/c___d/kernel:0") == .init(name: "b.c___d.weight", transpose: true))
+        #expect(FrameworkNames.fromKeras("m/x___y___z/layer_._3//dense/kernel:0") == .init(name: "z.layer.3.dense.weight", transpose: true))
     }
 
     @Test func corruptFlaxAndHDF5FilesAreClearErrors() throws {
@@ -165,5 +168,20 @@ struct CheckpointFormatTests {
             for n in f.tensorNames where f.info(n)!.dtype.isFloatingPoint { _ = try f.floatTensor(n) }
         }
         #expect(s.rejected > 0 && s.accepted > 0, "\(s)")
+    }
+
+    /// HDF5 files can link to other files and hold data that is compressed or never written:
+    /// links are not followed, the others are refused before any large allocation.
+    @Test func hdf5LinksCompressionAndUnwrittenDataAreHandled() throws {
+        let dir = Fixtures.root.appendingPathComponent("checkpoints/h5")
+        let links = try HDF5File(url: dir.appendingPathComponent("links.h5"))
+        #expect(links.tensorNames == ["electra/m/electra/embeddings/LayerNorm/gamma:0"])
+        #expect(try links.floatTensor(links.tensorNames[0]).scalars == [0, 1, 2, 3])
+        #expect {
+            _ = try HDF5File(url: dir.appendingPathComponent("compressed.h5"))
+        } throws: { e in ((e as? ElectraError)?.message ?? "").contains("compressed.h5: dataset 'electra/m/electra/embeddings/LayerNorm/gamma:0' is compressed") }
+        #expect {
+            _ = try HDF5File(url: dir.appendingPathComponent("unwritten.h5"))
+        } throws: { e in ((e as? ElectraError)?.message ?? "").contains("stores fewer") }
     }
 }

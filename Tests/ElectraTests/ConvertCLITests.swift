@@ -45,6 +45,16 @@ struct ConvertCLITests {
         #expect(info.stdout.contains("ElectraForMaskedLM"))
     }
 
+    @Test func inputMayBeATF1CheckpointWithItsConfig() throws {
+        let tf1 = Self.formats.appendingPathComponent("tf1")
+        let out = cli.tmp.appendingPathComponent("tf1-disc")
+        let r = try cli.run(["convert", "--input", tf1.path, "--config", tf1.appendingPathComponent("disc_config.json").path, "--output", out.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try sameTensors(out.appendingPathComponent("model.safetensors"), tf1.appendingPathComponent("hf_discriminator.safetensors")))
+        let missing = try cli.run(["convert", "--input", tf1.path, "--config", tf1.appendingPathComponent("nope.json").path, "--output", out.path])
+        #expect(missing.status != 0 && missing.stderr.contains("nope.json does not exist"), "\(missing.stderr)")
+    }
+
     @Test(arguments: ["flax", "tf2", "pytorch"])
     func inferReadsEveryFormatDirectly(_ format: String) throws {
         let out = cli.tmp.appendingPathComponent("logits-\(format).safetensors")

@@ -59,9 +59,8 @@ public enum CheckpointFormats {
             let prefix = url.lastPathComponent == "checkpoint" ? url.deletingLastPathComponent() : url
             let bundle = try TensorBundle(prefix: prefix)
             let config = bundle.url.deletingLastPathComponent().appendingPathComponent("config.json")
-            let arch = (try? ElectraConfig.load(from: config))?.architectures?.first
-            let tower: ElectraTower = arch == ElectraTower.generator.architecture ? .generator : .discriminator
-            return [TF1Export.view(bundle, tower: tower).view]
+            let arch = FileManager.default.fileExists(atPath: config.path) ? try ElectraConfig.load(from: config).architectures?.first : nil
+            return [TF1Export.view(bundle, tower: ElectraTower(architecture: arch)).view]
         })
 
     static let flax = Format(
@@ -72,6 +71,18 @@ public enum CheckpointFormats {
     static let knownButUnregistered: [(file: String, hint: String)] = [
         ("tf_model.h5", "TF2 .h5 checkpoints need the ElectraHDF5 module: link it and call ElectraHDF5.register() (the electra CLI does)"),
     ]
+
+    /// Whether `url` (file or folder) holds a TF1 checkpoint rather than an HF format.
+    public static func isTF1(_ url: URL) -> Bool {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
+            return tf1.matches(url)  // a model.ckpt-N prefix is not a file of its own
+        }
+        if !isDir.boolValue { return tf1.matches(url) }
+        let hf = all.filter { $0.name != tf1.name }.flatMap(\.folderFiles)
+        if hf.contains(where: { FileManager.default.fileExists(atPath: url.appendingPathComponent($0).path) }) { return false }
+        return FileManager.default.fileExists(atPath: url.appendingPathComponent("checkpoint").path)
+    }
 
     public static func open(_ url: URL) throws -> CheckpointWeights {
         var isDir: ObjCBool = false

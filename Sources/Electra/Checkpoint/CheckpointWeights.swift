@@ -4,9 +4,9 @@ import Foundation
 /// The tensors of a checkpoint folder or file in any supported format, addressed by HF name.
 /// Keys are matched with or without the `electra.` prefix, so a base-model checkpoint loads
 /// into a head class and the other way round, as in HF.
-public final class CheckpointWeights: @unchecked Sendable {
+public final class CheckpointWeights: Sendable {
     /// Lookup key (name without `electra.`) -> (source, name as the source lists it).
-    private var index: [String: (source: any TensorSource, stored: String)] = [:]
+    private let index: [String: (source: any TensorSource, stored: String)]
     public let description: String
     public let sources: [any TensorSource]
     /// Names stored in the files that carry no weight (HF buffers), skipped silently.
@@ -19,6 +19,7 @@ public final class CheckpointWeights: @unchecked Sendable {
     public init(sources: [any TensorSource], description: String) throws {
         self.description = description
         self.sources = sources
+        var index: [String: (source: any TensorSource, stored: String)] = [:]
         for f in sources {
             for n in f.tensorNames {
                 let key = Self.lookupKey(n)
@@ -28,6 +29,7 @@ public final class CheckpointWeights: @unchecked Sendable {
                 index[key] = (f, n)
             }
         }
+        self.index = index
     }
 
     public convenience init(files: [SafeTensorsFile], description: String) throws {

@@ -67,9 +67,8 @@ public final class SafeTensorsFile: TensorSource, @unchecked Sendable {
             guard b >= 0, e >= b, e <= dataSize else {
                 throw ElectraError("\(name): tensor '\(key)' data_offsets [\(b), \(e)] fall outside the data section (\(dataSize) bytes); the file is truncated or corrupt")
             }
-            let count = shape.reduce(1, *)
-            guard e - b == count * dtype.byteSize else {
-                throw ElectraError("\(name): tensor '\(key)' holds \(e - b) bytes but shape \(shapeString(shape)) of \(ds) needs \(count * dtype.byteSize)")
+            guard let needed = StoredTensorInfo.checkedByteCount(shape, dtype), e - b == needed else {
+                throw ElectraError("\(name): tensor '\(key)' holds \(e - b) bytes but shape \(shapeString(shape)) of \(ds) needs \(StoredTensorInfo.checkedByteCount(shape, dtype).map(String.init) ?? "more than fits in memory")")
             }
             recs[key] = TensorRecord(name: key, dtype: dtype, shape: shape, range: b..<e)
         }
@@ -89,17 +88,7 @@ public final class SafeTensorsFile: TensorSource, @unchecked Sendable {
     /// fp32 tensor: a zero-copy view for aligned F32 data, a widened copy otherwise.
     public func floatTensor(_ name: String) throws -> Tensor {
         let r = try record(name)
-        let src = file.base + dataStart + r.range.lowerBound
-        let n = r.elementCount
-        if r.dtype == .f32, Int(bitPattern: src) % 4 == 0 {
-            let storage = Storage(borrowing: src, byteCount: r.range.count, owner: file)
-            return Tensor(shape: r.shape, storage: storage)
-        }
-        let t = Tensor(zeros: r.shape)
-        guard r.dtype.widen(src, count: n, into: t.pointer) else {
-            throw ElectraError("\(url.lastPathComponent): tensor '\(name)' is \(r.dtype.rawValue), expected a floating-point type")
-        }
-        return t
+        return try file.floatTensor(StoredTensorInfo(dtype: r.dtype, shape: r.shape), at: dataStart + r.range.lowerBound, name: name)
     }
 
     /// Integer tensor (I64, I32, I16, I8, U8, BOOL) as Ints, with its shape.

@@ -79,16 +79,60 @@ public final class RenamedTensorSource: TensorSource {
         }
         let (r, c) = (t.shape[0], t.shape[1])
         let out = Tensor(zeros: [c, r])
-        let s = t.pointer, d = out.pointer
-        // Blocked transpose: both sides stay in cache for the 1024x4096 kernels of base/large.
-        let blk = 32
-        for i0 in stride(from: 0, to: r, by: blk) {
-            for j0 in stride(from: 0, to: c, by: blk) {
-                for i in i0..<min(i0 + blk, r) {
-                    for j in j0..<min(j0 + blk, c) { d[j * r + i] = s[i * c + j] }
+        // `t` may own a fresh widened copy: keep it alive while its pointer is read.
+        withExtendedLifetime(t) {
+            let s = t.pointer, d = out.pointer
+            // Blocked transpose: both sides stay in cache for the 1024x4096 kernels of base/large.
+            let blk = 32
+            for i0 in stride(from: 0, to: r, by: blk) {
+                for j0 in stride(from: 0, to: c, by: blk) {
+                    for i in i0..<min(i0 + blk, r) {
+                        for j in j0..<min(j0 + blk, c) { d[j * r + i] = s[i * c + j] }
+                    }
                 }
             }
         }
         return out
+    }
+}
+
+extension StoredTensorInfo {
+    /// Element count of a shape read from a file, or nil when it cannot be real: a negative
+    /// dimension, or a product (of the non-zero dimensions, so later code may multiply them in
+    /// any order) that overflows.
+    public static func checkedElementCount(_ shape: [Int]) -> Int? {
+        var n = 1
+        for d in shape {
+            guard d >= 0 else { return nil }
+            if d == 0 { continue }
+            let (m, overflow) = n.multipliedReportingOverflow(by: d)
+            guard !overflow else { return nil }
+            n = m
+        }
+        return shape.contains(0) ? 0 : n
+    }
+
+    /// Bytes a shape of `dtype` needs, or nil as above.
+    public static func checkedByteCount(_ shape: [Int], _ dtype: DType) -> Int? {
+        guard let n = checkedElementCount(shape) else { return nil }
+        let (bytes, overflow) = n.multipliedReportingOverflow(by: dtype.byteSize)
+        return overflow ? nil : bytes
+    }
+}
+
+extension MappedFile {
+    /// The contiguous tensor at byte `offset` as fp32: a zero-copy view of the file when it is
+    /// aligned F32, a widened copy otherwise. The caller has bounds-checked the bytes.
+    func floatTensor(_ info: StoredTensorInfo, at offset: Int, name: String) throws -> Tensor {
+        let src = base + offset
+        let n = info.elementCount
+        if info.dtype == .f32, Int(bitPattern: src) % 4 == 0 {
+            return Tensor(shape: info.shape, storage: Storage(borrowing: src, byteCount: n * 4, owner: self))
+        }
+        let t = Tensor(zeros: info.shape)
+        guard info.dtype.widen(src, count: n, into: t.pointer) else {
+            throw ElectraError("\(self.name): tensor '\(name)' is \(info.dtype.rawValue), expected a floating-point type")
+        }
+        return t
     }
 }

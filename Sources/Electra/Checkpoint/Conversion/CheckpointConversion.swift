@@ -22,9 +22,18 @@ public enum CheckpointConversion {
         let inputDir = isDir.boolValue ? input : input.deletingLastPathComponent()
         let cfgURL = configURL ?? inputDir.appendingPathComponent("config.json")
         guard FileManager.default.fileExists(atPath: cfgURL.path) else {
+            if let configURL { throw ElectraError("config file \(configURL.path) does not exist") }
             throw ElectraError("no config.json next to \(input.path); pass --config FILE")
         }
         let config = try ElectraConfig.load(from: cfgURL)
+        if CheckpointFormats.isTF1(input) {
+            // The tower comes from the config given here, not from whatever sits next to the file.
+            let tower = ElectraTower(architecture: config.architectures?.first)
+            let bundle = try TensorBundle(prefix: input)
+            let r = try TF1Export.export(bundle, config: config, tower: tower, to: output)
+            try copyTokenizerFiles(from: inputDir, to: output)
+            return Report(format: "tf1", written: r.converted, skipped: ["\(r.summary)"], warnings: config.warnings)
+        }
         let weights = try CheckpointWeights.open(input)
         // Loading into the class the config names proves shapes agree before anything is written.
         let task = try ElectraTask.fromConfig(config)
@@ -50,11 +59,15 @@ public enum CheckpointConversion {
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         try SafeTensorsWriter.write(tensors, metadata: ["format": "pt"], to: output.appendingPathComponent("model.safetensors"))
         try copyFile(cfgURL, to: output.appendingPathComponent("config.json"))
+        try copyTokenizerFiles(from: inputDir, to: output)
+        return Report(format: weights.formatSummary, written: tensors.count, skipped: skipped, warnings: load.warnings + config.warnings)
+    }
+
+    static func copyTokenizerFiles(from dir: URL, to output: URL) throws {
         for f in tokenizerFiles {
-            let src = inputDir.appendingPathComponent(f)
+            let src = dir.appendingPathComponent(f)
             if FileManager.default.fileExists(atPath: src.path) { try copyFile(src, to: output.appendingPathComponent(f)) }
         }
-        return Report(format: weights.formatSummary, written: tensors.count, skipped: skipped, warnings: load.warnings + config.warnings)
     }
 
     /// Byte-exact copy (config.json keeps unknown fields and formatting), atomically.

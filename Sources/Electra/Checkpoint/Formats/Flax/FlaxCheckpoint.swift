@@ -31,32 +31,52 @@ public final class FlaxCheckpointFile: TensorSource {
         let root = try reader.value()
         guard reader.pos == file.size else { throw reader.fail("\(file.size - reader.pos) bytes after the end of the parameter tree") }
         guard case .map = root else { throw ElectraError("\(name): the top level is not a map of parameters; not a Flax checkpoint") }
-        var leaves: [String: Leaf] = [:]
-        try Self.collect(root, path: [], into: &leaves, file: file, name: name)
-        self.leaves = leaves
+        var walk = TreeWalk(file: file, name: name)
+        try walk.collect(root, path: [])
+        leaves = walk.leaves
     }
 
-    static func collect(_ v: MessagePackValue, path: [String], into leaves: inout [String: Leaf], file: MappedFile, name: String) throws {
-        let where_ = path.isEmpty ? "the top level" : "'\(path.joined(separator: "/"))'"
-        switch v {
-        case .map(let entries):
-            for (k, child) in entries {
-                let key: String
-                switch k {
-                case .string(let s): key = s
-                case .int, .uint: key = String(describing: k.intValue ?? 0)
-                default: throw ElectraError("\(name): a key under \(where_) is not a string")
+    /// Flattens the parameter tree into "a/b/c" names. Names are bounded (key length, total
+    /// name bytes) so a hostile tree of long keys over many leaves cannot take quadratic memory.
+    struct TreeWalk {
+        let file: MappedFile
+        let name: String
+        var leaves: [String: Leaf] = [:]
+        var nameBytes = 0
+        static let maxKeyBytes = 1024
+        static let maxNameBytes = 64 << 20
+
+        func describe(_ path: [String]) -> String { path.isEmpty ? "the top level" : "'\(path.joined(separator: "/"))'" }
+
+        mutating func collect(_ v: MessagePackValue, path: [String]) throws {
+            switch v {
+            case .map(let entries):
+                for (k, child) in entries {
+                    let key: String
+                    switch k {
+                    case .string(let s): key = s
+                    case .int(let i): key = String(i)
+                    case .uint(let u): key = String(u)
+                    default: throw ElectraError("\(name): a key under \(describe(path)) is not a string")
+                    }
+                    guard key.utf8.count <= Self.maxKeyBytes, !key.contains("/") else {
+                        throw ElectraError("\(name): a key under \(describe(path)) is longer than \(Self.maxKeyBytes) bytes or contains '/'")
+                    }
+                    try collect(child, path: path + [key])
                 }
-                try collect(child, path: path + [key], into: &leaves, file: file, name: name)
+            case .ext(let type, let payload):
+                guard type == 1 else {
+                    throw ElectraError("\(name): \(describe(path)) holds MessagePack extension type \(type); only arrays (type 1) are supported")
+                }
+                let leafName = path.joined(separator: "/")
+                nameBytes += leafName.utf8.count
+                guard nameBytes <= Self.maxNameBytes else { throw ElectraError("\(name): parameter names exceed \(Self.maxNameBytes >> 20) MB in total; refusing") }
+                guard leaves[leafName] == nil else { throw ElectraError("\(name): parameter \(describe(path)) appears twice") }
+                leaves[leafName] = try FlaxCheckpointFile.array(payload, path: describe(path), file: file, name: name)
+            default:
+                // Flax also stores plain scalars (e.g. a step counter); they carry no weight.
+                break
             }
-        case .ext(let type, let payload):
-            guard type == 1 else {
-                throw ElectraError("\(name): \(where_) holds MessagePack extension type \(type); only arrays (type 1) are supported")
-            }
-            leaves[path.joined(separator: "/")] = try array(payload, path: where_, file: file, name: name)
-        default:
-            // Flax also stores plain scalars (e.g. a step counter); they carry no weight.
-            break
         }
     }
 
@@ -80,15 +100,8 @@ public final class FlaxCheckpointFile: TensorSource {
         guard let dtype = dtypes[dtypeName] else {
             throw ElectraError("\(name): \(path) has unsupported dtype '\(dtypeName)' (supported: \(dtypes.keys.sorted().joined(separator: ", ")))")
         }
-        var count = 1
-        for d in shape {
-            let (m, o) = count.multipliedReportingOverflow(by: d)
-            guard !o else { throw ElectraError("\(name): \(path) has an impossibly large shape \(shapeString(shape))") }
-            count = m
-        }
-        let (needed, o) = count.multipliedReportingOverflow(by: dtype.byteSize)
-        guard !o, needed == bytes.count else {
-            throw ElectraError("\(name): \(path) holds \(bytes.count) bytes but shape \(shapeString(shape)) of \(dtypeName) needs \(needed)")
+        guard let needed = StoredTensorInfo.checkedByteCount(shape, dtype), needed == bytes.count else {
+            throw ElectraError("\(name): \(path) holds \(bytes.count) bytes but shape \(shapeString(shape)) of \(dtypeName) needs \(StoredTensorInfo.checkedByteCount(shape, dtype).map(String.init) ?? "more than fits in memory")")
         }
         return Leaf(info: StoredTensorInfo(dtype: dtype, shape: shape), bytes: bytes)
     }
@@ -98,14 +111,6 @@ public final class FlaxCheckpointFile: TensorSource {
 
     public func floatTensor(_ name: String) throws -> Tensor {
         guard let leaf = leaves[name] else { throw ElectraError("\(url.lastPathComponent): no tensor named '\(name)'") }
-        let src = file.base + leaf.bytes.lowerBound
-        if leaf.info.dtype == .f32, Int(bitPattern: src) % 4 == 0 {
-            return Tensor(shape: leaf.info.shape, storage: Storage(borrowing: src, byteCount: leaf.bytes.count, owner: file))
-        }
-        let t = Tensor(zeros: leaf.info.shape)
-        guard leaf.info.dtype.widen(src, count: leaf.info.elementCount, into: t.pointer) else {
-            throw ElectraError("\(url.lastPathComponent): tensor '\(name)' is \(leaf.info.dtype.rawValue), expected a floating-point type")
-        }
-        return t
+        return try file.floatTensor(leaf.info, at: leaf.bytes.lowerBound, name: name)
     }
 }

@@ -78,13 +78,7 @@ public final class PyTorchCheckpointFile: TensorSource {
         let es = dtype.byteSize
         let storage = backing.base + r.storageBytes.lowerBound
         if r.isContiguous {
-            let first = storage + r.offset * es
-            if dtype == .f32, Int(bitPattern: first) % 4 == 0 {
-                return Tensor(shape: shape, storage: Storage(borrowing: first, byteCount: n * 4, owner: backing))
-            }
-            let t = Tensor(zeros: shape)
-            _ = dtype.widen(first, count: n, into: t.pointer)
-            return t
+            return try backing.floatTensor(r.info, at: r.storageBytes.lowerBound + r.offset * es, name: name)
         }
         let t = Tensor(zeros: shape)
         Self.gather(dtype, from: storage, offset: r.offset, shape: shape, strides: r.strides, into: t.pointer)

@@ -149,13 +149,10 @@ struct BundleIndex {
     /// The element count; the product of the non-zero dimensions must fit an Int too, so that
     /// multiplying the dimensions in any order (as shape code elsewhere does) cannot overflow.
     static func elementCount(_ shape: [Int], context: String) throws -> Int {
-        var n = 1
-        for d in shape where d != 0 {
-            let (m, overflow) = n.multipliedReportingOverflow(by: d)
-            guard !overflow else { throw ElectraError("\(context): shape \(shapeString(shape)) is too large") }
-            n = m
+        guard let n = StoredTensorInfo.checkedElementCount(shape) else {
+            throw ElectraError("\(context): shape \(shapeString(shape)) is too large")
         }
-        return shape.contains(0) ? 0 : n
+        return n
     }
 
     /// TensorFlow DataType enum values (tensorflow/core/framework/types.proto) this reader reads.

@@ -2,6 +2,12 @@
 public enum ElectraTower: String, Sendable, CaseIterable {
     case discriminator, generator
 
+    /// The tower a config's `architectures[0]` asks for: the generator for ElectraForMaskedLM,
+    /// the discriminator otherwise.
+    public init(architecture: String?) {
+        self = architecture == ElectraForMaskedLM.architecture ? .generator : .discriminator
+    }
+
     /// The HF class the tower becomes.
     public var architecture: String {
         self == .generator ? ElectraForMaskedLM.architecture : ElectraForPreTraining.architecture

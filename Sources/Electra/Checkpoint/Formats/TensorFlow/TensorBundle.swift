@@ -105,15 +105,8 @@ public final class TensorBundle: TensorSource {
 
     /// The tensor widened to fp32; aligned F32 data is a view of the mapped file.
     public func floatTensor(_ name: String) throws -> Tensor {
-        let (e, src, shard) = try checkedBytes(name)
-        if e.dtype == .f32, Int(bitPattern: src) % 4 == 0 {
-            return Tensor(shape: e.shape, storage: Storage(borrowing: src, byteCount: e.range.count, owner: shard))
-        }
-        let t = Tensor(zeros: e.shape)
-        guard e.dtype.widen(src, count: t.count, into: t.pointer) else {
-            throw ElectraError("\(indexName): tensor '\(name)' is \(e.dtype.rawValue), expected a floating-point type")
-        }
-        return t
+        let (e, _, shard) = try checkedBytes(name)
+        return try shard.floatTensor(StoredTensorInfo(dtype: e.dtype, shape: e.shape), at: e.range.lowerBound, name: name)
     }
 
     /// An integer (or bool) tensor's values in row-major order, e.g. `global_step`.
