@@ -91,7 +91,8 @@ struct PyTorchCheckpointTests {
     }
 
     /// Runs the unpickler on raw pickle bytes; returns the kind of the result.
-    func unpickle(_ bytes: [UInt8], maxObjects: Int = Unpickler.maxObjects) throws -> String {
+    /// (`maxObjects` nil: the budget the reader gives a pickle of this size.)
+    func unpickle(_ bytes: [UInt8], maxObjects: Int? = nil) throws -> String {
         try bytes.withUnsafeBytes { b in
             try Unpickler.load(b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, range: 0..<b.count, file: "t.bin", member: "data.pkl", maxObjects: maxObjects) { $0.kind }
         }
@@ -156,12 +157,52 @@ struct PyTorchCheckpointTests {
         #expect(try unpickle(p2 + Self.ascii("]q\u{0}h\u{0}a.")) == "a list")  // a list inside itself
         // 300k nested 1-tuples, and 300k lists each appended to the previous: freeing either
         // must not recurse once per level.
-        #expect(try unpickle(p2 + [0x4E] + [UInt8](repeating: 0x85, count: 300_000) + [0x2E]) == "a tuple")
+        #expect(try unpickle(p2 + [0x4E] + [UInt8](repeating: 0x85, count: 300_000) + [0x2E], maxObjects: Unpickler.maxObjects) == "a tuple")
         var chain = p2 + Self.ascii("]q\u{0}")  // memo 0: the innermost list so far
         for _ in 0..<300_000 { chain += Self.ascii("h\u{0}]q\u{0}a0") }
         #expect(try unpickle(chain + [0x2E]) == "a list")
         #expect(try unpickle(p2 + [0x8A, 9] + [UInt8](repeating: 0xFF, count: 9) + [0x2E]) == "an int")
         #expect(try unpickle(p2 + [0x8A, 2, 0xFE, 0xFF, 0x85, 0x2E]) == "a tuple")
+    }
+
+    /// The object budget grows with the pickle: a small pickle cannot make millions of
+    /// objects (TUPLE1 makes two per byte), whatever the global cap.
+    @Test func objectBudgetScalesWithThePickle() throws {
+        let p2: [UInt8] = [0x80, 0x02]
+        #expect(Unpickler.objectBudget(forPickleOf: 1000) == 66_536)
+        #expect(Unpickler.objectBudget(forPickleOf: 1 << 30) == Unpickler.maxObjects)
+        let nested = p2 + [0x4E] + [UInt8](repeating: 0x85, count: 200_000) + [0x2E]
+        #expect(errorMessage { _ = try unpickle(nested) }.contains("too many objects"))
+        #expect(try unpickle(nested, maxObjects: Unpickler.maxObjects) == "a tuple")
+        #expect(try unpickle(p2 + [UInt8](repeating: 0x4E, count: 200_000) + [0x2E]) == "None")  // one per byte
+    }
+
+    /// `n` calls of _rebuild_tensor_v2 that all fetch one memoized size tuple (and use it as
+    /// the stride too) with BINGET: a list of n tensors of rank `rank`.
+    static func sharedShapePickle(rank: Int, tensors n: Int) -> [UInt8] {
+        var p: [UInt8] = [0x80, 0x02] + global("torch._utils", "_rebuild_tensor_v2") + [0x71, 0]  // memo 0
+        p += ascii("(") + unicode("storage") + global("torch", "FloatStorage") + unicode("0") + unicode("cpu") + [0x4B, 4]
+        p += ascii("t") + [0x51, 0x71, 1, 0x30]  // BINPERSID, memo 1: the storage
+        p += ascii("(") + Array([[UInt8]](repeating: [0x4B, 1], count: rank).joined()) + ascii("t") + [0x71, 2, 0x30]  // memo 2
+        p += ascii("](")
+        for _ in 0..<n { p += [0x68, 0, 0x28, 0x68, 1, 0x4B, 0, 0x68, 2, 0x68, 2, 0x89, 0x4E, 0x74, 0x52] }
+        return p + ascii("e.")
+    }
+
+    /// A tuple of 100k ints fetched by BINGET for 50 tensors would be copied 100 times (and
+    /// for 10^4 tensors, 10^9 ints from 0.2 MB); ranks are capped before copying, and every
+    /// copied size counts against the object budget.
+    @Test func sharedShapeTuplesAreBoundedPerTensor() throws {
+        #expect(try unpickle(Self.sharedShapePickle(rank: 4, tensors: 100)) == "a list")
+        let start = Date()
+        #expect(errorMessage { _ = try unpickle(Self.sharedShapePickle(rank: 100_000, tensors: 50)) }
+            .contains("a tensor has 100000 dimensions, more than the 64 accepted"))
+        #expect(Date().timeIntervalSince(start) < 5)
+        // Rank 64 passes the cap, but 10k tensors copy 1.28M sizes out of a 0.15 MB pickle.
+        let wide = Self.sharedShapePickle(rank: 64, tensors: 10_000)
+        #expect(errorMessage { _ = try unpickle(wide) }.contains("too many objects"))
+        #expect(try unpickle(Self.sharedShapePickle(rank: 64, tensors: 100)) == "a list")
+        #expect(errorMessage { _ = try unpickle(Self.sharedShapePickle(rank: 65, tensors: 1)) }.contains("65 dimensions"))
     }
 
     @Test func longIntsDecodeAsTwosComplement() throws {

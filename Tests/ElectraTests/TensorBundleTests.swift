@@ -106,6 +106,36 @@ struct TensorBundleTests {
         #expect(message { _ = try TensorBundle(prefix: copy.appendingPathComponent("model.ckpt-3")) }.contains("model.ckpt-3.index"))
     }
 
+    /// A `checkpoint` state file is not trusted as a path: whatever it names, only the file of
+    /// that last name inside the state file's own folder is opened.
+    @Test func stateFileCannotPointOutsideItsFolder() throws {
+        let outside = try tempCopy("basic"), inside = try tempCopy("basic")
+        defer { for d in [outside, inside] { try? FileManager.default.removeItem(at: d) } }
+        let state = inside.appendingPathComponent("checkpoint")
+        func resolve(_ named: String) throws -> String {
+            try "model_checkpoint_path: \"\(named)\"\n".write(to: state, atomically: true, encoding: .utf8)
+            return try TensorBundle.resolvePrefix(inside).standardizedFileURL.path
+        }
+        let here = inside.appendingPathComponent("model.ckpt-1000").standardizedFileURL.path
+        let absolute = outside.appendingPathComponent("model.ckpt-1000").path  // exists on this machine
+        let dotdot = "../\(outside.lastPathComponent)/model.ckpt-1000"
+        for named in ["model.ckpt-1000", absolute, dotdot, "gs://bucket/run7/model.ckpt-1000", "sub/model.ckpt-1000", "./model.ckpt-1000"] {
+            #expect(try resolve(named) == here, "\(named)")
+        }
+        for named in ["..", ".", "/", "../..", "x/.."] {
+            #expect(message { _ = try resolve(named) }.contains("does not name a checkpoint file in"), "\(named)")
+        }
+        // Without the folder's own copy, a name pointing at the other copy fails here.
+        for f in ["model.ckpt-1000.index", "model.ckpt-1000.data-00000-of-00001"] {
+            try FileManager.default.removeItem(at: inside.appendingPathComponent(f))
+        }
+        for named in [absolute, dotdot] {
+            _ = try resolve(named)
+            let m = message { _ = try TensorBundle(prefix: inside) }
+            #expect(m.contains("cannot open \(inside.appendingPathComponent("model.ckpt-1000.index").path)"), "\(m)")
+        }
+    }
+
     @Test func mergedBundleReadsBothDataFiles() throws {
         let bundle = try TensorBundle(prefix: Self.root.appendingPathComponent("sharded"))
         let expected = try SafeTensorsFile(url: Self.root.appendingPathComponent("sharded/expected.safetensors"))
@@ -240,6 +270,52 @@ struct TensorBundleTests {
         #expect(open { $0.omitHeader = true }.contains("memory.ckpt.index: no header entry"))
     }
 
+    /// A table of one data block holding `entries` exactly as given (shared prefix length,
+    /// the key's other bytes, value): what no writer produces, for hostile-index tests.
+    func rawTable(_ entries: [(shared: Int, unshared: [UInt8], value: [UInt8])], snappy: Bool = false) -> [UInt8] {
+        var block: [UInt8] = []
+        for e in entries {
+            block += TestProto.rawVarint(UInt64(e.shared)) + TestProto.rawVarint(UInt64(e.unshared.count))
+                + TestProto.rawVarint(UInt64(e.value.count)) + e.unshared + e.value
+        }
+        block += [0, 0, 0, 0, 1, 0, 0, 0]  // one restart point, at 0
+        if snappy { block = TestSnappy.compress(block) }
+        var file = block + [snappy ? 1 : 0]
+        file += withUnsafeBytes(of: CRC32C.mask(CRC32C.checksum(file, range: 0..<file.count)).littleEndian) { Array($0) }
+        let w = TestBundleWriter()
+        let meta = w.writeBlock([], restartInterval: 1, to: &file)
+        let index = w.writeBlock([([0xFF], TestProto.rawVarint(0) + TestProto.rawVarint(UInt64(block.count)))], restartInterval: 1, to: &file)
+        var footer = meta + index
+        footer += [UInt8](repeating: 0, count: 40 - footer.count)
+        footer += withUnsafeBytes(of: SSTable.magic.littleEndian) { Array($0) }
+        return file + footer
+    }
+
+    /// Each entry may share the whole previous key and add a byte, so a small index could ask
+    /// for memory quadratic in its size: keys are capped, all entries share one memory budget
+    /// scaled with the file, and order is checked as each entry is decoded.
+    @Test func hostileIndexKeysAreBounded() throws {
+        func open(_ table: [UInt8]) -> String { message { _ = try SSTable.entries(of: table, name: "hostile.index") } }
+        let ok = try SSTable.entries(of: rawTable([(0, Array("ab".utf8), [1]), (1, Array("c".utf8), [2])]), name: "t")
+        #expect(ok.map(\.key) == [Array("ab".utf8), Array("ac".utf8)] && ok.map(\.value) == [[1], [2]])
+        #expect(open(rawTable([(0, [UInt8](repeating: 0x61, count: 70_000), [])]))
+            == "hostile.index: data block 0 has a key of 70000 bytes, more than the 65536 a tensor name may have: the index is corrupt")
+        // 12 000 entries of ~5 bytes whose keys grow by one byte each: 72 MB of whole keys from
+        // a 60 KB file (quadratic: a 1 MB block would ask for tens of GB). Snappy shrinks the
+        // file further, and the budget with it.
+        for snappy in [false, true] {
+            let table = rawTable((0..<12_000).map { (shared: $0, unshared: [0x61], value: []) }, snappy: snappy)
+            let start = Date()
+            let m = open(table)
+            #expect(m.hasPrefix("hostile.index: the entries of this \(table.count)-byte index would take more than \(16 * table.count + (16 << 20)) bytes of memory (stopped in data block 0)"), "\(m)")
+            #expect(Date().timeIntervalSince(start) < 5)
+        }
+        // The second key is out of order: that is the error, before the third (corrupt) entry.
+        #expect(open(rawTable([(0, Array("b".utf8), []), (0, Array("a".utf8), []), (5, [], [])]))
+            == "hostile.index: keys out of order in data block 0 ('a' after 'b'): the index is corrupt")
+        #expect(open(rawTable([(0, Array("b".utf8), []), (5, [], [])])).contains("an entry shares 5 bytes of a 1-byte key"))
+    }
+
     @Test func unknownCompressionTypeIsRejected() throws {
         var w = TestBundleWriter()
         w.add("a", floats: [1])
@@ -248,7 +324,8 @@ struct TensorBundleTests {
         var r = ProtobufReader(index, range: (index.count - 48)..<index.count, context: "t")
         _ = try SSTable.blockHandle(&r)
         let indexHandle = try SSTable.blockHandle(&r)
-        let indexBlock = try SSTable.blockEntries(index, Int(indexHandle.offset)..<Int(indexHandle.offset + indexHandle.size), name: "m", what: "i")
+        var budget = SSTable.Budget(left: .max, indexSize: index.count)
+        let indexBlock = try SSTable.blockEntries(index, Int(indexHandle.offset)..<Int(indexHandle.offset + indexHandle.size), name: "m", what: "i", budget: &budget)
         var hr = ProtobufReader(indexBlock[0].value, context: "t")
         let data = try SSTable.blockHandle(&hr)
         let end = Int(data.offset + data.size)

@@ -15,7 +15,9 @@ public final class MappedFile: @unchecked Sendable {
 
     public init(url: URL) throws {
         self.url = url
-        let fd = open(url.path, O_RDONLY)
+        // O_NONBLOCK: opening a FIFO for reading would otherwise wait forever for a writer.
+        // It changes nothing for the regular files that pass the check below (nor for mmap).
+        let fd = open(url.path, O_RDONLY | O_NONBLOCK)
         guard fd >= 0 else {
             throw ElectraError("cannot open \(url.path): \(String(cString: strerror(errno)))")
         }
@@ -26,6 +28,10 @@ public final class MappedFile: @unchecked Sendable {
         }
         if (st.st_mode & S_IFMT) == S_IFDIR {
             throw ElectraError("\(url.path) is a folder, expected a file")
+        }
+        // FIFOs, sockets and devices have no fixed size to map (st_size is 0 or meaningless).
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw ElectraError("\(url.path) is not a regular file")
         }
         size = Int(st.st_size)
         if size == 0 {

@@ -1,8 +1,10 @@
 import Foundation
 
 /// A MessagePack value. Binary and string payloads stay as byte ranges of the input, so a
-/// 400 MB parameter file is parsed without copying its arrays.
-indirect enum MessagePackValue {
+/// 400 MB parameter file is parsed without copying its arrays. Not `indirect`: the arrays
+/// already hold their elements out of line, and boxing every value cost ~50 bytes per
+/// one-byte element.
+enum MessagePackValue {
     case null
     case bool(Bool)
     case int(Int64)
@@ -26,19 +28,32 @@ indirect enum MessagePackValue {
 
 /// Decodes MessagePack from a raw buffer, bounds-checked at every step: a truncated or
 /// hostile file gives an error, never a crash. Depth is limited so nesting cannot overflow
-/// the stack.
+/// the stack, and the number of values is limited by the input size (`objectBudget`) so a
+/// file of one-byte values cannot take many times its size in memory.
 struct MessagePackReader {
     let base: UnsafeRawPointer
     let end: Int
     let source: String
     var pos: Int
+    /// Values that may still be decoded.
+    var objectsLeft: Int
+    let maxObjects: Int
     static let maxDepth = 64
 
-    init(base: UnsafeRawPointer, range: Range<Int>, source: String) {
+    /// Values allowed for `size` bytes of input. Each value is at least one byte but takes
+    /// 32-100 bytes decoded (with its array's share); a Flax checkpoint has a few values per
+    /// tensor (a key, an array record of shape, dtype and data: ~170 values in a 70 KB test
+    /// model), far under one per 4 bytes. So this keeps memory within ~10-25x the input (plus
+    /// a few MB for small inputs) without refusing real files.
+    static func objectBudget(forBytes size: Int) -> Int { size / 4 + (1 << 16) }
+
+    init(base: UnsafeRawPointer, range: Range<Int>, source: String, maxObjects: Int? = nil) {
         self.base = base
         self.pos = range.lowerBound
         self.end = range.upperBound
         self.source = source
+        self.maxObjects = maxObjects ?? Self.objectBudget(forBytes: range.count)
+        self.objectsLeft = self.maxObjects
     }
 
     func fail(_ what: String) -> ElectraError {
@@ -74,6 +89,10 @@ struct MessagePackReader {
 
     mutating func value(depth: Int = 0) throws -> MessagePackValue {
         guard depth < Self.maxDepth else { throw fail("nesting deeper than \(Self.maxDepth) levels") }
+        objectsLeft -= 1
+        guard objectsLeft >= 0 else {
+            throw fail("more than \(maxObjects) values, far more than a checkpoint of this size holds; the file is corrupt or hostile")
+        }
         let b = try byte()
         switch b {
         case 0x00...0x7F: return .int(Int64(b))

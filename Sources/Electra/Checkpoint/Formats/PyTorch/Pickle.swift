@@ -99,11 +99,24 @@ enum PickleValue {
 /// state dicts. It runs nothing: globals outside `PickleGlobal.allowed` are refused, REDUCE
 /// only "calls" the allowed callables by building values, and the opcodes that import or
 /// instantiate arbitrary classes (INST, OBJ, EXT*, NEWOBJ_EX, ...) are refused. Every read is
-/// bounds-checked and the number of objects is capped, so hostile input ends in an error in
-/// time linear in its size.
+/// bounds-checked, and objects (~64 bytes each) are counted against a budget that grows with
+/// the pickle's size; copies out of shared containers (a memoized shape tuple fetched again by
+/// BINGET for every tensor) count too, and shapes are capped at `maxRank`. So hostile input
+/// ends in an error with memory bounded by its size, and the work of each opcode is bounded
+/// by the bytes it reads or the objects it is charged for.
 struct Unpickler {
     /// A state dict makes about 30 objects per tensor; this allows ~250k tensors.
     static let maxObjects = 1 << 23
+    /// More dimensions than any real tensor has.
+    static let maxRank = 64
+
+    /// The object budget for a pickle of `size` bytes. torch.save writes a few hundred bytes
+    /// of pickle per tensor for its ~30 objects (well under one per byte), while most opcodes
+    /// can make one or two objects per byte; so a small file gets a small budget (~64 bytes
+    /// of memory per pickle byte, plus a few MB) instead of the full 8M objects (~0.5 GB).
+    static func objectBudget(forPickleOf size: Int) -> Int {
+        min(maxObjects, size + (1 << 16))
+    }
 
     let base: UnsafeRawPointer
     let end: Int
@@ -126,10 +139,10 @@ struct Unpickler {
     /// what it needs: the containers are emptied when it returns.
     static func load<T>(
         _ base: UnsafeRawPointer, range: Range<Int>, file: String, member: String,
-        maxObjects: Int = Unpickler.maxObjects, _ interpret: (PickleValue) throws -> T
+        maxObjects: Int? = nil, _ interpret: (PickleValue) throws -> T
     ) throws -> T {
         var u = Unpickler(base: base, end: range.upperBound, file: file, member: member, pos: range.lowerBound)
-        u.budget = maxObjects
+        u.budget = maxObjects ?? objectBudget(forPickleOf: range.count)
         defer { u.breakReferences() }
         return try interpret(try u.run())
     }
@@ -434,9 +447,9 @@ struct Unpickler {
         }
     }
 
-    func rebuildTensor(_ a: [PickleValue]) throws -> PickledTensor {
+    mutating func rebuildTensor(_ a: [PickleValue]) throws -> PickledTensor {
         guard a.count == 6 || a.count == 7, case .storage(let s) = a[0], case .int(let offset) = a[1],
-              let shape = ints(a[2]), let strides = ints(a[3]), case .bool = a[4] else {
+              let shape = try ints(a[2]), let strides = try ints(a[3]), case .bool = a[4] else {
             throw fail("_rebuild_tensor_v2 needs (storage, offset, size, stride, requires_grad, hooks), got (\(a.map(\.kind).joined(separator: ", ")))")
         }
         guard shape.count == strides.count else {
@@ -445,8 +458,15 @@ struct Unpickler {
         return PickledTensor(storage: s, offset: offset, shape: shape, strides: strides)
     }
 
-    func ints(_ v: PickleValue) -> [Int]? {
+    /// A size or stride tuple as an array. The tuple may be one memoized object fetched again
+    /// for every tensor, so the rank is capped before copying and each copied element is
+    /// charged to the budget: otherwise memory would grow as tensors x tuple length.
+    mutating func ints(_ v: PickleValue) throws -> [Int]? {
         guard case .tuple(let t) = v else { return nil }
+        guard t.items.count <= Self.maxRank else {
+            throw fail("a tensor has \(t.items.count) dimensions, more than the \(Self.maxRank) accepted")
+        }
+        for _ in t.items { try spend() }
         var out: [Int] = []
         out.reserveCapacity(t.items.count)
         for item in t.items {

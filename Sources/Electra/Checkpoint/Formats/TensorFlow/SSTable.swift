@@ -23,6 +23,19 @@ enum SSTable {
         let value: [UInt8]
     }
 
+    /// Longest key accepted. Keys are tensor names, far shorter than this; a cap is needed
+    /// because an entry may share the whole previous key and add a byte, so a few bytes of
+    /// file can lengthen every following key.
+    static let maxKeyLength = 1 << 16
+    /// Memory charged per entry besides its key and value bytes (the entry and two arrays).
+    static let entryOverhead = 64
+
+    /// The bytes (keys + values + overhead) the entries of an index of `size` bytes may take:
+    /// prefix-shared keys each get their own copy, so without a budget ~1 MB of entries that
+    /// each repeat the previous key could ask for tens of GB. Real indexes (keys of ~50-150
+    /// bytes sharing most of the previous one, ~30-byte values) need about 5-7x.
+    static func memoryBudget(indexSize size: Int) -> Int { 16 * size + (16 << 20) }
+
     /// Every entry of the table in key order. `name` is the file's name, for errors.
     static func entries(of bytes: [UInt8], name: String) throws -> [Entry] {
         guard bytes.count >= footerLength else {
@@ -37,9 +50,10 @@ enum SSTable {
         _ = try blockHandle(&handles)  // metaindex: TensorFlow writes no meta blocks
         let indexHandle = try blockHandle(&handles)
         let index = try block(indexHandle, of: bytes, limit: footer, name: name, what: "index block")
+        var budget = Budget(left: memoryBudget(indexSize: bytes.count), indexSize: bytes.count)
         var out: [Entry] = []
         var nextFree: UInt64 = 0
-        for (number, handleEntry) in try blockEntries(index.bytes, index.range, name: name, what: "index block").enumerated() {
+        for (number, handleEntry) in try blockEntries(index.bytes, index.range, name: name, what: "index block", budget: &budget).enumerated() {
             var r = ProtobufReader(handleEntry.value, context: "\(name) index entry \(number)")
             let h = try blockHandle(&r)
             // Data blocks lie in file order without overlap, as TableBuilder writes them; this
@@ -49,14 +63,18 @@ enum SSTable {
             }
             let data = try block(h, of: bytes, limit: footer, name: name, what: "data block \(number)")
             nextFree = h.offset + h.size + UInt64(trailerLength)
-            for e in try blockEntries(data.bytes, data.range, name: name, what: "data block \(number)") {
-                if let last = out.last, !last.key.lexicographicallyPrecedes(e.key) {
-                    throw ElectraError("\(name): keys out of order in data block \(number) ('\(printable(e.key))' after '\(printable(last.key))'): the index is corrupt")
-                }
-                out.append(e)
-            }
+            // Key order is checked entry by entry inside the block, so a corrupt block stops
+            // at its first bad key, not after all of it was decoded.
+            out += try blockEntries(data.bytes, data.range, name: name, what: "data block \(number)", budget: &budget, ordered: true, after: out.last?.key)
         }
         return out
+    }
+
+    /// What decoded entries may still take, shared by every block of one index.
+    struct Budget {
+        var left: Int
+        /// For the message.
+        let indexSize: Int
     }
 
     static func blockHandle(_ r: inout ProtobufReader) throws -> BlockHandle {
@@ -90,8 +108,14 @@ enum SSTable {
         }
     }
 
-    /// The entries of one block's contents `bytes[range]`, keys made whole.
-    static func blockEntries(_ bytes: [UInt8], _ range: Range<Int>, name: String, what: String) throws -> [Entry] {
+    /// The entries of one block's contents `bytes[range]`, keys made whole, each charged to
+    /// `budget` before it is built. With `ordered`, each key must follow the one before it
+    /// (`after`: the last key of the previous block). Index-block keys are not checked: they
+    /// are only separators, which this reader does not use.
+    static func blockEntries(
+        _ bytes: [UInt8], _ range: Range<Int>, name: String, what: String,
+        budget: inout Budget, ordered: Bool = false, after previous: [UInt8]? = nil
+    ) throws -> [Entry] {
         func corrupt(_ why: String) -> ElectraError { ElectraError("\(name): \(what) is corrupt (\(why))") }
         guard range.count >= 4 else { throw corrupt("\(range.count) bytes, too short for its restart count") }
         var countReader = ProtobufReader(bytes, range: (range.upperBound - 4)..<range.upperBound, context: name)
@@ -109,8 +133,21 @@ enum SSTable {
             guard unshared <= UInt64(limit - r.position), valueLength <= UInt64(limit - r.position) - unshared else {
                 throw corrupt("an entry runs past the end of the block")
             }
+            // Both are below the block size here, so the sums cannot overflow.
+            let keyLength = Int(shared) + Int(unshared)
+            guard keyLength <= maxKeyLength else {
+                throw ElectraError("\(name): \(what) has a key of \(keyLength) bytes, more than the \(maxKeyLength) a tensor name may have: the index is corrupt")
+            }
+            let cost = keyLength + Int(valueLength) + entryOverhead
+            guard cost <= budget.left else {
+                throw ElectraError("\(name): the entries of this \(budget.indexSize)-byte index would take more than \(memoryBudget(indexSize: budget.indexSize)) bytes of memory (stopped in \(what)): the index is corrupt")
+            }
+            budget.left -= cost
             key.removeSubrange(Int(shared)...)
             key.append(contentsOf: bytes[try r.readBytes(Int(unshared))])
+            if ordered, let last = out.last?.key ?? previous, !last.lexicographicallyPrecedes(key) {
+                throw ElectraError("\(name): keys out of order in \(what) ('\(printable(key))' after '\(printable(last))'): the index is corrupt")
+            }
             out.append(Entry(key: key, value: Array(bytes[try r.readBytes(Int(valueLength))])))
         }
         return out

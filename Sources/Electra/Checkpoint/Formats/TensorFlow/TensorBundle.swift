@@ -47,9 +47,11 @@ public final class TensorBundle: TensorSource {
         let indexURL = URL(fileURLWithPath: resolved.path + ".index")
         let bytes: [UInt8]
         do {
-            bytes = [UInt8](try Data(contentsOf: indexURL))
-        } catch {
-            throw ElectraError("no TF1 checkpoint at \(resolved.path): cannot read \(indexURL.path) (\(error.localizedDescription))")
+            // MappedFile refuses FIFOs and devices, which a plain read would block on.
+            let file = try MappedFile(url: indexURL)
+            bytes = [UInt8](UnsafeRawBufferPointer(start: file.base, count: file.size))
+        } catch let e as ElectraError {
+            throw ElectraError("no TF1 checkpoint at \(resolved.path): \(e.message)")
         }
         let index = try BundleIndex(bytes, name: indexURL.lastPathComponent)
         var shards: [Int: MappedFile] = [:]

@@ -32,9 +32,12 @@ extension TensorBundle {
     }
 
     /// The prefix named by the `model_checkpoint_path` line of a `checkpoint` state file
-    /// (text protobuf). Relative paths are relative to its folder; an absolute path from
-    /// another machine (`/home/...`, `gs://...`) that does not exist here falls back to its
-    /// last component inside that folder, where downloaded checkpoints keep it.
+    /// (text protobuf), always inside the state file's folder. The file may come from
+    /// elsewhere (a download), so the name it holds is not trusted as a path: a plain file name
+    /// is taken as is, and any other path (absolute, `gs://...`, `sub/x`, `../x`) is reduced
+    /// to its last component inside the folder, where downloaded checkpoints keep it. An
+    /// absolute path that exists on this machine is not followed either: a state file must
+    /// not make us open files outside its folder. A last component of `.` or `..` is refused.
     static func prefix(fromStateFile file: URL) throws -> URL {
         let folder = file.deletingLastPathComponent()
         guard let text = try? String(contentsOf: file, encoding: .utf8) else {
@@ -49,12 +52,10 @@ extension TensorBundle {
         let named = String(line[line.index(after: open)..<close])
             .replacingOccurrences(of: "\\\"", with: "\"").replacingOccurrences(of: "\\\\", with: "\\")
         guard !named.isEmpty else { throw ElectraError("\(file.path): model_checkpoint_path is empty") }
-        let isAbsolute = named.hasPrefix("/") || named.contains("://")
-        if !isAbsolute { return folder.appendingPathComponent(named) }
-        if !named.contains("://"), FileManager.default.fileExists(atPath: named + ".index") {
-            return URL(fileURLWithPath: named)
+        let last = named.split(separator: "/").last.map(String.init) ?? ""
+        guard !last.isEmpty, last != ".", last != ".." else {
+            throw ElectraError("\(file.path): model_checkpoint_path \"\(named)\" does not name a checkpoint file in \(folder.path)")
         }
-        let last = named.split(separator: "/").last.map(String.init) ?? named
         return folder.appendingPathComponent(last)
     }
 }
