@@ -5,25 +5,8 @@ import Testing
 
 /// Opening checkpoint files: only regular files are mapped, and nothing blocks.
 struct MappedFileTests {
-    static func message(_ body: () throws -> Void) -> String {
-        do {
-            try body()
-            return "no error"
-        } catch let e as ElectraError {
-            return e.message
-        } catch {
-            return "not an ElectraError: \(error)"
-        }
-    }
-
-    static func tempFolder() throws -> URL {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("electra-mapped-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
-        return d
-    }
-
     @Test func mapsRegularFilesAndRefusesTheRest() throws {
-        let dir = try Self.tempFolder()
+        let dir = try makeTempFolder("mapped")
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("w.bin")
         try Data([1, 2, 3]).write(to: file)
@@ -34,9 +17,9 @@ struct MappedFileTests {
         let empty = dir.appendingPathComponent("empty.bin")
         try Data().write(to: empty)
         #expect(try MappedFile(url: empty).size == 0)
-        #expect(Self.message { _ = try MappedFile(url: dir) } == "\(dir.path) is a folder, expected a file")
-        #expect(Self.message { _ = try MappedFile(url: URL(fileURLWithPath: "/dev/null")) } == "/dev/null is not a regular file")
-        #expect(Self.message { _ = try MappedFile(url: dir.appendingPathComponent("missing.bin")) }.hasPrefix("cannot open \(dir.path)/missing.bin: "))
+        #expect(errorMessage { _ = try MappedFile(url: dir) } == "\(dir.path) is a folder, expected a file")
+        #expect(errorMessage { _ = try MappedFile(url: URL(fileURLWithPath: "/dev/null")) } == "/dev/null is not a regular file")
+        #expect(errorMessage { _ = try MappedFile(url: dir.appendingPathComponent("missing.bin")) }.hasPrefix("cannot open \(dir.path)/missing.bin: "))
     }
 
     final class Outcome: @unchecked Sendable {
@@ -46,13 +29,13 @@ struct MappedFileTests {
     /// Opening a FIFO for reading waits for a writer; a checkpoint path naming one (by
     /// accident or on purpose) must be refused at once instead of hanging the process.
     @Test func fifoIsRefusedWithoutBlocking() throws {
-        let dir = try Self.tempFolder()
+        let dir = try makeTempFolder("mapped")
         defer { try? FileManager.default.removeItem(at: dir) }
         let fifo = dir.appendingPathComponent("model.bin")
         #expect(mkfifo(fifo.path, 0o600) == 0)
         let outcome = Outcome(), done = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
-            outcome.message = Self.message { _ = try MappedFile(url: fifo) }
+            outcome.message = errorMessage { _ = try MappedFile(url: fifo) }
             done.signal()
         }
         if done.wait(timeout: .now() + 10) == .timedOut {

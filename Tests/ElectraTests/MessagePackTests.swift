@@ -14,17 +14,6 @@ struct MessagePackTests {
         }
     }
 
-    static func message(_ body: () throws -> Void) -> String {
-        do {
-            try body()
-            return "no error"
-        } catch let e as ElectraError {
-            return e.message
-        } catch {
-            return "not an ElectraError: \(error)"
-        }
-    }
-
     @Test func decodesNestedValues() throws {
         // {"a": [1, -1, "x", nil, true], "b": bin(2 bytes), 7: 300}
         let bytes: [UInt8] = [0x83, 0xA1, 0x61, 0x95, 0x01, 0xFF, 0xA1, 0x78, 0xC0, 0xC3, 0xA1, 0x62, 0xC4, 0x02, 9, 8, 0x07, 0xCD, 0x01, 0x2C]
@@ -44,23 +33,23 @@ struct MessagePackTests {
         let n = 1_000_000
         let flood: [UInt8] = [0xDD, 0x00, 0x0F, 0x42, 0x40] + [UInt8](repeating: 0x01, count: n)  // array of 10^6 ints
         let start = Date()
-        let m = Self.message { _ = try Self.read(flood) }
+        let m = errorMessage { _ = try Self.read(flood) }
         #expect(m.hasPrefix("t.msgpack: invalid MessagePack at byte "), "\(m)")
         #expect(m.contains("more than 315537 values"), "\(m)")  // 1_000_005 / 4 + 65_536
         #expect(Date().timeIntervalSince(start) < 5)
         // Maps of one-byte keys and values, and nested empty arrays, count every value too.
         let mapFlood: [UInt8] = [0xDF, 0x00, 0x07, 0xA1, 0x20] + [UInt8](repeating: 0x02, count: 2 * 500_000)
-        #expect(Self.message { _ = try Self.read(mapFlood) }.contains("more than 315537 values"))
+        #expect(errorMessage { _ = try Self.read(mapFlood) }.contains("more than 315537 values"))
         let small: [UInt8] = [0xDC, 0x03, 0xE8] + [UInt8](repeating: 0x90, count: 1000)
-        #expect(Self.message { _ = try Self.read(small, maxObjects: 1000) }.contains("more than 1000 values"))
+        #expect(errorMessage { _ = try Self.read(small, maxObjects: 1000) }.contains("more than 1000 values"))
         guard case .array(let a) = try Self.read(small) else { Issue.record("not an array"); return }
         #expect(a.count == 1000)
         #expect(MessagePackReader.objectBudget(forBytes: 400) == 65_636)
     }
 
     @Test func truncatedAndDeepInputIsAnError() throws {
-        #expect(Self.message { _ = try Self.read([0xA3, 0x61]) }.contains("needs 3 more bytes"))
-        #expect(Self.message { _ = try Self.read([UInt8](repeating: 0x91, count: 100) + [0x01]) }.contains("nesting deeper than 64 levels"))
-        #expect(Self.message { _ = try Self.read([0xDD, 0xFF, 0xFF, 0xFF, 0xFF]) }.contains("longer than the data left"))
+        #expect(errorMessage { _ = try Self.read([0xA3, 0x61]) }.contains("needs 3 more bytes"))
+        #expect(errorMessage { _ = try Self.read([UInt8](repeating: 0x91, count: 100) + [0x01]) }.contains("nesting deeper than 64 levels"))
+        #expect(errorMessage { _ = try Self.read([0xDD, 0xFF, 0xFF, 0xFF, 0xFF]) }.contains("longer than the data left"))
     }
 }

@@ -10,19 +10,13 @@ struct TF1ExportTests {
     static let dir = Fixtures.root.appendingPathComponent("checkpoints/formats/tf1")
     static let prefix = dir.appendingPathComponent("model.ckpt-7")
 
-    func tempDir() throws -> URL {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("electra-tf1-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
-        return d
-    }
-
     func config(_ tower: ElectraTower) throws -> ElectraConfig {
         try ElectraConfig.load(from: Self.dir.appendingPathComponent(tower == .generator ? "gen_config.json" : "disc_config.json"))
     }
 
     @Test(arguments: ElectraTower.allCases)
     func exportMatchesHFConverter(_ tower: ElectraTower) throws {
-        let out = try tempDir()
+        let out = try makeTempFolder("tf1")
         defer { try? FileManager.default.removeItem(at: out) }
         let bundle = try TensorBundle(prefix: Self.prefix)
         let report = try TF1Export.export(bundle, config: config(tower), tower: tower, to: out)
@@ -91,7 +85,7 @@ struct TF1ExportTests {
     }
 
     @Test func modelFolderWithATF1CheckpointLoadsTheTowerItsConfigNames() throws {
-        let folder = try tempDir()
+        let folder = try makeTempFolder("tf1")
         defer { try? FileManager.default.removeItem(at: folder) }
         for f in ["checkpoint", "model.ckpt-7.index", "model.ckpt-7.data-00000-of-00001"] {
             try FileManager.default.copyItem(at: Self.dir.appendingPathComponent(f), to: folder.appendingPathComponent(f))

@@ -18,17 +18,6 @@ struct TensorBundleTests {
 
     func bytes(_ url: URL) throws -> [UInt8] { [UInt8](try Data(contentsOf: url)) }
 
-    func message(_ body: () throws -> Void) -> String {
-        do {
-            try body()
-            return "no error"
-        } catch let e as ElectraError {
-            return e.message
-        } catch {
-            return "not an ElectraError: \(error)"
-        }
-    }
-
     // MARK: - Bundles written by TensorFlow
 
     @Test func readsWhatTensorFlowWrote() throws {
@@ -59,10 +48,10 @@ struct TensorBundleTests {
         #expect(bundle.info("global_step") == StoredTensorInfo(dtype: .i64, shape: []))
         #expect(try bundle.intValues("global_step") == [1000])
         #expect(try bundle.floatTensor("empty").shape == [0, 3])
-        #expect(message { _ = try bundle.floatTensor("global_step") }.contains("'global_step' is I64"))
-        #expect(message { _ = try bundle.intValues("electra/bf16") }.contains("expected an integer type"))
-        #expect(message { _ = try bundle.floatTensor("vocab/strings") } == "model.ckpt-1000.index: 'vocab/strings' is a DT_STRING tensor; only numeric tensors can be read")
-        #expect(message { _ = try bundle.floatTensor("nope") }.contains("no tensor named 'nope'"))
+        #expect(errorMessage { _ = try bundle.floatTensor("global_step") }.contains("'global_step' is I64"))
+        #expect(errorMessage { _ = try bundle.intValues("electra/bf16") }.contains("expected an integer type"))
+        #expect(errorMessage { _ = try bundle.floatTensor("vocab/strings") } == "model.ckpt-1000.index: 'vocab/strings' is a DT_STRING tensor; only numeric tensors can be read")
+        #expect(errorMessage { _ = try bundle.floatTensor("nope") }.contains("no tensor named 'nope'"))
     }
 
     /// Aligned F32 data is a view of the mapped file (after the CRC check); F32 data that an
@@ -102,8 +91,8 @@ struct TensorBundleTests {
         #expect(try TensorBundle(prefix: copy).tensorNames.count == 61)
         try FileManager.default.removeItem(at: copy.appendingPathComponent("checkpoint"))
         try FileManager.default.copyItem(at: copy.appendingPathComponent("model.ckpt-1000.index"), to: copy.appendingPathComponent("model.ckpt-2000.index"))
-        #expect(message { _ = try TensorBundle(prefix: copy) }.contains("2 checkpoints here"))
-        #expect(message { _ = try TensorBundle(prefix: copy.appendingPathComponent("model.ckpt-3")) }.contains("model.ckpt-3.index"))
+        #expect(errorMessage { _ = try TensorBundle(prefix: copy) }.contains("2 checkpoints here"))
+        #expect(errorMessage { _ = try TensorBundle(prefix: copy.appendingPathComponent("model.ckpt-3")) }.contains("model.ckpt-3.index"))
     }
 
     /// A `checkpoint` state file is not trusted as a path: whatever it names, only the file of
@@ -123,7 +112,7 @@ struct TensorBundleTests {
             #expect(try resolve(named) == here, "\(named)")
         }
         for named in ["..", ".", "/", "../..", "x/.."] {
-            #expect(message { _ = try resolve(named) }.contains("does not name a checkpoint file in"), "\(named)")
+            #expect(errorMessage { _ = try resolve(named) }.contains("does not name a checkpoint file in"), "\(named)")
         }
         // Without the folder's own copy, a name pointing at the other copy fails here.
         for f in ["model.ckpt-1000.index", "model.ckpt-1000.data-00000-of-00001"] {
@@ -131,7 +120,7 @@ struct TensorBundleTests {
         }
         for named in [absolute, dotdot] {
             _ = try resolve(named)
-            let m = message { _ = try TensorBundle(prefix: inside) }
+            let m = errorMessage { _ = try TensorBundle(prefix: inside) }
             #expect(m.contains("cannot open \(inside.appendingPathComponent("model.ckpt-1000.index").path)"), "\(m)")
         }
     }
@@ -153,7 +142,7 @@ struct TensorBundleTests {
         #expect(bundle.tensorNames == ["electra/partitioned/kernel", "plain"])
         #expect(bundle.sliceEntryCount == 2)
         #expect(bundle.info("electra/partitioned/kernel") == StoredTensorInfo(dtype: .f32, shape: [4, 2]))
-        #expect(message { _ = try bundle.floatTensor("electra/partitioned/kernel") }.contains("'electra/partitioned/kernel' is a partitioned variable saved as 2 slices; partitioned variables are not supported"))
+        #expect(errorMessage { _ = try bundle.floatTensor("electra/partitioned/kernel") }.contains("'electra/partitioned/kernel' is a partitioned variable saved as 2 slices; partitioned variables are not supported"))
         #expect(try bundle.floatTensor("plain").scalars == [1, 2])
     }
 
@@ -162,7 +151,7 @@ struct TensorBundleTests {
     @Test func truncatedOrForeignIndexIsRejected() throws {
         let index = try bytes(Self.basic.appendingPathExtension("index"))
         let data = try bytes(Self.root.appendingPathComponent("basic/model.ckpt-1000.data-00000-of-00001"))
-        func open(_ i: [UInt8]) -> String { message { _ = try TensorBundle(indexBytes: i, shardBytes: [data], prefix: "model.ckpt-1000") } }
+        func open(_ i: [UInt8]) -> String { errorMessage { _ = try TensorBundle(indexBytes: i, shardBytes: [data], prefix: "model.ckpt-1000") } }
         #expect(open([]).contains("less than the 48-byte table footer"))
         #expect(open(Array(index.prefix(47))).contains("model.ckpt-1000.index: only 47 bytes"))
         #expect(open(Array(index.dropLast())).contains("bad magic number"))
@@ -184,7 +173,7 @@ struct TensorBundleTests {
         let range = try #require(clean.entries[name]).range
         data[range.lowerBound + 5] ^= 0x10
         let bundle = try TensorBundle(indexBytes: index, shardBytes: [data], prefix: "model.ckpt-1000")
-        let m = message { _ = try bundle.floatTensor(name) }
+        let m = errorMessage { _ = try bundle.floatTensor(name) }
         #expect(m.hasPrefix("model.ckpt-1000.data-00000-of-00001: tensor '\(name)' is corrupt"))
         #expect(m.contains("(corrupt data)"))
         #expect(try bundle.floatTensor("electra/encoder/layer_0/attention/self/key/bias").count == 4)
@@ -196,10 +185,10 @@ struct TensorBundleTests {
         let second = copy.appendingPathComponent("model.ckpt-5.data-00001-of-00002")
         let saved = try Data(contentsOf: second)
         try saved.prefix(saved.count - 4).write(to: second)
-        #expect(message { _ = try TensorBundle(prefix: copy) }.contains("model.ckpt-5.data-00001-of-00002: tensor 'electra/encoder/layer_0/output/dense/"))
-        #expect(message { _ = try TensorBundle(prefix: copy) }.contains("it is truncated"))
+        #expect(errorMessage { _ = try TensorBundle(prefix: copy) }.contains("model.ckpt-5.data-00001-of-00002: tensor 'electra/encoder/layer_0/output/dense/"))
+        #expect(errorMessage { _ = try TensorBundle(prefix: copy) }.contains("it is truncated"))
         try FileManager.default.removeItem(at: second)
-        #expect(message { _ = try TensorBundle(prefix: copy) }.contains("data file model.ckpt-5.data-00001-of-00002 is missing"))
+        #expect(errorMessage { _ = try TensorBundle(prefix: copy) }.contains("data file model.ckpt-5.data-00001-of-00002 is missing"))
     }
 
     // MARK: - Hand-made bundles
@@ -232,13 +221,13 @@ struct TensorBundleTests {
         let bundle = try w.bundle()
         #expect(bundle.tensorNames == ["a"])
         #expect(bundle.unsupported == ["b/complex": "DT_COMPLEX64", "c/future": "DataType 99", "d/string": "DT_STRING"])
-        #expect(message { _ = try bundle.floatTensor("c/future") } == "memory.ckpt.index: 'c/future' is a DataType 99 tensor; only numeric tensors can be read")
+        #expect(errorMessage { _ = try bundle.floatTensor("c/future") } == "memory.ckpt.index: 'c/future' is a DataType 99 tensor; only numeric tensors can be read")
 
         func reject(_ value: [UInt8], _ expected: String, sourceLocation: SourceLocation = #_sourceLocation) {
             var bad = TestBundleWriter()
             bad.shards = [[UInt8](repeating: 0, count: 64)]
             bad.entries = [(Array("x".utf8), value)]
-            let m = message { _ = try bad.bundle() }
+            let m = errorMessage { _ = try bad.bundle() }
             #expect(m.contains(expected), "\(m)", sourceLocation: sourceLocation)
         }
         reject(TestBundleWriter.entry(type: 1, shape: [3], offset: 0, size: 8, crc: 0), "entry 'x' holds 8 bytes but shape [3] of F32 needs 12")
@@ -258,7 +247,7 @@ struct TensorBundleTests {
             var w = TestBundleWriter()
             w.add("a", floats: [1])
             edit(&w)
-            return message { _ = try w.bundle() }
+            return errorMessage { _ = try w.bundle() }
         }
         #expect(open { _ in } == "no error")
         #expect(open { $0.header = TestBundleWriter.header(shards: 1, endianness: 1) }.contains("big-endian"))
@@ -295,7 +284,7 @@ struct TensorBundleTests {
     /// for memory quadratic in its size: keys are capped, all entries share one memory budget
     /// scaled with the file, and order is checked as each entry is decoded.
     @Test func hostileIndexKeysAreBounded() throws {
-        func open(_ table: [UInt8]) -> String { message { _ = try SSTable.entries(of: table, name: "hostile.index") } }
+        func open(_ table: [UInt8]) -> String { errorMessage { _ = try SSTable.entries(of: table, name: "hostile.index") } }
         let ok = try SSTable.entries(of: rawTable([(0, Array("ab".utf8), [1]), (1, Array("c".utf8), [2])]), name: "t")
         #expect(ok.map(\.key) == [Array("ab".utf8), Array("ac".utf8)] && ok.map(\.value) == [[1], [2]])
         #expect(open(rawTable([(0, [UInt8](repeating: 0x61, count: 70_000), [])]))
@@ -332,7 +321,7 @@ struct TensorBundleTests {
         index[end] = 2
         let crc = CRC32C.mask(CRC32C.checksum(index, range: Int(data.offset)..<(end + 1)))
         index.replaceSubrange((end + 1)..<(end + 5), with: withUnsafeBytes(of: crc.littleEndian) { Array($0) })
-        #expect(message { _ = try TensorBundle(indexBytes: index, shardBytes: w.shards) }.contains("unknown compression type 2"))
+        #expect(errorMessage { _ = try TensorBundle(indexBytes: index, shardBytes: w.shards) }.contains("unknown compression type 2"))
     }
 
     // MARK: - Building blocks

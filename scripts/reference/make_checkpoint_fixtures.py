@@ -36,25 +36,14 @@ from transformers import (ElectraConfig, ElectraForMaskedLM, ElectraForPreTraini
                           TFElectraForMaskedLM, TFElectraForPreTraining)
 from transformers.models.electra.modeling_electra import load_tf_weights_in_electra
 
+from make_model_fixtures import perturb  # the same weight perturbation as the parity fixtures
+
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "Tests", "ElectraTests", "Fixtures", "checkpoints", "formats")
 assert transformers.__version__.startswith("4.57"), "pin transformers 4.57 (TF and Flax classes)"
 
 DISC = dict(vocab_size=99, embedding_size=16, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
             intermediate_size=37, max_position_embeddings=40)
 GEN = dict(DISC, hidden_size=24, num_attention_heads=2, intermediate_size=29)
-
-
-def perturb(model, seed):
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            noise = torch.randn(p.shape, generator=g)
-            if "LayerNorm" in name and name.endswith("weight"):
-                p.copy_(1 + 0.2 * noise)
-            elif name.endswith("bias"):
-                p.copy_(0.1 * noise)
-            else:
-                p.copy_(0.15 * noise)
 
 
 def inputs():
