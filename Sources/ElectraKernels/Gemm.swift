@@ -76,3 +76,16 @@ public var blasCoreName: String {
     return "unknown"
     #endif
 }
+
+/// dst[cols, rows] = src[rows, cols]ᵀ, both dense row-major (checkpoint kernels stored
+/// [in, out] becoming PyTorch's [out, in]). BLAS's tuned copy: about 3x a blocked Swift loop.
+public func transpose(_ src: UnsafePointer<Float>, rows: Int, columns: Int, into dst: UnsafeMutablePointer<Float>) {
+    guard rows > 0, columns > 0 else { return }
+    #if canImport(Accelerate)
+    vDSP_mtrans(src, 1, dst, 1, vDSP_Length(columns), vDSP_Length(rows))
+    #elseif canImport(CBLAS)
+    cblas_somatcopy(CblasRowMajor, CblasTrans, blasint(rows), blasint(columns), 1, src, blasint(columns), dst, blasint(rows))
+    #else
+    for i in 0..<rows { for j in 0..<columns { dst[j * rows + i] = src[i * columns + j] } }
+    #endif
+}

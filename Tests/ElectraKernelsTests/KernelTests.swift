@@ -14,6 +14,17 @@ struct KernelTests {
         return out
     }
 
+    @Test func transposeMovesEveryElement() {
+        for (r, c) in [(1, 1), (3, 5), (37, 64), (130, 7)] {
+            let src = (0..<(r * c)).map { Float($0) }
+            var dst = [Float](repeating: -1, count: r * c)
+            src.withUnsafeBufferPointer { s in
+                dst.withUnsafeMutableBufferPointer { transpose(s.baseAddress!, rows: r, columns: c, into: $0.baseAddress!) }
+            }
+            for i in 0..<r { for j in 0..<c { #expect(dst[j * r + i] == src[i * c + j], "\(r)x\(c) [\(i), \(j)]") } }
+        }
+    }
+
     @Test func expMatchesLibm() {
         let xs = Self.points.filter { $0 > -87 && $0 < 88 }
         let ys = apply(vexp, xs)

@@ -80,18 +80,7 @@ public final class RenamedTensorSource: TensorSource {
         let (r, c) = (t.shape[0], t.shape[1])
         let out = Tensor(zeros: [c, r])
         // `t` may own a fresh widened copy: keep it alive while its pointer is read.
-        withExtendedLifetime(t) {
-            let s = t.pointer, d = out.pointer
-            // Blocked transpose: both sides stay in cache for the 1024x4096 kernels of base/large.
-            let blk = 32
-            for i0 in stride(from: 0, to: r, by: blk) {
-                for j0 in stride(from: 0, to: c, by: blk) {
-                    for i in i0..<min(i0 + blk, r) {
-                        for j in j0..<min(j0 + blk, c) { d[j * r + i] = s[i * c + j] }
-                    }
-                }
-            }
-        }
+        withExtendedLifetime(t) { transpose(t.pointer, rows: r, columns: c, into: out.pointer) }
         return out
     }
 }
