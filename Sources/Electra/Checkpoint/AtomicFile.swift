@@ -27,6 +27,12 @@ public enum AtomicFile {
             if rename(tmp.path, url.path) != 0 {
                 throw ElectraError("cannot move \(tmp.path) to \(url.path): \(String(cString: strerror(errno)))")
             }
+            // The rename itself must reach the disk too, or a crash could bring back the old file.
+            let dirFD = open(dir.path, O_RDONLY)
+            if dirFD >= 0 {
+                _ = fsync(dirFD)
+                close(dirFD)
+            }
         } catch {
             try? FileManager.default.removeItem(at: tmp)
             if let e = error as? ElectraError { throw e }

@@ -95,15 +95,7 @@ public final class SafeTensorsFile: TensorSource, @unchecked Sendable {
     public func intTensor(_ name: String) throws -> IntTensor {
         let r = try record(name)
         let src = file.base + dataStart + r.range.lowerBound
-        let n = r.elementCount
-        var v = [Int](repeating: 0, count: n)
-        switch r.dtype {
-        case .i64: for i in 0..<n { v[i] = Int(src.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)) }
-        case .i32: for i in 0..<n { v[i] = Int(src.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)) }
-        case .i16: for i in 0..<n { v[i] = Int(src.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self)) }
-        case .i8: for i in 0..<n { v[i] = Int(src.load(fromByteOffset: i, as: Int8.self)) }
-        case .u8, .bool: for i in 0..<n { v[i] = Int(src.load(fromByteOffset: i, as: UInt8.self)) }
-        default:
+        guard let v = r.dtype.readIntegers(src, count: r.elementCount) else {
             throw ElectraError("\(url.lastPathComponent): tensor '\(name)' is \(r.dtype.rawValue), expected an integer type (I64 or I32)")
         }
         return IntTensor(shape: r.shape, values: v)

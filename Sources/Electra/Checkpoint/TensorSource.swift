@@ -42,6 +42,20 @@ extension DType {
     }
 }
 
+extension DType {
+    /// Reads `count` little-endian integers (or bools) at `src` as Ints; nil for float types.
+    public func readIntegers(_ src: UnsafeRawPointer, count n: Int) -> [Int]? {
+        switch self {
+        case .i64: (0..<n).map { Int(Int64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))) }
+        case .i32: (0..<n).map { Int(Int32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self))) }
+        case .i16: (0..<n).map { Int(Int16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * $0, as: Int16.self))) }
+        case .i8: (0..<n).map { Int(src.load(fromByteOffset: $0, as: Int8.self)) }
+        case .u8, .bool: (0..<n).map { Int(src.load(fromByteOffset: $0, as: UInt8.self)) }
+        case .f64, .f32, .f16, .bf16: nil
+        }
+    }
+}
+
 /// A source seen under other names, with 2-D tensors optionally transposed: how Flax, Keras
 /// and TF1 layouts (kernel [in, out]) become HF names and PyTorch layouts ([out, in]).
 public final class RenamedTensorSource: TensorSource {

@@ -18,7 +18,9 @@ public enum ElectraTower: String, Sendable, CaseIterable {
 /// (`load_tf_weights_in_electra`): the generator is read from `generator/` with the shared
 /// embeddings from `electra/embeddings`, `dense_1` -> `dense_prediction`,
 /// `generator_predictions/output_bias` -> `generator_lm_head.bias`, kernel/gamma -> weight,
-/// beta -> bias, `*_embeddings` -> `.weight`, kernels transposed.
+/// beta -> bias, `*_embeddings` -> `.weight`, kernels transposed. HF renames kernel/gamma/beta
+/// at any depth; here only as the last component, which gives the same names for every
+/// ELECTRA variable and cannot turn a scope that happens to be called "beta" into "bias".
 public enum TF1Names {
     /// Why a variable is not part of the exported tower.
     public enum Skip: Sendable, Equatable {

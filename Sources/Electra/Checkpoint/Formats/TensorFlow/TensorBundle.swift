@@ -114,16 +114,10 @@ public final class TensorBundle: TensorSource {
     /// An integer (or bool) tensor's values in row-major order, e.g. `global_step`.
     public func intValues(_ name: String) throws -> [Int] {
         let (e, src, _) = try checkedBytes(name)
-        let n = e.shape.reduce(1, *)
-        switch e.dtype {
-        case .i64: return (0..<n).map { Int(Int64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))) }
-        case .i32: return (0..<n).map { Int(Int32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self))) }
-        case .i16: return (0..<n).map { Int(Int16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * $0, as: Int16.self))) }
-        case .i8: return (0..<n).map { Int(src.load(fromByteOffset: $0, as: Int8.self)) }
-        case .u8, .bool: return (0..<n).map { Int(src.load(fromByteOffset: $0, as: UInt8.self)) }
-        case .f64, .f32, .f16, .bf16:
+        guard let v = e.dtype.readIntegers(src, count: e.shape.reduce(1, *)) else {
             throw ElectraError("\(indexName): tensor '\(name)' is \(e.dtype.rawValue), expected an integer type")
         }
+        return v
     }
 
     /// A readable entry and its bytes, after the CRC check.
