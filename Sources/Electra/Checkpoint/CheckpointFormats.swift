@@ -39,11 +39,8 @@ public enum CheckpointFormats {
 
     /// Built-in formats, then registered ones, in HF's order of preference.
     public static var all: [Format] {
-        [safetensors] + builtinExtras + registered.withLock { $0 }
+        [safetensors, pytorch, flax, tf1] + registered.withLock { $0 }
     }
-
-    /// Formats of this module beyond safetensors, added as their readers exist.
-    static var builtinExtras: [Format] { [pytorch, flax, tf1] }
 
     static let pytorch = Format(
         name: "pytorch", folderFiles: ["pytorch_model.bin"], matches: { $0.pathExtension == "bin" },

@@ -32,10 +32,6 @@ public final class CheckpointWeights: Sendable {
         self.index = index
     }
 
-    public convenience init(files: [SafeTensorsFile], description: String) throws {
-        try self.init(sources: files, description: description)
-    }
-
     /// Opens a checkpoint file or folder of any supported format (see `CheckpointFormats`).
     public static func open(_ url: URL) throws -> CheckpointWeights {
         try CheckpointFormats.open(url)

@@ -1,3 +1,4 @@
+import ElectraKernels
 import Foundation
 
 /// The bytes of a checkpoint file, mapped copy-on-write (MAP_PRIVATE, read+write): fp32
@@ -59,5 +60,22 @@ public final class MappedFile: @unchecked Sendable {
 
     deinit {
         if mapped { munmap(base, size) } else { base.deallocate() }
+    }
+}
+
+extension MappedFile {
+    /// The contiguous tensor at byte `offset` as fp32: a zero-copy view of the file when it is
+    /// aligned F32, a widened copy otherwise. The caller has bounds-checked the bytes.
+    func floatTensor(_ info: StoredTensorInfo, at offset: Int, name: String) throws -> Tensor {
+        let src = base + offset
+        let n = info.elementCount
+        if info.dtype == .f32, Int(bitPattern: src) % 4 == 0 {
+            return Tensor(shape: info.shape, storage: Storage(borrowing: src, byteCount: n * 4, owner: self))
+        }
+        let t = Tensor(zeros: info.shape)
+        guard info.dtype.widen(src, count: n, into: t.pointer) else {
+            throw ElectraError("\(self.name): tensor '\(name)' is \(info.dtype.rawValue), expected a floating-point type")
+        }
+        return t
     }
 }

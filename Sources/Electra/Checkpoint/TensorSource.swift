@@ -69,14 +69,13 @@ public final class RenamedTensorSource: TensorSource {
     }
     public let inner: any TensorSource
     public let entries: [String: Entry]
-    public let formatName: String
+    public var formatName: String { inner.formatName }
     public var url: URL { inner.url }
     public var tensorNames: [String] { entries.keys.sorted() }
 
-    public init(_ inner: any TensorSource, entries: [String: Entry], formatName: String? = nil) {
+    public init(_ inner: any TensorSource, entries: [String: Entry]) {
         self.inner = inner
         self.entries = entries
-        self.formatName = formatName ?? inner.formatName
     }
 
     public func info(_ name: String) -> StoredTensorInfo? {
@@ -120,22 +119,5 @@ extension StoredTensorInfo {
         guard let n = checkedElementCount(shape) else { return nil }
         let (bytes, overflow) = n.multipliedReportingOverflow(by: dtype.byteSize)
         return overflow ? nil : bytes
-    }
-}
-
-extension MappedFile {
-    /// The contiguous tensor at byte `offset` as fp32: a zero-copy view of the file when it is
-    /// aligned F32, a widened copy otherwise. The caller has bounds-checked the bytes.
-    func floatTensor(_ info: StoredTensorInfo, at offset: Int, name: String) throws -> Tensor {
-        let src = base + offset
-        let n = info.elementCount
-        if info.dtype == .f32, Int(bitPattern: src) % 4 == 0 {
-            return Tensor(shape: info.shape, storage: Storage(borrowing: src, byteCount: n * 4, owner: self))
-        }
-        let t = Tensor(zeros: info.shape)
-        guard info.dtype.widen(src, count: n, into: t.pointer) else {
-            throw ElectraError("\(self.name): tensor '\(name)' is \(info.dtype.rawValue), expected a floating-point type")
-        }
-        return t
     }
 }

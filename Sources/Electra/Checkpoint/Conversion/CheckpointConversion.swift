@@ -37,18 +37,25 @@ public enum CheckpointConversion {
         let weights = try CheckpointWeights.open(input)
         // Loading into the class the config names proves shapes agree before anything is written.
         let task = try ElectraTask.fromConfig(config)
-        let (_, load) = try task.load(config: config, weights: weights)
+        let (model, load) = try task.load(config: config, weights: weights)
+        // What the model loaded is written from there (already widened and transposed), so
+        // each tensor is read once; tied names are read from the file as stored.
+        var loaded: [String: Tensor] = [:]
+        for (n, p) in model.parameters.entries where !model.parameters.tiedNames.contains(n) {
+            loaded[CheckpointWeights.lookupKey(n)] = p.value
+        }
+        func tensor(_ name: String) throws -> Tensor? { try loaded[CheckpointWeights.lookupKey(name)] ?? weights.tensor(name) }
 
         var tensors: [(String, TensorPayload)] = []
         var skipped: [String] = []
-        let wordEmbeddings = try weights.tensor("embeddings.word_embeddings.weight")
+        let wordEmbeddings = try tensor("embeddings.word_embeddings.weight")
         for name in weights.storedNames {
             guard let info = weights.info(name) else { continue }
             if CheckpointWeights.isIgnored(name) || !info.dtype.isFloatingPoint {
                 skipped.append("\(name) (\(info.dtype.rawValue) buffer)")
                 continue
             }
-            let t = try weights.tensor(name)!
+            let t = try tensor(name)!
             if name.hasSuffix("generator_lm_head.weight"), config.tieWordEmbeddings, let w = wordEmbeddings,
                w.shape == t.shape, w.scalars == t.scalars {
                 skipped.append("\(name) (tied to the word embeddings)")

@@ -37,7 +37,7 @@ public enum TF1Export {
             }
         }
         report.converted = entries.count
-        return (RenamedTensorSource(checkpoint, entries: entries, formatName: "tf1"), report)
+        return (RenamedTensorSource(checkpoint, entries: entries), report)
     }
 
     /// Loads the tower into its HF class, checking that the checkpoint and config agree.
@@ -46,8 +46,7 @@ public enum TF1Export {
     ) throws -> (model: any ElectraHeadModel, report: Report) {
         let (view, report) = view(checkpoint, tower: tower)
         let weights = try CheckpointWeights(sources: [view], description: checkpoint.url.path)
-        let type: any ElectraHeadModel.Type = tower == .generator ? ElectraForMaskedLM.self : ElectraForPreTraining.self
-        let (model, load) = try type.load(config: config, weights: weights, seed: 0)
+        let (model, load) = try tower.modelType.load(config: config, weights: weights, seed: 0)
         if !load.missing.isEmpty || !load.unexpected.isEmpty {
             let leftover = load.unexpected.map { name in "\(name) (from \(view.entries[name]?.stored ?? name))" }
             throw ElectraError(

@@ -81,7 +81,7 @@ public enum FrameworkNames {
     /// name (Keras files repeat a tied weight under every layer that uses it, with the same
     /// values) the first in name order is used.
     public static func renamed(
-        _ source: any TensorSource, formatName: String? = nil,
+        _ source: any TensorSource,
         _ rename: (String) -> RenamedTensorSource.Entry.Mapping?
     ) -> RenamedTensorSource {
         var entries: [String: RenamedTensorSource.Entry] = [:]
@@ -90,7 +90,7 @@ public enum FrameworkNames {
             let rank2 = source.info(stored)?.shape.count == 2
             entries[m.name] = .init(stored: stored, transpose: m.transpose && rank2)
         }
-        return RenamedTensorSource(source, entries: entries, formatName: formatName)
+        return RenamedTensorSource(source, entries: entries)
     }
 }
 

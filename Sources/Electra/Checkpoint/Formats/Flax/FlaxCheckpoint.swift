@@ -94,7 +94,7 @@ public final class FlaxCheckpointFile: TensorSource {
         }
         var shape: [Int] = []
         for d in dims {
-            guard let n = d.intValue, n >= 0, n < 1 << 40 else { throw ElectraError("\(name): \(path) has an invalid shape") }
+            guard let n = d.intValue, n >= 0 else { throw ElectraError("\(name): \(path) has an invalid shape") }
             shape.append(n)
         }
         guard let dtype = dtypes[dtypeName] else {

@@ -61,19 +61,15 @@ struct ProtobufReader {
         }
     }
 
-    mutating func readFixed32() throws -> UInt32 {
-        guard end - position >= 4 else { throw error("fixed32 runs past the end") }
-        var v: UInt32 = 0
-        for i in 0..<4 { v |= UInt32(bytes[position + i]) << (8 * UInt32(i)) }
-        position += 4
-        return v
-    }
+    mutating func readFixed32() throws -> UInt32 { try readLittleEndian() }
+    mutating func readFixed64() throws -> UInt64 { try readLittleEndian() }
 
-    mutating func readFixed64() throws -> UInt64 {
-        guard end - position >= 8 else { throw error("fixed64 runs past the end") }
-        var v: UInt64 = 0
-        for i in 0..<8 { v |= UInt64(bytes[position + i]) << (8 * UInt64(i)) }
-        position += 8
+    mutating func readLittleEndian<T: FixedWidthInteger & UnsignedInteger>() throws -> T {
+        let n = MemoryLayout<T>.size
+        guard end - position >= n else { throw error("fixed\(8 * n) runs past the end") }
+        var v: T = 0
+        for i in 0..<n { v |= T(bytes[position + i]) << (8 * i) }
+        position += n
         return v
     }
 

@@ -9,9 +9,10 @@ public enum ElectraTower: String, Sendable, CaseIterable {
     }
 
     /// The HF class the tower becomes.
-    public var architecture: String {
-        self == .generator ? ElectraForMaskedLM.architecture : ElectraForPreTraining.architecture
+    public var modelType: any ElectraHeadModel.Type {
+        self == .generator ? ElectraForMaskedLM.self : ElectraForPreTraining.self
     }
+    public var architecture: String { modelType.architecture }
 }
 
 /// Google Research's TF1 variable names -> HF names, with HF's converter's rules
