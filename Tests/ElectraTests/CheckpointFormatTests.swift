@@ -185,4 +185,15 @@ struct CheckpointFormatTests {
             _ = try HDF5File(url: dir.appendingPathComponent("unwritten.h5"))
         } throws: { e in ((e as? ElectraError)?.message ?? "").contains("stores fewer") }
     }
+
+    @Test func shardNamesMustStayInTheIndexFolder() throws {
+        let tmp = try makeTempFolder("shard-names")
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        for bad in ["../pytorch_model-00001-of-00002.bin", "/etc/passwd", "sub/x.bin", ""] {
+            let index = tmp.appendingPathComponent("pytorch_model.bin.index.json")
+            try Data(#"{"weight_map": {"electra.embeddings.word_embeddings.weight": "\#(bad)"}}"#.utf8).write(to: index)
+            #expect(errorMessage { _ = try CheckpointWeights.open(tmp) }
+                == "pytorch_model.bin.index.json: weight_map entry 'electra.embeddings.word_embeddings.weight' is not a file name in the index's folder", "\(bad)")
+        }
+    }
 }

@@ -508,4 +508,11 @@ struct TensorBundleTests {
         print("TensorBundle entry fuzz: \(iterations) tables (\(opened) opened, \(rejected) rejected), \(iterations) snappy streams, \(String(format: "%.2f", Date().timeIntervalSince(start))) s")
         #expect(opened > 0 && rejected > 0)
     }
+
+    @Test func aStateFileThatIsAFIFOIsRefusedNotWaitedOn() throws {
+        let dir = try makeTempFolder("tf1-fifo")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(mkfifo(dir.appendingPathComponent("checkpoint").path, 0o600) == 0)
+        #expect(errorMessage { _ = try TensorBundle(prefix: dir) }.hasSuffix("checkpoint is not a regular file"))
+    }
 }

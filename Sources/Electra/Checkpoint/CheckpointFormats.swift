@@ -127,7 +127,10 @@ public enum CheckpointFormats {
         let dir = url.deletingLastPathComponent()
         var shards: [String: [any TensorSource]] = [:]
         for (tensor, v) in map.sorted(by: { $0.key < $1.key }) {
-            guard let fname = v.stringValue else { throw ElectraError("\(url.lastPathComponent): weight_map entry '\(tensor)' is not a file name") }
+            // Shards sit next to the index: a name with a folder in it would read elsewhere.
+            guard let fname = v.stringValue, !fname.isEmpty, !fname.contains("/"), fname != ".", fname != ".." else {
+                throw ElectraError("\(url.lastPathComponent): weight_map entry '\(tensor)' is not a file name in the index's folder")
+            }
             if shards[fname] == nil {
                 let shard = dir.appendingPathComponent(fname)
                 guard FileManager.default.fileExists(atPath: shard.path) else {

@@ -40,7 +40,9 @@ extension TensorBundle {
     /// not make us open files outside its folder. A last component of `.` or `..` is refused.
     static func prefix(fromStateFile file: URL) throws -> URL {
         let folder = file.deletingLastPathComponent()
-        guard let text = try? String(contentsOf: file, encoding: .utf8) else {
+        // Through MappedFile: a FIFO or device named "checkpoint" is refused, not waited on.
+        let bytes = try MappedFile(url: file)
+        guard let text = String(validating: UnsafeRawBufferPointer(start: bytes.base, count: bytes.size), as: UTF8.self) else {
             throw ElectraError("\(file.path): cannot read the checkpoint state file as UTF-8 text")
         }
         let line = text.split(whereSeparator: \.isNewline)
