@@ -82,12 +82,12 @@ extension Activation {
         dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, pre: UnsafePointer<Float>, count n: Int
     ) {
         switch self {
-        case .gelu: Self.mapBackward(dx, dy, pre, n, Self.geluDerivative)
-        case .geluNew: Self.mapBackward(dx, dy, pre, n, Self.geluNewDerivative)
-        case .relu: Self.mapBackward(dx, dy, pre, n, Self.reluDerivative)
-        case .silu: Self.mapBackward(dx, dy, pre, n, Self.siluDerivative)
-        case .tanh: Self.mapBackward(dx, dy, pre, n, Self.tanhDerivative)
-        case .sigmoid: Self.mapBackward(dx, dy, pre, n, Self.sigmoidDerivative)
+        case .gelu: Self.mapBackward(dx, dy, pre, n, GeluKernel.self)
+        case .geluNew: Self.mapBackward(dx, dy, pre, n, GeluNewKernel.self)
+        case .relu: Self.mapBackward(dx, dy, pre, n, ReluKernel.self)
+        case .silu: Self.mapBackward(dx, dy, pre, n, SiluKernel.self)
+        case .tanh: Self.mapBackward(dx, dy, pre, n, TanhKernel.self)
+        case .sigmoid: Self.mapBackward(dx, dy, pre, n, SigmoidKernel.self)
         case .linear: if UnsafePointer(dx) != dy { dx.update(from: dy, count: n) }
         }
     }
@@ -96,57 +96,29 @@ extension Activation {
     @inline(__always)
     public func derivative(_ x: Vec) -> Vec {
         switch self {
-        case .gelu: Self.geluDerivative(x)
-        case .geluNew: Self.geluNewDerivative(x)
-        case .relu: Self.reluDerivative(x)
-        case .silu: Self.siluDerivative(x)
-        case .tanh: Self.tanhDerivative(x)
-        case .sigmoid: Self.sigmoidDerivative(x)
+        case .gelu: GeluKernel.derivative(x)
+        case .geluNew: GeluNewKernel.derivative(x)
+        case .relu: ReluKernel.derivative(x)
+        case .silu: SiluKernel.derivative(x)
+        case .tanh: TanhKernel.derivative(x)
+        case .sigmoid: SigmoidKernel.derivative(x)
         case .linear: Vec(repeating: 1)
         }
     }
 
-    /// Φ(x) + x φ(x)
-    @_transparent static func geluDerivative(_ x: Vec) -> Vec {
-        let cdf = 0.5 * (1 + verf(x * 0.70710678118654752))
-        return cdf + x * 0.3989422804014327 * vexp(-0.5 * x * x)
-    }
-    @_transparent static func geluNewDerivative(_ x: Vec) -> Vec {
-        let k: Float = 0.7978845608028654
-        let x2: Vec = x * x
-        let t: Vec = vtanh(k * (x + 0.044715 * x2 * x))
-        let dInner: Vec = k * (1 + 0.134145 * x2)
-        let sech2: Vec = 1 - t * t
-        return 0.5 * (1 + t) + 0.5 * x * sech2 * dInner
-    }
-    @_transparent static func reluDerivative(_ x: Vec) -> Vec { Vec(repeating: 1).replacing(with: 0, where: x .<= 0) }
-    @_transparent static func siluDerivative(_ x: Vec) -> Vec {
-        let s = vsigmoid(x)
-        return s * (1 + x * (1 - s))
-    }
-    @_transparent static func tanhDerivative(_ x: Vec) -> Vec {
-        let t = vtanh(x)
-        return 1 - t * t
-    }
-    @_transparent static func sigmoidDerivative(_ x: Vec) -> Vec {
-        let s = vsigmoid(x)
-        return s * (1 - s)
-    }
-
     @inline(__always)
-    static func mapBackward(
-        _ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ pre: UnsafePointer<Float>, _ n: Int,
-        _ fPrime: (Vec) -> Vec
+    static func mapBackward<K: ActivationKernel>(
+        _ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ pre: UnsafePointer<Float>, _ n: Int, _: K.Type
     ) {
-        Parallel.forRanges(n, minChunk: 16384) { _, r in
+        Parallel.forChunks(n, minChunk: 16384) { _, r in
             var i = r.lowerBound
             while i + vecWidth <= r.upperBound {
-                storeVec(loadVec(dy + i) * fPrime(loadVec(pre + i)), dx + i)
+                storeVec(loadVec(dy + i) * K.derivative(loadVec(pre + i)), dx + i)
                 i += vecWidth
             }
             let tail = r.upperBound - i
             if tail > 0 {
-                storePartial(loadPartial(dy + i, tail, fill: 0) * fPrime(loadPartial(pre + i, tail, fill: 0)), dx + i, tail)
+                storePartial(loadPartial(dy + i, tail, fill: 0) * K.derivative(loadPartial(pre + i, tail, fill: 0)), dx + i, tail)
             }
         }
     }

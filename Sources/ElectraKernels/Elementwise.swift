@@ -2,7 +2,7 @@
 public func addBiasRows(
     _ y: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, rows: Int, columns: Int
 ) {
-    Parallel.forRanges(rows, minChunk: max(1, 32768 / max(columns, 1))) { _, r in
+    Parallel.forChunks(rows, minChunk: max(1, 32768 / max(columns, 1))) { _, r in
         for row in r {
             let p = y + row * columns
             var i = 0
@@ -20,7 +20,7 @@ public func fillRows(
     _ y: UnsafeMutablePointer<Float>, _ row: UnsafePointer<Float>, rows: Int, columns: Int, stride: Int? = nil
 ) {
     let ld = stride ?? columns
-    Parallel.forRanges(rows, minChunk: max(1, 65536 / max(columns, 1))) { _, r in
+    Parallel.forChunks(rows, minChunk: max(1, 65536 / max(columns, 1))) { _, r in
         for i in r { (y + i * ld).update(from: row, count: columns) }
     }
 }
@@ -60,4 +60,12 @@ public func vmaxElement(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
     }
     while i < n { m = Swift.max(m, x[i]); i += 1 }
     return m
+}
+
+/// x[0..<n] *= factor.
+@inline(__always)
+public func scaleRow(_ x: UnsafeMutablePointer<Float>, _ n: Int, by factor: Float) {
+    var i = 0
+    while i + vecWidth <= n { storeVec(loadVec(x + i) * factor, x + i); i += vecWidth }
+    while i < n { x[i] *= factor; i += 1 }
 }

@@ -21,26 +21,32 @@ public func sgemm(
 
 /// The same product split across `Parallel.threads`: along M when M is the larger side
 /// (each chunk a block of C's rows), else along N. BLAS stays single-threaded inside.
+/// Each chunk re-packs the operand it shares with the others (about 10/rows of the chunk's
+/// time on this machine), so a side is cut finer than one chunk per thread (for balance,
+/// see `Parallel.forChunks`) only while chunks keep 256+ rows or columns.
 public func parallelSgemm(
     transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
     alpha: Float, a: UnsafePointer<Float>, lda: Int,
     b: UnsafePointer<Float>, ldb: Int,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
+    let threads = Parallel.threads
     // Below ~1 MFLOP a thread hop costs more than it saves.
-    if Parallel.threads == 1 || m * n * k < 1 << 19 {
+    if threads == 1 || m * n * k < 1 << 19 {
         sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
               b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         return
     }
+    let side = max(m, n)
+    let perThread = min(4, max(1, side / (threads * 256)))
     if m >= n {
-        Parallel.forRanges(m, minChunk: 16) { _, r in
+        Parallel.forChunks(m, minChunk: 16, perThread: perThread) { _, r in
             sgemm(transA: transA, transB: transB, m: r.count, n: n, k: k, alpha: alpha,
                   a: a + (transA ? r.lowerBound : r.lowerBound * lda), lda: lda,
                   b: b, ldb: ldb, beta: beta, c: c + r.lowerBound * ldc, ldc: ldc)
         }
     } else {
-        Parallel.forRanges(n, minChunk: 16) { _, r in
+        Parallel.forChunks(n, minChunk: 16, perThread: perThread) { _, r in
             sgemm(transA: transA, transB: transB, m: m, n: r.count, k: k, alpha: alpha,
                   a: a, lda: lda,
                   b: b + (transB ? r.lowerBound * ldb : r.lowerBound), ldb: ldb,

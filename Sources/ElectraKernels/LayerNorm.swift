@@ -9,7 +9,7 @@ public func layerNormForward(
     rows: Int, columns n: Int, eps: Float,
     mean: UnsafeMutablePointer<Float>? = nil, rstd: UnsafeMutablePointer<Float>? = nil
 ) {
-    Parallel.forRanges(rows, minChunk: max(1, 16384 / max(n, 1))) { _, r in
+    Parallel.forChunks(rows, minChunk: max(1, 16384 / max(n, 1))) { _, r in
         for row in r {
             let x = input + row * n
             let o = out + row * n

@@ -9,6 +9,14 @@ public func softmaxRow(_ x: UnsafeMutablePointer<Float>, _ n: Int, bias: UnsafeP
         while i + vecWidth <= n { storeVec(loadVec(x + i) + loadVec(bias + i), x + i); i += vecWidth }
         while i < n { x[i] += bias[i]; i += 1 }
     }
+    scaleRow(x, n, by: 1 / expShiftedRow(x, n))
+}
+
+/// x[i] = exp(x[i] - max(x)) in place; returns Σ x[i], the softmax denominator, so that a
+/// caller may divide something smaller than the row later (attention scales its output
+/// rows instead of the probabilities).
+@inline(__always)
+public func expShiftedRow(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
     let m = vmaxElement(x, n)
     var acc = Vec()
     var i = 0
@@ -25,10 +33,7 @@ public func softmaxRow(_ x: UnsafeMutablePointer<Float>, _ n: Int, bias: UnsafeP
         s += e
         i += 1
     }
-    let inv = 1 / s
-    i = 0
-    while i + vecWidth <= n { storeVec(loadVec(x + i) * inv, x + i); i += vecWidth }
-    while i < n { x[i] *= inv; i += 1 }
+    return s
 }
 
 /// log(sum(exp(x))) of one row, stable.

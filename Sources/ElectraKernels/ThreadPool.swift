@@ -28,18 +28,20 @@ final class ThreadPool: @unchecked Sendable {
         workerCount = workers
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&wake, nil)
-        for _ in 0..<workers {
-            let t = Thread { [unowned self] in self.workerLoop() }
+        for w in 0..<workers {
+            let t = Thread { [unowned self] in self.workerLoop(worker: w + 1) }
             t.stackSize = 1 << 20
             t.start()
         }
     }
 
-    /// Runs body(0..<count) on the caller plus the workers; returns when all are done.
-    /// Re-entrant or concurrent calls run inline on the calling thread.
-    func run(_ count: Int, _ body: (Int) -> Void) {
+    /// Runs body(worker, chunk) for every chunk in 0..<count on the caller (worker 0) plus
+    /// the pool's threads (workers 1...workerCount), each taking the next chunk when free, so
+    /// a slower thread simply takes fewer. Returns when all are done. Re-entrant or
+    /// concurrent calls run inline on the calling thread as worker 0.
+    func run(_ count: Int, _ body: (_ worker: Int, _ chunk: Int) -> Void) {
         if count <= 1 || workerCount == 0 || !busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
-            for i in 0..<count { body(i) }
+            for i in 0..<count { body(0, i) }
             return
         }
         withoutActuallyEscaping(body) { body in
@@ -51,7 +53,7 @@ final class ThreadPool: @unchecked Sendable {
             pthread_mutex_lock(&mutex)
             if sleepers > 0 { pthread_cond_broadcast(&wake) }
             pthread_mutex_unlock(&mutex)
-            drain(box)
+            drain(box, worker: 0)
             while finished.load(ordering: .acquiring) < count { spinHint() }
             jobAddress.store(0, ordering: .sequentiallyConsistent)
             while active.load(ordering: .sequentiallyConsistent) > 0 { spinHint() }
@@ -59,16 +61,16 @@ final class ThreadPool: @unchecked Sendable {
         busy.store(false, ordering: .releasing)
     }
 
-    private func drain(_ box: JobBox) {
+    private func drain(_ box: JobBox, worker: Int) {
         while true {
             let i = nextChunk.wrappingAdd(1, ordering: .relaxed).oldValue
             if i >= box.count { return }
-            box.body(i)
+            box.body(worker, i)
             finished.wrappingAdd(1, ordering: .releasing)
         }
     }
 
-    private func workerLoop() {
+    private func workerLoop(worker: Int) {
         var seen = generation.load(ordering: .acquiring)
         while true {
             var spins = 0
@@ -91,7 +93,7 @@ final class ThreadPool: @unchecked Sendable {
             active.wrappingAdd(1, ordering: .sequentiallyConsistent)
             let address = jobAddress.load(ordering: .sequentiallyConsistent)
             if address != 0 {
-                drain(Unmanaged<JobBox>.fromOpaque(UnsafeRawPointer(bitPattern: address)!).takeUnretainedValue())
+                drain(Unmanaged<JobBox>.fromOpaque(UnsafeRawPointer(bitPattern: address)!).takeUnretainedValue(), worker: worker)
             }
             active.wrappingSubtract(1, ordering: .sequentiallyConsistent)
         }
@@ -105,9 +107,9 @@ final class ThreadPool: @unchecked Sendable {
 }
 
 private final class JobBox {
-    let body: (Int) -> Void
+    let body: (Int, Int) -> Void
     let count: Int
-    init(_ body: @escaping (Int) -> Void, _ count: Int) {
+    init(_ body: @escaping (Int, Int) -> Void, _ count: Int) {
         self.body = body
         self.count = count
     }

@@ -93,6 +93,39 @@ struct KernelTests {
         }
     }
 
+    /// Dynamic chunks: every index exactly once, worker numbers within the thread limit
+    /// (callers index per-thread scratch with them), whatever the split.
+    @Test func forChunksCoversEveryIndexOnceWithinTheWorkerLimit() {
+        for (count, minChunk, maxThreads) in [(1000, 1, Int.max), (1000, 64, 2), (7, 1, 1), (3, 1, Int.max), (0, 1, Int.max), (4096, 16, 3)] {
+            let seen = UnsafeMutablePointer<Int32>.allocate(capacity: max(count, 1))
+            seen.initialize(repeating: 0, count: max(count, 1))
+            defer { seen.deallocate() }
+            let limit = min(Parallel.threads, maxThreads)
+            let badWorker = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+            badWorker.initialize(to: 0)
+            defer { badWorker.deallocate() }
+            Parallel.forChunks(count, minChunk: minChunk, maxThreads: maxThreads) { worker, range in
+                if worker < 0 || worker >= limit { badWorker.pointee = 1 }
+                for i in range { seen[i] += 1 }  // ranges are disjoint, so no two threads share i
+            }
+            #expect(badWorker.pointee == 0, "count \(count): a worker number reached \(limit) or more")
+            #expect((0..<count).allSatisfy { seen[$0] == 1 }, "count \(count): some index was not visited exactly once")
+        }
+    }
+
+    /// The deferred-normalisation form attention uses (exp now, divide later) is the softmax.
+    @Test func expShiftedRowIsTheUnnormalisedSoftmax() {
+        var rng = Xoshiro256(seed: 3)
+        for n in [1, 7, 8, 129] {
+            var x = (0..<n).map { _ in 30 * rng.nextNormal() }
+            var p = x
+            softmaxRow(&p, n)
+            let sum = expShiftedRow(&x, n)
+            for i in 0..<n { #expect(abs(x[i] / sum - p[i]) < 1e-6, "n=\(n) i=\(i)") }
+            #expect(abs(p.reduce(0, +) - 1) < 1e-5)
+        }
+    }
+
     @Test func parallelGemmEqualsSingleThreaded() {
         var rng = Xoshiro256(seed: 9)
         for (m, n, k) in [(300, 70, 90), (20, 513, 64), (1, 1, 1)] {

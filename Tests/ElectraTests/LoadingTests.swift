@@ -44,6 +44,30 @@ struct LoadingTests {
         #expect(table.parameterCount == all - m.config.vocabSize * m.config.embeddingSize)
     }
 
+    /// Q, K and V run as one product over a shared [3H, H] block; the HF-named parameters
+    /// are views of it, so a change made through a name (an optimizer step, a restore) is
+    /// what the next forward pass computes with.
+    @Test func queryKeyValueAreViewsOfOneFusedProjection() throws {
+        let (m, _) = try ElectraModel.load(from: base)
+        let H = m.config.hiddenSize
+        let layer = m.backbone.layers[0]
+        #expect(layer.qkv.weight.shape == [3 * H, H])
+        #expect(layer.query.weight.pointer == layer.qkv.weight.pointer)
+        #expect(layer.key.weight.pointer == layer.qkv.weight.pointer + H * H)
+        #expect(layer.value.weight.pointer == layer.qkv.weight.pointer + 2 * H * H)
+        #expect(layer.value.bias!.pointer == layer.qkv.bias!.pointer + 2 * H)
+        // The values are the checkpoint's, and the table hands out the views.
+        let file = try CheckpointWeights.open(base)
+        #expect(try file.tensor("encoder.layer.0.attention.self.key.weight")!.scalars == layer.key.weight.value.scalars)
+        #expect(m.parameters["encoder.layer.0.attention.self.value.bias"] === layer.value.bias)
+        // Writing through the name changes the output exactly as a reload with that value does.
+        let inputs = ElectraInputs(ids: [[1, 5, 9, 2]])
+        let before = try m(inputs).lastHiddenState!.scalars
+        layer.value.bias!.pointer[0] += 0.5
+        let after = try m(inputs).lastHiddenState!.scalars
+        #expect(before != after)
+    }
+
     @Test func wrongShapeNamesTheTensorAndBothShapes() throws {
         var c = try ElectraConfig.load(from: base.appendingPathComponent("config.json"))
         c.intermediateSize = 40

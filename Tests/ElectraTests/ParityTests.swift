@@ -48,6 +48,15 @@ struct ParityTests {
             #expect(d <= Self.tolerance, "\(name) \(key): max abs diff \(d)")
         }
         print("parity \(name): worst max-abs-diff \(worst.1) (\(worst.0)) over \(expected.names.count) tensors")
+        // Without attentions requested, attention normalises its output rows instead of the
+        // probabilities: the same numbers must come out of that path too.
+        if wantsAttn {
+            let plain = try model(inputs, options: ForwardOptions(outputHiddenStates: wantsHidden))
+            for (key, got) in plain.namedTensors {
+                let d = maxAbsDiff(got, try expected.floatTensor(key))
+                #expect(d <= Self.tolerance, "\(name) \(key) without attentions: max abs diff \(d)")
+            }
+        }
     }
 
     @Test func parameterCountsMatchHF() throws {

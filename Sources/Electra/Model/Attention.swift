@@ -12,15 +12,17 @@ struct RelativePositions {
 struct AttentionShape {
     let batch: Int, length: Int, heads: Int, headDim: Int
     var hidden: Int { heads * headDim }
-    /// Floats of per-thread scratch one (b, h) pair needs.
-    var scratchPerThread: Int { 2 * length * length + 2 * length * (2 * length - 1) }
+    /// Floats of per-thread scratch one (b, h) pair needs: scores [L, L], the relative
+    /// terms [2, L, 2L-1], dropped probabilities [L, L], softmax denominators [L].
+    var scratchPerThread: Int { 2 * length * length + 2 * length * (2 * length - 1) + length }
 }
 
 /// Scaled dot-product attention per (batch, head), without materialising more than one
 /// [L, L] score block per thread unless `probs` asks to keep them.
 /// q, k, v: rows of `ldqkv` floats (the fused [B*L, 3H] projection: ldqkv = 3H), head h in
 /// columns h*d..<(h+1)*d; maskBias: [B, L] (0 or float32.min);
-/// ctx: [B*L, H]; probs: [B, nh, L, L] when non-nil; scratch: [threads, scratchPerThread].
+/// ctx: [B*L, H]; probs: [B, nh, L, L] when non-nil; scratch: [scratchRows, scratchPerThread]
+/// (a row per worker thread; at most `scratchRows` threads take part).
 func attentionForward(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldqkv: Int,
     ctx: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>?,
@@ -29,33 +31,47 @@ func attentionForward(
 ) {
     let L = s.length, d = s.headDim, H = s.hidden
     let alpha = 1 / Float(d).squareRoot()
-    Parallel.forRanges(s.batch * s.heads, maxChunks: scratchRows) { chunk, range in
-        let mine = scratch + chunk * s.scratchPerThread
+    // Without kept probabilities the rows of P need not be normalised: ctx = (E V) / Σ E
+    // divides L x d outputs instead of L x L probabilities.
+    let deferNormalising = probs == nil && probsDropout == nil
+    Parallel.forChunks(s.batch * s.heads, maxThreads: scratchRows) { worker, range in
+        let mine = scratch + worker * s.scratchPerThread
+        let sums = mine + s.scratchPerThread - L  // [L] softmax denominators
         for bh in range {
             let b = bh / s.heads, h = bh % s.heads
             let qb = q + b * L * ldqkv + h * d
             let kb = k + b * L * ldqkv + h * d
             let vb = v + b * L * ldqkv + h * d
             let scores = probs.map { $0 + bh * L * L } ?? mine
-            // scores[L, L] = alpha * Q K^T
+            // scores[L, L] = mask + alpha * Q K^T: the mask written where BLAS would
+            // otherwise zero C (beta 0 is a pass of its own in OpenBLAS), then accumulated.
+            let bias = maskBias + b * L
+            for l in 0..<L { (scores + l * L).update(from: bias, count: L) }
             sgemm(transA: false, transB: true, m: L, n: L, k: d, alpha: alpha, a: qb, lda: ldqkv,
-                  b: kb, ldb: ldqkv, beta: 0, c: scores, ldc: L)
+                  b: kb, ldb: ldqkv, beta: 1, c: scores, ldc: L)
             if let rel = relative {
                 addRelativeScores(scores, q: qb, k: kb, rel: rel, L: L, d: d, ld: ldqkv, alpha: alpha,
                                   scratch: mine + L * L)
             }
-            let bias = maskBias + b * L
-            for l in 0..<L { softmaxRow(scores + l * L, L, bias: bias) }
+            let out = ctx + b * L * H + h * d
+            if deferNormalising {
+                for l in 0..<L { sums[l] = expShiftedRow(scores + l * L, L) }
+                sgemm(transA: false, transB: false, m: L, n: d, k: L, alpha: 1, a: scores, lda: L,
+                      b: vb, ldb: ldqkv, beta: 0, c: out, ldc: H)
+                for l in 0..<L { scaleRow(out + l * H, d, by: 1 / sums[l]) }
+                continue
+            }
+            for l in 0..<L { softmaxRow(scores + l * L, L) }
             // Dropout on the probabilities (training): P' = P * mask, P itself is kept.
             var weights = UnsafePointer(scores)
             if let dropMask = probsDropout {
-                let dropped = mine + s.scratchPerThread - L * L
+                let dropped = mine + L * L + 2 * L * (2 * L - 1)
                 for i in 0..<(L * L) { dropped[i] = scores[i] * dropMask[bh * L * L + i] }
                 weights = UnsafePointer(dropped)
             }
             // ctx[L, d] = P' V
             sgemm(transA: false, transB: false, m: L, n: d, k: L, alpha: 1, a: weights, lda: L,
-                  b: vb, ldb: ldqkv, beta: 0, c: ctx + b * L * H + h * d, ldc: H)
+                  b: vb, ldb: ldqkv, beta: 0, c: out, ldc: H)
         }
     }
 }
@@ -170,3 +186,4 @@ func attentionBackward(
         }
     }
 }
+

@@ -16,7 +16,6 @@ final class TrainingTape {
     let dEmbedding: Tensor          // [N, E]
     let embeddingScratch: Tensor    // [N, E]
     let attentionScratch: Tensor    // [threads, scratchPerThread]
-    let stack: StackedQKV
     let embeddingDropout: Tensor    // [N, E] mask
     var embeddingDropoutActive = false
     var batch: TokenBatch?
@@ -38,7 +37,6 @@ final class TrainingTape {
         dEmbedding = Tensor(zeros: [n, E])
         embeddingScratch = Tensor(zeros: [n, E])
         attentionScratch = Tensor(zeros: [Parallel.threads, s.scratchPerThread])
-        stack = StackedQKV(hidden: H)
         embeddingDropout = Tensor(zeros: [n, E])
     }
 
@@ -89,7 +87,7 @@ extension ElectraBackbone {
             for (i, layer) in layers.enumerated() {
                 layer.forward(tape.hidden[i].pointer, tape.hidden[i + 1].pointer, acts: tape.layers[i],
                               maskBias: bias.baseAddress!, shape: shape, probs: tape.layers[i].probs.pointer,
-                              scratch: tape.attentionScratch, stack: tape.stack, dropout: rates)
+                              scratch: tape.attentionScratch, dropout: rates)
             }
         }
         return tape

@@ -67,7 +67,7 @@ public final class ElectraBackbone: @unchecked Sendable {
                     probs = a.pointer
                 }
                 layer.forward(x, out, acts: ws.acts, maskBias: bias.baseAddress!, shape: shape,
-                              probs: probs, scratch: ws.scratch, stack: ws.stack)
+                              probs: probs, scratch: ws.scratch)
                 x = out
             }
         }
@@ -104,7 +104,6 @@ final class InferenceWorkspace {
     let hidden: [Tensor]      // 2 x [N, H]
     let acts: LayerActivations
     let scratch: Tensor       // [threads, scratchPerThread]
-    let stack: StackedQKV
     let threads: Int
 
     init(config c: ElectraConfig, tokens n: Int, shape: AttentionShape) {
@@ -116,7 +115,6 @@ final class InferenceWorkspace {
         acts = LayerActivations(tokens: n, hidden: c.hiddenSize, intermediateSize: c.intermediateSize,
                                 probsCount: 0, training: false)
         scratch = Tensor(zeros: [threads, shape.scratchPerThread])
-        stack = StackedQKV(hidden: c.hiddenSize)
     }
 
     /// Buffers are reused for any shape that fits the capacity they were made for.

@@ -5,6 +5,8 @@ import ElectraKernels
 /// intermediate.dense, output.{dense,LayerNorm} (+ attention.self.distance_embedding).
 public struct EncoderLayer: Sendable {
     public let query, key, value, attentionOutput: Linear
+    /// query | key | value as one [3H, H] product; the three are views of its weight.
+    let qkv: Linear
     public let attentionLayerNorm: LayerNormWeights
     public let intermediate, output: Linear
     public let outputLayerNorm: LayerNormWeights
@@ -19,6 +21,7 @@ public struct EncoderLayer: Sendable {
         query = try selfAttn.linear("query", in: H, out: H)
         key = try selfAttn.linear("key", in: H, out: H)
         value = try selfAttn.linear("value", in: H, out: H)
+        qkv = Linear.concatenating([query, key, value])
         if c.positionEmbeddingType != .absolute {
             distanceEmbedding = try selfAttn.pp("distance_embedding").parameter(
                 "weight", shape: [2 * c.maxPositionEmbeddings - 1, c.headDim], role: .embedding)
@@ -48,8 +51,7 @@ public struct EncoderLayer: Sendable {
     func forward(
         _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
         acts a: LayerActivations, maskBias: UnsafePointer<Float>, shape s: AttentionShape,
-        probs: UnsafeMutablePointer<Float>?, scratch: Tensor, stack: StackedQKV,
-        dropout: DropoutRates? = nil
+        probs: UnsafeMutablePointer<Float>?, scratch: Tensor, dropout: DropoutRates? = nil
     ) {
         let n = s.batch * s.length
         // The rates are kept so that backward knows which masks this step drew.
@@ -58,19 +60,9 @@ public struct EncoderLayer: Sendable {
         if let d = dropout, d.attention > 0 {
             d.context.fillMask(a.probsMask.pointer, count: s.batch * s.heads * s.length * s.length, p: d.attention)
         }
-        // a.qkv: [N, 3H], q | k | v per row. For many rows, one product against the stacked
-        // [3H, H] weight (X packed once, a wider N for the BLAS kernel); for few rows the
-        // restacking copy would cost more than it saves, so three products write the columns.
+        // a.qkv: [N, 3H], q | k | v per row, one product (X packed once, a wider N).
         let H = s.hidden
-        if n >= 256 {
-            stack.load(query, key, value)
-            linearForward(a.qkv.pointer, x, weight: stack.weight.pointer, bias: stack.bias.pointer,
-                          rows: n, inFeatures: H, outFeatures: 3 * H)
-        } else {
-            query.forward(a.q, x, rows: n, yStride: 3 * H)
-            key.forward(a.k, x, rows: n, yStride: 3 * H)
-            value.forward(a.v, x, rows: n, yStride: 3 * H)
-        }
+        qkv.forward(a.qkv.pointer, x, rows: n)
         attentionForward(q: a.q, k: a.k, v: a.v, ldqkv: 3 * H, ctx: a.context.pointer,
                          probs: probs, maskBias: maskBias, shape: s,
                          relative: relativePositions, scratch: scratch.pointer, scratchRows: scratch.shape[0],
@@ -210,26 +202,4 @@ final class LayerActivations {
     var q: UnsafeMutablePointer<Float> { qkv.pointer }
     var k: UnsafeMutablePointer<Float> { qkv.pointer + qkv.shape[1] / 3 }
     var v: UnsafeMutablePointer<Float> { qkv.pointer + 2 * qkv.shape[1] / 3 }
-}
-
-/// The query/key/value weights stacked into one [3H, H] matrix (and [3H] bias) for the fused
-/// projection. One per workspace or tape, shared by every layer: each layer restacks its own
-/// weights before use (~3H^2 floats, negligible next to the product, and always in step with
-/// training updates).
-final class StackedQKV {
-    let weight: Tensor  // [3H, H]
-    let bias: Tensor    // [3H]
-
-    init(hidden: Int) {
-        weight = Tensor(zeros: [3 * hidden, hidden])
-        bias = Tensor(zeros: [3 * hidden])
-    }
-
-    func load(_ q: Linear, _ k: Linear, _ v: Linear) {
-        let hh = q.inFeatures * q.outFeatures, h = q.outFeatures
-        for (i, proj) in [q, k, v].enumerated() {
-            (weight.pointer + i * hh).update(from: proj.weight.pointer, count: hh)
-            (bias.pointer + i * h).update(from: proj.bias!.pointer, count: h)
-        }
-    }
 }

@@ -15,6 +15,32 @@ public struct Linear: Sendable {
 }
 
 extension Linear {
+    /// One Linear computing the concatenation of `parts`' outputs (all of one input width,
+    /// all with or all without bias). Each part's weight and bias move into the shared
+    /// [Σout, in] block and become views of it: the parts stay the HF-named parameters that
+    /// loading, saving and the optimizer see, and the block can never disagree with them.
+    static func concatenating(_ parts: [Linear]) -> Linear {
+        let inFeatures = parts[0].inFeatures
+        precondition(parts.allSatisfy { $0.inFeatures == inFeatures && ($0.bias == nil) == (parts[0].bias == nil) })
+        let outFeatures = parts.reduce(0) { $0 + $1.outFeatures }
+        let weight = Tensor(zeros: [outFeatures, inFeatures])
+        let bias = parts[0].bias == nil ? nil : Tensor(zeros: [outFeatures])
+        var row = 0
+        for part in parts {
+            move(part.weight, into: weight, offset: row * inFeatures)
+            if let b = part.bias, let bias { move(b, into: bias, offset: row) }
+            row += part.outFeatures
+        }
+        return Linear(weight: Parameter(weight, role: .linearWeight), bias: bias.map { Parameter($0, role: .bias) },
+                      inFeatures: inFeatures, outFeatures: outFeatures)
+    }
+
+    private static func move(_ p: Parameter, into block: Tensor, offset: Int) {
+        let view = Tensor(shape: p.shape, storage: block.storage, offset: block.offset + offset)
+        view.pointer.update(from: p.pointer, count: p.value.count)
+        p.value = view
+    }
+
     /// dx[rows,in] = dy · W (+= when `accumulate`, skipped when nil); weight/bias grads +=.
     public func backward(
         dx: UnsafeMutablePointer<Float>?, accumulate: Bool = false, dy: UnsafePointer<Float>,

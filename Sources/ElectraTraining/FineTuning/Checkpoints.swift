@@ -41,7 +41,8 @@ public enum Checkpoints {
             guard let t = try weights.tensor(name, expectedShape: p.shape) else {
                 throw ElectraError("\(dir.lastPathComponent): checkpoint lacks '\(name)'")
             }
-            p.value = t.copy()
+            // Into the existing buffer: parameters may be views of a shared block (fused QKV).
+            p.pointer.update(from: t.pointer, count: t.count)
         }
         try optimizer.restoreState(from: dir.appendingPathComponent("optimizer.safetensors"))
         let stateURL = dir.appendingPathComponent("trainer_state.json")
