@@ -15,16 +15,6 @@ public func addBiasRows(
     }
 }
 
-/// y[r, 0..<columns] = row[:] for every row (rows `stride` floats apart, default `columns`).
-public func fillRows(
-    _ y: UnsafeMutablePointer<Float>, _ row: UnsafePointer<Float>, rows: Int, columns: Int, stride: Int? = nil
-) {
-    let ld = stride ?? columns
-    Parallel.forChunks(rows, minChunk: max(1, 65536 / max(columns, 1))) { _, r in
-        for i in r { (y + i * ld).update(from: row, count: columns) }
-    }
-}
-
 /// Sum of `n` floats with eight independent accumulators.
 @inline(__always)
 public func vsum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {

@@ -24,34 +24,35 @@ public func sgemm(
 /// Each chunk re-packs the operand it shares with the others (about 10/rows of the chunk's
 /// time on this machine), so a side is cut finer than one chunk per thread (for balance,
 /// see `Parallel.forChunks`) only while chunks keep 256+ rows or columns.
+/// `rowInit` [n], when given, is first written into every row of C (beta is then 1): each
+/// chunk writes its own block just before BLAS accumulates into it, while it is in cache.
 public func parallelSgemm(
     transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
     alpha: Float, a: UnsafePointer<Float>, lda: Int,
     b: UnsafePointer<Float>, ldb: Int,
-    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, rowInit: UnsafePointer<Float>? = nil
 ) {
+    let beta: Float = rowInit == nil ? beta : 1
+    @inline(__always) func block(_ rows: Range<Int>, _ columns: Range<Int>) {
+        let cb = c + rows.lowerBound * ldc + columns.lowerBound
+        if let rowInit {
+            for r in 0..<rows.count { (cb + r * ldc).update(from: rowInit + columns.lowerBound, count: columns.count) }
+        }
+        sgemm(transA: transA, transB: transB, m: rows.count, n: columns.count, k: k, alpha: alpha,
+              a: a + rows.lowerBound * (transA ? 1 : lda), lda: lda,
+              b: b + columns.lowerBound * (transB ? ldb : 1), ldb: ldb, beta: beta, c: cb, ldc: ldc)
+    }
     let threads = Parallel.threads
     // Below ~1 MFLOP a thread hop costs more than it saves.
     if threads == 1 || m * n * k < 1 << 19 {
-        sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-              b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        block(0..<m, 0..<n)
         return
     }
-    let side = max(m, n)
-    let perThread = min(4, max(1, side / (threads * 256)))
+    let perThread = min(4, max(1, max(m, n) / (threads * 256)))
     if m >= n {
-        Parallel.forChunks(m, minChunk: 16, perThread: perThread) { _, r in
-            sgemm(transA: transA, transB: transB, m: r.count, n: n, k: k, alpha: alpha,
-                  a: a + (transA ? r.lowerBound : r.lowerBound * lda), lda: lda,
-                  b: b, ldb: ldb, beta: beta, c: c + r.lowerBound * ldc, ldc: ldc)
-        }
+        Parallel.forChunks(m, minChunk: 16, perThread: perThread) { _, r in block(r, 0..<n) }
     } else {
-        Parallel.forChunks(n, minChunk: 16, perThread: perThread) { _, r in
-            sgemm(transA: transA, transB: transB, m: m, n: r.count, k: k, alpha: alpha,
-                  a: a, lda: lda,
-                  b: b + (transB ? r.lowerBound * ldb : r.lowerBound), ldb: ldb,
-                  beta: beta, c: c + r.lowerBound, ldc: ldc)
-        }
+        Parallel.forChunks(n, minChunk: 16, perThread: perThread) { _, r in block(0..<m, r) }
     }
 }
 
@@ -63,13 +64,11 @@ public func linearForward(
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
     rows m: Int, inFeatures: Int, outFeatures: Int, yStride: Int? = nil
 ) {
-    let ldy = yStride ?? outFeatures
-    // Start C at the bias and accumulate (beta 1): one write pass instead of BLAS zeroing C
-    // (beta 0) plus a separate bias pass.
-    if let bias { fillRows(y, bias, rows: m, columns: outFeatures, stride: ldy) }
+    // C starts at the bias and BLAS accumulates (beta 1): OpenBLAS would otherwise spend a
+    // pass zeroing C for beta 0, and a bias pass would follow.
     parallelSgemm(transA: false, transB: true, m: m, n: outFeatures, k: inFeatures,
                   alpha: 1, a: x, lda: inFeatures, b: weight, ldb: inFeatures,
-                  beta: bias == nil ? 0 : 1, c: y, ldc: ldy)
+                  beta: 0, c: y, ldc: yStride ?? outFeatures, rowInit: bias)
 }
 
 /// Name of the BLAS kernel set in use (for benchmark reports).

@@ -136,9 +136,15 @@ struct KernelTests {
             let saved = Parallel.threads
             Parallel.threads = 3
             parallelSgemm(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: k, beta: 0, c: &c2, ldc: n)
+            // With a row initialiser (a Linear's bias), each chunk writes its own block first.
+            let bias = (0..<n).map { Float($0) - 7.5 }
+            var c3 = [Float](repeating: .nan, count: m * n)
+            parallelSgemm(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: k, beta: 0, c: &c3, ldc: n, rowInit: bias)
             Parallel.threads = saved
             let worst = zip(c1, c2).map { abs($0 - $1) }.max()!
             #expect(worst < 1e-4, "split product differs by \(worst)")
+            let worstBiased = (0..<(m * n)).map { abs(c3[$0] - (c1[$0] + bias[$0 % n])) }.max()!
+            #expect(worstBiased < 1e-4, "product plus row initialiser differs by \(worstBiased)")
             // Spot-check one entry against a plain dot product.
             var dot: Float = 0
             for t in 0..<k { dot += a[t] * b[(n - 1) * k + t] }
