@@ -49,16 +49,7 @@ public enum Parallel {
         _ count: Int, minChunk: Int = 1, maxChunks: Int = .max, _ body: (Int, Range<Int>) -> Void
     ) {
         let chunks = min(threads, maxChunks, max(1, count / max(minChunk, 1)))
-        if chunks <= 1 || count <= 1 {
-            body(0, 0..<count)
-            return
-        }
-        let per = (count + chunks - 1) / chunks
-        pool(for: chunks).run(chunks) { _, c in
-            let lo = c * per
-            let hi = min(count, lo + per)
-            if lo < hi { body(c, lo..<hi) }
-        }
+        split(count, into: chunks, threads: chunks) { _, c, range in body(c, range) }
     }
 
     /// Runs `body(worker, range)` over `0..<count` cut into up to `perThread` chunks per
@@ -78,15 +69,24 @@ public enum Parallel {
         // Whole multiples of the thread count: 3 chunks on 2 threads would leave one idle
         // for a third of the time.
         let chunks = most < t ? most : t * max(1, min(perThread, most / t))
+        split(count, into: chunks, threads: t) { worker, _, range in body(worker, range) }
+    }
+
+    /// `0..<count` as `chunks` equal contiguous ranges run on up to `threads` threads:
+    /// body(worker, chunk, range); inline when there is one chunk.
+    @inline(__always)
+    private static func split(
+        _ count: Int, into chunks: Int, threads: Int, _ body: (_ worker: Int, _ chunk: Int, Range<Int>) -> Void
+    ) {
         if chunks <= 1 || count <= 1 {
-            body(0, 0..<count)
+            body(0, 0, 0..<count)
             return
         }
         let per = (count + chunks - 1) / chunks
-        pool(for: t).run(chunks) { worker, c in
+        pool(for: threads).run(chunks) { worker, c in
             let lo = c * per
             let hi = min(count, lo + per)
-            if lo < hi { body(worker, lo..<hi) }
+            if lo < hi { body(worker, c, lo..<hi) }
         }
     }
 }
