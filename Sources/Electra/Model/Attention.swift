@@ -186,4 +186,3 @@ func attentionBackward(
         }
     }
 }
-
