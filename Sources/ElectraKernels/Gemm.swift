@@ -14,6 +14,20 @@ public func sgemm(
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     if m == 0 || n == 0 { return }
+    // One row or one column is a matrix-vector product. sgemm would still copy the whole
+    // matrix into its panel layout first; sgemv reads it once, in place (one row through
+    // [768 -> 768], one thread: 349 us against 137 us). Not for k = 0: sgemv then returns
+    // without applying beta.
+    if m == 1 && k > 0 {
+        cblas_sgemv(CblasRowMajor, transB ? CblasNoTrans : CblasTrans, Int32(transB ? n : k), Int32(transB ? k : n),
+                    alpha, b, Int32(ldb), a, Int32(transA ? lda : 1), beta, c, 1)
+        return
+    }
+    if n == 1 && k > 0 {
+        cblas_sgemv(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, Int32(transA ? k : m), Int32(transA ? m : k),
+                    alpha, a, Int32(lda), b, Int32(transB ? 1 : ldb), beta, c, Int32(ldc))
+        return
+    }
     cblas_sgemm(
         CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
         Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))

@@ -126,6 +126,38 @@ struct KernelTests {
         }
     }
 
+    /// One-row and one-column products (sent to sgemv) against a plain loop, for every
+    /// transpose combination, with padded leading dimensions and beta != 0.
+    @Test func vectorShapedProductsMatchAPlainLoop() {
+        var rng = Xoshiro256(seed: 5)
+        for (m, n, k) in [(1, 37, 19), (23, 1, 17), (1, 1, 9), (1, 5, 0)] {
+            for transA in [false, true] {
+                for transB in [false, true] {
+                    let lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 2, ldc = n + 4
+                    let a = (0..<((transA ? k : m) * lda)).map { _ in rng.nextNormal() }
+                    let b = (0..<((transB ? n : k) * ldb)).map { _ in rng.nextNormal() }
+                    var c = (0..<(m * ldc)).map { _ in rng.nextNormal() }
+                    var want = c
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var dot: Float = 0
+                            for t in 0..<k {
+                                dot += (transA ? a[t * lda + i] : a[i * lda + t]) * (transB ? b[j * ldb + t] : b[t * ldb + j])
+                            }
+                            want[i * ldc + j] = 0.5 * dot + 2 * want[i * ldc + j]
+                        }
+                    }
+                    sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda,
+                          b: b, ldb: ldb, beta: 2, c: &c, ldc: ldc)
+                    let worst = (0..<m).flatMap { i in (0..<n).map { abs(c[i * ldc + $0] - want[i * ldc + $0]) } }.max()!
+                    #expect(worst < 1e-4, "m \(m) n \(n) k \(k) transA \(transA) transB \(transB): off by \(worst)")
+                    // Padding between rows of C is left alone.
+                    #expect((0..<m).allSatisfy { i in (n..<ldc).allSatisfy { c[i * ldc + $0] == want[i * ldc + $0] } })
+                }
+            }
+        }
+    }
+
     @Test func parallelGemmEqualsSingleThreaded() {
         var rng = Xoshiro256(seed: 9)
         for (m, n, k) in [(300, 70, 90), (20, 513, 64), (1, 1, 1)] {
