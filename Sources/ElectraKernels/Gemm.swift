@@ -35,9 +35,8 @@ public func sgemm(
 
 /// The same product split across `Parallel.threads`: along M when M is the larger side
 /// (each chunk a block of C's rows), else along N. BLAS stays single-threaded inside.
-/// Each chunk re-packs the operand it shares with the others (about 10/rows of the chunk's
-/// time on this machine), so a side is cut finer than one chunk per thread (for balance,
-/// see `Parallel.forChunks`) only while chunks keep 256+ rows or columns.
+/// One chunk per thread: each chunk re-packs the operand it shares with the others, and
+/// cutting finer to balance a slower core cost more than it saved (BENCHMARKS.md).
 /// `rowInit` [n], when given, is first written into every row of C (beta is then 1): each
 /// chunk writes its own block just before BLAS accumulates into it, while it is in cache.
 public func parallelSgemm(
@@ -62,11 +61,10 @@ public func parallelSgemm(
         block(0..<m, 0..<n)
         return
     }
-    let perThread = min(4, max(1, max(m, n) / (threads * 256)))
     if m >= n {
-        Parallel.forChunks(m, minChunk: 16, perThread: perThread) { _, r in block(r, 0..<n) }
+        Parallel.forChunks(m, minChunk: 16, perThread: 1) { _, r in block(r, 0..<n) }
     } else {
-        Parallel.forChunks(n, minChunk: 16, perThread: perThread) { _, r in block(0..<m, r) }
+        Parallel.forChunks(n, minChunk: 16, perThread: 1) { _, r in block(0..<m, r) }
     }
 }
 
