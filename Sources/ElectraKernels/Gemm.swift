@@ -69,18 +69,16 @@ public func parallelSgemm(
 }
 
 /// y[M,out] = x[M,in] · W[out,in]^T (+ bias[out]). The layout of an HF `nn.Linear`.
-/// `yStride` is the row stride of y (default `outFeatures`; larger to write into columns of
-/// a wider buffer).
 public func linearForward(
     _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-    rows m: Int, inFeatures: Int, outFeatures: Int, yStride: Int? = nil
+    rows m: Int, inFeatures: Int, outFeatures: Int
 ) {
     // C starts at the bias and BLAS accumulates (beta 1): OpenBLAS would otherwise spend a
     // pass zeroing C for beta 0, and a bias pass would follow.
     parallelSgemm(transA: false, transB: true, m: m, n: outFeatures, k: inFeatures,
                   alpha: 1, a: x, lda: inFeatures, b: weight, ldb: inFeatures,
-                  beta: 0, c: y, ldc: yStride ?? outFeatures, rowInit: bias)
+                  beta: 0, c: y, ldc: outFeatures, rowInit: bias)
 }
 
 /// Name of the BLAS kernel set in use (for benchmark reports).

@@ -67,9 +67,7 @@ public final class SafeTensorsFile: TensorSource, @unchecked Sendable {
             guard b >= 0, e >= b, e <= dataSize else {
                 throw ElectraError("\(name): tensor '\(key)' data_offsets [\(b), \(e)] fall outside the data section (\(dataSize) bytes); the file is truncated or corrupt")
             }
-            guard let needed = StoredTensorInfo.checkedByteCount(shape, dtype), e - b == needed else {
-                throw ElectraError("\(name): tensor '\(key)' holds \(e - b) bytes but shape \(shapeString(shape)) of \(ds) needs \(StoredTensorInfo.checkedByteCount(shape, dtype).map(String.init) ?? "more than fits in memory")")
-            }
+            try StoredTensorInfo.requireByteCount(shape, dtype, actual: e - b, file: name, what: "tensor '\(key)'", dtypeName: ds)
             recs[key] = TensorRecord(name: key, dtype: dtype, shape: shape, range: b..<e)
         }
         let sorted = recs.values.filter { !$0.range.isEmpty }.sorted { $0.range.lowerBound < $1.range.lowerBound }

@@ -114,6 +114,16 @@ extension StoredTensorInfo {
         return shape.contains(0) ? 0 : n
     }
 
+    /// Throws unless `actual` bytes are exactly what `shape` of `dtype` needs; `what` names
+    /// the tensor (and `dtypeName` its type as the file spells it) in the message.
+    public static func requireByteCount(
+        _ shape: [Int], _ dtype: DType, actual: Int, file: String, what: String, dtypeName: String
+    ) throws {
+        let needed = checkedByteCount(shape, dtype)
+        guard needed != actual else { return }
+        throw ElectraError("\(file): \(what) holds \(actual) bytes but shape \(shapeString(shape)) of \(dtypeName) needs \(needed.map(String.init) ?? "more than fits in memory")")
+    }
+
     /// Bytes a shape of `dtype` needs, or nil as above.
     public static func checkedByteCount(_ shape: [Int], _ dtype: DType) -> Int? {
         guard let n = checkedElementCount(shape) else { return nil }

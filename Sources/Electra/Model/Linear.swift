@@ -7,10 +7,10 @@ public struct Linear: Sendable {
     public let inFeatures: Int
     public let outFeatures: Int
 
-    /// y: [rows, out] = x: [rows, in] · W^T + b (y rows `yStride` floats apart when given).
-    public func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, yStride: Int? = nil) {
+    /// y: [rows, out] = x: [rows, in] · W^T + b.
+    public func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int) {
         linearForward(y, x, weight: weight.pointer, bias: bias?.pointer,
-                      rows: rows, inFeatures: inFeatures, outFeatures: outFeatures, yStride: yStride)
+                      rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
     }
 }
 

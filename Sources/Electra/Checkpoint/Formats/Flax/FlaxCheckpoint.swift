@@ -100,9 +100,7 @@ public final class FlaxCheckpointFile: TensorSource {
         guard let dtype = dtypes[dtypeName] else {
             throw ElectraError("\(name): \(path) has unsupported dtype '\(dtypeName)' (supported: \(dtypes.keys.sorted().joined(separator: ", ")))")
         }
-        guard let needed = StoredTensorInfo.checkedByteCount(shape, dtype), needed == bytes.count else {
-            throw ElectraError("\(name): \(path) holds \(bytes.count) bytes but shape \(shapeString(shape)) of \(dtypeName) needs \(StoredTensorInfo.checkedByteCount(shape, dtype).map(String.init) ?? "more than fits in memory")")
-        }
+        try StoredTensorInfo.requireByteCount(shape, dtype, actual: bytes.count, file: name, what: path, dtypeName: dtypeName)
         return Leaf(info: StoredTensorInfo(dtype: dtype, shape: shape), bytes: bytes)
     }
 

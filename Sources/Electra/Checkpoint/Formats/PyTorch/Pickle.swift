@@ -177,11 +177,16 @@ struct Unpickler {
 
     /// An unsigned little-endian field of `n` bytes (n <= 8), kept within Int.
     mutating func unsigned(_ n: Int) throws -> Int {
-        let at = try take(n)
-        var v: UInt64 = 0
-        for i in (0..<n).reversed() { v = v << 8 | UInt64(base.load(fromByteOffset: at + i, as: UInt8.self)) }
+        let v = littleEndian(at: try take(n), n)
         guard v <= UInt64(Int.max) else { throw fail("a length of \(v) bytes") }
         return Int(v)
+    }
+
+    /// The `n <= 8` bytes at `at`, little-endian.
+    func littleEndian(at: Int, _ n: Int) -> UInt64 {
+        var v: UInt64 = 0
+        for i in (0..<n).reversed() { v = v << 8 | UInt64(base.load(fromByteOffset: at + i, as: UInt8.self)) }
+        return v
     }
 
     mutating func text(_ n: Int) throws -> String {
@@ -398,8 +403,7 @@ struct Unpickler {
         let at = try take(n)
         guard n > 0 else { return .int(0) }
         guard n <= 8 else { return .bigInt }
-        var v: UInt64 = 0
-        for i in (0..<n).reversed() { v = v << 8 | UInt64(base.load(fromByteOffset: at + i, as: UInt8.self)) }
+        let v = littleEndian(at: at, n)
         let unused = UInt64(64 - 8 * n)
         return .int(Int(Int64(bitPattern: v << unused) >> Int64(unused)))  // sign-extend
     }

@@ -55,10 +55,9 @@ public final class PyTorchCheckpointFile: TensorSource {
         let tensors = try Unpickler.load(base, range: pickle, file: name, member: "data.pkl") { root in
             try Self.stateDictTensors(root, name: name)
         }
-        var storages: [String: Range<Int>] = [:]
         var records: [String: Record] = [:]
         for (key, t) in tensors {
-            records[key] = try Self.record(key, t, archive: archive, folder: folder, storages: &storages, name: name)
+            records[key] = try Self.record(key, t, archive: archive, folder: folder, name: name)
         }
         self.url = url
         self.backing = backing
@@ -74,12 +73,12 @@ public final class PyTorchCheckpointFile: TensorSource {
         guard dtype.isFloatingPoint else {
             throw ElectraError("\(file): tensor '\(name)' is \(dtype.rawValue), expected a floating-point type")
         }
-        guard n > 0 else { return Tensor(zeros: shape) }
         let es = dtype.byteSize
-        let storage = backing.base + r.storageBytes.lowerBound
+        // Records with no elements are contiguous, so the gather below always has some.
         if r.isContiguous {
             return try backing.floatTensor(r.info, at: r.storageBytes.lowerBound + r.offset * es, name: name)
         }
+        let storage = backing.base + r.storageBytes.lowerBound
         let t = Tensor(zeros: shape)
         Self.gather(dtype, from: storage, offset: r.offset, shape: shape, strides: r.strides, into: t.pointer)
         return t
@@ -178,24 +177,17 @@ public final class PyTorchCheckpointFile: TensorSource {
 
     /// Checks that the view fits its storage and the storage fits its member.
     static func record(
-        _ key: String, _ t: PickledTensor, archive: ZipArchive, folder: String,
-        storages: inout [String: Range<Int>], name: String
+        _ key: String, _ t: PickledTensor, archive: ZipArchive, folder: String, name: String
     ) throws -> Record {
         let s = t.storage
         // A size-1 dimension never moves, whatever its stride; zeroing those strides keeps the
         // gather's offset arithmetic within the storage.
         let strides = zip(t.shape, t.strides).map { d, st in d == 1 ? 0 : st }
         let member = "\(folder)/data/\(s.key)"
-        let bytes: Range<Int>
-        if let known = storages[s.key] {
-            bytes = known
-        } else {
-            guard archive.entries[member] != nil else {
-                throw ElectraError("\(name): tensor '\(key)' uses storage '\(s.key)', but the archive has no member '\(member)'")
-            }
-            bytes = try archive.storedData(member)
-            storages[s.key] = bytes
+        guard archive.entries[member] != nil else {
+            throw ElectraError("\(name): tensor '\(key)' uses storage '\(s.key)', but the archive has no member '\(member)'")
         }
+        let bytes = try archive.storedData(member)
         let (needed, o1) = s.numel.multipliedReportingOverflow(by: s.dtype.byteSize)
         guard !o1, needed <= bytes.count else {
             throw ElectraError("\(name): tensor '\(key)' uses storage '\(s.key)' of \(s.numel) \(s.dtype.rawValue) elements, but '\(member)' holds only \(bytes.count) bytes; the file is truncated or corrupt")
