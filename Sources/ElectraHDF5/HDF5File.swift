@@ -26,7 +26,7 @@ public final class HDF5File: TensorSource {
         self.url = url
         let name = url.lastPathComponent
         guard FileManager.default.fileExists(atPath: url.path) else { throw ElectraError("no such file: \(url.path)") }
-        var found: [String: (StoredTensorInfo, Tensor)] = [:]
+        var found: [String: (info: StoredTensorInfo, data: Tensor)] = [:]
         var skipped: [String] = []
         let fileSize = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
         try hdf5Lock.withLock { _ in
@@ -47,7 +47,7 @@ public final class HDF5File: TensorSource {
                 if let t = try Self.read(dataset, path: path, name: name, budget: &budget) { found[path] = t } else { skipped.append(path) }
             }
         }
-        tensors = found.mapValues { (info: $0.0, data: $0.1) }
+        tensors = found
         self.skipped = skipped.sorted()
     }
 
@@ -85,7 +85,7 @@ public final class HDF5File: TensorSource {
     }
 
     /// A float dataset as fp32, or nil for other element types.
-    static func read(_ ds: hid_t, path: String, name: String, budget: inout Int) throws -> (StoredTensorInfo, Tensor)? {
+    static func read(_ ds: hid_t, path: String, name: String, budget: inout Int) throws -> (info: StoredTensorInfo, data: Tensor)? {
         let type = H5Dget_type(ds)
         guard type >= 0 else { throw ElectraError("\(name): cannot read the type of '\(path)'") }
         defer { H5Tclose(type) }

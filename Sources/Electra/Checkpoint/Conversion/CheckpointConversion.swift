@@ -32,7 +32,7 @@ public enum CheckpointConversion {
             let bundle = try TensorBundle(prefix: input)
             let r = try TF1Export.export(bundle, config: config, tower: tower, to: output)
             try copyTokenizerFiles(from: inputDir, to: output)
-            return Report(format: "tf1", written: r.converted, skipped: ["\(r.summary)"], warnings: config.warnings)
+            return Report(format: "tf1", written: r.converted, skipped: [r.summary], warnings: config.warnings)
         }
         let weights = try CheckpointWeights.open(input)
         // Loading into the class the config names proves shapes agree before anything is written.

@@ -57,13 +57,13 @@ public enum TF1Names {
         let otherTower = tower == .generator
             ? ["discriminator", "discriminator_predictions"] : ["generator", "generator_predictions"]
         if otherTower.contains(parts[0]) { return .skipped(.otherTower) }
+        if parts == ["generator_predictions", "output_bias"] {
+            return .weight(.init(name: "generator_lm_head.bias", transpose: false))
+        }
         var out: [String] = []
         for (i, p) in parts.enumerated() {
             let isLast = i == parts.count - 1
             if p == "dense_1" { out.append("dense_prediction"); continue }
-            if i == 0, p == "generator_predictions", parts.count == 2, parts[1] == "output_bias" {
-                return .weight(.init(name: "generator_lm_head.bias", transpose: false))
-            }
             if let (scope, index) = splitIndexed(p) { out.append(scope); out.append(index); continue }
             switch p {
             case "kernel" where isLast, "gamma" where isLast, "output_weights" where isLast: out.append("weight")
