@@ -43,29 +43,18 @@ struct TF1ExportTests {
 
     @Test func variablesThatDoNotMatchTheConfigAreListed() throws {
         let bundle = try TensorBundle(prefix: Self.prefix)
-        var deeper = try config(.discriminator)
-        deeper.numHiddenLayers = 3
-        #expect {
-            _ = try TF1Export.load(bundle, config: deeper, tower: .discriminator)
-        } throws: { e in
-            let m = (e as? ElectraError)?.message ?? ""
-            return m.contains("Missing: electra.encoder.layer.2.") && m.contains("Left over: none")
+        /// The message of loading `tower` with its config changed by `edit`.
+        func loadError(_ tower: ElectraTower, _ edit: (inout ElectraConfig) -> Void) throws -> String {
+            var c = try config(tower)
+            edit(&c)
+            return errorMessage { _ = try TF1Export.load(bundle, config: c, tower: tower) }
         }
-        var shallower = try config(.discriminator)
-        shallower.numHiddenLayers = 1
-        #expect {
-            _ = try TF1Export.load(bundle, config: shallower, tower: .discriminator)
-        } throws: { e in
-            let m = (e as? ElectraError)?.message ?? ""
-            return m.contains("Missing: none") && m.contains("electra.encoder.layer.1.output.dense.weight (from electra/encoder/layer_1/output/dense/kernel)")
-        }
-        var wider = try config(.generator)
-        wider.intermediateSize += 1
-        #expect {
-            _ = try TF1Export.load(bundle, config: wider, tower: .generator)
-        } throws: { e in
-            ((e as? ElectraError)?.message ?? "").contains("intermediate.dense.weight")
-        }
+        let deeper = try loadError(.discriminator) { $0.numHiddenLayers = 3 }
+        #expect(deeper.contains("Missing: electra.encoder.layer.2.") && deeper.contains("Left over: none"), "\(deeper)")
+        let shallower = try loadError(.discriminator) { $0.numHiddenLayers = 1 }
+        #expect(shallower.contains("Missing: none")
+            && shallower.contains("electra.encoder.layer.1.output.dense.weight (from electra/encoder/layer_1/output/dense/kernel)"), "\(shallower)")
+        #expect(try loadError(.generator) { $0.intermediateSize += 1 }.contains("intermediate.dense.weight"))
     }
 
     @Test func namesFollowHFsConverter() {
