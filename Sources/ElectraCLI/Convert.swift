@@ -11,7 +11,8 @@ struct Convert: ParsableCommand {
             config.json and tokenizer files next to it are copied.
             --tf-checkpoint exports one tower of a Google Research TF1 checkpoint \
             (model.ckpt-N prefix, its .index file, or its folder) with --config and --model-type, \
-            as HF's convert_electra_original_tf_checkpoint_to_pytorch.py does.
+            as HF's convert_electra_original_tf_checkpoint_to_pytorch.py does; \
+            tokenizer files next to the checkpoint (vocab.txt in Google's releases) are copied.
             """)
 
     @Option(help: "Checkpoint folder or file in any supported format.")
@@ -47,8 +48,7 @@ struct Convert: ParsableCommand {
                     throw ElectraError("--model-type is '\(modelType)'; expected discriminator or generator")
                 }
                 let cfg = try ElectraConfig.load(from: URL(fileURLWithPath: config))
-                let bundle = try TensorBundle(prefix: URL(fileURLWithPath: prefix))
-                let r = try TF1Export.export(bundle, config: cfg, tower: tower, to: out)
+                let r = try CheckpointConversion.convertTF1(checkpoint: URL(fileURLWithPath: prefix), config: cfg, tower: tower, to: out)
                 print("\(r.summary) -> \(out.path)")
             case (nil, nil):
                 throw ElectraError("pass --input FILE_OR_DIR or --tf-checkpoint PREFIX")

@@ -45,6 +45,29 @@ struct ConvertCLITests {
         #expect(info.stdout.contains("ElectraForMaskedLM"))
     }
 
+    /// Google's releases keep vocab.txt next to model.ckpt-N: both TF1 routes carry it over.
+    @Test func tf1RoutesCopyTheVocabularyNextToTheCheckpoint() throws {
+        let tf1 = Self.formats.appendingPathComponent("tf1")
+        let release = cli.tmp.appendingPathComponent("google-release")
+        try FileManager.default.createDirectory(at: release, withIntermediateDirectories: true)
+        for f in ["checkpoint", "model.ckpt-7.index", "model.ckpt-7.data-00000-of-00001"] {
+            try FileManager.default.copyItem(at: tf1.appendingPathComponent(f), to: release.appendingPathComponent(f))
+        }
+        let vocab = Data("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\n".utf8)
+        try vocab.write(to: release.appendingPathComponent("vocab.txt"))
+        let routes: [(String, [String])] = [
+            ("tf1-vocab-prefix", ["--tf-checkpoint", release.appendingPathComponent("model.ckpt-7").path,
+                                  "--config", tf1.appendingPathComponent("gen_config.json").path, "--model-type", "generator"]),
+            ("tf1-vocab-input", ["--input", release.path, "--config", tf1.appendingPathComponent("disc_config.json").path]),
+        ]
+        for (name, args) in routes {
+            let out = cli.tmp.appendingPathComponent(name)
+            let r = try cli.run(["convert"] + args + ["--output", out.path])
+            #expect(r.status == 0, "\(name): \(r.stderr)")
+            #expect(try Data(contentsOf: out.appendingPathComponent("vocab.txt")) == vocab, "\(name)")
+        }
+    }
+
     @Test func inputMayBeATF1CheckpointWithItsConfig() throws {
         let tf1 = Self.formats.appendingPathComponent("tf1")
         let out = cli.tmp.appendingPathComponent("tf1-disc")

@@ -19,7 +19,7 @@ public enum CheckpointConversion {
         guard FileManager.default.fileExists(atPath: input.path, isDirectory: &isDir) else {
             throw ElectraError("no such file or folder: \(input.path)")
         }
-        let inputDir = isDir.boolValue ? input : input.deletingLastPathComponent()
+        let inputDir = folder(of: input)
         let cfgURL = configURL ?? inputDir.appendingPathComponent("config.json")
         guard FileManager.default.fileExists(atPath: cfgURL.path) else {
             if let configURL { throw ElectraError("config file \(configURL.path) does not exist") }
@@ -29,9 +29,7 @@ public enum CheckpointConversion {
         if CheckpointFormats.isTF1(input) {
             // The tower comes from the config given here, not from whatever sits next to the file.
             let tower = ElectraTower(architecture: config.architectures?.first)
-            let bundle = try TensorBundle(prefix: input)
-            let r = try TF1Export.export(bundle, config: config, tower: tower, to: output)
-            try copyTokenizerFiles(from: inputDir, to: output)
+            let r = try convertTF1(checkpoint: input, config: config, tower: tower, to: output)
             return Report(format: "tf1", written: r.converted, skipped: [r.summary], warnings: config.warnings)
         }
         let weights = try CheckpointWeights.open(input)
@@ -68,6 +66,25 @@ public enum CheckpointConversion {
         try copyFile(cfgURL, to: output.appendingPathComponent("config.json"))
         try copyTokenizerFiles(from: inputDir, to: output)
         return Report(format: weights.formatSummary, written: tensors.count, skipped: skipped, warnings: load.warnings + config.warnings)
+    }
+
+    /// One tower of a Google Research TF1 checkpoint (prefix, .index file or folder) -> an HF
+    /// folder, with the tokenizer files next to the checkpoint copied (Google's releases ship
+    /// vocab.txt there), as the other formats get.
+    public static func convertTF1(
+        checkpoint: URL, config: ElectraConfig, tower: ElectraTower, to output: URL
+    ) throws -> TF1Export.Report {
+        let bundle = try TensorBundle(prefix: checkpoint)
+        let r = try TF1Export.export(bundle, config: config, tower: tower, to: output)
+        try copyTokenizerFiles(from: folder(of: checkpoint), to: output)
+        return r
+    }
+
+    /// The folder itself, or the folder holding a file or checkpoint prefix.
+    static func folder(of url: URL) -> URL {
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) && isDir.boolValue
+            ? url : url.deletingLastPathComponent()
     }
 
     static func copyTokenizerFiles(from dir: URL, to output: URL) throws {
