@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Dependency direction: CBLAS <- ElectraKernels <- Electra <- ElectraCLI.
+// Dependency direction: CBLAS, CVectorKernels <- ElectraKernels <- Electra <- ElectraCLI.
 // ElectraTokenizers stands alone (pure Swift) so servers can tokenize without the model.
 // ElectraHDF5 (TF2 .h5 checkpoints) is its own product so only users who need it link HDF5.
 let package = Package(
@@ -27,9 +27,11 @@ let package = Package(
             pkgConfig: "hdf5",
             providers: [.apt(["libhdf5-dev", "pkg-config"]), .brew(["hdf5"])]
         ),
+        // AVX2+FMA elementwise kernels, picked at run time (see its header for why C).
+        .target(name: "CVectorKernels"),
         .target(
             name: "ElectraKernels",
-            dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))]
+            dependencies: ["CVectorKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
         ),
         .target(name: "Electra", dependencies: ["ElectraKernels"]),
         .target(name: "ElectraTraining", dependencies: ["Electra", "ElectraTokenizers"]),

@@ -1,3 +1,5 @@
+import CVectorKernels
+
 /// The activations an ELECTRA config can name (HF `ACT2FN` keys we support).
 public enum Activation: String, Sendable, CaseIterable {
     /// Exact erf form: x * 0.5 * (1 + erf(x / sqrt 2)). What every published checkpoint uses.
@@ -49,6 +51,7 @@ public enum Activation: String, Sendable, CaseIterable {
         _ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int, bias: UnsafePointer<Float>? = nil
     ) {
         switch self {
+        case .gelu where VectorISA.avx2: Self.geluAVX2(x, rows, columns, bias)
         case .gelu: Self.map(x, rows, columns, bias, GeluKernel.self)
         case .geluNew: Self.map(x, rows, columns, bias, GeluNewKernel.self)
         case .relu: Self.map(x, rows, columns, bias, ReluKernel.self)
@@ -88,6 +91,15 @@ public enum Activation: String, Sendable, CaseIterable {
                     storePartial(K.forward(v), p + i, columns - i)
                 }
             }
+        }
+    }
+}
+
+extension Activation {
+    /// Exact GELU through CVectorKernels, row by row, chunked like `map`.
+    static func geluAVX2(_ x: UnsafeMutablePointer<Float>, _ rows: Int, _ columns: Int, _ bias: UnsafePointer<Float>?) {
+        Parallel.forChunks(rows, minChunk: max(1, 4096 / max(columns, 1))) { _, r in
+            for row in r { ek_gelu_avx2(x + row * columns, bias, columns) }
         }
     }
 }

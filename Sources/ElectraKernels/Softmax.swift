@@ -1,3 +1,4 @@
+import CVectorKernels
 import Foundation
 
 /// In-place softmax of one row of `n` scores, after adding `bias[n]` when given
@@ -18,6 +19,13 @@ public func softmaxRow(_ x: UnsafeMutablePointer<Float>, _ n: Int, bias: UnsafeP
 @inline(__always)
 public func expShiftedRow(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
     let m = vmaxElement(x, n)
+    if VectorISA.avx2 { return ek_exp_shifted_avx2(x, n, m) }
+    return expShiftedRowPortable(x, n, shift: m)
+}
+
+/// The Swift SIMD form of `expShiftedRow` after the max (tests compare it with the AVX2 one).
+@inline(__always)
+func expShiftedRowPortable(_ x: UnsafeMutablePointer<Float>, _ n: Int, shift m: Float) -> Float {
     var acc = Vec()
     var i = 0
     while i + vecWidth <= n {

@@ -69,7 +69,7 @@ public final class PyTorchCheckpointFile: TensorSource {
     public func floatTensor(_ name: String) throws -> Tensor {
         let file = url.lastPathComponent
         guard let r = records[name] else { throw ElectraError("\(file): no tensor named '\(name)'") }
-        let dtype = r.info.dtype, shape = r.info.shape, n = r.info.elementCount
+        let dtype = r.info.dtype, shape = r.info.shape
         guard dtype.isFloatingPoint else {
             throw ElectraError("\(file): tensor '\(name)' is \(dtype.rawValue), expected a floating-point type")
         }
