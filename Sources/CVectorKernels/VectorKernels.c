@@ -1,6 +1,6 @@
 // See include/CVectorKernels.h. The polynomials are the ones in ElectraKernels/VectorMath.swift
 // (Cephes-style exp, Eigen's rational erf), evaluated with FMA, so results agree with the
-// Swift path to rounding (KernelTests compares them).
+// Swift path to rounding (VectorISATests compares them).
 #include "CVectorKernels.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
