@@ -32,13 +32,16 @@ struct Bench: ParsableCommand {
     @Flag(help: "Measure training steps instead: ElectraForPreTraining with replaced-token labels, dropout on, clip 1.0, AdamW (default shape small:32x128).")
     var train = false
 
+    /// Which elementwise kernels run (`ELECTRA_NO_AVX2=1` picks the portable ones).
+    var vectorKernels: String { VectorISA.avx2 ? "AVX2+FMA" : "Swift SIMD" }
+
     func run() throws {
         try runReportingErrors {
             if let threads { Parallel.threads = threads }
             if train { return try runTraining() }
             let peak = measureGemmPeak()
             if !json {
-                print("threads \(Parallel.threads), BLAS core \(blasCoreName), sgemm 1024^3 peak \(String(format: "%.1f", peak)) GFLOP/s")
+                print("threads \(Parallel.threads), BLAS core \(blasCoreName), elementwise kernels \(vectorKernels), sgemm 1024^3 peak \(String(format: "%.1f", peak)) GFLOP/s")
                 print("shape              tokens/s     ms/batch   GFLOP/s   % of sgemm peak")
             }
             for spec in shapes.isEmpty ? ["small:32x128", "base:8x128", "small:1x16"] : shapes {
@@ -49,7 +52,7 @@ struct Bench: ParsableCommand {
                 let tps = Double(b * l) / median
                 let gflops = tps * config.forwardFlopsPerToken(length: l) / 1e9
                 if json {
-                    print(#"{"shape": "\#(spec)", "tokens_per_s": \#(tps), "ms_per_batch": \#(median * 1000), "gflops": \#(gflops), "sgemm_peak_gflops": \#(peak), "threads": \#(Parallel.threads), "runs": \#(runs)}"#)
+                    print(#"{"shape": "\#(spec)", "tokens_per_s": \#(tps), "ms_per_batch": \#(median * 1000), "gflops": \#(gflops), "sgemm_peak_gflops": \#(peak), "threads": \#(Parallel.threads), "elementwise": "\#(vectorKernels)", "runs": \#(runs)}"#)
                 } else {
                     print(spec.padding(toLength: 17, withPad: " ", startingAt: 0),
                           String(format: "%10.0f   %9.2f   %7.1f   %5.1f%%", tps, median * 1000, gflops, 100 * gflops / peak))
