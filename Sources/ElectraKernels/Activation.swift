@@ -51,7 +51,6 @@ public enum Activation: String, Sendable, CaseIterable {
         _ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int, bias: UnsafePointer<Float>? = nil
     ) {
         switch self {
-        case .gelu where VectorISA.avx2: Self.geluAVX2(x, rows, columns, bias)
         case .gelu: Self.map(x, rows, columns, bias, GeluKernel.self)
         case .geluNew: Self.map(x, rows, columns, bias, GeluNewKernel.self)
         case .relu: Self.map(x, rows, columns, bias, ReluKernel.self)
@@ -65,12 +64,19 @@ public enum Activation: String, Sendable, CaseIterable {
     /// The loop is generic over the kernel type, not handed a closure: a closure argument
     /// stayed one call per 8 floats in release builds (prologue, spills and all), while a
     /// specialised static call inlines into the loop.
+    /// `portable` skips the kernel's AVX2 form (tests compare the two).
     @inline(__always)
     static func map<K: ActivationKernel>(
-        _ x: UnsafeMutablePointer<Float>, _ rows: Int, _ columns: Int, _ bias: UnsafePointer<Float>?, _: K.Type
+        _ x: UnsafeMutablePointer<Float>, _ rows: Int, _ columns: Int, _ bias: UnsafePointer<Float>?, _: K.Type,
+        portable: Bool = false
     ) {
+        let fast = portable ? nil : K.fastForward
         // ~4K floats a chunk: even 16 tokens through an FFN (16 x 1024) are worth two threads.
         Parallel.forChunks(rows, minChunk: max(1, 4096 / max(columns, 1))) { _, r in
+            if let fast {
+                for row in r { fast(x + row * columns, bias, columns) }
+                return
+            }
             for row in r {
                 let p = x + row * columns
                 var i = 0
@@ -95,20 +101,24 @@ public enum Activation: String, Sendable, CaseIterable {
     }
 }
 
-extension Activation {
-    /// Exact GELU through CVectorKernels, row by row, chunked like `map`.
-    static func geluAVX2(_ x: UnsafeMutablePointer<Float>, _ rows: Int, _ columns: Int, _ bias: UnsafePointer<Float>?) {
-        Parallel.forChunks(rows, minChunk: max(1, 4096 / max(columns, 1))) { _, r in
-            for row in r { ek_gelu_avx2(x + row * columns, bias, columns) }
-        }
-    }
-}
-
 /// One activation as a type: its function and derivative on one vector. Loops take the
 /// type as a generic parameter so that both inline (see `Activation.map`).
 protocol ActivationKernel {
     static func forward(_ x: Vec) -> Vec
     static func derivative(_ x: Vec) -> Vec
+    /// A whole-run form from CVectorKernels, when this CPU runs one (see `VectorISA`):
+    /// x[i] = f(x[i] + bias[i]) (bias may be nil), and dx[i] = dy[i] f'(pre[i]).
+    static var fastForward: ForwardRun? { get }
+    static var fastBackward: BackwardRun? { get }
+}
+
+/// (x, bias, n) and (pre, dy, dx, n): the C kernels' signatures.
+typealias ForwardRun = @convention(c) (UnsafeMutablePointer<Float>?, UnsafePointer<Float>?, Int) -> Void
+typealias BackwardRun = @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void
+
+extension ActivationKernel {
+    static var fastForward: ForwardRun? { nil }
+    static var fastBackward: BackwardRun? { nil }
 }
 
 /// Exact GELU, x Φ(x) = x * 0.5 * (1 + erf(x / sqrt 2)); f' = Φ(x) + x φ(x).
@@ -118,6 +128,8 @@ enum GeluKernel: ActivationKernel {
         let cdf = 0.5 * (1 + verf(x * 0.70710678118654752))
         return cdf + x * 0.3989422804014327 * vexp(-0.5 * x * x)
     }
+    static var fastForward: ForwardRun? { VectorISA.avx2 ? ek_gelu_avx2 : nil }
+    static var fastBackward: BackwardRun? { VectorISA.avx2 ? ek_gelu_backward_avx2 : nil }
 }
 
 /// GELU, tanh approximation.

@@ -2,8 +2,6 @@
 // parameters are accumulated (+=) so shared and tied weights sum their contributions;
 // gradients of activations are overwritten unless the comment says otherwise.
 
-import CVectorKernels
-
 /// Linear backward for y[M,out] = x[M,in] · W[out,in]^T + b.
 /// dx[M,in] = dy · W (+= when `accumulate`; skipped when nil); dW[out,in] += dy^T · x;
 /// db[out] += Σ_rows dy.
@@ -84,10 +82,6 @@ extension Activation {
         dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, pre: UnsafePointer<Float>, count n: Int
     ) {
         switch self {
-        case .gelu where VectorISA.avx2:
-            Parallel.forChunks(n, minChunk: 16384) { _, r in
-                ek_gelu_backward_avx2(pre + r.lowerBound, dy + r.lowerBound, dx + r.lowerBound, r.count)
-            }
         case .gelu: Self.mapBackward(dx, dy, pre, n, GeluKernel.self)
         case .geluNew: Self.mapBackward(dx, dy, pre, n, GeluNewKernel.self)
         case .relu: Self.mapBackward(dx, dy, pre, n, ReluKernel.self)
@@ -112,11 +106,18 @@ extension Activation {
         }
     }
 
+    /// `portable` skips the kernel's AVX2 form (tests compare the two).
     @inline(__always)
     static func mapBackward<K: ActivationKernel>(
-        _ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ pre: UnsafePointer<Float>, _ n: Int, _: K.Type
+        _ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ pre: UnsafePointer<Float>, _ n: Int, _: K.Type,
+        portable: Bool = false
     ) {
+        let fast = portable ? nil : K.fastBackward
         Parallel.forChunks(n, minChunk: 16384) { _, r in
+            if let fast {
+                fast(pre + r.lowerBound, dy + r.lowerBound, dx + r.lowerBound, r.count)
+                return
+            }
             var i = r.lowerBound
             while i + vecWidth <= r.upperBound {
                 storeVec(loadVec(dy + i) * K.derivative(loadVec(pre + i)), dx + i)

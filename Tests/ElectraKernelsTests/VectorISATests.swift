@@ -31,7 +31,7 @@ struct VectorISATests {
         var fast = xs, portable = xs
         bias.withUnsafeBufferPointer { b in
             fast.withUnsafeMutableBufferPointer { Activation.gelu.forward($0.baseAddress!, rows: 1, columns: columns, bias: b.baseAddress!) }
-            portable.withUnsafeMutableBufferPointer { Activation.map($0.baseAddress!, 1, columns, b.baseAddress!, GeluKernel.self) }
+            portable.withUnsafeMutableBufferPointer { Activation.map($0.baseAddress!, 1, columns, b.baseAddress!, GeluKernel.self, portable: true) }
         }
         for i in 0..<columns {
             let x = Double(xs[i] + bias[i])
@@ -48,7 +48,7 @@ struct VectorISATests {
         xs.withUnsafeBufferPointer { x in
             dy.withUnsafeBufferPointer { d in
                 fast.withUnsafeMutableBufferPointer { Activation.gelu.backward(dx: $0.baseAddress!, dy: d.baseAddress!, pre: x.baseAddress!, count: xs.count) }
-                portable.withUnsafeMutableBufferPointer { Activation.mapBackward($0.baseAddress!, d.baseAddress!, x.baseAddress!, xs.count, GeluKernel.self) }
+                portable.withUnsafeMutableBufferPointer { Activation.mapBackward($0.baseAddress!, d.baseAddress!, x.baseAddress!, xs.count, GeluKernel.self, portable: true) }
             }
         }
         for i in xs.indices {
