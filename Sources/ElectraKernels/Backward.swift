@@ -92,20 +92,6 @@ extension Activation {
         }
     }
 
-    /// f'(x) for one vector (switches per call; `backward` is the array form).
-    @inline(__always)
-    public func derivative(_ x: Vec) -> Vec {
-        switch self {
-        case .gelu: GeluKernel.derivative(x)
-        case .geluNew: GeluNewKernel.derivative(x)
-        case .relu: ReluKernel.derivative(x)
-        case .silu: SiluKernel.derivative(x)
-        case .tanh: TanhKernel.derivative(x)
-        case .sigmoid: SigmoidKernel.derivative(x)
-        case .linear: Vec(repeating: 1)
-        }
-    }
-
     /// `portable` skips the kernel's AVX2 form (tests compare the two).
     @inline(__always)
     static func mapBackward<K: ActivationKernel>(
