@@ -415,6 +415,14 @@ struct TensorBundleTests {
         ] {
             #expect(throws: ElectraError.self) { try Snappy.decompress(bad, range: 0..<bad.count, context: "t") }
         }
+        // The preamble is a varint of at most 32 bits: 2^32 - 1 passes it (and then claims
+        // too much), 2^32 and an unterminated varint do not.
+        func message(_ bytes: [UInt8]) -> String {
+            do { _ = try Snappy.decompress(bytes, range: 0..<bytes.count, context: "t"); return "" } catch { return "\(error)" }
+        }
+        #expect(message([0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x00]).contains("claims 4294967295 bytes"))
+        #expect(message([0x80, 0x80, 0x80, 0x80, 0x10, 0x00]).contains("bad length preamble"))
+        #expect(message([0x80, 0x80]).contains("bad length preamble"))
     }
 
     // MARK: - Fuzzing

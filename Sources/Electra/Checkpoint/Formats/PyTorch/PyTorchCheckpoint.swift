@@ -196,11 +196,8 @@ public final class PyTorchCheckpointFile: TensorSource {
         guard t.offset >= 0, t.shape.allSatisfy({ $0 >= 0 }), t.strides.allSatisfy({ $0 >= 0 }) else {
             throw ElectraError("\(name): \(view) has a negative size, stride or offset")
         }
-        var count = 1
-        for d in t.shape {
-            let (c, o) = count.multipliedReportingOverflow(by: d)
-            guard !o else { throw ElectraError("\(name): \(view) has an impossibly large shape") }
-            count = c
+        guard let count = StoredTensorInfo.checkedElementCount(t.shape) else {
+            throw ElectraError("\(name): \(view) has an impossibly large shape")
         }
         // Bounds the fp32 copy by the file's size: views that repeat elements (stride 0 over a
         // larger shape) would otherwise let a tiny file ask for terabytes.

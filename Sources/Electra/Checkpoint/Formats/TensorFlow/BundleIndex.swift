@@ -104,7 +104,7 @@ struct BundleIndex {
         }
         guard dtype != 0 else { throw ElectraError("\(context) has no dtype: the index is corrupt") }
         guard let type = dtypeOf(dtype) else { return .unsupported(typeName(dtype)) }
-        let count = try elementCount(shape, context: context)
+        _ = try elementCount(shape, context: context)  // a shape too large to be real is an error even for sliced entries
         if slices > 0 {
             // dtype and shape describe the whole variable; the rest of the entry is unused.
             return .tensor(.init(dtype: type, shape: shape, shard: 0, range: 0..<0, crc32c: 0, slices: slices))
@@ -112,9 +112,9 @@ struct BundleIndex {
         guard shard >= 0, Int(shard) < numShards else {
             throw ElectraError("\(context) is in data file \(shard) but the header names \(numShards)")
         }
-        let (bytes, overflow) = count.multipliedReportingOverflow(by: type.byteSize)
-        guard !overflow, Int64(bytes) == size else {
-            throw ElectraError("\(context) holds \(size) bytes but shape \(shapeString(shape)) of \(type.rawValue) needs \(overflow ? "more than Int.max" : String(bytes)): the index is corrupt")
+        let needed = StoredTensorInfo.checkedByteCount(shape, type)
+        guard let bytes = needed, Int64(bytes) == size else {
+            throw ElectraError("\(context) holds \(size) bytes but shape \(shapeString(shape)) of \(type.rawValue) needs \(needed.map(String.init) ?? "more than Int.max"): the index is corrupt")
         }
         guard offset >= 0, offset <= Int64(Int.max) - size else {
             throw ElectraError("\(context) has invalid offset \(offset): the index is corrupt")

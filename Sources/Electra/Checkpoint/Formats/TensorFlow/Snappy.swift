@@ -8,19 +8,12 @@ enum Snappy {
         func corrupt(_ what: String) -> ElectraError {
             ElectraError("\(context): corrupt snappy-compressed block (\(what))")
         }
-        var p = range.lowerBound
-        let end = range.upperBound
         // Preamble: the uncompressed length as a varint (at most 32 bits).
-        var length = 0
-        var shift = 0
-        while true {
-            guard p < end, shift <= 28 else { throw corrupt("bad length preamble") }
-            let b = bytes[p]
-            p += 1
-            length |= Int(b & 0x7F) << shift
-            if b < 0x80 { break }
-            shift += 7
-        }
+        var preamble = ProtobufReader(bytes, range: range, context: context)
+        guard let raw = try? preamble.readVarint(), raw <= UInt32.max else { throw corrupt("bad length preamble") }
+        let length = Int(raw)
+        var p = preamble.position
+        let end = preamble.end
         // A 3-byte copy element yields at most 64 bytes: anything claiming more is corrupt,
         // and this bounds the allocation by the input size.
         guard length <= 22 * (end - range.lowerBound) else {
