@@ -8,10 +8,11 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Forward throughput and latency with random weights.",
         discussion: """
-        Shapes are MODEL:BATCHxLENGTH with MODEL one of \(ElectraConfig.presetNames.joined(separator: ", ")).
+        Shapes are MODEL:BATCHxLENGTH with MODEL one of \(ElectraConfig.presetNames.joined(separator: ", ")). \
         Default: small:32x128, base:8x128, small:1x16 (forward); small:32x128 (--train).
-        scripts/bench/compare_forward.py and scripts/bench/pytorch_train.py run the same shapes
-        through PyTorch.
+
+        scripts/bench/compare_forward.py and scripts/bench/pytorch_train.py run the same \
+        shapes through PyTorch.
         """)
 
     @Option(parsing: .upToNextOption, help: "Shapes to measure (default depends on the mode).")

@@ -9,6 +9,7 @@ struct Convert: ParsableCommand {
             --input reads any format `--model` accepts: a folder or file with model.safetensors, \
             pytorch_model.bin (or a sharded .index.json), flax_model.msgpack or tf_model.h5; \
             config.json and tokenizer files next to it are copied.
+
             --tf-checkpoint exports one tower of a Google Research TF1 checkpoint \
             (model.ckpt-N prefix, its .index file, or its folder) with --config and --model-type, \
             as HF's convert_electra_original_tf_checkpoint_to_pytorch.py does; \

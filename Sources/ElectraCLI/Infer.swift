@@ -7,10 +7,12 @@ struct Infer: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a model on tensors from a safetensors file and write HF-named outputs.",
         discussion: """
-        Input tensors (I64 or I32): input_ids [B, L] ([B, C, L] for multiple-choice), optional
-        attention_mask, token_type_ids, position_ids, labels (integer, or F32 for regression /
-        multi-label), start_positions, end_positions. Output (F32): loss [1], logits,
-        start_logits, end_logits, last_hidden_state, hidden_states.N, attentions.N.
+        Input tensors (I64 or I32): input_ids [B, L] ([B, C, L] for multiple-choice), optional \
+        attention_mask, token_type_ids, position_ids, labels (integer, or F32 for regression / \
+        multi-label), start_positions, end_positions.
+
+        Output (F32): loss [1], logits, start_logits, end_logits, last_hidden_state, \
+        hidden_states.N, attentions.N.
         """)
 
     @Option(help: "Model folder: config.json + weights in any supported format (safetensors, pytorch_model.bin, flax_model.msgpack, tf_model.h5, TF1 checkpoint; sharded too).")

@@ -14,11 +14,13 @@ struct Tokenize: ParsableCommand {
         commandName: "tokenize",
         abstract: "Tokenize stdin lines into JSON lines (input_ids, token_type_ids, attention_mask, offset_mapping, tokens, overflowing).",
         discussion: """
-            Reads UTF-8 text, one input per line (with --pairs: TEXT<TAB>PAIR), and writes one JSON
-            object per input line, in order. Input is processed in chunks of --chunk-lines lines that
-            are encoded on all cores, so memory stays bounded on inputs of any size. Offsets count
-            Unicode scalars (Python string indices). A tokenizer.json's own truncation/padding
-            sections apply unless --max-length/--padding/--no-truncation override them.
+            Reads UTF-8 text, one input per line (with --pairs: TEXT<TAB>PAIR), and writes one JSON \
+            object per input line, in order. Input is processed in chunks of --chunk-lines lines that \
+            are encoded on all cores, so memory stays bounded on inputs of any size. Offsets count \
+            Unicode scalars (Python string indices).
+
+            A tokenizer.json's own truncation/padding sections apply unless \
+            --max-length/--padding/--no-truncation override them.
             """)
 
     @Option(name: .long, help: "Tokenizer folder (tokenizer.json, or vocab.txt + tokenizer_config.json) or file.")
@@ -153,9 +155,9 @@ struct Detokenize: ParsableCommand {
         commandName: "detokenize",
         abstract: "Decode token ids from stdin back to text, one line per input line.",
         discussion: """
-            Each input line is a JSON object with "input_ids" (what `electra tokenize` writes; its
-            overflowing windows are ignored), a JSON array of ids, or ids separated by spaces or
-            commas. Special tokens are dropped unless --keep-special-tokens. Unknown ids are an
+            Each input line is a JSON object with "input_ids" (what `electra tokenize` writes; its \
+            overflowing windows are ignored), a JSON array of ids, or ids separated by spaces or \
+            commas. Special tokens are dropped unless --keep-special-tokens. Unknown ids are an \
             error that names the line.
             """)
 
