@@ -27,6 +27,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int?
 
+    @Option(help: "Encoder weight layout for forwards: 'inference' also keeps them as [in, out] (faster for few tokens, more memory; see InferenceLayout.swift), 'hf' uses only the checkpoint's [out, in], 'both' measures the two in one process, forwards alternating.")
+    var weightLayout = "inference"
+
     @Flag(help: "Print one JSON object per shape instead of a table.")
     var json = false
 
@@ -40,23 +43,39 @@ struct Bench: ParsableCommand {
         try runReportingErrors {
             if let threads { Parallel.threads = threads }
             if train { return try runTraining() }
+            guard ["inference", "hf", "both"].contains(weightLayout) else {
+                throw ElectraError("unknown --weight-layout '\(weightLayout)'; expected inference, hf or both")
+            }
+            let layouts = weightLayout == "both" ? ["hf", "inference"] : [weightLayout]
+            let labelWidth = layouts.count > 1 ? 27 : 17
             let peak = measureGemmPeak()
             if !json {
-                print("threads \(Parallel.threads), BLAS core \(blasCoreName), elementwise kernels \(vectorKernels), sgemm 1024^3 peak \(String(format: "%.1f", peak)) GFLOP/s")
-                print("shape              tokens/s     ms/batch   GFLOP/s   % of sgemm peak")
+                print("threads \(Parallel.threads), BLAS core \(blasCoreName), elementwise kernels \(vectorKernels), weight layout \(weightLayout), sgemm 1024^3 peak \(String(format: "%.1f", peak)) GFLOP/s")
+                print("shape".padding(toLength: labelWidth, withPad: " ", startingAt: 0) + "  tokens/s     ms/batch   GFLOP/s   % of sgemm peak")
             }
             for spec in shapes.isEmpty ? ["small:32x128", "base:8x128", "small:1x16"] : shapes {
                 let (config, b, l, ids) = try setup(spec)
-                let model = try ElectraModel(config: config, seed: 1)
                 let inputs = ElectraInputs(inputIds: IntTensor(shape: [b, l], values: ids))
-                let (median, runs) = try medianSeconds(warmup: 2) { _ = try model(inputs) }
-                let tps = Double(b * l) / median
-                let gflops = tps * config.forwardFlopsPerToken(length: l) / 1e9
-                if json {
-                    print(#"{"shape": "\#(spec)", "tokens_per_s": \#(tps), "ms_per_batch": \#(median * 1000), "gflops": \#(gflops), "sgemm_peak_gflops": \#(peak), "threads": \#(Parallel.threads), "elementwise": "\#(vectorKernels)", "runs": \#(runs)}"#)
-                } else {
-                    print(spec.padding(toLength: 17, withPad: " ", startingAt: 0),
-                          String(format: "%10.0f   %9.2f   %7.1f   %5.1f%%", tps, median * 1000, gflops, 100 * gflops / peak))
+                // One model per layout, same seed, so the same weights.
+                let models = try layouts.map { layout in
+                    let m = try ElectraModel(config: config, seed: 1)
+                    m.setInferenceWeightLayout(layout == "inference")
+                    return m
+                }
+                let (medians, runs) = try medianSeconds(warmup: 2, models.map { m in { _ = try m(inputs) } })
+                for (layout, median) in zip(layouts, medians) {
+                    let tps = Double(b * l) / median
+                    let gflops = tps * config.forwardFlopsPerToken(length: l) / 1e9
+                    if json {
+                        print(#"{"shape": "\#(spec)", "tokens_per_s": \#(tps), "ms_per_batch": \#(median * 1000), "gflops": \#(gflops), "sgemm_peak_gflops": \#(peak), "threads": \#(Parallel.threads), "elementwise": "\#(vectorKernels)", "weight_layout": "\#(layout)", "runs": \#(runs)}"#)
+                    } else {
+                        let name = layouts.count > 1 ? "\(spec) \(layout)" : spec
+                        print(name.padding(toLength: labelWidth, withPad: " ", startingAt: 0),
+                              String(format: "%10.0f   %9.2f   %7.1f   %5.1f%%", tps, median * 1000, gflops, 100 * gflops / peak))
+                    }
+                }
+                if layouts.count > 1, !json {
+                    print(String(format: "  inference layout: %.3fx the hf layout's speed", medians[0] / medians[1]))
                 }
             }
         }
@@ -80,7 +99,8 @@ struct Bench: ParsableCommand {
                 _ = Gradients.clipGlobalNorm(model.parameters, maxNorm: 1)
                 opt.step(learningRate: 1e-4)
             }
-            let (median, runs) = try medianSeconds(warmup: 1, step)
+            let (medians, runs) = try medianSeconds(warmup: 1, [step])
+            let median = medians[0]
             let tps = Double(b * l) / median
             if json {
                 print(#"{"shape": "\#(spec)", "mode": "train", "tokens_per_s": \#(tps), "ms_per_step": \#(median * 1000), "threads": \#(Parallel.threads), "runs": \#(runs)}"#)
@@ -99,19 +119,21 @@ struct Bench: ParsableCommand {
         return (config, b, l, (0..<(b * l)).map { _ in Int(rng.next() % UInt64(config.vocabSize)) })
     }
 
-    /// Median wall time of `body` after `warmup` untimed runs, over at least `iterations`
-    /// runs and `minSeconds` (at most 1,000 runs).
-    func medianSeconds(warmup: Int, _ body: () throws -> Void) rethrows -> (median: Double, runs: Int) {
-        for _ in 0..<warmup { try body() }
-        var times: [Double] = []
+    /// Median wall time of each body after `warmup` untimed runs each, over at least
+    /// `iterations` runs and `minSeconds` (at most 1,000 runs). Several bodies take turns, one
+    /// run each, so that they share the machine's moods (this VM's speed drifts by 10-20%).
+    func medianSeconds(warmup: Int, _ bodies: [() throws -> Void]) throws -> (medians: [Double], runs: Int) {
+        for body in bodies { for _ in 0..<warmup { try body() } }
+        var times = [[Double]](repeating: [], count: bodies.count)
         let start = Date()
-        while (times.count < iterations || Date().timeIntervalSince(start) < minSeconds) && times.count < 1000 {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            try body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        while (times[0].count < iterations || Date().timeIntervalSince(start) < minSeconds * Double(bodies.count)) && times[0].count < 1000 {
+            for (i, body) in bodies.enumerated() {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                try body()
+                times[i].append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            }
         }
-        times.sort()
-        return (times[times.count / 2], times.count)
+        return (times.map { $0.sorted()[$0.count / 2] }, times[0].count)
     }
 
     func parse(_ spec: String) throws -> (String, Int, Int) {

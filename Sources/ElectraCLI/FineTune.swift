@@ -212,6 +212,9 @@ struct Predict: ParsableCommand {
                 guard (1...2).contains(texts.count) else { throw ElectraError("give one text, a text pair, or --file") }
                 items = [(texts[0], texts.count > 1 ? texts[1] : nil)]
             }
+            // One forward per item: with many, the [in, out] weight copy (built once, a pass over
+            // the encoder's weights) pays for itself (InferenceLayout.swift).
+            if items.count >= 32 { m.setInferenceWeightLayout(true) }
             for (a, b) in items {
                 let e = try tok.encode(a, pair: b)
                 let inputs = ElectraInputs(inputIds: IntTensor(shape: [1, e.ids.count], values: e.ids),

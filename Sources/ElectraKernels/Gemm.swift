@@ -81,6 +81,19 @@ public func linearForward(
                   beta: 0, c: y, ldc: outFeatures, rowInit: bias)
 }
 
+/// y[M,out] = x[M,in] · Wt[in,out] (+ bias[out]): the same product with the weight stored
+/// transposed. OpenBLAS then packs the weight with its contiguous copy routine instead of
+/// gathering 16 strided rows, which is most of the time when rows are few (InferenceLayout.swift).
+public func linearForwardTransposed(
+    _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
+    weightTransposed wt: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    rows m: Int, inFeatures: Int, outFeatures: Int
+) {
+    parallelSgemm(transA: false, transB: false, m: m, n: outFeatures, k: inFeatures,
+                  alpha: 1, a: x, lda: inFeatures, b: wt, ldb: outFeatures,
+                  beta: 0, c: y, ldc: outFeatures, rowInit: bias)
+}
+
 /// Name of the BLAS kernel set in use (for benchmark reports).
 public var blasCoreName: String {
     #if canImport(Accelerate)

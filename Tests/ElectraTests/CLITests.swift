@@ -78,6 +78,7 @@ struct CLITests {
             (["infer", "--model", tmp.path, "--input", badIds.path, "--output", out.path], "missing config.json"),
             (["infer", "--model", model, "--input", tmp.appendingPathComponent("none").path, "--output", out.path], "does not exist"),
             (["info", "--model", "/nonexistent/model"], "does not exist"),
+            (["bench", "--weight-layout", "packed"], "unknown --weight-layout 'packed'"),
         ]
         for (args, message) in cases {
             let r = try run(args)

@@ -57,6 +57,16 @@ struct ParityTests {
                 #expect(d <= Self.tolerance, "\(name) \(key) without attentions: max abs diff \(d)")
             }
         }
+        // The inference weight layout ([in, out] copies of the encoder's weights) computes
+        // the same numbers.
+        model.setInferenceWeightLayout(true)
+        defer { model.setInferenceWeightLayout(false) }
+        let fast = try model(inputs, options: ForwardOptions(outputHiddenStates: wantsHidden))
+        #expect(model.backbone.inferenceWeightLayoutBytes > 0)
+        for (key, got) in fast.namedTensors {
+            let d = maxAbsDiff(got, try expected.floatTensor(key))
+            #expect(d <= Self.tolerance, "\(name) \(key) with the inference weight layout: max abs diff \(d)")
+        }
     }
 
     @Test func parameterCountsMatchHF() throws {

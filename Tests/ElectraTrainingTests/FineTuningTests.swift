@@ -60,6 +60,25 @@ struct FineTuningTests {
         return o
     }
 
+    /// With the inference weight layout on, training reads [in, out] copies in every forward:
+    /// each optimizer step marks its parameters changed, so the copies are rebuilt and the
+    /// run ends on the same weights (and the same logits) as a run without them.
+    @Test func inferenceWeightLayoutFollowsEveryOptimizerStep() throws {
+        var weights: [[Float]] = [], logits: [[Float]] = []
+        for layout in [false, true] {
+            let (m, data) = try tinySetup()
+            m.setInferenceWeightLayout(layout)
+            let t = try SequenceClassificationFineTuner(model: m, train: data, validation: data, options: options(), output: tempDir(), padId: 0)
+            t.quiet = true
+            try t.run(resume: false)
+            #expect((m.backbone.inferenceWeightLayoutBytes > 0) == layout)
+            weights.append(m.parameters.uniqueParameters.flatMap { $0.parameter.value.scalars })
+            logits.append(try m(ElectraInputs(ids: [[1, 5, 9, 2], [1, 20, 21, 2]])).logits!.scalars)
+        }
+        #expect(zip(weights[0], weights[1]).map { abs($0 - $1) }.max()! <= 1e-5)
+        #expect(zip(logits[0], logits[1]).map { abs($0 - $1) }.max()! <= 1e-5)
+    }
+
     /// Interrupt at a checkpoint, resume in a fresh process-like setup: same final weights
     /// as an uninterrupted run (shuffling and dropout on).
     @Test func resumeReproducesAnUninterruptedRun() throws {

@@ -19,7 +19,8 @@ public final class ElectraBackbone: @unchecked Sendable {
     public let embeddings: Embeddings
     public let embeddingsProject: Linear?
     public let layers: [EncoderLayer]
-    private let lock = NSLock()
+    /// Serialises inference forwards (one workspace) and layout changes against them.
+    let lock = NSLock()
     private var workspace: InferenceWorkspace?
     /// Activations of the last training step (BackboneTraining.swift).
     var trainingTape: TrainingTape?

@@ -6,9 +6,30 @@ public struct Linear: Sendable {
     public let bias: Parameter?
     public let inFeatures: Int
     public let outFeatures: Int
+    /// The [in, out] copy of `weight` the forward uses when the inference layout is on.
+    let transposed: TransposedWeight
+
+    public init(weight: Parameter, bias: Parameter?, inFeatures: Int, outFeatures: Int) {
+        self.init(weight: weight, bias: bias, inFeatures: inFeatures, outFeatures: outFeatures, sources: [weight])
+    }
+
+    /// `sources`: the parameters whose values make up `weight` (its parts when it is a fused
+    /// block whose HF-named parts are what optimizers update).
+    init(weight: Parameter, bias: Parameter?, inFeatures: Int, outFeatures: Int, sources: [Parameter]) {
+        self.weight = weight
+        self.bias = bias
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+        transposed = TransposedWeight(sources: sources)
+    }
 
     /// y: [rows, out] = x: [rows, in] · W^T + b.
     public func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int) {
+        if let wt = transposed.current(of: weight, rows: outFeatures, columns: inFeatures) {
+            linearForwardTransposed(y, x, weightTransposed: wt, bias: bias?.pointer,
+                                    rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
+            return
+        }
         linearForward(y, x, weight: weight.pointer, bias: bias?.pointer,
                       rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
     }
@@ -32,7 +53,7 @@ extension Linear {
             row += part.outFeatures
         }
         return Linear(weight: Parameter(weight, role: .linearWeight), bias: bias.map { Parameter($0, role: .bias) },
-                      inFeatures: inFeatures, outFeatures: outFeatures)
+                      inFeatures: inFeatures, outFeatures: outFeatures, sources: parts.map(\.weight))
     }
 
     private static func move(_ p: Parameter, into block: Tensor, offset: Int) {

@@ -12,7 +12,14 @@ public enum ParameterRole: Sendable {
 /// modules (generator and discriminator embeddings, the MLM head and the word embeddings)
 /// is just two modules holding the same `Parameter`, and the optimizer sees it once.
 public final class Parameter: @unchecked Sendable {
-    public var value: Tensor
+    /// Replacing the tensor counts as a change (see `version`).
+    public var value: Tensor { didSet { version &+= 1 } }
+    /// Counts changes to the values, so that copies derived from them (the inference weight
+    /// layout, InferenceLayout.swift) know when to rebuild. The library bumps it wherever it
+    /// writes weights (optimizer steps, checkpoint restores); code that writes through
+    /// `pointer` itself calls `markChanged()` afterwards.
+    public private(set) var version = 0
+    public func markChanged() { version &+= 1 }
     /// Gradient buffer, same shape as `value`; allocated by the trainer.
     public var grad: Tensor?
     public let role: ParameterRole

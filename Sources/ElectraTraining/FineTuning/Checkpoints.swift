@@ -43,6 +43,7 @@ public enum Checkpoints {
             }
             // Into the existing buffer: parameters may be views of a shared block (fused QKV).
             p.pointer.update(from: t.pointer, count: t.count)
+            p.markChanged()
         }
         try optimizer.restoreState(from: dir.appendingPathComponent("optimizer.safetensors"))
         let stateURL = dir.appendingPathComponent("trainer_state.json")

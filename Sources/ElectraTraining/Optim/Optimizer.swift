@@ -143,6 +143,7 @@ public class AdamOptimizer: Optimizer, @unchecked Sendable {
                               p.expAvg.pointer + o, p.expAvgSq.pointer + o, r.count, scalars[k])
             }
         }
+        for p in active { p.parameter.markChanged() }
     }
 
     // MARK: state

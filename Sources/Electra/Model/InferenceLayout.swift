@@ -1,0 +1,81 @@
+import ElectraKernels
+import Foundation
+
+/// The inference weight layout: each encoder `Linear` also keeps its weight as [in, out].
+///
+/// Why: HF stores `nn.Linear` weights [out, in], and `x · Wᵀ` makes OpenBLAS gather 16 strided
+/// weight rows into its panels on every call. With few rows (one short request) that copy,
+/// not the arithmetic, is most of the time; from [in, out] it reads contiguous runs instead.
+/// Measured in one process, alternating forwards (`electra bench --weight-layout both`,
+/// BENCHMARKS.md): B1 L16 10-12% faster (small), 18% (base); B1 L64 5%; small B32 L128 and
+/// base B8 L128 3-5%.
+/// Cost: a second copy of those weights (small +38 MB, base +340 MB, large +1.2 GB), so it is
+/// off in the library by default; `electra infer`, `predict`, `evaluate` and `bench` turn it
+/// on. The HF-named [out, in] parameters stay what loading, saving, backward passes and
+/// optimizers see; the copy follows their `version` and is rebuilt after any change.
+final class TransposedWeight: @unchecked Sendable {
+    private let lock = NSLock()
+    private let sources: [Parameter]
+    private var enabled = false
+    private var copy: Tensor?
+    private var builtAt = 0
+
+    init(sources: [Parameter]) { self.sources = sources }
+
+    func setEnabled(_ on: Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        enabled = on
+        if !on { copy = nil }
+    }
+
+    /// Floats held by the copy (0 until a forward builds it).
+    var floatCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return copy?.count ?? 0
+    }
+
+    /// The [columns, rows] transpose of `weight` ([rows, columns]), current with the sources'
+    /// versions; nil when the layout is off.
+    func current(of weight: Parameter, rows: Int, columns: Int) -> UnsafePointer<Float>? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard enabled else { return nil }
+        // Versions only grow, so their sum changes whenever any source changes.
+        let version = sources.reduce(0) { $0 &+ $1.version } &+ weight.version
+        if copy == nil || builtAt != version {
+            let t = copy ?? Tensor(zeros: [columns, rows])
+            transpose(weight.pointer, rows: rows, columns: columns, into: t.pointer)
+            copy = t
+            builtAt = version
+        }
+        return UnsafePointer(copy!.pointer)
+    }
+}
+
+extension ElectraBackbone {
+    /// The encoder's products, the ones the inference layout applies to.
+    var layoutLinears: [Linear] {
+        layers.flatMap { [$0.qkv, $0.attentionOutput, $0.intermediate, $0.output] } + (embeddingsProject.map { [$0] } ?? [])
+    }
+
+    /// Turns the inference weight layout (InferenceLayout.swift) on or off; off frees the copies.
+    /// Waits for a running inference forward, so none loses a copy it is reading.
+    public func setInferenceWeightLayout(_ on: Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        for l in layoutLinears { l.transposed.setEnabled(on) }
+    }
+
+    /// Bytes held by the inference layout's copies.
+    public var inferenceWeightLayoutBytes: Int {
+        layoutLinears.reduce(0) { $0 + $1.transposed.floatCount } * MemoryLayout<Float>.stride
+    }
+}
+
+extension ElectraHeadModel {
+    /// `backbone.setInferenceWeightLayout(on)`: faster forwards for few tokens, at the memory
+    /// of a second copy of the encoder's weights (InferenceLayout.swift).
+    public func setInferenceWeightLayout(_ on: Bool) { backbone.setInferenceWeightLayout(on) }
+}
