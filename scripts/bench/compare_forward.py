@@ -33,6 +33,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--min-seconds", type=float, default=3.0)
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--weight-layout", default="inference", choices=["inference", "hf"],
+                    help="Swift's encoder weight layout (electra bench --weight-layout)")
     args = ap.parse_args()
     try:
         import torch  # noqa: F401
@@ -42,8 +44,9 @@ def main():
         have_torch = False
         print("PyTorch/transformers not importable: reporting Swift numbers only", file=sys.stderr)
     cpu = platform.processor() or platform.machine()
-    print(f"# {datetime.date.today()} {cpu}, {os.cpu_count()} cores, threads={args.threads}")
-    swift_cmd = [args.electra, "bench", "--json", "--threads", str(args.threads), "--min-seconds", str(args.min_seconds), "--shapes"]
+    print(f"# {datetime.date.today()} {cpu}, {os.cpu_count()} cores, threads={args.threads}, Swift weight layout {args.weight_layout}")
+    swift_cmd = [args.electra, "bench", "--json", "--threads", str(args.threads), "--min-seconds", str(args.min_seconds),
+                 "--weight-layout", args.weight_layout, "--shapes"]
     torch_cmd = [sys.executable, os.path.join(HERE, "pytorch_forward.py"), "--threads", str(args.threads),
                  "--min-seconds", str(args.min_seconds), "--shapes"]
     ratios = {s: [] for s in args.shapes}

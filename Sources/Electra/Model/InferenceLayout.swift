@@ -10,8 +10,8 @@ import Foundation
 /// BENCHMARKS.md): B1 L16 10-12% faster (small), 18% (base); B1 L64 5%; small B32 L128 and
 /// base B8 L128 3-5%.
 /// Cost: a second copy of those weights (small +38 MB, base +340 MB, large +1.2 GB), so it is
-/// off in the library by default; `electra infer`, `predict`, `evaluate` and `bench` turn it
-/// on. The HF-named [out, in] parameters stay what loading, saving, backward passes and
+/// off in the library by default; `electra bench` turns it on (`--weight-layout hf` not) and
+/// `electra predict` for 32+ lines (one forward, as in `infer`, does not repay the copy). The HF-named [out, in] parameters stay what loading, saving, backward passes and
 /// optimizers see; the copy follows their `version` and is rebuilt after any change.
 final class TransposedWeight: @unchecked Sendable {
     private let lock = NSLock()
