@@ -15,6 +15,8 @@ import Foundation
 /// optimizers see; the copy follows their `version` and is rebuilt after any change.
 final class TransposedWeight: @unchecked Sendable {
     private let lock = NSLock()
+    /// The parameters whose values make up the weight: itself, or the HF-named parts of a
+    /// fused block (what optimizers update).
     private let sources: [Parameter]
     private var enabled = false
     private var copy: Tensor?
@@ -43,7 +45,7 @@ final class TransposedWeight: @unchecked Sendable {
         defer { lock.unlock() }
         guard enabled else { return nil }
         // Versions only grow, so their sum changes whenever any source changes.
-        let version = sources.reduce(0) { $0 &+ $1.version } &+ weight.version
+        let version = sources.reduce(0) { $0 &+ $1.version }
         if copy == nil || builtAt != version {
             let t = copy ?? Tensor(zeros: [columns, rows])
             transpose(weight.pointer, rows: rows, columns: columns, into: t.pointer)
