@@ -94,7 +94,7 @@ struct Bench: ParsableCommand {
             let opt = AdamW(parameters: model.parameters.uniqueParameters.map { ($0.name, $0.parameter) }, weightDecay: 0.01)
             let dropout = DropoutContext(seed: 3)
             func step() throws {
-                model.zeroGradients()
+                model.parameters.zeroGradients()
                 _ = try model.forwardBackward(inputs, dropout: dropout)
                 _ = Gradients.clipGlobalNorm(model.parameters, maxNorm: 1)
                 opt.step(learningRate: 1e-4)

@@ -15,7 +15,7 @@ struct ConfigTests {
         #expect(c.hiddenAct == .gelu && c.hiddenDropoutProb == 0.1 && c.attentionProbsDropoutProb == 0.1)
         #expect(c.maxPositionEmbeddings == 512 && c.typeVocabSize == 2 && c.layerNormEps == 1e-12)
         #expect(c.initializerRange == 0.02 && c.padTokenId == 0 && c.positionEmbeddingType == .absolute)
-        #expect(c.summaryType == "first" && c.summaryUseProj && c.summaryActivation == "gelu" && c.summaryLastDropout == 0.1)
+        #expect(c.summaryType == .first && c.summaryUseProj && c.summaryActivation == "gelu" && c.summaryLastDropout == 0.1)
         #expect(c.classifierDropout == nil && c.effectiveClassifierDropout == 0.1)
         #expect(c.numLabels == 2 && c.id2label == [0: "LABEL_0", 1: "LABEL_1"] && c.problemType == nil)
         #expect(c.tieWordEmbeddings)

@@ -22,7 +22,7 @@ struct GradientTests {
         let (any, _) = try ElectraTask.fromConfig(config).load(from: dir.appendingPathComponent("model"))
         let model = try #require(any as? any ElectraTrainable)
         let inputs = try ElectraInputs.read(from: dir.appendingPathComponent("inputs.safetensors"))
-        model.zeroGradients()
+        model.parameters.zeroGradients()
         let out = try model.forwardBackward(inputs)
         let expectedLoss = try SafeTensorsFile(url: dir.appendingPathComponent("expected.safetensors")).floatTensor("loss").scalars[0]
         #expect(abs(out.loss! - expectedLoss) < 1e-5)
@@ -60,7 +60,7 @@ struct GradientTests {
         var inputs = ElectraInputs(ids: [[1, 4, 7, 9, 2], [3, 5, 8, 0, 0]])
         inputs.attentionMask = IntTensor(shape: [2, 5], values: [1, 1, 1, 1, 1, 1, 1, 1, 0, 0])
         inputs.labels = IntTensor(shape: [2], values: [2, 0])
-        model.zeroGradients()
+        model.parameters.zeroGradients()
         _ = try model.forwardBackward(inputs)
         var checked = 0
         for (name, p) in model.parameters.uniqueParameters {
@@ -96,7 +96,7 @@ struct GradientTests {
         }
         var inputs = ElectraInputs(ids: [[1, 4, 7, 9], [3, 5, 8, 0]])
         inputs.labels = IntTensor(shape: [2, 4], values: [0, 1, 2, 3, 3, 2, 1, -100])
-        model.zeroGradients()
+        model.parameters.zeroGradients()
         let base = try model.forwardBackward(inputs, dropout: DropoutContext(seed: 9)).loss!
         let analytic = model.parameters.uniqueParameters.map { ($0.name, $0.parameter, $0.parameter.grad!.copy()) }
         #expect(try model.forwardBackward(inputs, dropout: DropoutContext(seed: 10)).loss! != base)
@@ -129,11 +129,11 @@ struct GradientTests {
         big.endPositions = IntTensor(shape: [5], values: [2, 3, 4, 5, 6])
         let used = try ElectraForQuestionAnswering.load(from: dir.appendingPathComponent("model")).model
         let fresh = try ElectraForQuestionAnswering.load(from: dir.appendingPathComponent("model")).model
-        used.zeroGradients()
+        used.parameters.zeroGradients()
         _ = try used(big)
         _ = try used.forwardBackward(big, dropout: DropoutContext(seed: 1))
-        used.zeroGradients()
-        fresh.zeroGradients()
+        used.parameters.zeroGradients()
+        fresh.parameters.zeroGradients()
         let a = try used.forwardBackward(small), b = try fresh.forwardBackward(small)
         #expect(a.loss == b.loss)
         #expect(try used(small).startLogits!.scalars == fresh(small).startLogits!.scalars)

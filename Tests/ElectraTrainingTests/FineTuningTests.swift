@@ -21,7 +21,7 @@ struct FineTuningTests {
         let (model, _) = try ElectraForPreTraining.load(from: dir.appendingPathComponent("model"))
         for (_, p) in model.parameters.uniqueParameters { p.value = p.value.copy() }  // detach from the mapping
         let inputs = try ElectraInputs.read(from: dir.appendingPathComponent("inputs.safetensors"))
-        model.zeroGradients()
+        model.parameters.zeroGradients()
         _ = try model.forwardBackward(inputs)
         _ = Gradients.clipGlobalNorm(model.parameters, maxNorm: 1)
         let opt = AdamW(parameters: model.parameters.uniqueParameters.map { ($0.name, $0.parameter) }, epsilon: 1e-6, weightDecay: 0.01)

@@ -73,7 +73,7 @@ import Electra
             let b = Parameter(Tensor(shape: [3], values: [1, -2, 3]), role: .bias)
             let ln = Parameter(Tensor(shape: [3], values: [1, -2, 3]), role: .layerNormWeight)
             let opt = make([("w", w), ("b", b), ("ln", ln)])
-            Gradients.allocate([w, b, ln])
+            for p in [w, b, ln] { p.grad = Tensor(zeros: p.shape) }
             opt.step(learningRate: 0.5)
             #expect(w.value.scalars.elementsEqual([0.95, -1.9, 2.85]) { abs($0 - $1) < 1e-6 }, "\(w.value.scalars)")
             #expect(b.value.scalars == [1, -2, 3])
@@ -90,7 +90,7 @@ import Electra
         table.register("electra.embeddings.word_embeddings.weight", emb)
         table.register("generator_lm_head.weight", emb, tied: true)
         table.register("generator_lm_head.bias", bias)
-        table.allocateGradients()
+        table.zeroGradients()
         #expect(emb.grad != nil && bias.grad != nil)
         emb.grad = Tensor(shape: [2, 2], values: [3, 0, 0, 0])
         bias.grad = Tensor(shape: [1], values: [4])
@@ -106,13 +106,13 @@ import Electra
         let n2 = Gradients.clipGlobalNorm(table, maxNorm: 10)
         #expect(abs(n2 - 1) < 1e-5)
         #expect(abs(emb.grad!.scalars[0] - 3 * c) < 1e-7)
-        table.zeroGrad()
+        table.zeroGradients()
         #expect(emb.grad!.scalars == [0, 0, 0, 0] && bias.grad!.scalars == [0])
     }
 
     @Test func gradientAccumulationAveragesMicroBatches() {
         let p = Parameter(Tensor(zeros: [5]), role: .linearWeight)
-        Gradients.allocate([p])
+        p.grad = Tensor(zeros: p.shape)
         var acc = GradientAccumulator(steps: 3)
         let micro: [[Float]] = [[1, 2, 3, 4, 5], [2, 2, 2, 2, 2], [0, 1, 0, 1, 6]]
         var due: [Bool] = []
@@ -126,7 +126,7 @@ import Electra
         #expect(zip(got, expected).allSatisfy { (a: Float, b: Float) -> Bool in abs(a - b) < 1e-6 }, "\(got)")
         #expect(acc.pending == 0)
         // A partial group at the end: the mean over what is pending.
-        Gradients.zero([p])
+        p.grad!.fill(0)
         for i in 0..<5 { p.grad!.pointer[i] += 4 }
         let dueAfterOne = acc.microBatchDone([p])
         #expect(!dueAfterOne)

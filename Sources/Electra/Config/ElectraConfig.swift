@@ -7,6 +7,21 @@ public enum PositionEmbeddingType: String, Sendable, CaseIterable {
     case relativeKeyQuery = "relative_key_query"
 }
 
+/// HF SequenceSummary's summary_type (ElectraForMultipleChoice). "attn" is not implemented
+/// by HF either; cls_index without indices takes the last token, as HF does.
+public enum SummaryType: String, Sendable, CaseIterable {
+    case first, last, mean
+    case clsIndex = "cls_index"
+
+    public var kernelMode: SequencePick {
+        switch self {
+        case .first: .first
+        case .mean: .mean
+        case .last, .clsIndex: .last
+        }
+    }
+}
+
 public enum ProblemType: String, Sendable, CaseIterable {
     case regression
     case singleLabel = "single_label_classification"
@@ -30,7 +45,7 @@ public struct ElectraConfig: Sendable, Equatable {
     public var typeVocabSize = 2
     public var initializerRange: Float = 0.02
     public var layerNormEps: Float = 1e-12
-    public var summaryType = "first"
+    public var summaryType: SummaryType = .first
     public var summaryUseProj = true
     public var summaryActivation: String? = "gelu"
     public var summaryLastDropout: Float = 0.1
@@ -97,7 +112,12 @@ public struct ElectraConfig: Sendable, Equatable {
         c.typeVocabSize = try f.int("type_vocab_size") ?? c.typeVocabSize
         c.initializerRange = try f.float("initializer_range") ?? c.initializerRange
         c.layerNormEps = try f.float("layer_norm_eps") ?? c.layerNormEps
-        c.summaryType = try f.string("summary_type") ?? c.summaryType
+        if let t = try f.string("summary_type") {
+            guard let type = SummaryType(rawValue: t) else {
+                throw ElectraError("\(source): field 'summary_type' is \"\(t)\"; supported: first, last, mean, cls_index (HF does not implement attn)")
+            }
+            c.summaryType = type
+        }
         c.summaryUseProj = try f.bool("summary_use_proj") ?? c.summaryUseProj
         if f.isPresent("summary_activation") { c.summaryActivation = try f.string("summary_activation") }
         c.summaryLastDropout = try f.float("summary_last_dropout") ?? c.summaryLastDropout
@@ -188,9 +208,6 @@ public struct ElectraConfig: Sendable, Equatable {
             throw ElectraError("\(source): field 'classifier_dropout' must be in [0, 1), got \(p)")
         }
         if !(layerNormEps > 0) { throw ElectraError("\(source): field 'layer_norm_eps' must be positive") }
-        if !["first", "last", "mean", "cls_index"].contains(summaryType) {
-            throw ElectraError("\(source): field 'summary_type' is \"\(summaryType)\"; supported: first, last, mean, cls_index (HF does not implement attn)")
-        }
         if let a = summaryActivation, Activation(hfName: a) == nil {
             throw ElectraError("\(source): field 'summary_activation' is \"\(a)\", which is not supported")
         }
@@ -218,7 +235,7 @@ public struct ElectraConfig: Sendable, Equatable {
         o["type_vocab_size"] = n(typeVocabSize)
         o["initializer_range"] = fl(initializerRange)
         o["layer_norm_eps"] = fl(layerNormEps)
-        o["summary_type"] = .string(summaryType)
+        o["summary_type"] = .string(summaryType.rawValue)
         o["summary_use_proj"] = .bool(summaryUseProj)
         o["summary_activation"] = summaryActivation.map(JSONValue.string) ?? .null
         o["summary_last_dropout"] = fl(summaryLastDropout)

@@ -55,13 +55,6 @@ public enum ModelFolder {
     }
 }
 
-/// Copies rows `index(i)` of h [*, H] into out [count, H].
-func gatherRows(_ h: UnsafePointer<Float>, width: Int, count: Int, _ index: (Int) -> Int) -> Tensor {
-    let out = Tensor(zeros: [count, width])
-    for i in 0..<count { (out.pointer + i * width).update(from: h + index(i) * width, count: width) }
-    return out
-}
-
 extension ElectraInputs {
     /// Per-token integer labels shaped like input_ids, or nil when none are given.
     func tokenLabels() throws -> IntTensor? {

@@ -3,7 +3,7 @@ import ElectraKernels
 /// HF `ElectraForMaskedLM` (the generator): generator_predictions.dense (H->E), gelu,
 /// generator_predictions.LayerNorm (E), generator_lm_head (E->vocab) whose weight is the word
 /// embedding matrix when tie_word_embeddings (the default) and whose bias is its own.
-public final class ElectraForMaskedLM: ElectraHeadModel {
+public final class ElectraForMaskedLM: ElectraHeadModel, ElectraTrainable, HeadPass {
     public static let architecture = "ElectraForMaskedLM"
     public let config: ElectraConfig
     public let backbone: ElectraBackbone
@@ -33,23 +33,46 @@ public final class ElectraForMaskedLM: ElectraHeadModel {
 
     /// logits [B, L, vocab]; loss = cross-entropy with -100 ignored.
     public func callAsFunction(_ inputs: ElectraInputs, options: ForwardOptions) throws -> ElectraOutput {
-        let batch = try TokenBatch(inputs, config: config, flattenChoices: false)
+        try inferencePass(inputs, options: options)
+    }
+
+    public func forwardBackward(_ inputs: ElectraInputs, dropout: DropoutContext?) throws -> ElectraOutput {
+        try trainingPass(inputs, dropout: dropout)
+    }
+
+    /// [N, E] x 3, mean/rstd [N], d loss / d logits [N, V].
+    struct Activations { let pre, act, normed, mean, rstd, dLogits: Tensor }
+    static let flattensChoices = false
+    static let trainingLabels = "integer labels shaped like input_ids (-100 = ignore)"
+
+    /// h [N, H] -> dense (H->E) -> gelu -> LayerNorm -> lm head (E->V) -> logits [B, L, V].
+    func headForward(_ h: Tensor, _ batch: TokenBatch, _ inputs: ElectraInputs, training: HeadTraining?)
+        throws -> (ElectraOutput, Activations?) {
         let labels = try inputs.tokenLabels()
-        return try backbone.forward(batch, options: options) { h, extras in
-            let n = batch.tokens, E = config.embeddingSize, V = config.vocabSize
-            let hidden = Tensor(zeros: [n, E])
-            dense.forward(hidden.pointer, h, rows: n)
-            Activation.gelu.forward(hidden.pointer, rows: n, columns: E)
-            layerNorm.forward(hidden.pointer, hidden.pointer, rows: n)
-            let logits = Tensor(zeros: [batch.batch, batch.length, V])
-            lmHead.forward(logits.pointer, hidden.pointer, rows: n)
-            var out = ElectraOutput()
-            out.logits = logits
-            if let labels {
-                out.loss = try Losses.crossEntropy(logits: logits.pointer, rows: n, classes: V, labels: labels.values)
-            }
-            out.attach(extras, options)
-            return out
+        let n = batch.tokens, E = config.embeddingSize, V = config.vocabSize
+        let pre = Tensor(zeros: [n, E]), normed = Tensor(zeros: [n, E])
+        let mean = Tensor(zeros: [n]), rstd = Tensor(zeros: [n])
+        dense.forward(pre.pointer, h.pointer, rows: n)
+        let act = activated(.gelu, pre, keep: training != nil)
+        layerNorm.forward(normed.pointer, act.pointer, rows: n, mean: mean.pointer, rstd: rstd.pointer)
+        let logits = Tensor(zeros: [batch.batch, batch.length, V])
+        lmHead.forward(logits.pointer, normed.pointer, rows: n)
+        let dLogits = lossGradient([n, V], training)
+        var out = ElectraOutput(loss: nil, logits: logits)
+        if let labels {
+            out.loss = try Losses.crossEntropy(logits: logits.pointer, rows: n, classes: V, labels: labels.values, grad: dLogits?.pointer)
         }
+        return (out, dLogits.map { Activations(pre: pre, act: act, normed: normed, mean: mean, rstd: rstd, dLogits: $0) })
+    }
+
+    func headBackward(_ a: Activations, h: Tensor, dH: Tensor, _ batch: TokenBatch) {
+        let n = batch.tokens, E = config.embeddingSize
+        let dNormed = Tensor(zeros: [n, E]), dAct = Tensor(zeros: [n, E])
+        // The tied weight's gradient lands in the word-embedding Parameter's buffer.
+        lmHead.backward(dx: dNormed.pointer, dy: a.dLogits.pointer, x: a.normed.pointer, rows: n)
+        layerNorm.backward(dx: dAct.pointer, dy: dNormed.pointer, input: a.act.pointer, residual: nil,
+                           mean: a.mean.pointer, rstd: a.rstd.pointer, rows: n)
+        Activation.gelu.backward(dx: dAct.pointer, dy: dAct.pointer, pre: a.pre.pointer, count: n * E)
+        dense.backward(dx: dH.pointer, dy: dAct.pointer, x: h.pointer, rows: n)
     }
 }

@@ -1,11 +1,10 @@
 import ElectraKernels
 
-/// HF `SequenceSummary` as ELECTRA configures it: pick a vector per sequence
-/// (first | last | mean over all positions | cls_index, which without indices is the last),
-/// then summary (Linear, when summary_use_proj), activation; dropouts are identity at eval.
+/// HF `SequenceSummary` as ELECTRA configures it: pick a vector per sequence (summary_type),
+/// then summary (Linear, when summary_use_proj), activation; first/last dropouts around them.
 public struct SequenceSummary: Sendable {
     public let summary: Linear?
-    let type: String
+    let type: SummaryType
     let activation: Activation
 
     init(_ vb: ParameterBuilder, _ c: ElectraConfig) throws {
@@ -19,41 +18,17 @@ public struct SequenceSummary: Sendable {
         activation = c.summaryActivation.flatMap { Activation(hfName: $0) } ?? .linear
     }
 
-    var outputWidth: Int { summary?.outFeatures ?? -1 }
-
-    /// h: [S, L, H] -> [S, width]
-    func forward(_ h: UnsafePointer<Float>, sequences s: Int, length l: Int, hidden H: Int) -> Tensor {
-        let picked = pick(h, sequences: s, length: l, hidden: H)
-        var out = picked
-        if let summary {
-            out = Tensor(zeros: [s, summary.outFeatures])
-            summary.forward(out.pointer, picked.pointer, rows: s)
-        }
-        activation.forward(out.pointer, rows: s, columns: out.shape[1])
-        return out
-    }
-
-    /// The vector per sequence the summary type selects: [S, H].
+    /// The vector per sequence the summary type selects: h [S, L, H] -> [S, H].
     func pick(_ h: UnsafePointer<Float>, sequences s: Int, length l: Int, hidden H: Int) -> Tensor {
-        let picked: Tensor
-        switch type {
-        case "first": picked = gatherRows(h, width: H, count: s) { $0 * l }
-        case "mean":
-            picked = Tensor(zeros: [s, H])
-            for i in 0..<s {
-                let o = picked.pointer + i * H
-                for t in 0..<l { let row = h + (i * l + t) * H; for j in 0..<H { o[j] += row[j] } }
-                for j in 0..<H { o[j] /= Float(l) }
-            }
-        default: picked = gatherRows(h, width: H, count: s) { $0 * l + l - 1 }  // last, cls_index
-        }
+        let picked = Tensor(zeros: [s, H])
+        summarizeSequences(h, into: picked.pointer, sequences: s, length: l, width: H, mode: type.kernelMode)
         return picked
     }
 }
 
 /// HF `ElectraForMultipleChoice`: inputs [B, C, L] flattened to [B*C, L], sequence_summary,
 /// classifier (H->1), logits reshaped to [B, C]; loss = cross-entropy over choices.
-public final class ElectraForMultipleChoice: ElectraHeadModel {
+public final class ElectraForMultipleChoice: ElectraHeadModel, ElectraTrainable, HeadPass {
     public static let architecture = "ElectraForMultipleChoice"
     public let config: ElectraConfig
     public let backbone: ElectraBackbone
@@ -71,23 +46,64 @@ public final class ElectraForMultipleChoice: ElectraHeadModel {
     }
 
     public func callAsFunction(_ inputs: ElectraInputs, options: ForwardOptions) throws -> ElectraOutput {
-        let batch = try TokenBatch(inputs, config: config, flattenChoices: true)
+        try inferencePass(inputs, options: options)
+    }
+
+    public func forwardBackward(_ inputs: ElectraInputs, dropout: DropoutContext?) throws -> ElectraOutput {
+        try trainingPass(inputs, dropout: dropout)
+    }
+
+    /// picked [S, H], pre/act [S, width], the two dropout masks, d loss / d logits [B, C].
+    struct Activations { let picked, pre, act: Tensor; let firstMask, lastMask: Tensor?; let dLogits: Tensor }
+    static let flattensChoices = true
+    static let trainingLabels = "labels [batch] (choice indices)"
+    func hasLabels(_ inputs: ElectraInputs) -> Bool { inputs.labels != nil }
+
+    /// h [S, L, H] (S = B*C) -> summary vector -> dropout -> summary proj -> activation ->
+    /// dropout -> classifier -> logits [B, C].
+    func headForward(_ h: Tensor, _ batch: TokenBatch, _ inputs: ElectraInputs, training: HeadTraining?)
+        throws -> (ElectraOutput, Activations?) {
         let B = inputs.inputIds.shape[0], C = inputs.inputIds.shape[1]
+        let S = batch.batch, H = config.hiddenSize
         let labels = try inputs.requireIntLabels()
         if let labels, labels.values.count != B {
             throw ElectraError("labels has shape \(shapeString(labels.shape)); expected [\(B)] choice indices")
         }
-        return try backbone.forward(batch, options: options) { h, extras in
-            let pooled = sequenceSummary.forward(h, sequences: batch.batch, length: batch.length, hidden: config.hiddenSize)
-            let logits = Tensor(zeros: [B, C])
-            classifier.forward(logits.pointer, pooled.pointer, rows: batch.batch)
-            var out = ElectraOutput()
-            out.logits = logits
-            if let labels {
-                out.loss = try Losses.crossEntropy(logits: logits.pointer, rows: B, classes: C, labels: labels.values)
-            }
-            out.attach(extras, options)
-            return out
+        let summary = sequenceSummary
+        let (picked, firstMask) = headDropout(summary.pick(h.pointer, sequences: S, length: batch.length, hidden: H),
+                                              p: config.summaryFirstDropout ?? 0, training)
+        let width = summary.summary?.outFeatures ?? H
+        let pre = summary.summary == nil ? picked : Tensor(zeros: [S, width])
+        summary.summary?.forward(pre.pointer, picked.pointer, rows: S)
+        let (act, lastMask) = headDropout(activated(summary.activation, pre, keep: training != nil),
+                                          p: config.summaryLastDropout, training)
+        let logits = Tensor(zeros: [B, C])
+        classifier.forward(logits.pointer, act.pointer, rows: S)
+        let dLogits = lossGradient([B, C], training)
+        var out = ElectraOutput(loss: nil, logits: logits)
+        if let labels {
+            out.loss = try Losses.crossEntropy(logits: logits.pointer, rows: B, classes: C, labels: labels.values, grad: dLogits?.pointer)
         }
+        return (out, dLogits.map {
+            Activations(picked: picked, pre: pre, act: act, firstMask: firstMask, lastMask: lastMask, dLogits: $0)
+        })
+    }
+
+    func headBackward(_ a: Activations, h: Tensor, dH: Tensor, _ batch: TokenBatch) {
+        let S = batch.batch, H = config.hiddenSize
+        let summary = sequenceSummary
+        let width = a.act.shape[1]
+        let dAct = Tensor(zeros: [S, width]), dPicked = Tensor(zeros: [S, H])
+        classifier.backward(dx: dAct.pointer, dy: a.dLogits.pointer, x: a.act.pointer, rows: S)
+        if let m = a.lastMask { multiplyInPlace(dAct.pointer, m.pointer, count: S * width) }
+        summary.activation.backward(dx: dAct.pointer, dy: dAct.pointer, pre: a.pre.pointer, count: S * width)
+        if let proj = summary.summary {
+            proj.backward(dx: dPicked.pointer, dy: dAct.pointer, x: a.picked.pointer, rows: S)
+        } else {
+            dPicked.pointer.update(from: dAct.pointer, count: S * H)
+        }
+        if let m = a.firstMask { multiplyInPlace(dPicked.pointer, m.pointer, count: S * H) }
+        scatterSummaryGradient(dPicked.pointer, into: dH.pointer, sequences: S, length: batch.length, hidden: H,
+                               mode: summary.type.kernelMode)
     }
 }

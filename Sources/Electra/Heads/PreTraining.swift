@@ -2,7 +2,7 @@ import ElectraKernels
 
 /// HF `ElectraForPreTraining` (the discriminator): per-token replaced/original logit.
 /// discriminator_predictions.dense (H->H), hidden_act, dense_prediction (H->1).
-public final class ElectraForPreTraining: ElectraHeadModel {
+public final class ElectraForPreTraining: ElectraHeadModel, ElectraTrainable, HeadPass {
     public static let architecture = "ElectraForPreTraining"
     public let config: ElectraConfig
     public let backbone: ElectraBackbone
@@ -21,21 +21,39 @@ public final class ElectraForPreTraining: ElectraHeadModel {
 
     /// logits [B, L]; loss = BCE-with-logits over positions with attention_mask == 1.
     public func callAsFunction(_ inputs: ElectraInputs, options: ForwardOptions) throws -> ElectraOutput {
-        let batch = try TokenBatch(inputs, config: config, flattenChoices: false)
+        try inferencePass(inputs, options: options)
+    }
+
+    public func forwardBackward(_ inputs: ElectraInputs, dropout: DropoutContext?) throws -> ElectraOutput {
+        try trainingPass(inputs, dropout: dropout)
+    }
+
+    struct Activations { let pre, act, dLogits: Tensor }  // [N, H], [N, H], [N]
+    static let flattensChoices = false
+    static let trainingLabels = "integer labels shaped like input_ids (1 = replaced, 0 = original, -100 = ignore)"
+
+    /// h [N, H] -> dense -> hidden_act -> dense_prediction -> logits [B, L].
+    func headForward(_ h: Tensor, _ batch: TokenBatch, _ inputs: ElectraInputs, training: HeadTraining?)
+        throws -> (ElectraOutput, Activations?) {
         let labels = try inputs.tokenLabels()
-        return try backbone.forward(batch, options: options) { h, extras in
-            let n = batch.tokens, H = config.hiddenSize
-            let hidden = Tensor(zeros: [n, H])
-            dense.forward(hidden.pointer, h, rows: n)
-            config.hiddenAct.forward(hidden.pointer, rows: n, columns: H)
-            let logits = Tensor(zeros: [batch.batch, batch.length])
-            densePrediction.forward(logits.pointer, hidden.pointer, rows: n)
-            var out = ElectraOutput()
-            out.logits = logits
-            if let labels { out.loss = try replacedTokenLoss(logits: logits, labels: labels, batch: batch) }
-            out.attach(extras, options)
-            return out
-        }
+        let n = batch.tokens, H = config.hiddenSize
+        let pre = Tensor(zeros: [n, H])
+        dense.forward(pre.pointer, h.pointer, rows: n)
+        let act = activated(config.hiddenAct, pre, keep: training != nil)
+        let logits = Tensor(zeros: [batch.batch, batch.length])
+        densePrediction.forward(logits.pointer, act.pointer, rows: n)
+        let dLogits = lossGradient([n], training)
+        var out = ElectraOutput(loss: nil, logits: logits)
+        if let labels { out.loss = try replacedTokenLoss(logits: logits, labels: labels, batch: batch, grad: dLogits?.pointer) }
+        return (out, dLogits.map { Activations(pre: pre, act: act, dLogits: $0) })
+    }
+
+    func headBackward(_ a: Activations, h: Tensor, dH: Tensor, _ batch: TokenBatch) {
+        let n = batch.tokens, H = config.hiddenSize
+        let dAct = Tensor(zeros: [n, H])
+        densePrediction.backward(dx: dAct.pointer, dy: a.dLogits.pointer, x: a.act.pointer, rows: n)
+        config.hiddenAct.backward(dx: dAct.pointer, dy: dAct.pointer, pre: a.pre.pointer, count: n * H)
+        dense.backward(dx: dH.pointer, dy: dAct.pointer, x: h.pointer, rows: n)
     }
 
     /// BCE-with-logits over positions with attention_mask == 1 (labels must be 0 or 1);

@@ -1,7 +1,7 @@
 import ElectraKernels
 
 /// HF `ElectraForQuestionAnswering`: qa_outputs (H->2) split into start and end logits.
-public final class ElectraForQuestionAnswering: ElectraHeadModel {
+public final class ElectraForQuestionAnswering: ElectraHeadModel, ElectraTrainable, HeadPass {
     public static let architecture = "ElectraForQuestionAnswering"
     public let config: ElectraConfig
     public let backbone: ElectraBackbone
@@ -21,33 +21,48 @@ public final class ElectraForQuestionAnswering: ElectraHeadModel {
     /// start_logits, end_logits [B, L]. Loss: positions clamped to [0, L], cross-entropy with
     /// ignore_index L, (start + end) / 2.
     public func callAsFunction(_ inputs: ElectraInputs, options: ForwardOptions) throws -> ElectraOutput {
-        let batch = try TokenBatch(inputs, config: config, flattenChoices: false)
+        try inferencePass(inputs, options: options)
+    }
+
+    public func forwardBackward(_ inputs: ElectraInputs, dropout: DropoutContext?) throws -> ElectraOutput {
+        try trainingPass(inputs, dropout: dropout)
+    }
+
+    /// d loss / d start and end logits, [B, L] each.
+    struct Activations { let dStart, dEnd: Tensor }
+    static let flattensChoices = false
+    static let trainingLabels = "start_positions and end_positions [batch]"
+    func hasLabels(_ inputs: ElectraInputs) -> Bool { inputs.startPositions != nil && inputs.endPositions != nil }
+
+    /// h [N, H] -> qa_outputs (H->2) -> start and end logits [B, L].
+    func headForward(_ h: Tensor, _ batch: TokenBatch, _ inputs: ElectraInputs, training: HeadTraining?)
+        throws -> (ElectraOutput, Activations?) {
+        let B = batch.batch, L = batch.length, n = batch.tokens
         for (name, t) in [("start_positions", inputs.startPositions), ("end_positions", inputs.endPositions)] {
-            if let t, t.values.count != batch.batch {
-                throw ElectraError("\(name) has shape \(shapeString(t.shape)); expected [\(batch.batch)]")
-            }
+            if let t, t.values.count != B { throw ElectraError("\(name) has shape \(shapeString(t.shape)); expected [\(B)]") }
         }
         if (inputs.startPositions == nil) != (inputs.endPositions == nil) {
             throw ElectraError("give both start_positions and end_positions, or neither")
         }
-        return try backbone.forward(batch, options: options) { h, extras in
-            let B = batch.batch, L = batch.length, n = batch.tokens
-            let both = Tensor(zeros: [n, 2])
-            qaOutputs.forward(both.pointer, h, rows: n)
-            let start = Tensor(zeros: [B, L]), end = Tensor(zeros: [B, L])
-            for i in 0..<n {
-                start.pointer[i] = both.pointer[2 * i]
-                end.pointer[i] = both.pointer[2 * i + 1]
-            }
-            var out = ElectraOutput()
-            out.startLogits = start
-            out.endLogits = end
-            if let sp = inputs.startPositions, let ep = inputs.endPositions {
-                out.loss = try spanLoss(start: start, end: end, startPositions: sp, endPositions: ep)
-            }
-            out.attach(extras, options)
-            return out
+        let both = Tensor(zeros: [n, 2])
+        qaOutputs.forward(both.pointer, h.pointer, rows: n)
+        let start = Tensor(zeros: [B, L]), end = Tensor(zeros: [B, L])
+        deinterleave(both.pointer, start.pointer, end.pointer, count: n)
+        var out = ElectraOutput()
+        out.startLogits = start
+        out.endLogits = end
+        let dStart = lossGradient([B, L], training), dEnd = lossGradient([B, L], training)
+        if let sp = inputs.startPositions, let ep = inputs.endPositions {
+            out.loss = try spanLoss(start: start, end: end, startPositions: sp, endPositions: ep, dStart: dStart?.pointer, dEnd: dEnd?.pointer)
         }
+        return (out, training.map { _ in Activations(dStart: dStart!, dEnd: dEnd!) })
+    }
+
+    func headBackward(_ a: Activations, h: Tensor, dH: Tensor, _ batch: TokenBatch) {
+        let n = batch.tokens
+        let dBoth = Tensor(zeros: [n, 2])
+        interleave(a.dStart.pointer, a.dEnd.pointer, into: dBoth.pointer, count: n)
+        qaOutputs.backward(dx: dH.pointer, dy: dBoth.pointer, x: h.pointer, rows: n)
     }
 
     /// start/end logits [B, L] -> (CE(start) + CE(end)) / 2 with positions clamped to [0, L]

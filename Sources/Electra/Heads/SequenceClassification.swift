@@ -2,7 +2,7 @@ import ElectraKernels
 
 /// HF `ElectraForSequenceClassification`: token 0 -> dropout -> classifier.dense (H->H) ->
 /// gelu -> dropout -> classifier.out_proj (H->num_labels).
-public final class ElectraForSequenceClassification: ElectraHeadModel {
+public final class ElectraForSequenceClassification: ElectraHeadModel, ElectraTrainable, HeadPass {
     public static let architecture = "ElectraForSequenceClassification"
     public let config: ElectraConfig
     public let backbone: ElectraBackbone
@@ -28,23 +28,46 @@ public final class ElectraForSequenceClassification: ElectraHeadModel {
 
     /// logits [B, num_labels]; loss per problem type (MSE, CE, BCE-with-logits).
     public func callAsFunction(_ inputs: ElectraInputs, options: ForwardOptions) throws -> ElectraOutput {
-        let batch = try TokenBatch(inputs, config: config, flattenChoices: false)
-        return try backbone.forward(batch, options: options) { h, extras in
-            let B = batch.batch, H = config.hiddenSize, C = config.numLabels
-            let cls = gatherRows(h, width: H, count: B) { $0 * batch.length }
-            let hidden = Tensor(zeros: [B, H])
-            dense.forward(hidden.pointer, cls.pointer, rows: B)
-            Activation.gelu.forward(hidden.pointer, rows: B, columns: H)
-            let logits = Tensor(zeros: [B, C])
-            outProj.forward(logits.pointer, hidden.pointer, rows: B)
-            var out = ElectraOutput()
-            out.logits = logits
-            if inputs.labels != nil || inputs.floatLabels != nil {
-                out.loss = try classificationLoss(logits: logits, inputs: inputs, batch: B)
-            }
-            out.attach(extras, options)
-            return out
-        }
+        try inferencePass(inputs, options: options)
+    }
+
+    public func forwardBackward(_ inputs: ElectraInputs, dropout: DropoutContext?) throws -> ElectraOutput {
+        try trainingPass(inputs, dropout: dropout)
+    }
+
+    /// [B, H] tensors, the two dropout masks (nil when off), d loss / d logits [B, C].
+    struct Activations { let cls, pre, act: Tensor; let clsMask, actMask: Tensor?; let dLogits: Tensor }
+    static let flattensChoices = false
+    static let trainingLabels = "labels: class ids [batch], or floats ([batch] regression, [batch, num_labels] multi-label)"
+
+    /// h [N, H] -> token 0 of each sequence -> dropout -> dense -> gelu -> dropout -> out_proj.
+    func headForward(_ h: Tensor, _ batch: TokenBatch, _ inputs: ElectraInputs, training: HeadTraining?)
+        throws -> (ElectraOutput, Activations?) {
+        let B = batch.batch, H = config.hiddenSize, C = config.numLabels
+        let p = config.effectiveClassifierDropout
+        let first = Tensor(zeros: [B, H])
+        summarizeSequences(h.pointer, into: first.pointer, sequences: B, length: batch.length, width: H, mode: .first)
+        let (cls, clsMask) = headDropout(first, p: p, training)
+        let pre = Tensor(zeros: [B, H])
+        dense.forward(pre.pointer, cls.pointer, rows: B)
+        let (act, actMask) = headDropout(activated(.gelu, pre, keep: training != nil), p: p, training)
+        let logits = Tensor(zeros: [B, C])
+        outProj.forward(logits.pointer, act.pointer, rows: B)
+        let dLogits = lossGradient([B, C], training)
+        var out = ElectraOutput(loss: nil, logits: logits)
+        if hasLabels(inputs) { out.loss = try classificationLoss(logits: logits, inputs: inputs, batch: B, grad: dLogits?.pointer) }
+        return (out, dLogits.map { Activations(cls: cls, pre: pre, act: act, clsMask: clsMask, actMask: actMask, dLogits: $0) })
+    }
+
+    func headBackward(_ a: Activations, h: Tensor, dH: Tensor, _ batch: TokenBatch) {
+        let B = batch.batch, H = config.hiddenSize
+        let dAct = Tensor(zeros: [B, H]), dCls = Tensor(zeros: [B, H])
+        outProj.backward(dx: dAct.pointer, dy: a.dLogits.pointer, x: a.act.pointer, rows: B)
+        if let m = a.actMask { multiplyInPlace(dAct.pointer, m.pointer, count: B * H) }
+        Activation.gelu.backward(dx: dAct.pointer, dy: dAct.pointer, pre: a.pre.pointer, count: B * H)
+        dense.backward(dx: dCls.pointer, dy: dAct.pointer, x: a.cls.pointer, rows: B)
+        if let m = a.clsMask { multiplyInPlace(dCls.pointer, m.pointer, count: B * H) }
+        scatterSummaryGradient(dCls.pointer, into: dH.pointer, sequences: B, length: batch.length, hidden: H, mode: .first)
     }
 
     /// The loss for the problem type (labels validated); d loss / d logits into `grad` when given.

@@ -54,6 +54,10 @@ final class TrainingTape {
         tokens = s.batch * s.length
     }
 
+    /// [N, H] the gradient of the last hidden state: zeroed by `zeroSequenceGradient()`,
+    /// written by the head, consumed by `ElectraBackbone.backward`.
+    var dSequence: Tensor { Tensor(shape: [tokens, dHidden[0].shape[1]], storage: dHidden[0].storage) }
+
     /// The last layer's output [N, H] for the current shape.
     var output: Tensor {
         let h = hidden[hidden.count - 1]
@@ -62,9 +66,8 @@ final class TrainingTape {
 }
 
 extension ElectraBackbone {
-    /// Forward pass that keeps every activation the backward pass needs. With `dropout`,
-    /// HF's dropouts apply (embeddings, attention probabilities, both residual branches);
-    /// without it the pass is deterministic (gradient checks, evaluation with gradients).
+    /// The forward pass (`run`) keeping every activation the backward pass needs. With
+    /// `dropout`, HF's dropouts apply; without it the pass is deterministic (gradient checks).
     /// The tape is kept by the backbone and reused while shapes fit (training is single-caller).
     func trainingForward(_ batch: TokenBatch, dropout: DropoutContext? = nil) -> TrainingTape {
         let c = config
@@ -73,33 +76,21 @@ extension ElectraBackbone {
         trainingTape = tape
         tape.use(shape)
         tape.batch = batch
-        let n = batch.tokens
-        embeddings.forward(tape.embeddingOut.pointer, batch, mean: tape.embeddingMean.pointer, rstd: tape.embeddingRstd.pointer)
-        let rates = dropout.map { DropoutRates(hidden: c.hiddenDropoutProb, attention: c.attentionProbsDropoutProb, context: $0) }
-        tape.embeddingDropoutActive = false
-        if let r = rates, r.hidden > 0 {
-            r.context.fillMask(tape.embeddingDropout.pointer, count: n * c.embeddingSize, p: r.hidden)
-            multiplyInPlace(tape.embeddingOut.pointer, tape.embeddingDropout.pointer, count: n * c.embeddingSize)
-            tape.embeddingDropoutActive = true
-        }
-        embeddingsProject?.forward(tape.hidden[0].pointer, tape.embeddingOut.pointer, rows: n)
-        batch.maskBias.withUnsafeBufferPointer { bias in
-            for (i, layer) in layers.enumerated() {
-                layer.forward(tape.hidden[i].pointer, tape.hidden[i + 1].pointer, acts: tape.layers[i],
-                              maskBias: bias.baseAddress!, shape: shape, probs: tape.layers[i].probs.pointer,
-                              scratch: tape.attentionScratch, dropout: rates)
-            }
-        }
+        let pass = EncoderPass(
+            embedded: tape.embeddingOut.pointer, embeddingMean: tape.embeddingMean.pointer,
+            embeddingRstd: tape.embeddingRstd.pointer, embeddingDropout: tape.embeddingDropout.pointer,
+            hidden: { tape.hidden[$0].pointer }, acts: { tape.layers[$0] },
+            probs: { tape.layers[$0].probs.pointer }, scratch: tape.attentionScratch)
+        tape.embeddingDropoutActive = run(batch, shape: shape, pass, dropout: dropout)
         return tape
     }
 
-    /// Backward through the encoder and embeddings. dSequence: [N, H], the gradient of the
-    /// last hidden state (read only). Parameter gradients are accumulated.
-    func backward(_ tape: TrainingTape, dSequence: UnsafePointer<Float>) {
+    /// Backward through the encoder and embeddings, from the gradient of the last hidden
+    /// state that the head wrote into `tape.dSequence`. Parameter gradients are accumulated.
+    func backward(_ tape: TrainingTape) {
         let batch = tape.batch!
-        let n = tape.tokens, H = config.hiddenSize
+        let n = tape.tokens
         var cur = 0
-        tape.dHidden[0].pointer.update(from: dSequence, count: n * H)
         for i in stride(from: layers.count - 1, through: 0, by: -1) {
             layers[i].backward(dOut: tape.dHidden[cur].pointer, dInput: tape.dHidden[1 - cur].pointer,
                                x: tape.hidden[i].pointer, acts: tape.layers[i], grads: tape.grads, shape: tape.shape)

@@ -24,25 +24,12 @@ public struct Embeddings: Sendable {
     /// tokens (ids already validated against the table sizes). The pre-norm sum of both the
     /// forward pass and the backward pass's recomputation.
     private func sum(into out: UnsafeMutablePointer<Float>, _ batch: TokenBatch) {
-        let e = width, n = batch.tokens
-        let w = word.pointer, t = tokenType.pointer, p = position.pointer
-        let addPos = addPositions
         batch.ids.withUnsafeBufferPointer { ids in
             batch.types.withUnsafeBufferPointer { types in
                 batch.positions.withUnsafeBufferPointer { positions in
-                    Parallel.forRanges(n, minChunk: 64) { _, r in
-                        for i in r {
-                            let o = out + i * e
-                            let wr = w + Int(ids[i]) * e
-                            let tr = t + Int(types[i]) * e
-                            if addPos {
-                                let pr = p + Int(positions[i]) * e
-                                for j in 0..<e { o[j] = wr[j] + tr[j] + pr[j] }
-                            } else {
-                                for j in 0..<e { o[j] = wr[j] + tr[j] }
-                            }
-                        }
-                    }
+                    embeddingSum(out, word: word.pointer, ids: ids.baseAddress!, type: tokenType.pointer, types: types.baseAddress!,
+                                 position: addPositions ? position.pointer : nil, positions: positions.baseAddress!,
+                                 rows: batch.tokens, width: width)
                 }
             }
         }
@@ -69,19 +56,15 @@ public struct Embeddings: Sendable {
         let e = width, n = batch.tokens
         sum(into: scratch, batch)
         layerNorm.backward(dx: dOut, dy: dOut, input: scratch, residual: nil, mean: mean, rstd: rstd, rows: n)
-        let dw = word.gradPointer, dt = tokenType.gradPointer, dp = position.gradPointer
-        for i in 0..<n {
-            let g = dOut + i * e
-            let id = Int(batch.ids[i])
-            if id != paddingIndex {
-                let row = dw + id * e
-                for j in 0..<e { row[j] += g[j] }
-            }
-            let trow = dt + Int(batch.types[i]) * e
-            for j in 0..<e { trow[j] += g[j] }
-            if addPositions {
-                let prow = dp + Int(batch.positions[i]) * e
-                for j in 0..<e { prow[j] += g[j] }
+        batch.ids.withUnsafeBufferPointer { ids in
+            embeddingScatterAdd(word.gradPointer, dOut, index: ids.baseAddress!, rows: n, width: e, skip: paddingIndex)
+        }
+        batch.types.withUnsafeBufferPointer { types in
+            embeddingScatterAdd(tokenType.gradPointer, dOut, index: types.baseAddress!, rows: n, width: e)
+        }
+        if addPositions {
+            batch.positions.withUnsafeBufferPointer { positions in
+                embeddingScatterAdd(position.gradPointer, dOut, index: positions.baseAddress!, rows: n, width: e)
             }
         }
     }

@@ -37,7 +37,6 @@ public final class Parameter: @unchecked Sendable {
         return grad!.pointer
     }
 
-    public func zeroGrad() { grad?.fill(0) }
     @inline(__always) public var pointer: UnsafeMutablePointer<Float> { value.pointer }
 }
 
@@ -69,4 +68,18 @@ public final class ParameterTable: @unchecked Sendable {
 
     /// Number of scalars, each shared tensor counted once (HF's `num_parameters()`).
     public var parameterCount: Int { uniqueParameters.reduce(0) { $0 + $1.parameter.value.count } }
+}
+
+extension ParameterTable {
+    /// Zero gradients for every unique parameter, allocated on first use (PyTorch's
+    /// `zero_grad(set_to_none=False)`): the one way gradients are zeroed, so that a tied or
+    /// shared weight is zeroed once and backward passes can accumulate (+=).
+    public func zeroGradients() {
+        let params = uniqueParameters.map(\.parameter)
+        for p in params where p.grad == nil || p.grad!.shape != p.shape { p.grad = Tensor(zeros: p.shape) }
+        let grads = params.map { $0.grad! }
+        FlatSegments(counts: grads.map(\.count)).parallelForEach(minChunk: 1 << 18) { _, k, r in
+            (grads[k].pointer + r.lowerBound).update(repeating: 0, count: r.count)
+        }
+    }
 }

@@ -50,7 +50,7 @@ public final class SequenceClassificationFineTuner {
         case .constant: schedule = .constant(peak: o.learningRate)
         }
         dropout = DropoutContext(seed: o.seed &+ 1)
-        model.zeroGradients()
+        model.parameters.zeroGradients()
     }
 
     /// The order of examples in `epoch`: a seeded shuffle, or file order.
@@ -91,7 +91,7 @@ public final class SequenceClassificationFineTuner {
             // then averaged (each micro-batch loss is already a mean over its examples).
             let micro = max(options.gradientAccumulation, 1), perStep = options.batchSize * micro
             let stepRows = order.perm[(pos * perStep)..<min((pos + 1) * perStep, train.count)]
-            model.zeroGradients()
+            model.parameters.zeroGradients()
             var loss = 0.0, used = 0, tokens = 0
             var lo = stepRows.startIndex
             while lo < stepRows.endIndex {

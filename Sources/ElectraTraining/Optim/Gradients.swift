@@ -6,26 +6,10 @@ func uniqueObjects(_ params: [Parameter]) -> [Parameter] {
     return params.filter { seen.insert(ObjectIdentifier($0)).inserted }
 }
 
-/// Gradient-buffer utilities. Every function works on unique parameter objects: a tied or
+/// Gradient-buffer utilities (zeroing is `ParameterTable.zeroGradients()`). Every function works on unique parameter objects: a tied or
 /// shared weight listed under several names is allocated, zeroed, scaled and counted in the
 /// norm once. Parameters without a gradient buffer are skipped.
 public enum Gradients {
-    /// Gives every parameter without one a zero-filled gradient buffer of its shape.
-    public static func allocate(_ params: [Parameter]) {
-        for p in uniqueObjects(params) where p.grad == nil || p.grad!.shape != p.shape {
-            p.grad = Tensor(zeros: p.shape)
-        }
-    }
-
-    /// Sets every gradient to zero (buffers are kept; PyTorch's `zero_grad(set_to_none=False)`).
-    public static func zero(_ params: [Parameter]) {
-        let grads = uniqueObjects(params).compactMap(\.grad)
-        let segs = FlatSegments(counts: grads.map(\.count))
-        segs.parallelForEach(minChunk: 1 << 18) { _, k, r in
-            (grads[k].pointer + r.lowerBound).update(repeating: 0, count: r.count)
-        }
-    }
-
     /// Multiplies every gradient by `factor`.
     public static func scale(_ params: [Parameter], by factor: Float) {
         if factor == 1 { return }
@@ -69,8 +53,6 @@ public enum Gradients {
 
     // Table overloads: the table's unique parameters.
 
-    public static func allocate(_ table: ParameterTable) { allocate(table.uniqueParameters.map(\.parameter)) }
-    public static func zero(_ table: ParameterTable) { zero(table.uniqueParameters.map(\.parameter)) }
     public static func scale(_ table: ParameterTable, by factor: Float) {
         scale(table.uniqueParameters.map(\.parameter), by: factor)
     }
@@ -79,13 +61,6 @@ public enum Gradients {
     public static func clipGlobalNorm(_ table: ParameterTable, maxNorm: Float, epsilon: Float = 1e-6) -> Float {
         clipGlobalNorm(table.uniqueParameters.map(\.parameter), maxNorm: maxNorm, epsilon: epsilon)
     }
-}
-
-extension ParameterTable {
-    /// Zero-filled gradient buffers for every unique parameter that lacks one.
-    public func allocateGradients() { Gradients.allocate(self) }
-    /// Zeroes every gradient buffer (PyTorch's `zero_grad(set_to_none=False)`).
-    public func zeroGrad() { Gradients.zero(self) }
 }
 
 /// Gradient accumulation over `steps` micro-batches. The backward passes must ADD into the
@@ -98,7 +73,7 @@ extension ParameterTable {
 ///         if accumulator.microBatchDone(table) {           // grads /= steps
 ///             Gradients.clipGlobalNorm(table, maxNorm: 1)
 ///             optimizer.step(learningRate: schedule.learningRate(at: optimizer.stepCount))
-///             table.zeroGrad()
+///             table.zeroGradients()
 ///         }
 ///     }
 ///     if accumulator.flush(table) { ... }                  // a partial group at the end

@@ -8,7 +8,7 @@ import Electra
 ///     ... backward fills the grads ...
 ///     Gradients.clipGlobalNorm(model.parameters, maxNorm: 1)
 ///     opt.step(learningRate: schedule.learningRate(at: opt.stepCount))
-///     model.parameters.zeroGrad()
+///     model.parameters.zeroGradients()
 public protocol Optimizer: AnyObject {
     /// "adamw" or "electra-adam-weight-decay"; stored with the state.
     var kind: String { get }
@@ -242,75 +242,5 @@ public final class ElectraAdamWeightDecay: AdamOptimizer, @unchecked Sendable {
         super.init(rule: .electra, kind: "electra-adam-weight-decay", parameters: parameters,
                    beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay,
                    decayPolicy: decayPolicy, learningRateMultiplier: learningRateMultiplier)
-    }
-}
-
-// MARK: - kernels
-
-struct AdamWScalars {
-    var decayFactor, beta1, oneMinusBeta1, beta2, oneMinusBeta2, negStepSize, bc2Sqrt, epsilon: Float
-}
-
-struct ElectraScalars {
-    var learningRate, weightDecay, beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon: Float
-}
-
-@inline(__always)
-func adamWLanes(_ p: inout Vec, _ g: Vec, _ m: inout Vec, _ v: inout Vec, _ s: AdamWScalars) {
-    p = p * s.decayFactor
-    // torch's lerp: start + w * (end - start) for |w| < 0.5, else end - (end - start) * (1 - w).
-    if s.oneMinusBeta1 < 0.5 {
-        m = m + s.oneMinusBeta1 * (g - m)
-    } else {
-        m = g - (g - m) * s.beta1
-    }
-    v = v * s.beta2 + s.oneMinusBeta2 * g * g
-    let denom = v.squareRoot() / s.bc2Sqrt + s.epsilon
-    p = p + s.negStepSize * m / denom
-}
-
-func adamWUpdate(
-    _ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>,
-    _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, _ n: Int, _ s: AdamWScalars
-) {
-    adamLoop(p, g, m, v, n) { adamWLanes(&$0, $1, &$2, &$3, s) }
-}
-
-@inline(__always)
-func electraLanes(_ p: inout Vec, _ g: Vec, _ m: inout Vec, _ v: inout Vec, _ s: ElectraScalars) {
-    m = s.beta1 * m + s.oneMinusBeta1 * g
-    v = s.beta2 * v + s.oneMinusBeta2 * (g * g)
-    var update = m / (v.squareRoot() + s.epsilon)
-    if s.weightDecay != 0 { update = update + s.weightDecay * p }
-    p = p - s.learningRate * update
-}
-
-func electraUpdate(
-    _ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>,
-    _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, _ n: Int, _ s: ElectraScalars
-) {
-    adamLoop(p, g, m, v, n) { electraLanes(&$0, $1, &$2, &$3, s) }
-}
-
-/// Runs an Adam-family lane update over n elements of parameter, gradient and both moments,
-/// 8 at a time plus a partial tail.
-@inline(__always)
-func adamLoop(
-    _ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>,
-    _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, _ n: Int,
-    _ lanes: (inout Vec, Vec, inout Vec, inout Vec) -> Void
-) {
-    var i = 0
-    while i + 8 <= n {
-        var pv = loadVec(p + i), mv = loadVec(m + i), vv = loadVec(v + i)
-        lanes(&pv, loadVec(g + i), &mv, &vv)
-        storeVec(pv, p + i); storeVec(mv, m + i); storeVec(vv, v + i)
-        i += 8
-    }
-    if i < n {
-        let r = n - i
-        var pv = loadPartial(p + i, r, fill: 0), mv = loadPartial(m + i, r, fill: 0), vv = loadPartial(v + i, r, fill: 0)
-        lanes(&pv, loadPartial(g + i, r, fill: 0), &mv, &vv)
-        storePartial(pv, p + i, r); storePartial(mv, m + i, r); storePartial(vv, v + i, r)
     }
 }

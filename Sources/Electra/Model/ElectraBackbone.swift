@@ -34,10 +34,11 @@ public final class ElectraBackbone: @unchecked Sendable {
         layers = try (0..<c.numHiddenLayers).map { try EncoderLayer(encoder.pp($0), c) }
     }
 
-    /// Runs the backbone; `body` sees the final hidden states [N, H] (valid only inside).
+    /// Inference: runs the backbone; `body` sees the final hidden states [N, H] (a view of
+    /// a reused buffer, valid only inside). Dropout is off.
     func forward<R>(
         _ batch: TokenBatch, options: ForwardOptions,
-        _ body: (UnsafeMutablePointer<Float>, BackboneExtras) throws -> R
+        _ body: (Tensor, BackboneExtras) throws -> R
     ) rethrows -> R {
         lock.lock()
         defer { lock.unlock() }
@@ -49,39 +50,56 @@ public final class ElectraBackbone: @unchecked Sendable {
         }
         let ws = workspace!
         var extras = BackboneExtras()
-        let hs: [Tensor] = options.outputHiddenStates
+        extras.hiddenStates = options.outputHiddenStates
             ? (0...c.numHiddenLayers).map { _ in Tensor(zeros: [batch.batch, batch.length, H]) } : []
+        if options.outputAttentions {
+            extras.attentions = layers.map { _ in Tensor(zeros: [batch.batch, c.numAttentionHeads, batch.length, batch.length]) }
+        }
+        let hs = extras.hiddenStates
+        // Without hidden states requested, layers ping-pong between two buffers.
+        let hidden = { (i: Int) -> Tensor in hs.isEmpty ? ws.hidden[i % 2] : hs[i] }
+        let pass = EncoderPass(
+            embedded: ws.embedded.pointer, embeddingMean: nil, embeddingRstd: nil, embeddingDropout: nil,
+            hidden: { hidden($0).pointer }, acts: { _ in ws.acts },
+            probs: { options.outputAttentions ? extras.attentions[$0].pointer : nil }, scratch: ws.scratch)
+        run(batch, shape: shape, pass, dropout: nil)
+        let last = hidden(c.numHiddenLayers)
+        return try body(Tensor(shape: [n, H], storage: last.storage, offset: last.offset), extras)
+    }
 
-        // Embeddings, then the projection to H when E != H.
-        let first = hs.first?.pointer ?? ws.hidden[0].pointer
-        let embOut = embeddingsProject == nil ? first : ws.embedded.pointer
-        embeddings.forward(embOut, batch)
-        embeddingsProject?.forward(first, embOut, rows: n)
-        var x = first
+    /// The one pass through embeddings and layers, for inference and training alike; `pass`
+    /// says where each activation goes (InferenceWorkspace: two ping-pong hidden buffers and
+    /// one layer's activations; TrainingTape: every layer's). With `dropout`, HF's dropouts
+    /// apply (embeddings, attention probabilities, both residual branches), masks drawn in
+    /// that order per layer. Returns whether the embedding dropout was applied.
+    @discardableResult
+    func run(_ batch: TokenBatch, shape: AttentionShape, _ pass: EncoderPass, dropout: DropoutContext?) -> Bool {
+        let c = config, n = batch.tokens
+        // Embeddings of width E; without a projection (E == H) they are hidden state 0.
+        let embedded = embeddingsProject == nil ? pass.hidden(0) : pass.embedded
+        embeddings.forward(embedded, batch, mean: pass.embeddingMean, rstd: pass.embeddingRstd)
+        let rates = dropout.map { DropoutRates(hidden: c.hiddenDropoutProb, attention: c.attentionProbsDropoutProb, context: $0) }
+        var embeddingDropped = false
+        if let r = rates, r.hidden > 0, let mask = pass.embeddingDropout {
+            r.context.fillMask(mask, count: n * c.embeddingSize, p: r.hidden)
+            multiplyInPlace(embedded, mask, count: n * c.embeddingSize)
+            embeddingDropped = true
+        }
+        embeddingsProject?.forward(pass.hidden(0), embedded, rows: n)
         batch.maskBias.withUnsafeBufferPointer { bias in
             for (i, layer) in layers.enumerated() {
-                let out = hs.isEmpty ? ws.hidden[(i + 1) % 2].pointer : hs[i + 1].pointer
-                var probs: UnsafeMutablePointer<Float>? = nil
-                if options.outputAttentions {
-                    let a = Tensor(zeros: [batch.batch, c.numAttentionHeads, batch.length, batch.length])
-                    extras.attentions.append(a)
-                    probs = a.pointer
-                }
-                layer.forward(x, out, acts: ws.acts, maskBias: bias.baseAddress!, shape: shape,
-                              probs: probs, scratch: ws.scratch)
-                x = out
+                layer.forward(pass.hidden(i), pass.hidden(i + 1), acts: pass.acts(i), maskBias: bias.baseAddress!,
+                              shape: shape, probs: pass.probs(i), scratch: pass.scratch, dropout: rates)
             }
         }
-        extras.hiddenStates = hs
-        return try body(x, extras)
+        return embeddingDropped
     }
 
     /// HF `ElectraModel.forward`: last_hidden_state [B, L, H] (+ hidden states, attentions).
     public func callAsFunction(_ inputs: ElectraInputs, options: ForwardOptions = .init()) throws -> ElectraOutput {
         let batch = try TokenBatch(inputs, config: config, flattenChoices: false)
         return forward(batch, options: options) { h, extras in
-            let last = Tensor(zeros: [batch.batch, batch.length, config.hiddenSize])
-            last.pointer.update(from: h, count: last.count)
+            let last = h.copy().reshaped([batch.batch, batch.length, config.hiddenSize])
             var out = ElectraOutput()
             out.lastHiddenState = last
             out.attach(extras, options)
@@ -94,6 +112,24 @@ public final class ElectraBackbone: @unchecked Sendable {
 struct BackboneExtras {
     var hiddenStates: [Tensor] = []
     var attentions: [Tensor] = []
+}
+
+/// Where one backbone pass reads and writes (N = B*L tokens).
+struct EncoderPass {
+    /// [N, E] embedding LayerNorm output when embeddings_project exists (else hidden(0) is used).
+    let embedded: UnsafeMutablePointer<Float>
+    /// [N] each, kept for the backward pass (training).
+    let embeddingMean, embeddingRstd: UnsafeMutablePointer<Float>?
+    /// [N, E] the embedding dropout mask (training).
+    let embeddingDropout: UnsafeMutablePointer<Float>?
+    /// [N, H]: hidden(0) the (projected) embeddings, hidden(i + 1) layer i's output.
+    let hidden: (Int) -> UnsafeMutablePointer<Float>
+    /// Layer i's activations.
+    let acts: (Int) -> LayerActivations
+    /// [B, nh, L, L] where layer i's attention probabilities go, if kept.
+    let probs: (Int) -> UnsafeMutablePointer<Float>?
+    /// [threads, scratchPerThread] attention scratch.
+    let scratch: Tensor
 }
 
 /// Buffers reused across layers and calls (inference): one layer's activations, two

@@ -1,20 +1,29 @@
-import ElectraKernels
-
 /// Relative position scores (HF 4.x `relative_key` / `relative_key_query`).
-struct RelativePositions {
+public struct RelativePositions {
     /// distance_embedding.weight: [2 * maxPositions - 1, headDim]; row (l - r) + maxPositions - 1.
-    let table: UnsafePointer<Float>
-    let maxPositions: Int
-    let keyQuery: Bool
+    public let table: UnsafePointer<Float>
+    public let maxPositions: Int
+    public let keyQuery: Bool
+    public init(table: UnsafePointer<Float>, maxPositions: Int, keyQuery: Bool) {
+        self.table = table
+        self.maxPositions = maxPositions
+        self.keyQuery = keyQuery
+    }
 }
 
 /// Shape of one attention call.
-struct AttentionShape {
-    let batch: Int, length: Int, heads: Int, headDim: Int
-    var hidden: Int { heads * headDim }
+public struct AttentionShape: Sendable {
+    public let batch: Int, length: Int, heads: Int, headDim: Int
+    public init(batch: Int, length: Int, heads: Int, headDim: Int) {
+        self.batch = batch
+        self.length = length
+        self.heads = heads
+        self.headDim = headDim
+    }
+    public var hidden: Int { heads * headDim }
     /// Floats of per-thread scratch one (b, h) pair needs: scores [L, L], the relative
     /// terms [2, L, 2L-1], dropped probabilities [L, L], softmax denominators [L].
-    var scratchPerThread: Int { 2 * length * length + 2 * length * (2 * length - 1) + length }
+    public var scratchPerThread: Int { 2 * length * length + 2 * length * (2 * length - 1) + length }
 }
 
 /// Scaled dot-product attention per (batch, head), without materialising more than one
@@ -23,7 +32,7 @@ struct AttentionShape {
 /// columns h*d..<(h+1)*d; maskBias: [B, L] (0 or float32.min);
 /// ctx: [B*L, H]; probs: [B, nh, L, L] when non-nil; scratch: [scratchRows, scratchPerThread]
 /// (a row per worker thread; at most `scratchRows` threads take part).
-func attentionForward(
+public func attentionForward(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldqkv: Int,
     ctx: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>?,
     maskBias: UnsafePointer<Float>, shape s: AttentionShape, relative: RelativePositions?,
@@ -107,14 +116,14 @@ private func addRelativeScores(
 extension AttentionShape {
     /// Floats of per-thread scratch the backward pass needs per (b, h):
     /// dP [L, L], and for relative positions dT [L, 2L-1] plus the window gradient [2L-1, d].
-    var backwardScratchPerThread: Int { 2 * length * length + length * (2 * length - 1) + (2 * length - 1) * headDim }
+    public var backwardScratchPerThread: Int { 2 * length * length + length * (2 * length - 1) + (2 * length - 1) * headDim }
 }
 
 /// Backward of `attentionForward` (through the probabilities' dropout mask when given). probs: the kept softmax output
 /// [B, nh, L, L]; dContext [B*L, H] in; dQ, dK, dV [B*L, H] out (overwritten).
 /// Relative positions: the distance-table gradient is accumulated into `dTable`
 /// ([2M-1, d]) through per-thread partials, since every (b, h) touches the same rows.
-func attentionBackward(
+public func attentionBackward(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldqkv: Int, probs: UnsafePointer<Float>,
     dContext: UnsafePointer<Float>, dQ: UnsafeMutablePointer<Float>, dK: UnsafeMutablePointer<Float>,
     dV: UnsafeMutablePointer<Float>, shape s: AttentionShape, relative: RelativePositions?,
