@@ -41,7 +41,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            if let threads { Parallel.threads = threads }
+            try ThreadOption.apply(threads)
             if train { return try runTraining() }
             guard ["inference", "hf", "both"].contains(weightLayout) else {
                 throw ElectraError("unknown --weight-layout '\(weightLayout)'; expected inference, hf or both")
@@ -113,8 +113,10 @@ struct Bench: ParsableCommand {
     /// The preset config (positions widened to fit L), batch, length and seeded random ids.
     func setup(_ spec: String) throws -> (ElectraConfig, Int, Int, [Int]) {
         let (name, b, l) = try parse(spec)
-        var config = ElectraConfig.preset(name)!
-        config.maxPositionEmbeddings = max(config.maxPositionEmbeddings, l)
+        let config = ElectraConfig.preset(name)!
+        guard l <= config.maxPositionEmbeddings else {
+            throw ElectraError("bad shape '\(spec)': length \(l) exceeds \(name)'s max_position_embeddings (\(config.maxPositionEmbeddings))")
+        }
         var rng = Xoshiro256(seed: 7)
         return (config, b, l, (0..<(b * l)).map { _ in Int(rng.next() % UInt64(config.vocabSize)) })
     }

@@ -28,18 +28,49 @@ struct Convert: ParsableCommand {
     @Option(name: .customLong("model-type"), help: "Tower to export from a TF1 checkpoint: discriminator or generator.")
     var modelType: String?
 
-    @Option(help: "Output folder (created if needed).")
+    @Option(help: "Output folder (must not exist unless --overwrite).")
     var output: String
+
+    @Flag(help: "Replace an existing output folder (after the conversion succeeded).")
+    var overwrite = false
 
     func run() throws {
         try runReportingErrors {
+            // Usage mistakes and missing inputs first, then the output folder.
+            switch (input, tfCheckpoint) {
+            case (nil, nil): throw ElectraError("pass --input FILE_OR_DIR or --tf-checkpoint PREFIX")
+            case (_?, _?): throw ElectraError("pass either --input or --tf-checkpoint, not both")
+            case (_?, nil): if modelType != nil { throw ElectraError("--model-type applies to --tf-checkpoint only") }
+            case (nil, _?):
+                guard config != nil else { throw ElectraError("--tf-checkpoint needs --config config.json (the tower's sizes)") }
+                guard let modelType else { throw ElectraError("--tf-checkpoint needs --model-type discriminator or generator (the checkpoint holds both towers)") }
+                guard ElectraTower(rawValue: modelType) != nil else {
+                    throw ElectraError("--model-type is '\(modelType)'; expected discriminator or generator")
+                }
+            }
+            if let i = input, !FileManager.default.fileExists(atPath: i) { throw ElectraError("no such file or folder: \(i)") }
+            if let c = config, !FileManager.default.fileExists(atPath: c) { throw ElectraError("config file \(c) does not exist") }
+            if let p = tfCheckpoint {
+                let prefix = try TensorBundle.resolvePrefix(URL(fileURLWithPath: p))
+                guard FileManager.default.fileExists(atPath: prefix.path + ".index") else {
+                    throw ElectraError("no TF1 checkpoint at \(p) (\(prefix.lastPathComponent).index does not exist)")
+                }
+            }
             let out = URL(fileURLWithPath: output)
+            let sources = [("--input", input), ("--tf-checkpoint", tfCheckpoint), ("--config", config)]
+                .compactMap { o, p in p.map { (o, URL(fileURLWithPath: $0)) } }
+            try refuseOutputOverInputs(out, sources)
+            try AtomicFolder.create(out, replace: overwrite, option: "--overwrite") { tmp in try convert(into: tmp, reportingAs: out) }
+        }
+    }
+
+    func convert(into out: URL, reportingAs final: URL) throws {
             switch (input, tfCheckpoint) {
             case (let i?, nil):
                 if modelType != nil { throw ElectraError("--model-type applies to --tf-checkpoint only") }
                 let r = try CheckpointConversion.convert(
                     input: URL(fileURLWithPath: i), config: config.map { URL(fileURLWithPath: $0) }, to: out)
-                print("converted \(r.written) tensors (\(r.format)) -> \(out.appendingPathComponent("model.safetensors").path)")
+                print("converted \(r.written) tensors (\(r.format)) -> \(final.appendingPathComponent("model.safetensors").path)")
                 if !r.skipped.isEmpty { print("skipped: \(r.skipped.joined(separator: ", "))") }
                 for w in r.warnings { print("warning: \(w)") }
             case (nil, let prefix?):
@@ -50,12 +81,25 @@ struct Convert: ParsableCommand {
                 }
                 let cfg = try ElectraConfig.load(from: URL(fileURLWithPath: config))
                 let r = try CheckpointConversion.convertTF1(checkpoint: URL(fileURLWithPath: prefix), config: cfg, tower: tower, to: out)
-                print("\(r.summary) -> \(out.path)")
+                print("\(r.summary) -> \(final.path)")
             case (nil, nil):
                 throw ElectraError("pass --input FILE_OR_DIR or --tf-checkpoint PREFIX")
             case (_?, _?):
                 throw ElectraError("pass either --input or --tf-checkpoint, not both")
             }
+    }
+}
+
+/// An output folder that is an input, or holds one, would be replaced with it: refused.
+func refuseOutputOverInputs(_ output: URL, _ inputs: [(option: String, url: URL)]) throws {
+    func components(_ u: URL) -> [String] { u.standardizedFileURL.resolvingSymlinksInPath().pathComponents }
+    let out = components(output)
+    for (option, url) in inputs {
+        var isDir: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir)
+        let path = components(exists && !isDir.boolValue ? url.deletingLastPathComponent() : url)
+        if path.count >= out.count && Array(path.prefix(out.count)) == out {
+            throw ElectraError("--output \(output.path) holds the \(option) input \(url.path); choose another output folder")
         }
     }
 }

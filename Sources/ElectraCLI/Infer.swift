@@ -38,7 +38,7 @@ struct Infer: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            if let threads { Parallel.threads = threads }
+            try ThreadOption.apply(threads)
             let dir = URL(fileURLWithPath: model)
             let config = try ElectraConfig.load(from: try ModelFolder.configURL(dir))
             let chosen: ElectraTask
@@ -48,7 +48,7 @@ struct Infer: ParsableCommand {
                 }
                 chosen = t
             } else {
-                chosen = try ElectraTask.fromConfig(config)
+                chosen = try ElectraTask.fromConfig(config, hint: "pass --task to run it as one of the supported classes")
             }
             let inputs = try ElectraInputs.read(from: URL(fileURLWithPath: input))
             let (m, report) = try chosen.load(config: config, weights: try CheckpointWeights.open(dir))

@@ -66,11 +66,3 @@ func formatCount(_ n: Int) -> String {
 }
 
 /// Prints an ElectraError as one clear line and exits non-zero instead of a stack trace.
-func runReportingErrors(_ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch let e as ElectraError {
-        FileHandle.standardError.write(Data("error: \(e.message)\n".utf8))
-        throw ExitCode(1)
-    }
-}

@@ -20,16 +20,17 @@ struct InitModel: ParsableCommand {
                 throw ElectraError("unknown preset '\(preset)'; expected one of \(ElectraConfig.presetNames.joined(separator: ", "))")
             }
             let out = URL(fileURLWithPath: output)
-            if FileManager.default.fileExists(atPath: out.path) && !overwrite {
-                throw ElectraError("\(out.path) exists; pass --overwrite to replace it")
-            }
+            if let tokenizer { try refuseOutputOverInputs(out, [("--tokenizer", URL(fileURLWithPath: tokenizer))]) }
+            // Checked before anything is written; the folder appears whole or not at all.
+            let files = try tokenizer.map { path -> [URL] in
+                let files = TokenizerFiles.present(in: URL(fileURLWithPath: path))
+                guard !files.isEmpty else { throw ElectraError("no tokenizer files in \(path) (expected tokenizer.json or vocab.txt)") }
+                return files
+            } ?? []
             let model = try ElectraModel(config: config, seed: seed)
-            try model.save(to: out)
-            if let tokenizer {
-                let dir = URL(fileURLWithPath: tokenizer)
-                let files = TokenizerFiles.present(in: dir)
-                guard !files.isEmpty else { throw ElectraError("no tokenizer files in \(dir.path)") }
-                for f in files { try Checkpoints.copyReplacing(f, into: out) }
+            try AtomicFolder.create(out, replace: overwrite, option: "--overwrite") { tmp in
+                try model.save(to: tmp)
+                for f in files { try TrainerCheckpoints.copyReplacing(f, into: tmp) }
             }
             print("wrote \(out.path): ElectraModel \(preset), \(formatCount(model.parameterCount)) parameters, seed \(seed)")
         }

@@ -87,11 +87,11 @@ struct Tokenize: ParsableCommand {
         if let m = maxLength, m < 0 { throw ValidationError("--max-length must not be negative") }
         if stride < 0 { throw ValidationError("--stride must not be negative") }
         if chunkLines < 1 { throw ValidationError("--chunk-lines must be at least 1") }
-        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        if let t = threads, !(1...ThreadOption.maximum).contains(t) { throw ValidationError("--threads must be in 1...\(ThreadOption.maximum), got \(t)") }
     }
 
     // Runtime failures throw `TokenizerError` (CustomStringConvertible): ArgumentParser prints
-    // "Error: <message>" on stderr and exits non-zero.
+    // "error: <message>" on stderr (ElectraCommand.main) and exits non-zero.
     func run() throws {
         var tok = try ElectraTokenizer.load(directory: URL(fileURLWithPath: tokenizer))
         if noTruncation { try tok.setTruncation(nil) }

@@ -122,7 +122,7 @@ struct CLITests {
         #expect(bad.status != 0 && bad.stderr.contains("unknown.tsv:2: unknown label 'maybe'"), "\(bad.stderr)")
         let mismatch = try run(["finetune", "--model", Self.example.path, "--train", train.path, "--num-labels", "3",
                                 "--output", tmp.appendingPathComponent("bad2").path])
-        #expect(mismatch.status != 0 && mismatch.stderr.contains("--num-labels 3 but the training file has 2"))
+        #expect(mismatch.status != 0 && mismatch.stderr.contains("--num-labels 3 but train.tsv has 2"))
         let empty = tmp.appendingPathComponent("empty.tsv")
         try "".write(to: empty, atomically: true, encoding: .utf8)
         let e = try run(["finetune", "--model", Self.example.path, "--train", empty.path, "--output", tmp.appendingPathComponent("bad3").path])

@@ -54,10 +54,18 @@ struct FineTuningTests {
         return (model, EncodedClassificationSet(ids: ids, typeIds: ids.map { $0.map { _ in 0 } }, labels: labels))
     }
 
-    func options() -> FineTuneOptions {
-        var o = FineTuneOptions()
+    func options() -> TrainerOptions {
+        var o = TrainerOptions()
         o.batchSize = 4; o.epochs = 2; o.learningRate = 1e-3; o.logSteps = 2
         return o
+    }
+
+    /// The classification task on the shared trainer, quiet.
+    func trainer(_ m: ElectraForSequenceClassification, _ data: EncodedClassificationSet, validation: EncodedClassificationSet?,
+                 options o: TrainerOptions, output: URL) throws -> Trainer {
+        let t = try Trainer(task: SequenceClassificationTask(model: m, train: data, validation: validation, padId: 0), options: o, output: output)
+        t.quiet = true
+        return t
     }
 
     /// With the inference weight layout on, training reads [in, out] copies in every forward:
@@ -68,8 +76,7 @@ struct FineTuningTests {
         for layout in [false, true] {
             let (m, data) = try tinySetup()
             m.setInferenceWeightLayout(layout)
-            let t = try SequenceClassificationFineTuner(model: m, train: data, validation: data, options: options(), output: tempDir(), padId: 0)
-            t.quiet = true
+            let t = try trainer(m, data, validation: data, options: options(), output: tempDir())
             try t.run(resume: false)
             #expect((m.backbone.inferenceWeightLayoutBytes > 0) == layout)
             weights.append(m.parameters.uniqueParameters.flatMap { $0.parameter.value.scalars })
@@ -84,8 +91,7 @@ struct FineTuningTests {
     @Test func resumeReproducesAnUninterruptedRun() throws {
         let (m1, data) = try tinySetup()
         let full = tempDir()
-        let t1 = try SequenceClassificationFineTuner(model: m1, train: data, validation: data, options: options(), output: full, padId: 0)
-        t1.quiet = true
+        let t1 = try trainer(m1, data, validation: data, options: options(), output: full)
         try t1.run(resume: false)
 
         // A fresh run whose output holds only the uninterrupted run's step-5 checkpoint
@@ -93,8 +99,7 @@ struct FineTuningTests {
         let part = tempDir()
         try FileManager.default.copyItem(at: full.appendingPathComponent("checkpoint-5"), to: part.appendingPathComponent("checkpoint-5"))
         let (m2, _) = try tinySetup()
-        let t2 = try SequenceClassificationFineTuner(model: m2, train: data, validation: nil, options: options(), output: part, padId: 0)
-        t2.quiet = true
+        let t2 = try trainer(m2, data, validation: nil, options: options(), output: part)
         let s = try t2.run(resume: true)
         #expect(s.steps == 10)
         for (name, p) in m1.parameters.uniqueParameters {
@@ -103,9 +108,8 @@ struct FineTuningTests {
         // Restarting from step 5 without the saved optimizer and RNG state does not: the
         // comparison above can fail.
         let (m3, _) = try tinySetup()
-        let t3 = try SequenceClassificationFineTuner(model: m3, train: data, validation: nil, options: options(), output: tempDir(), padId: 0)
-        t3.quiet = true
-        _ = try Checkpoints.restore(from: part.appendingPathComponent("checkpoint-5"), model: m3, optimizer: t3.optimizer, dropout: DropoutContext(seed: 99))
+        let t3 = try trainer(m3, data, validation: nil, options: options(), output: tempDir())
+        try TrainerCheckpoints.restoreWeights(from: part.appendingPathComponent("checkpoint-5"), models: t3.task.models)
         try t3.run(resume: false)
         #expect(m3.parameters.uniqueParameters.first!.parameter.value.scalars != m1.parameters.uniqueParameters.first!.parameter.value.scalars)
     }
@@ -116,8 +120,7 @@ struct FineTuningTests {
         var o = options()
         o.epochs = 15
         o.layerwiseDecay = 1
-        let t = try SequenceClassificationFineTuner(model: m, train: data, validation: data, options: o, output: out, padId: 0)
-        t.quiet = true
+        let t = try trainer(m, data, validation: data, options: o, output: out)
         let before = try ClassificationEvaluation.run(m, data, batchSize: 8, padId: 0).metrics["loss"]!
         let s = try t.run(resume: false)
         #expect(s.metrics["loss"]! < before, "validation loss \(before) -> \(s.metrics["loss"]!)")
@@ -133,8 +136,7 @@ struct FineTuningTests {
     @Test func nonFiniteLossStopsWithAMessage() throws {
         let (m, data) = try tinySetup()
         m.outProj.weight.pointer[0] = .nan
-        let t = try SequenceClassificationFineTuner(model: m, train: data, validation: nil, options: options(), output: tempDir(), padId: 0)
-        t.quiet = true
+        let t = try trainer(m, data, validation: nil, options: options(), output: tempDir())
         #expect { try t.run(resume: false) } throws: { "\($0)".contains("the loss became nan at step 1") }
     }
 
@@ -179,14 +181,12 @@ extension FineTuningTests {
         o.epochs = 1
         let (m1, data) = try tinySetup(dropout: 0)
         o.batchSize = 4
-        let t1 = try SequenceClassificationFineTuner(model: m1, train: data, validation: nil, options: o, output: tempDir(), padId: 0)
-        t1.quiet = true
+        let t1 = try trainer(m1, data, validation: nil, options: o, output: tempDir())
         try t1.run(resume: false)
         let (m2, _) = try tinySetup(dropout: 0)
         o.batchSize = 2
         o.gradientAccumulation = 2
-        let t2 = try SequenceClassificationFineTuner(model: m2, train: data, validation: nil, options: o, output: tempDir(), padId: 0)
-        t2.quiet = true
+        let t2 = try trainer(m2, data, validation: nil, options: o, output: tempDir())
         #expect(t2.totalSteps == t1.totalSteps)
         try t2.run(resume: false)
         var worst: Float = 0

@@ -18,6 +18,7 @@ public enum AtomicFile {
             let h = try FileHandle(forWritingTo: tmp)
             do {
                 try body(h)
+                try FaultInjection.afterWriting(url)
                 try h.synchronize()
                 try h.close()
             } catch {
@@ -38,5 +39,60 @@ public enum AtomicFile {
             if let e = error as? ElectraError { throw e }
             throw ElectraError("cannot write \(url.path): \(error.localizedDescription)")
         }
+    }
+}
+
+/// Builds a folder at a temporary sibling path and renames it into place, so a failure
+/// leaves nothing at the destination (and an earlier folder there untouched).
+public enum AtomicFolder {
+    /// An existing `destination` is refused unless `replace` (the message names `option`);
+    /// then it is replaced only after `build` succeeded.
+    public static func create(_ destination: URL, replace: Bool, option: String, _ build: (URL) throws -> Void) throws {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        let exists = fm.fileExists(atPath: destination.path, isDirectory: &isDir)
+        if exists && !isDir.boolValue { throw ElectraError("\(destination.path) is a file, not a folder") }
+        if exists && !replace { throw ElectraError("\(destination.path) exists; pass \(option) to replace it") }
+        let parent = destination.deletingLastPathComponent()
+        try fm.createDirectory(at: parent, withIntermediateDirectories: true)
+        let tag = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let tmp = parent.appendingPathComponent(".\(destination.lastPathComponent).tmp-\(tag)")
+        do {
+            try fm.createDirectory(at: tmp, withIntermediateDirectories: false)
+            try build(tmp)
+            if exists {
+                let old = parent.appendingPathComponent(".\(destination.lastPathComponent).old-\(tag)")
+                guard rename(destination.path, old.path) == 0 else {
+                    throw ElectraError("cannot move \(destination.path) aside: \(String(cString: strerror(errno)))")
+                }
+                guard rename(tmp.path, destination.path) == 0 else {
+                    _ = rename(old.path, destination.path)
+                    throw ElectraError("cannot move \(tmp.path) to \(destination.path): \(String(cString: strerror(errno)))")
+                }
+                try? fm.removeItem(at: old)
+            } else if rename(tmp.path, destination.path) != 0 {
+                throw ElectraError("cannot move \(tmp.path) to \(destination.path): \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            try? fm.removeItem(at: tmp)
+            throw error
+        }
+    }
+}
+
+/// Test hook for "no partial output" (a full disk, a kill in the middle of a save):
+/// ELECTRA_FAULT_INJECTION=fail:NAME makes every atomic write of a file named NAME fail after
+/// its bytes went to the temporary file; kill:NAME kills the process (SIGKILL) there.
+enum FaultInjection {
+    static let spec: (action: String, name: String)? = {
+        guard let s = ProcessInfo.processInfo.environment["ELECTRA_FAULT_INJECTION"],
+              let colon = s.firstIndex(of: ":") else { return nil }
+        return (String(s[..<colon]), String(s[s.index(after: colon)...]))
+    }()
+
+    static func afterWriting(_ url: URL) throws {
+        guard let spec, url.lastPathComponent == spec.name else { return }
+        if spec.action == "kill" { kill(getpid(), SIGKILL) }
+        throw ElectraError("cannot write \(url.path): No space left on device (injected by ELECTRA_FAULT_INJECTION)")
     }
 }

@@ -28,10 +28,12 @@ public enum ElectraTask: String, CaseIterable, Sendable {
     }
 
     /// The task a config names in `architectures[0]`, or `base` when it names none.
-    public static func fromConfig(_ c: ElectraConfig) throws -> ElectraTask {
+    /// `hint` ends the error for an unknown class (how the caller can choose a task instead).
+    public static func fromConfig(_ c: ElectraConfig, hint: String? = nil) throws -> ElectraTask {
         guard let arch = c.architectures?.first else { return .base }
         guard let t = ElectraTask(architecture: arch) else {
-            throw ElectraError("config.json architectures[0] is \(arch), which is not an ELECTRA class this build supports; pass --task (one of \(allCases.map(\.rawValue).joined(separator: ", ")))")
+            let known = ElectraTask.allCases.map { $0.modelType.architecture }.joined(separator: ", ")
+            throw ElectraError("config.json architectures[0] is \(arch), which is not an ELECTRA class this build supports (\(known))\(hint.map { "; \($0)" } ?? "")")
         }
         return t
     }

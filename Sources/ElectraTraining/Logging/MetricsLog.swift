@@ -38,7 +38,8 @@ public final class MetricsLog {
     }
 }
 
-/// A single-line live progress display: step, epoch, loss, learning rate, tokens/s, ETA.
+/// A single-line live progress display: step, epoch, loss, the task's own values, learning
+/// rate, tokens/s, ETA.
 public struct ProgressLine {
     let total: Int
     let start = Date()
@@ -47,14 +48,16 @@ public struct ProgressLine {
 
     public init(totalSteps: Int) { total = totalSteps }
 
-    public mutating func update(step: Int, epoch: Double, loss: Double, learningRate: Double, tokensPerSecond: Double, force: Bool = false) {
+    public mutating func update(step: Int, epoch: Double, loss: Double, learningRate: Double, tokensPerSecond: Double,
+                                extras: [(key: String, value: Double)] = [], force: Bool = false) {
         let now = Date()
         guard force || now.timeIntervalSince(lastPrint) > (interactive ? 0.5 : 15) || step == total else { return }
         lastPrint = now
         let elapsed = now.timeIntervalSince(start)
         let eta = step > 0 ? elapsed / Double(step) * Double(total - step) : 0
-        let line = String(format: "step %d/%d  epoch %.2f  loss %.4f  lr %.2e  %.0f tok/s  elapsed %@  eta %@",
-                          step, total, epoch, loss, learningRate, tokensPerSecond, Self.clock(elapsed), Self.clock(eta))
+        let more = extras.map { String(format: "  %@ %.4f", $0.key, $0.value) }.joined()
+        let line = String(format: "step %d/%d  epoch %.2f  loss %.4f%@  lr %.2e  %.0f tok/s  elapsed %@  eta %@",
+                          step, total, epoch, loss, more, learningRate, tokensPerSecond, Self.clock(elapsed), Self.clock(eta))
         FileHandle.standardError.write(Data((interactive ? "\r\u{1B}[K" + line : line + "\n").utf8))
     }
 

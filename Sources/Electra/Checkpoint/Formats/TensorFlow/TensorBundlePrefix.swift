@@ -4,7 +4,7 @@ extension TensorBundle {
     /// The bundle prefix (`dir/model.ckpt-1000`) that `url` names: the prefix itself, its
     /// `.index` or a data file, a `checkpoint` state file, or a folder with a `checkpoint`
     /// file or a single `*.index`.
-    static func resolvePrefix(_ url: URL) throws -> URL {
+    public static func resolvePrefix(_ url: URL) throws -> URL {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         let path = url.standardizedFileURL.path

@@ -31,6 +31,18 @@ public struct TSVLayout: Sendable, Equatable {
     public static let mrpc = TSVLayout(textColumn: 3, pairColumn: 4, labelColumn: 0, hasHeader: true)
     public static let rte = TSVLayout(textColumn: 1, pairColumn: 2, labelColumn: 3, hasHeader: true)
 
+    /// The GLUE task this layout is, or what kind of text it holds: recorded as
+    /// `finetuning_task` in a fine-tuned config, so that evaluate can refuse another task's data.
+    public var taskName: String {
+        switch self {
+        case .sst2: "sst-2"
+        case .cola: "cola"
+        case .mrpc: "mrpc"
+        case .rte: "rte"
+        default: pairColumn == nil ? "single-text" : "text-pair"
+        }
+    }
+
     /// Guesses the layout from the first line: a known GLUE header names its columns;
     /// a 4-column line without one is CoLA's.
     public static func detect(firstLine: String, file: String) throws -> TSVLayout {
@@ -48,13 +60,29 @@ public struct TSVLayout: Sendable, Equatable {
 }
 
 public enum ClassificationTSV {
+    /// The file as text; invalid UTF-8 is an error naming the line and byte column.
+    public static func decodeUTF8(_ data: Data, file: String) throws -> String {
+        if let text = String(data: data, encoding: .utf8) { return text }
+        var line = 1, column = 1
+        let bytes = [UInt8](data)
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            let len = b < 0x80 ? 1 : b >> 5 == 0b110 ? 2 : b >> 4 == 0b1110 ? 3 : b >> 3 == 0b11110 ? 4 : 0
+            if len == 0 || i + len > bytes.count || String(bytes: bytes[i..<i + len], encoding: .utf8) == nil { break }
+            if b == 0x0A { line += 1; column = 1 } else { column += len }
+            i += len
+        }
+        throw ElectraError("\(file):\(line): invalid UTF-8 at byte column \(column) (the file must be UTF-8 text)")
+    }
+
     /// Reads examples. Every line must have at least as many tab-separated fields as the
     /// layout needs; blank lines are skipped. No quote processing (GLUE files are raw TSV).
     public static func read(_ url: URL, layout: TSVLayout?) throws -> (examples: [TextExample], layout: TSVLayout) {
         let name = url.lastPathComponent
         let data: Data
         do { data = try Data(contentsOf: url) } catch { throw ElectraError("cannot read \(url.path): \(error.localizedDescription)") }
-        guard let text = String(data: data, encoding: .utf8) else { throw ElectraError("\(name): not valid UTF-8") }
+        let text = try decodeUTF8(data, file: name)
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
         while lines.last?.isEmpty == true { lines.removeLast() }
         guard let first = lines.first else { throw ElectraError("\(name): the file is empty") }

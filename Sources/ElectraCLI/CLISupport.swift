@@ -1,0 +1,71 @@
+import ArgumentParser
+import Electra
+import ElectraTraining
+import Foundation
+
+/// Runs a command body; a user's mistake (ElectraError) becomes one `error:` line on stderr
+/// and exit code 1.
+func runReportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let e as ElectraError {
+        FileHandle.standardError.write(Data("error: \(e.message)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+}
+
+enum ThreadOption {
+    /// More workers than this only adds contention (and each is a thread).
+    static let maximum = 256
+
+    /// Applies `--threads` (or checks ELECTRA_NUM_THREADS when it is not given).
+    static func apply(_ threads: Int?) throws {
+        if let threads {
+            guard (1...maximum).contains(threads) else {
+                throw ElectraError("--threads must be in 1...\(maximum), got \(threads)")
+            }
+            Parallel.threads = threads
+        } else if let s = ProcessInfo.processInfo.environment["ELECTRA_NUM_THREADS"] {
+            guard let n = Int(s), (1...maximum).contains(n) else {
+                throw ElectraError("ELECTRA_NUM_THREADS is '\(s)'; it must be a whole number in 1...\(maximum)")
+            }
+            Parallel.threads = n
+        }
+    }
+}
+
+enum TextInput {
+    /// The lines of a UTF-8 file, or of standard input for "-"; errors name the file and,
+    /// for invalid UTF-8, the line.
+    static func lines(_ path: String) throws -> [Substring] {
+        let data: Data
+        let name = path == "-" ? "standard input" : path
+        if path == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw ElectraError("\(path) does not exist") }
+            guard !isDir.boolValue else { throw ElectraError("\(path) is a folder; give a text file (or - for standard input)") }
+            do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+                throw ElectraError("cannot read \(path): \(error.localizedDescription)")
+            }
+        }
+        let text = try ClassificationTSV.decodeUTF8(data, file: name)
+        return text.split(separator: "\n", omittingEmptySubsequences: true).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+    }
+}
+
+/// The `--max-length` of a command that runs a model: default min(128, the model's
+/// max_position_embeddings); a larger value than the model has positions is an error.
+func checkedMaxLength(_ requested: Int?, config: ElectraConfig) throws -> Int {
+    guard let n = requested else { return min(128, config.maxPositionEmbeddings) }
+    guard n > 2 else { throw ElectraError("--max-length must be above 2 (room for [CLS] and [SEP]), got \(n)") }
+    guard n <= config.maxPositionEmbeddings else {
+        throw ElectraError("--max-length \(n) exceeds the model's max_position_embeddings (\(config.maxPositionEmbeddings))")
+    }
+    return n
+}

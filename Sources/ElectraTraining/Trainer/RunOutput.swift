@@ -1,0 +1,82 @@
+import Electra
+import Foundation
+
+/// The output folder of a training run, guarded so that nothing a user passed as an input is
+/// ever deleted or overwritten: `check` runs before anything is read or written, and
+/// replacing an earlier run (`clearPreviousRun`) removes only what a run writes, after the
+/// inputs are loaded.
+public enum RunOutput {
+    public enum Mode: Sendable { case fresh, overwrite, resume }
+
+    /// Top-level names a run with these model folders and extra files writes (checkpoint
+    /// folders aside).
+    static func writtenNames(models: [(folder: String, extraFiles: [String])]) -> Set<String> {
+        var names: Set<String> = ["metrics.jsonl", "training.svg"]
+        for m in models {
+            if m.folder.isEmpty {
+                names.formUnion(["config.json", "model.safetensors"] + m.extraFiles)
+            } else {
+                names.insert(m.folder)
+            }
+        }
+        return names
+    }
+
+    static func isCheckpointName(_ name: String) -> Bool {
+        name.hasPrefix("checkpoint-") || (name.hasPrefix(".checkpoint-") && name.hasSuffix(".tmp"))
+    }
+
+    static func resolved(_ url: URL) -> [String] {
+        url.standardizedFileURL.resolvingSymlinksInPath().pathComponents
+    }
+
+    /// Refuses an output that is a file, that is one of the input folders, or under which an
+    /// input lies where a run writes or removes; an existing folder only with `overwrite` or
+    /// `resume`. `inputs`: (option name, path) of every input.
+    public static func check(_ output: URL, inputs: [(option: String, url: URL)], mode: Mode,
+                             models: [(folder: String, extraFiles: [String])]) throws {
+        var isDir: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: output.path, isDirectory: &isDir)
+        if exists && !isDir.boolValue {
+            throw ElectraError("--output \(output.path) is a file, not a folder; give a folder path")
+        }
+        let out = resolved(output)
+        let written = writtenNames(models: models)
+        for (option, url) in inputs {
+            let input = resolved(url)
+            if input == out {
+                throw ElectraError("--output \(output.path) is the \(option) input; choose another output folder")
+            }
+            if input.count > out.count, Array(input.prefix(out.count)) == out {
+                let top = input[out.count]
+                if written.contains(top) || isCheckpointName(top) {
+                    throw ElectraError("--output \(output.path) would overwrite or remove the \(option) input \(url.path); choose another output folder")
+                }
+            }
+        }
+        if exists && mode == .fresh {
+            throw ElectraError("output folder \(output.path) exists; pass --overwrite-output to replace the previous run in it or --resume to continue")
+        }
+    }
+
+    /// Removes what a previous run wrote into `output` (checkpoints, logs, the saved models);
+    /// other files stay.
+    public static func clearPreviousRun(_ output: URL, models: [(folder: String, extraFiles: [String])]) throws {
+        let fm = FileManager.default
+        guard let names = try? fm.contentsOfDirectory(atPath: output.path) else { return }
+        let written = writtenNames(models: models)
+        for name in names where isCheckpointName(name) || written.contains(name) {
+            let url = output.appendingPathComponent(name)
+            if let m = models.first(where: { !$0.folder.isEmpty && $0.folder == name }) {
+                // A model sub-folder: only the files a run writes there.
+                for f in ["config.json", "model.safetensors"] + m.extraFiles { try? fm.removeItem(at: url.appendingPathComponent(f)) }
+                // removeItem is recursive: the folder goes only when nothing else is in it.
+                if (try? fm.contentsOfDirectory(atPath: url.path))?.isEmpty == true { try? fm.removeItem(at: url) }
+                continue
+            }
+            do { try fm.removeItem(at: url) } catch {
+                throw ElectraError("cannot remove \(url.path) from the previous run: \(error.localizedDescription)")
+            }
+        }
+    }
+}

@@ -1,0 +1,290 @@
+import Electra
+import Foundation
+
+/// The training loop every objective runs on: parameter groups with layer-wise LR decay,
+/// the optimizer and schedule, gradient accumulation, clipping, the dropout generator,
+/// periodic validation, the progress line, the JSONL log, the SVG plot, atomic checkpoints
+/// of every trained model with optimizer and trainer state, checkpoint rotation, the best
+/// checkpoint, early stopping, exact resume and the NaN/inf stop. The task supplies its
+/// micro-batch step and its evaluation.
+public final class Trainer {
+    public let task: any TrainingTask
+    public let options: TrainerOptions
+    public let output: URL
+    public var quiet = false
+
+    /// Every trained model's parameters, each object once (a shared one under its first
+    /// name: "folder/name", or the bare HF name for a model saved at the top).
+    public let parameters: ParameterTable
+    public let optimizer: AdamOptimizer
+    public let schedule: LRSchedule
+    public let totalSteps: Int
+    public let stepsPerEpoch: Int
+    let dropout: DropoutContext
+    private let trainable: [Parameter]
+
+    public init(task: any TrainingTask, options o: TrainerOptions, output: URL) throws {
+        try o.validate()
+        guard task.exampleCount > 0 else { throw ElectraError("the training set is empty") }
+        guard let first = task.models.first else { throw ElectraError("the task trains no model") }
+        self.task = task
+        options = o
+        self.output = output
+        let table = ParameterTable()
+        var seen = Set<ObjectIdentifier>()
+        for m in task.models {
+            for (name, p) in m.model.parameters.uniqueParameters where seen.insert(ObjectIdentifier(p)).inserted {
+                table.register(m.folder.isEmpty ? name : "\(m.folder)/\(name)", p)
+            }
+        }
+        parameters = table
+        trainable = table.uniqueParameters.map(\.parameter)
+        let perStep = o.batchSize * o.gradientAccumulation
+        stepsPerEpoch = (task.exampleCount + perStep - 1) / perStep
+        totalSteps = o.maxSteps ?? o.epochs * stepsPerEpoch
+        let named = table.uniqueParameters.map { (name: $0.name, parameter: $0.parameter) }
+        let lw = LayerwiseLRDecay(decay: o.layerwiseDecay, numLayers: first.model.config.numHiddenLayers)
+        let multiplier: ((String) -> Float)? = o.layerwiseDecay == 1 ? nil : { lw.multiplier(for: $0) }
+        switch o.optimizer {
+        case .adamw:
+            optimizer = AdamW(parameters: named, epsilon: o.adamEpsilon, weightDecay: o.weightDecay, learningRateMultiplier: multiplier)
+        case .electra:
+            optimizer = ElectraAdamWeightDecay(parameters: named, epsilon: o.adamEpsilon, weightDecay: o.weightDecay, learningRateMultiplier: multiplier)
+        }
+        let warmup = Int((Double(totalSteps) * o.warmupFraction).rounded())
+        switch o.schedule {
+        case .electra: schedule = .electra(peak: o.learningRate, warmupSteps: warmup, totalSteps: totalSteps)
+        case .linear: schedule = .linear(peak: o.learningRate, warmupSteps: warmup, totalSteps: totalSteps)
+        case .constant: schedule = .constant(peak: o.learningRate)
+        }
+        dropout = DropoutContext(seed: o.seed &+ 1)
+        parameters.zeroGradients()
+    }
+
+    /// The settings a resumed run must share with the run it continues.
+    var runFingerprint: [String: String] {
+        let o = options
+        var f = task.runFingerprint
+        f["learning_rate"] = "\(o.learningRate)"
+        f["layerwise_lr_decay"] = "\(o.layerwiseDecay)"
+        f["warmup"] = "\(o.warmupFraction)"
+        f["weight_decay"] = "\(o.weightDecay)"
+        f["batch_size"] = "\(o.batchSize)"
+        f["gradient_accumulation_steps"] = "\(o.gradientAccumulation)"
+        f["optimizer"] = o.optimizer.rawValue
+        f["adam_epsilon"] = "\(o.adamEpsilon)"
+        f["max_grad_norm"] = "\(o.maxGradNorm)"
+        f["lr_schedule"] = o.schedule.rawValue
+        f["seed"] = "\(o.seed)"
+        f["shuffle"] = "\(o.shuffle)"
+        f["total_steps"] = "\(totalSteps)"
+        return f
+    }
+
+    /// The order of examples in `epoch`: a seeded shuffle, or file order.
+    func permutation(epoch: Int) -> [Int] {
+        var p = Array(0..<task.exampleCount)
+        guard options.shuffle else { return p }
+        var rng = Xoshiro256(seed: options.seed &+ 1000 &+ UInt64(epoch))
+        for i in stride(from: p.count - 1, to: 0, by: -1) { p.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        return p
+    }
+
+    public struct Summary: Sendable {
+        public var steps: Int
+        public var finalLoss: Double
+        /// The last validation's metrics.
+        public var metrics: [String: Double]
+        public var seconds: Double
+        /// The checkpoint with the best `metricForBest`, whose weights the output holds.
+        public var bestCheckpoint: String?
+        public var bestMetric: Double?
+        /// Early stopping ended the run before `totalSteps`.
+        public var stoppedEarly: Bool
+    }
+
+    /// Runs to `totalSteps` (or an early stop), continuing from the latest checkpoint in
+    /// `output` when `resume` (an error when there is none, or when it was made with other
+    /// settings or data).
+    @discardableResult
+    public func run(resume: Bool) throws -> Summary {
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        var state = TrainerState()
+        state.optimizerKind = optimizer.kind
+        state.run = runFingerprint
+        if resume {
+            guard let ckpt = TrainerCheckpoints.latest(in: output) else {
+                throw ElectraError("--resume: \(output.path) holds no checkpoint-N folder to continue from")
+            }
+            let saved = try TrainerCheckpoints.restore(from: ckpt, models: task.models, optimizer: optimizer, dropout: dropout)
+            for (key, value) in state.run.sorted(by: { $0.key < $1.key }) where saved.run[key] != nil && saved.run[key] != value {
+                throw ElectraError("--resume: \(ckpt.lastPathComponent) was made with \(key) \(saved.run[key]!), this run has \(value); resume with the same value or start a new output folder")
+            }
+            state.step = saved.step
+            state.bestMetric = saved.bestMetric
+            state.bestCheckpoint = saved.bestCheckpoint
+            state.evalsWithoutImprovement = saved.evalsWithoutImprovement
+            say("resuming from \(ckpt.lastPathComponent) at step \(state.step)")
+        }
+        let log = try MetricsLog(url: output.appendingPathComponent("metrics.jsonl"))
+        var progress = ProgressLine(totalSteps: totalSteps)
+        let started = Date()
+        var window = LogWindow()
+        var lastLoss = Double.nan, lastMetrics: [String: Double] = [:], stoppedEarly = false
+        var order: (epoch: Int, perm: [Int]) = (-1, [])
+        let micro = options.gradientAccumulation, perStep = options.batchSize * micro
+        while state.step < totalSteps {
+            let epoch = state.step / stepsPerEpoch, pos = state.step % stepsPerEpoch
+            if order.epoch != epoch { order = (epoch, permutation(epoch: epoch)) }
+            // One optimizer step = up to `gradientAccumulation` micro-batches; gradients are
+            // summed by the backward passes, then averaged by the accumulator.
+            let stepRows = order.perm[(pos * perStep)..<min((pos + 1) * perStep, task.exampleCount)]
+            parameters.zeroGradients()
+            var accumulator = GradientAccumulator(steps: micro)
+            var loss = 0.0, used = 0, tokens = 0, metrics: [String: Double] = [:]
+            var lo = stepRows.startIndex
+            while lo < stepRows.endIndex {
+                let idx = stepRows[lo..<min(lo + options.batchSize, stepRows.endIndex)]
+                let r = try task.trainingStep(idx, dropout: dropout)
+                loss += r.loss
+                used += 1
+                tokens += r.tokens
+                metrics.merge(r.metrics, uniquingKeysWith: +)
+                _ = accumulator.microBatchDone(trainable)
+                lo = idx.endIndex
+            }
+            _ = accumulator.flush(trainable)
+            loss /= Double(used)
+            metrics = metrics.mapValues { $0 / Double(used) }
+            guard loss.isFinite else {
+                let last = TrainerCheckpoints.latest(in: output)?.lastPathComponent ?? "none yet"
+                throw ElectraError("the loss became \(loss) at step \(state.step + 1); stopping. The last good checkpoint is \(last) in \(output.path)")
+            }
+            let norm = Gradients.clipGlobalNorm(trainable, maxNorm: options.maxGradNorm)
+            let lr = schedule.learningRate(at: optimizer.stepCount)
+            optimizer.step(learningRate: lr)
+            state.step += 1
+            let step = state.step
+            lastLoss = loss
+            window.add(loss: loss, tokens: tokens, metrics: metrics)
+            let tps = window.tokensPerSecond
+            let epochs = Double(step) / Double(stepsPerEpoch)
+            if !quiet {
+                progress.update(step: step, epoch: epochs, loss: loss, learningRate: Double(lr), tokensPerSecond: tps,
+                                extras: metrics.sorted { $0.key < $1.key })
+            }
+            if step % options.logSteps == 0 || step == totalSteps {
+                var rec = window.means
+                rec["step"] = Double(step); rec["epoch"] = epochs
+                rec["learning_rate"] = Double(lr); rec["grad_norm"] = Double(norm); rec["tokens_per_second"] = tps
+                log.append(rec, kind: "train")
+                window = LogWindow()
+            }
+            let epochEnd = step % stepsPerEpoch == 0 || step == totalSteps
+            var improved = false
+            if (options.evalSteps > 0 && step % options.evalSteps == 0) || epochEnd, let m = try task.evaluate() {
+                lastMetrics = m
+                var rec = m
+                rec["step"] = Double(step); rec["epoch"] = epochs
+                log.append(rec, kind: "eval")
+                if !quiet {
+                    progress.finish()
+                    let text = m.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: "  ")
+                    say("validation at step \(step): \(text)")
+                }
+                if let name = options.metricForBest {
+                    guard let value = m[name] else {
+                        throw ElectraError("--metric-for-best \(name): validation reports \(m.keys.sorted().joined(separator: ", "))")
+                    }
+                    let higher = options.higherIsBetter(name)
+                    if let best = state.bestMetric, !(higher ? value > best : value < best) {
+                        state.evalsWithoutImprovement += 1
+                    } else {
+                        state.bestMetric = value
+                        state.evalsWithoutImprovement = 0
+                        improved = true
+                    }
+                }
+                try writePlot(log: log)
+            }
+            if (options.saveSteps > 0 && step % options.saveSteps == 0) || epochEnd {
+                try checkFinite(step: step)
+                if improved { state.bestCheckpoint = TrainerCheckpoints.name(step: step) }
+                state.dropoutRNG = dropout.rng.state
+                try TrainerCheckpoints.save(step: step, models: task.models, optimizer: optimizer, state: state, in: output)
+                if let limit = options.saveTotalLimit {
+                    TrainerCheckpoints.rotate(in: output, limit: limit, keep: state.bestCheckpoint)
+                }
+            }
+            if let patience = options.earlyStoppingPatience, state.evalsWithoutImprovement >= patience {
+                stoppedEarly = step < totalSteps
+                if !quiet { progress.finish() }
+                say("early stopping at step \(step): \(options.metricForBest!) has not improved for \(patience) validations")
+                break
+            }
+        }
+        if !quiet { progress.finish() }
+        if let best = state.bestCheckpoint {
+            // The output holds the best checkpoint's weights (HF's load_best_model_at_end).
+            try TrainerCheckpoints.restoreWeights(from: output.appendingPathComponent(best), models: task.models)
+        }
+        try checkFinite(step: state.step)
+        try TrainerCheckpoints.saveModels(task.models, to: output)
+        try writePlot(log: log)
+        return Summary(steps: state.step, finalLoss: lastLoss, metrics: lastMetrics, seconds: Date().timeIntervalSince(started),
+                       bestCheckpoint: state.bestCheckpoint, bestMetric: state.bestMetric, stoppedEarly: stoppedEarly)
+    }
+
+    /// Refuses to save weights that overflowed (a learning rate far too high): NaN or inf in
+    /// any parameter.
+    func checkFinite(step: Int) throws {
+        for (name, p) in parameters.uniqueParameters where !sumOfSquares(p.pointer, p.value.count).isFinite {
+            throw ElectraError("the weights became non-finite (NaN or inf) by step \(step), first in \(name); the learning rate (\(options.learningRate)) is probably too high. Nothing was saved for this step")
+        }
+    }
+
+    func say(_ line: String) {
+        if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    }
+
+    /// The losses, then the task's validation metrics, against steps.
+    func writePlot(log: MetricsLog) throws {
+        let records = MetricsLog.read(log.url)
+        let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+        func series(_ kind: String, _ key: String, _ color: String) -> SVGPlot.Series {
+            let pts = records.filter { $0["kind"]?.stringValue == kind }.compactMap { r -> (x: Double, y: Double)? in
+                guard let x = r["step"]?.doubleValue, let y = r[key]?.doubleValue else { return nil }
+                return (x, y)
+            }
+            return SVGPlot.Series(name: "\(kind) \(key)", points: pts, color: color)
+        }
+        let panels: [(title: String, series: [SVGPlot.Series])] = [
+            ("loss", [series("train", "loss", colors[0]), series("eval", "loss", colors[1])]),
+            ("validation", task.plottedMetrics.enumerated().map { series("eval", $0.element, colors[($0.offset + 2) % colors.count]) }),
+        ]
+        let svg = SVGPlot.render(title: "training \(output.lastPathComponent)", xLabel: "step", panels: panels)
+        try AtomicFile.write(Data(svg.utf8), to: output.appendingPathComponent("training.svg"))
+    }
+}
+
+/// Running means over one logging window.
+struct LogWindow {
+    private var lossSum = 0.0, count = 0, tokens = 0
+    private var sums: [String: Double] = [:]
+    private let start = Date()
+
+    mutating func add(loss: Double, tokens t: Int, metrics: [String: Double]) {
+        lossSum += loss
+        count += 1
+        tokens += t
+        sums.merge(metrics, uniquingKeysWith: +)
+    }
+
+    var tokensPerSecond: Double { Double(tokens) / max(Date().timeIntervalSince(start), 1e-9) }
+
+    var means: [String: Double] {
+        var m = sums.mapValues { $0 / Double(max(count, 1)) }
+        m["loss"] = lossSum / Double(max(count, 1))
+        return m
+    }
+}

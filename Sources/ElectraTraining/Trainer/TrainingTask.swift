@@ -1,0 +1,58 @@
+import Electra
+import Foundation
+
+/// One model a task trains, and where it is saved: `folder` is its sub-folder of every
+/// checkpoint and of the output ("" = the folder itself, as a fine-tuned classifier is).
+/// Two models may share `Parameter` objects (a generator and a discriminator sharing their
+/// embeddings): the trainer optimises and saves the optimizer state of each object once.
+public struct TrainedModel {
+    public let folder: String
+    public let model: any ElectraHeadModel
+    /// Files copied into the model's folder whenever it is saved (the tokenizer files).
+    public let extraFiles: [URL]
+
+    public init(folder: String, model: any ElectraHeadModel, extraFiles: [URL] = []) {
+        self.folder = folder
+        self.model = model
+        self.extraFiles = extraFiles
+    }
+}
+
+/// What one training micro-batch reports.
+public struct StepResult: Sendable {
+    /// The loss the gradients are of (mean over the micro-batch).
+    public var loss: Double
+    /// Tokens processed (for tokens/s).
+    public var tokens: Int
+    /// Further named values to average over the logging window (accuracies, other losses).
+    public var metrics: [String: Double]
+
+    public init(loss: Double, tokens: Int, metrics: [String: Double] = [:]) {
+        self.loss = loss
+        self.tokens = tokens
+        self.metrics = metrics
+    }
+}
+
+/// An objective on the shared trainer. The task owns its data, its forward + backward and
+/// its evaluation; the `Trainer` owns everything around them (optimizer, schedule,
+/// accumulation, clipping, dropout, logging, plots, checkpoints, resume).
+public protocol TrainingTask: AnyObject {
+    /// The models trained, in saving order.
+    var models: [TrainedModel] { get }
+    /// Training examples in one epoch; the trainer orders indices 0..<exampleCount.
+    var exampleCount: Int { get }
+    /// Forward and backward of the examples at `indices` (gradients accumulate, +=).
+    func trainingStep(_ indices: ArraySlice<Int>, dropout: DropoutContext) throws -> StepResult
+    /// Validation metrics (higher or lower is better per metric), or nil without validation data.
+    func evaluate() throws -> [String: Double]?
+    /// Validation metrics drawn in the plot's second panel (the first is the losses).
+    var plottedMetrics: [String] { get }
+    /// Facts about the data a resumed run must share with the run it continues (file names
+    /// and sizes, label sets); compared key by key on `--resume`.
+    var runFingerprint: [String: String] { get }
+}
+
+extension TrainingTask {
+    public var runFingerprint: [String: String] { [:] }
+}
