@@ -15,10 +15,29 @@ public enum Parallel {
     }()
 
     /// Number of worker chunks used by parallel kernels (default: active cores, or
-    /// ELECTRA_NUM_THREADS).
+    /// ELECTRA_NUM_THREADS); `withThreads` overrides it for the calling thread.
     public static var threads: Int {
-        get { _threads }
+        get {
+            if let p = pthread_getspecific(overrideKey) { return Int(bitPattern: p) }
+            return _threads
+        }
         set { _threads = max(1, newValue) }
+    }
+
+    /// The calling thread's override of `threads` (tests that compare thread counts run
+    /// beside other tests: a process-wide change would reach them).
+    private static let overrideKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// Runs `body` with `threads` = n on this thread only (kernels read it on the calling thread).
+    public static func withThreads<R>(_ n: Int, _ body: () throws -> R) rethrows -> R {
+        let previous = pthread_getspecific(overrideKey)
+        pthread_setspecific(overrideKey, UnsafeRawPointer(bitPattern: max(1, n)))
+        defer { pthread_setspecific(overrideKey, previous) }
+        return try body()
     }
 
     private static func configureBLAS() {

@@ -165,14 +165,13 @@ struct KernelTests {
             let b = (0..<(n * k)).map { _ in rng.nextNormal() }
             var c1 = [Float](repeating: 0, count: m * n), c2 = c1
             sgemm(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: k, beta: 0, c: &c1, ldc: n)
-            let saved = Parallel.threads
-            Parallel.threads = 3
-            parallelSgemm(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: k, beta: 0, c: &c2, ldc: n)
             // With a row initialiser (a Linear's bias), each chunk writes its own block first.
             let bias = (0..<n).map { Float($0) - 7.5 }
             var c3 = [Float](repeating: .nan, count: m * n)
-            parallelSgemm(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: k, beta: 0, c: &c3, ldc: n, rowInit: bias)
-            Parallel.threads = saved
+            Parallel.withThreads(3) {
+                parallelSgemm(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: k, beta: 0, c: &c2, ldc: n)
+                parallelSgemm(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: k, beta: 0, c: &c3, ldc: n, rowInit: bias)
+            }
             let worst = zip(c1, c2).map { abs($0 - $1) }.max()!
             #expect(worst < 1e-4, "split product differs by \(worst)")
             let worstBiased = (0..<(m * n)).map { abs(c3[$0] - (c1[$0] + bias[$0 % n])) }.max()!

@@ -32,11 +32,9 @@ struct MessagePackTests {
     @Test func valuesAreBudgetedByInputSize() throws {
         let n = 1_000_000
         let flood: [UInt8] = [0xDD, 0x00, 0x0F, 0x42, 0x40] + [UInt8](repeating: 0x01, count: n)  // array of 10^6 ints
-        let start = Date()
         let m = errorMessage { _ = try Self.read(flood) }
         #expect(m.hasPrefix("t.msgpack: invalid MessagePack at byte "), "\(m)")
         #expect(m.contains("more than 315537 values"), "\(m)")  // 1_000_005 / 4 + 65_536
-        #expect(Date().timeIntervalSince(start) < 5)
         // Maps of one-byte keys and values, and nested empty arrays, count every value too.
         let mapFlood: [UInt8] = [0xDF, 0x00, 0x07, 0xA1, 0x20] + [UInt8](repeating: 0x02, count: 2 * 500_000)
         #expect(errorMessage { _ = try Self.read(mapFlood) }.contains("more than 315537 values"))

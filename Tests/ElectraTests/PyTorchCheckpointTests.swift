@@ -194,10 +194,8 @@ struct PyTorchCheckpointTests {
     /// copied size counts against the object budget.
     @Test func sharedShapeTuplesAreBoundedPerTensor() throws {
         #expect(try unpickle(Self.sharedShapePickle(rank: 4, tensors: 100)) == "a list")
-        let start = Date()
         #expect(errorMessage { _ = try unpickle(Self.sharedShapePickle(rank: 100_000, tensors: 50)) }
             .contains("a tensor has 100000 dimensions, more than the 64 accepted"))
-        #expect(Date().timeIntervalSince(start) < 5)
         // Rank 64 passes the cap, but 10k tensors copy 1.28M sizes out of a 0.15 MB pickle.
         let wide = Self.sharedShapePickle(rank: 64, tensors: 10_000)
         #expect(errorMessage { _ = try unpickle(wide) }.contains("too many objects"))

@@ -294,10 +294,8 @@ struct TensorBundleTests {
         // file further, and the budget with it.
         for snappy in [false, true] {
             let table = rawTable((0..<12_000).map { (shared: $0, unshared: [0x61], value: []) }, snappy: snappy)
-            let start = Date()
             let m = open(table)
             #expect(m.hasPrefix("hostile.index: the entries of this \(table.count)-byte index would take more than \(16 * table.count + (16 << 20)) bytes of memory (stopped in data block 0)"), "\(m)")
-            #expect(Date().timeIntervalSince(start) < 5)
         }
         // The second key is out of order: that is the error, before the third (corrupt) entry.
         #expect(open(rawTable([(0, Array("b".utf8), []), (0, Array("a".utf8), []), (5, [], [])]))

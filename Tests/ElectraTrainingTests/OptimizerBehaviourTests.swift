@@ -146,8 +146,6 @@ import Electra
         var rng = Xoshiro256(seed: 7)
         let start: [[Float]] = sizes.map { n in (0..<n).map { _ in rng.nextNormal() } }
         let grads: [[[Float]]] = (0..<steps).map { _ in sizes.map { n in (0..<n).map { _ in 0.1 * rng.nextNormal() } } }
-        let saved = Parallel.threads
-        defer { Parallel.threads = saved }
         for electra in [false, true] {
             // The reference, once per rule.
             var ref: [[Double]] = []
@@ -176,8 +174,7 @@ import Electra
                 }
                 ref.append(p)
             }
-            for threads in [1, 2, 3] {
-                Parallel.threads = threads
+            for threads in [1, 2, 3] { Parallel.withThreads(threads) {
                 let params: [(name: String, parameter: Parameter)] = start.enumerated().map { k, s0 in
                     ("p\(k)", Parameter(Tensor(shape: [s0.count], values: s0), role: k % 2 == 0 ? .linearWeight : .bias))
                 }
@@ -194,7 +191,7 @@ import Electra
                     for i in 0..<got.count { worst = max(worst, abs(Double(got[i]) - ref[k][i])) }
                 }
                 #expect(worst < 2e-5, "threads \(threads) electra \(electra): worst \(worst)")
-            }
+            } }
         }
     }
 

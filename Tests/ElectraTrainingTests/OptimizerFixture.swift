@@ -94,6 +94,32 @@ struct Comparison {
     }
 }
 
+extension Comparison {
+    /// For optimizer moments, whose values (exp_avg_sq ~ g^2 / 1000) sit far below any fixed
+    /// absolute floor: each element within 1e-4 of its own size, or of 1% of the tensor's
+    /// largest (for elements near zero). 1e-4 because torch sums the clipping norm in fp32:
+    /// its clip coefficients differ from ours (Double sums) by up to ~7e-6, twice that in
+    /// g^2. An all-zero expectation is a failure of the fixture.
+    mutating func checkRelative(_ a: Tensor, _ b: Tensor, _ what: String) {
+        guard a.shape == b.shape else {
+            failures.append("\(what): shape \(a.shape) vs \(b.shape)")
+            return
+        }
+        let peak = b.scalars.map(abs).max() ?? 0
+        guard peak > 0 else {
+            failures.append("\(what): the expected tensor is all zeros")
+            return
+        }
+        for i in 0..<a.count {
+            let d = abs(a.pointer[i] - b.pointer[i])
+            if !(d <= 1e-4 * max(abs(b.pointer[i]), 0.01 * peak)) {
+                failures.append("\(what)[\(i)]: \(a.pointer[i]) vs expected \(b.pointer[i])")
+                return
+            }
+        }
+    }
+}
+
 func relClose(_ a: Double, _ b: Double, rel: Double = 1e-6, abs absTol: Double = 1e-9) -> Bool {
     abs(a - b) <= max(absTol, rel * abs(b))
 }

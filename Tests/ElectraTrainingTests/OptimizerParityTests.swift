@@ -29,8 +29,8 @@ import Electra
         #expect(opt.stepCount == m.steps)
         let state = opt.state()
         for p in m.params {
-            cmp.check(state.tensors["exp_avg.\(p.name)"]!, try fx.tensor("adamw.exp_avg.\(p.name)"), "exp_avg \(p.name)")
-            cmp.check(state.tensors["exp_avg_sq.\(p.name)"]!, try fx.tensor("adamw.exp_avg_sq.\(p.name)"), "exp_avg_sq \(p.name)")
+            cmp.checkRelative(state.tensors["exp_avg.\(p.name)"]!, try fx.tensor("adamw.exp_avg.\(p.name)"), "exp_avg \(p.name)")
+            cmp.checkRelative(state.tensors["exp_avg_sq.\(p.name)"]!, try fx.tensor("adamw.exp_avg_sq.\(p.name)"), "exp_avg_sq \(p.name)")
         }
         #expect(cmp.failures.isEmpty, "\(cmp.failures.prefix(5))")
         print("AdamW vs PyTorch: worst abs diff \(cmp.worstAbs)")
@@ -58,8 +58,8 @@ import Electra
         }
         let state = opt.state()
         for p in m.params {
-            cmp.check(state.tensors["exp_avg.\(p.name)"]!, try fx.tensor("electra.exp_avg.\(p.name)"), "adam_m \(p.name)")
-            cmp.check(state.tensors["exp_avg_sq.\(p.name)"]!, try fx.tensor("electra.exp_avg_sq.\(p.name)"), "adam_v \(p.name)")
+            cmp.checkRelative(state.tensors["exp_avg.\(p.name)"]!, try fx.tensor("electra.exp_avg.\(p.name)"), "adam_m \(p.name)")
+            cmp.checkRelative(state.tensors["exp_avg_sq.\(p.name)"]!, try fx.tensor("electra.exp_avg_sq.\(p.name)"), "adam_v \(p.name)")
         }
         #expect(cmp.failures.isEmpty, "\(cmp.failures.prefix(5))")
         print("ELECTRA AdamWeightDecay vs numpy: worst abs diff \(cmp.worstAbs)")

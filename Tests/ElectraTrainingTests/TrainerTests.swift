@@ -1,0 +1,178 @@
+import Electra
+import Foundation
+import Testing
+
+@testable import ElectraTraining
+
+/// The shared trainer's own behaviour: exact resume mid-epoch (and that it needs every piece
+/// of saved state), layer-wise decay as applied, checkpoint rotation, the best checkpoint,
+/// early stopping, and the checks a resumed run makes.
+struct TrainerTests {
+    let ft = FineTuningTests()
+
+    func weights(_ m: ElectraForSequenceClassification) -> [Float] {
+        m.parameters.uniqueParameters.flatMap { $0.parameter.value.scalars }
+    }
+
+    /// 20 examples in batches of 4: 5 steps an epoch; checkpoint-3 is mid-epoch.
+    @Test func resumeMidEpochReproducesAnUninterruptedRun() throws {
+        var o = ft.options()
+        o.saveSteps = 3
+        let (m1, data) = try ft.tinySetup()
+        let full = ft.tempDir()
+        try ft.trainer(m1, data, validation: nil, options: o, output: full).run(resume: false)
+        let want = weights(m1)
+
+        /// Resumes from a copy of checkpoint-3, after `tamper` changed the copy.
+        func resumed(_ tamper: (URL) throws -> Void) throws -> [Float] {
+            let part = ft.tempDir()
+            let ckpt = part.appendingPathComponent("checkpoint-3")
+            try FileManager.default.copyItem(at: full.appendingPathComponent("checkpoint-3"), to: ckpt)
+            try tamper(ckpt)
+            let (m, _) = try ft.tinySetup()
+            let s = try ft.trainer(m, data, validation: nil, options: o, output: part).run(resume: true)
+            #expect(s.steps == 10)
+            return weights(m)
+        }
+        #expect(try resumed { _ in } == want)
+        // Without the saved dropout generator state (a fresh one from the seed), or without
+        // the optimizer's moments (zeroed, step count kept), the run ends elsewhere.
+        let noRNG = try resumed { ckpt in
+            let url = ckpt.appendingPathComponent("trainer_state.json")
+            var state = try TrainerState(json: try JSONValue.parse(Data(contentsOf: url), source: "test"), source: "test")
+            state.dropoutRNG = Xoshiro256(seed: o.seed &+ 1).state
+            try state.json.serialized().write(to: url)
+        }
+        #expect(noRNG != want)
+        let noMoments = try resumed { ckpt in
+            let url = ckpt.appendingPathComponent("optimizer.safetensors")
+            var state = try OptimizerState(contentsOf: url)
+            for (k, t) in state.tensors where k.hasPrefix("exp_avg") { state.tensors[k] = Tensor(zeros: t.shape) }
+            try state.write(to: url)
+        }
+        #expect(noMoments != want)
+    }
+
+    @Test func resumeChecksTheCheckpointAndTheSettings() throws {
+        var o = ft.options()
+        o.maxSteps = 2
+        o.saveSteps = 1
+        let (m, data) = try ft.tinySetup()
+        let out = ft.tempDir()
+        #expect { try ft.trainer(m, data, validation: nil, options: o, output: out).run(resume: true) } throws: {
+            "\($0)".contains("holds no checkpoint-N folder")
+        }
+        try ft.trainer(m, data, validation: nil, options: o, output: out).run(resume: false)
+        var other = o
+        other.learningRate = 5e-4
+        #expect { try ft.trainer(m, data, validation: nil, options: other, output: out).run(resume: true) } throws: {
+            "\($0)".contains("checkpoint-2 was made with learning_rate 0.001, this run has 0.0005")
+        }
+        var bigger = o
+        bigger.batchSize = 5
+        #expect { try ft.trainer(m, data, validation: nil, options: bigger, output: out).run(resume: true) } throws: {
+            "\($0)".contains("batch_size 4, this run has 5")
+        }
+        let fewer = EncodedClassificationSet(ids: Array(data.ids.prefix(10)), typeIds: Array(data.typeIds.prefix(10)), labels: Array(data.labels.prefix(10)))
+        #expect { try ft.trainer(m, fewer, validation: nil, options: o, output: out).run(resume: true) } throws: {
+            "\($0)".contains("train_examples 20, this run has 10")
+        }
+    }
+
+    /// One ELECTRA AdamWeightDecay step (no weight decay, epsilon 1e-30): the first update of
+    /// every element with a gradient is lr * m / sqrt(v) = lr * 0.1 g / (sqrt(0.001) |g|),
+    /// lr * 3.162 in size whatever |g| is; each parameter's largest update / (lr * 3.162) must be its
+    /// layer-wise multiplier, and those differ (0.5^4 for embeddings ... 1 for the head).
+    @Test func layerwiseDecayIsApplied() throws {
+        var o = ft.options()
+        o.layerwiseDecay = 0.5
+        o.weightDecay = 0
+        o.adamEpsilon = 1e-30
+        o.maxSteps = 1
+        o.schedule = .constant
+        o.warmupFraction = 0
+        let (m, data) = try ft.tinySetup(dropout: 0)
+        let before = m.parameters.uniqueParameters.map { ($0.name, $0.parameter.value.copy()) }
+        let t = try ft.trainer(m, data, validation: nil, options: o, output: ft.tempDir())
+        try t.run(resume: false)
+        let lw = LayerwiseLRDecay(decay: 0.5, numLayers: m.config.numHiddenLayers)
+        var seen = Set<Float>()
+        for (name, old) in before {
+            let new = m.parameters[name]!.value.scalars
+            let step = zip(new, old.scalars).map { abs($0 - $1) }.max()!
+            if step == 0 { continue }  // no gradient (unused embedding rows only)
+            let ratio = step / (o.learningRate * Float(0.1 / 0.001.squareRoot()))
+            let want = lw.multiplier(for: name)
+            #expect(abs(ratio - want) <= 0.01 * want, "\(name): update / (lr * 3.162) = \(ratio), multiplier \(want)")
+            seen.insert(want)
+        }
+        #expect(seen.count == m.config.numHiddenLayers + 2, "multipliers seen: \(seen.sorted())")
+    }
+
+    @Test func saveTotalLimitKeepsTheNewestAndTheBest() throws {
+        var o = ft.options()
+        o.epochs = 3
+        o.saveSteps = 1
+        o.evalSteps = 1
+        o.saveTotalLimit = 2
+        o.metricForBest = "loss"  // lower is better
+        o.greaterIsBetter = false
+        let (m, data) = try ft.tinySetup()
+        let out = ft.tempDir()
+        let s = try ft.trainer(m, data, validation: data, options: o, output: out).run(resume: false)
+        let steps = TrainerCheckpoints.steps(in: out)
+        let best = try #require(s.bestCheckpoint)
+        #expect(steps.count == 2 && steps.contains(15) && steps.map(TrainerCheckpoints.name(step:)).contains(best), "\(steps), best \(best)")
+        // The output holds the best checkpoint's weights.
+        let saved = try SafeTensorsFile(url: out.appendingPathComponent("model.safetensors"))
+        let bestFile = try SafeTensorsFile(url: out.appendingPathComponent(best).appendingPathComponent("model.safetensors"))
+        for name in saved.names { #expect(try saved.floatTensor(name).scalars == bestFile.floatTensor(name).scalars, "\(name)") }
+        let log = MetricsLog.read(out.appendingPathComponent("metrics.jsonl")).filter { $0["kind"]?.stringValue == "eval" }
+        let bestLoss = log.compactMap { $0["loss"]?.doubleValue }.min()!
+        #expect(abs(s.bestMetric! - bestLoss) < 1e-12)
+    }
+
+    /// A metric that never improves (loss, with larger counted as better, while training
+    /// lowers it) stops the run after `patience` validations.
+    @Test func earlyStoppingEndsARunThatStoppedImproving() throws {
+        var o = ft.options()
+        o.epochs = 10
+        o.layerwiseDecay = 1
+        o.metricForBest = "loss"
+        o.greaterIsBetter = true
+        o.earlyStoppingPatience = 2
+        let (m, data) = try ft.tinySetup(dropout: 0)
+        let s = try ft.trainer(m, data, validation: data, options: o, output: ft.tempDir()).run(resume: false)
+        #expect(s.stoppedEarly && s.steps == 15, "stopped at \(s.steps)")  // best at epoch 1, no gain at 2 and 3
+        #expect(s.bestCheckpoint == "checkpoint-5")
+    }
+
+    @Test func optionsAreChecked() {
+        var o = TrainerOptions()
+        o.learningRate = -1
+        #expect { try o.validate() } throws: { "\($0)".contains("--learning-rate must be a positive number") }
+        o = TrainerOptions(); o.warmupFraction = 5
+        #expect { try o.validate() } throws: { "\($0)".contains("--warmup is a fraction") }
+        o = TrainerOptions(); o.maxSteps = 0
+        #expect { try o.validate() } throws: { "\($0)".contains("--max-steps must be positive") }
+        o = TrainerOptions(); o.earlyStoppingPatience = 3
+        #expect { try o.validate() } throws: { "\($0)".contains("needs --metric-for-best") }
+        o = TrainerOptions(); o.metricForBest = "accuracy"; o.saveSteps = 10
+        #expect { try o.validate() } throws: { "\($0)".contains("--eval-steps equal to --save-steps") }
+    }
+
+    /// A learning rate far too high overflows the weights: the run stops without saving them.
+    @Test func nonFiniteWeightsAreNeverSaved() throws {
+        var o = ft.options()
+        o.learningRate = 1e38
+        o.maxSteps = 1
+        o.warmupFraction = 0
+        o.schedule = .constant
+        let (m, data) = try ft.tinySetup()
+        let out = ft.tempDir()
+        #expect { try ft.trainer(m, data, validation: nil, options: o, output: out).run(resume: false) } throws: {
+            "\($0)".contains("the weights became non-finite") || "\($0)".contains("the loss became")
+        }
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("model.safetensors").path))
+    }
+}
