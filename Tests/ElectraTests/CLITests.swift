@@ -18,14 +18,19 @@ struct CLITests {
 
     struct Result { let status: Int32; let stdout: String; let stderr: String }
 
-    func run(_ args: [String]) throws -> Result {
+    /// Runs the binary; `env` adds variables, `stdin` is fed to it (else it reads nothing).
+    func run(_ args: [String], env: [String: String] = [:], stdin: Data? = nil) throws -> Result {
         let p = Process()
         p.executableURL = Self.binary
         p.arguments = args
-        let out = Pipe(), err = Pipe()
+        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        let out = Pipe(), err = Pipe(), input = Pipe()
         p.standardOutput = out
         p.standardError = err
+        p.standardInput = input
         try p.run()
+        if let stdin { input.fileHandleForWriting.write(stdin) }
+        try input.fileHandleForWriting.close()
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()

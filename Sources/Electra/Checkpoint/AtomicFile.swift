@@ -81,17 +81,26 @@ public enum AtomicFolder {
 }
 
 /// Test hook for "no partial output" (a full disk, a kill in the middle of a save):
-/// ELECTRA_FAULT_INJECTION=fail:NAME makes every atomic write of a file named NAME fail after
-/// its bytes went to the temporary file; kill:NAME kills the process (SIGKILL) there.
+/// ELECTRA_FAULT_INJECTION=fail:NAME[@N] makes the N-th (default: first) atomic write of a
+/// file named NAME fail after its bytes went to the temporary file, as a full disk would;
+/// kill:NAME[@N] kills the process (SIGKILL) there.
 enum FaultInjection {
-    static let spec: (action: String, name: String)? = {
+    static let spec: (action: String, name: String, occurrence: Int)? = {
         guard let s = ProcessInfo.processInfo.environment["ELECTRA_FAULT_INJECTION"],
               let colon = s.firstIndex(of: ":") else { return nil }
-        return (String(s[..<colon]), String(s[s.index(after: colon)...]))
+        var name = String(s[s.index(after: colon)...]), n = 1
+        if let at = name.lastIndex(of: "@"), let k = Int(name[name.index(after: at)...]) {
+            n = k
+            name = String(name[..<at])
+        }
+        return (String(s[..<colon]), name, n)
     }()
+    nonisolated(unsafe) static var seen = 0
 
     static func afterWriting(_ url: URL) throws {
         guard let spec, url.lastPathComponent == spec.name else { return }
+        seen += 1
+        guard seen == spec.occurrence else { return }
         if spec.action == "kill" { kill(getpid(), SIGKILL) }
         throw ElectraError("cannot write \(url.path): No space left on device (injected by ELECTRA_FAULT_INJECTION)")
     }

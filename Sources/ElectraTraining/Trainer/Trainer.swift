@@ -108,7 +108,6 @@ public final class Trainer {
     /// settings or data).
     @discardableResult
     public func run(resume: Bool) throws -> Summary {
-        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         var state = TrainerState()
         state.optimizerKind = optimizer.kind
         state.run = runFingerprint
@@ -126,6 +125,7 @@ public final class Trainer {
             state.evalsWithoutImprovement = saved.evalsWithoutImprovement
             say("resuming from \(ckpt.lastPathComponent) at step \(state.step)")
         }
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         let log = try MetricsLog(url: output.appendingPathComponent("metrics.jsonl"))
         var progress = ProgressLine(totalSteps: totalSteps)
         let started = Date()

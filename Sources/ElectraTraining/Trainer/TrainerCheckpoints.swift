@@ -57,13 +57,18 @@ public enum TrainerCheckpoints {
         let final = output.appendingPathComponent(name(step: step))
         let tmp = output.appendingPathComponent(".checkpoint-\(step).tmp")
         try? FileManager.default.removeItem(at: tmp)
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-        try saveModels(models, to: tmp)
-        try optimizer.saveState(to: tmp.appendingPathComponent("optimizer.safetensors"))
-        try AtomicFile.write(try state.json.serialized(), to: tmp.appendingPathComponent("trainer_state.json"))
-        try? FileManager.default.removeItem(at: final)
-        guard rename(tmp.path, final.path) == 0 else {
-            throw ElectraError("cannot move \(tmp.path) to \(final.path): \(String(cString: strerror(errno)))")
+        do {
+            try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+            try saveModels(models, to: tmp)
+            try optimizer.saveState(to: tmp.appendingPathComponent("optimizer.safetensors"))
+            try AtomicFile.write(try state.json.serialized(), to: tmp.appendingPathComponent("trainer_state.json"))
+            try? FileManager.default.removeItem(at: final)
+            guard rename(tmp.path, final.path) == 0 else {
+                throw ElectraError("cannot move \(tmp.path) to \(final.path): \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)  // a failed save leaves nothing behind
+            throw error
         }
     }
 

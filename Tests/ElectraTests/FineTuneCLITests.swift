@@ -1,0 +1,197 @@
+import ElectraKernels
+import Foundation
+import Testing
+
+@testable import Electra
+
+/// finetune / evaluate / predict as a new user meets them: output folders that must never
+/// cost an input, range checks, resume checks, no partial output after a failure or a kill,
+/// and the messages.
+extension CLITests {
+    /// A copy of the example model (so that losing it would show) and a small SST-2-style set.
+    func workspace() throws -> (model: URL, train: URL, dev: URL) {
+        let model = tmp.appendingPathComponent("model")
+        try FileManager.default.copyItem(at: Self.example, to: model)
+        let train = tmp.appendingPathComponent("train.tsv"), dev = tmp.appendingPathComponent("dev.tsv")
+        var lines = "sentence\tlabel\n"
+        for i in 0..<12 { lines += i % 2 == 0 ? "a fine film number \(i)\t1\n" : "a dull mess number \(i)\t0\n" }
+        try lines.write(to: train, atomically: true, encoding: .utf8)
+        try "sentence\tlabel\ngood\t1\nbad\t0\n".write(to: dev, atomically: true, encoding: .utf8)
+        return (model, train, dev)
+    }
+
+    func finetuneArgs(_ w: (model: URL, train: URL, dev: URL), _ out: URL) -> [String] {
+        ["finetune", "--model", w.model.path, "--train", w.train.path, "--validation", w.dev.path, "--output", out.path,
+         "--batch-size", "4", "--epochs", "2", "--threads", "1"]
+    }
+
+    @Test func outputFolderNeverCostsAnInput() throws {
+        let w = try workspace()
+        // The model folder as the output, even with --overwrite-output: refused, model intact.
+        let same = try run(finetuneArgs(w, w.model) + ["--overwrite-output"])
+        #expect(same.status != 0 && same.stderr.contains("is the --model input"), "\(same.stderr)")
+        #expect(FileManager.default.fileExists(atPath: w.model.appendingPathComponent("model.safetensors").path))
+        // A plain file at the output path: refused, untouched.
+        let file = tmp.appendingPathComponent("notes.txt")
+        try "keep me".write(to: file, atomically: true, encoding: .utf8)
+        let onFile = try run(finetuneArgs(w, file) + ["--overwrite-output"])
+        #expect(onFile.status != 0 && onFile.stderr.contains("is a file, not a folder"), "\(onFile.stderr)")
+        #expect(try String(contentsOf: file, encoding: .utf8) == "keep me")
+
+        // A previous run with an unrelated file beside it: --overwrite-output replaces the run
+        // and keeps the file; an input inside a checkpoint folder of it is refused.
+        let out = tmp.appendingPathComponent("run")
+        #expect(try run(finetuneArgs(w, out)).status == 0)
+        try "mine".write(to: out.appendingPathComponent("README.md"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(at: out.appendingPathComponent("checkpoint-99"), withIntermediateDirectories: true)
+        let inside = out.appendingPathComponent("checkpoint-6/train.tsv")
+        try FileManager.default.copyItem(at: w.train, to: inside)
+        var args = finetuneArgs(w, out) + ["--overwrite-output"]
+        args[args.firstIndex(of: w.train.path)!] = inside.path
+        let overInput = try run(args)
+        #expect(overInput.status != 0 && overInput.stderr.contains("would overwrite or remove the --train input"), "\(overInput.stderr)")
+        #expect(FileManager.default.fileExists(atPath: inside.path))
+        let again = try run(finetuneArgs(w, out) + ["--overwrite-output", "--learning-rate", "2e-4"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try String(contentsOf: out.appendingPathComponent("README.md"), encoding: .utf8) == "mine")
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("checkpoint-99").path))
+        // Inputs that fail to load leave the previous run as it was.
+        let broken = try run(finetuneArgs(w, out) + ["--overwrite-output", "--train", tmp.appendingPathComponent("missing.tsv").path])
+        #expect(broken.status != 0 && FileManager.default.fileExists(atPath: out.appendingPathComponent("checkpoint-6").path))
+    }
+
+    @Test func resumeIsCheckedAgainstTheCheckpoint() throws {
+        let w = try workspace()
+        let out = tmp.appendingPathComponent("resume")
+        let none = try run(finetuneArgs(w, out) + ["--resume"])
+        #expect(none.status != 0 && none.stderr.contains("holds no checkpoint-N folder"), "\(none.stderr)")
+        #expect(try run(finetuneArgs(w, out)).status == 0)
+        let changed = try run(finetuneArgs(w, out) + ["--resume", "--learning-rate", "3e-4"])
+        #expect(changed.status != 0 && changed.stderr.contains("was made with learning_rate 0.0001, this run has 0.0003"), "\(changed.stderr)")
+        let otherData = tmp.appendingPathComponent("other.tsv")
+        try "sentence\tlabel\nyes\t1\nno\t0\n".write(to: otherData, atomically: true, encoding: .utf8)
+        var args = finetuneArgs(w, out) + ["--resume"]
+        args[args.firstIndex(of: w.train.path)!] = otherData.path
+        let data = try run(args)
+        #expect(data.status != 0 && data.stderr.contains("--resume: checkpoint-6 was made with"), "\(data.stderr)")
+    }
+
+    @Test func outOfRangeOptionsAreClearErrors() throws {
+        let w = try workspace()
+        let out = tmp.appendingPathComponent("never").path
+        let base = ["finetune", "--model", w.model.path, "--train", w.train.path, "--output", out]
+        let cases: [([String], [String: String], String)] = [
+            (base + ["--dropout", "2"], [:], "--dropout must be in [0, 1), got 2"),
+            (base + ["--learning-rate=-1"], [:], "--learning-rate must be a positive number"),
+            (base + ["--warmup", "5"], [:], "--warmup is a fraction of all steps in [0, 1]"),
+            (base + ["--max-steps", "0"], [:], "--max-steps must be positive"),
+            (base + ["--threads", "0"], [:], "--threads must be in 1...256, got 0"),
+            (base + ["--threads", "100000"], [:], "--threads must be in 1...256, got 100000"),
+            (base, ["ELECTRA_NUM_THREADS": "abc"], "ELECTRA_NUM_THREADS is 'abc'"),
+            (base + ["--max-length", "9999"], [:], "--max-length 9999 exceeds the model's max_position_embeddings (128)"),
+            (base + ["--early-stopping-patience", "2"], [:], "needs --metric-for-best"),
+            (["evaluate", "--model", w.model.path, "--data", w.dev.path, "--batch-size", "0"], [:], "--batch-size must be positive"),
+            (["predict", "--model", w.model.path, "--max-length", "9999", "text"], [:], "--max-length 9999 exceeds"),
+            (["bench", "--shapes", "small:1x9999"], [:], "length 9999 exceeds small's max_position_embeddings (512)"),
+            (["finetune", "--model", w.model.path], [:], "error: Missing expected argument"),
+        ]
+        for (args, env, message) in cases {
+            let r = try run(args, env: env)
+            #expect(r.status != 0, "\(args)")
+            let last = r.stderr.split(separator: "\n").last { $0.hasPrefix("error") } ?? ""
+            #expect(last.hasPrefix("error: ") && !r.stderr.contains("Error:") && r.stderr.contains(message), "\(args): \(r.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test func predictReadsStdinWritesJSONAndBatches() throws {
+        let w = try workspace()
+        let out = tmp.appendingPathComponent("clf")
+        #expect(try run(finetuneArgs(w, out)).status == 0)
+        let text = Data("a fine film\na dull mess\tmaybe a pair\nlovely\n".utf8)
+        let one = try run(["predict", "--model", out.path, "--file", "-", "--json", "--batch-size", "1"], stdin: text)
+        let three = try run(["predict", "--model", out.path, "--file", "-", "--json", "--batch-size", "3"], stdin: text)
+        #expect(one.status == 0 && three.status == 0, "\(one.stderr) \(three.stderr)")
+        let rows = try one.stdout.split(separator: "\n").map { try JSONValue.parse(Data($0.utf8), source: "predict").objectValue! }
+        let batched = try three.stdout.split(separator: "\n").map { try JSONValue.parse(Data($0.utf8), source: "predict").objectValue! }
+        #expect(rows.count == 3 && rows[1]["pair"]?.stringValue == "maybe a pair" && rows[0]["text"]?.stringValue == "a fine film")
+        for (a, b) in zip(rows, batched) {
+            #expect(a["label"]?.stringValue == b["label"]?.stringValue)
+            let pa = a["probabilities"]!.objectValue!, pb = b["probabilities"]!.objectValue!
+            #expect(Set(pa.keys) == ["0", "1"])
+            for k in pa.keys { #expect(abs(pa[k]!.doubleValue! - pb[k]!.doubleValue!) < 1e-5) }
+        }
+        // The base example is no classifier: its head is random, and predict says so.
+        let raw = try run(["predict", "--model", w.model.path, "some text"])
+        #expect(raw.status == 0 && raw.stderr.contains("not a fine-tuned classifier"), "\(raw.stderr)")
+        let missing = try run(["predict", "--model", out.path, "--file", tmp.appendingPathComponent("none.txt").path])
+        #expect(missing.status != 0 && missing.stderr.contains("none.txt does not exist"), "\(missing.stderr)")
+    }
+
+    @Test func dataMistakesAreNamed() throws {
+        let w = try workspace()
+        let out = tmp.appendingPathComponent("data").path
+        let badUTF8 = tmp.appendingPathComponent("bad.tsv")
+        try (Data("sentence\tlabel\nfine\t1\nbro".utf8) + Data([0xC3, 0x28]) + Data("ken\t0\n".utf8)).write(to: badUTF8)
+        let r1 = try run(["finetune", "--model", w.model.path, "--train", badUTF8.path, "--output", out])
+        #expect(r1.status != 0 && r1.stderr.contains("bad.tsv:3: invalid UTF-8 at byte column 4"), "\(r1.stderr)")
+        let typo = tmp.appendingPathComponent("typo.tsv")
+        try "sentence\tlabel\na\t1\nb\t0\nc\t1\nd\tl\n".write(to: typo, atomically: true, encoding: .utf8)
+        let r2 = try run(["finetune", "--model", w.model.path, "--train", typo.path, "--output", out])
+        #expect(r2.status != 0 && r2.stderr.contains("typo.tsv:5: label 'l' is not a number"), "\(r2.stderr)")
+        // A classifier fine-tuned on single sentences (SST-2 layout) is not evaluated on MRPC pairs.
+        let clf = tmp.appendingPathComponent("sst")
+        #expect(try run(finetuneArgs(w, clf)).status == 0)
+        let mrpc = tmp.appendingPathComponent("mrpc.tsv")
+        try "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\tA b.\tA c.\n0\t3\t4\tX.\tY.\n".write(to: mrpc, atomically: true, encoding: .utf8)
+        let r3 = try run(["evaluate", "--model", clf.path, "--data", mrpc.path])
+        #expect(r3.status != 0 && r3.stderr.contains("fine-tuned on sst-2 data but mrpc.tsv looks like mrpc"), "\(r3.stderr)")
+        // Messages name options that exist: predict has no --tokenizer.
+        let noTok = tmp.appendingPathComponent("notok")
+        try FileManager.default.createDirectory(at: noTok, withIntermediateDirectories: true)
+        for f in ["config.json", "model.safetensors"] {
+            try FileManager.default.copyItem(at: clf.appendingPathComponent(f), to: noTok.appendingPathComponent(f))
+        }
+        let r4 = try run(["predict", "--model", noTok.path, "text"])
+        #expect(r4.status != 0 && r4.stderr.contains("no tokenizer in") && !r4.stderr.contains("--tokenizer"), "\(r4.stderr)")
+    }
+
+    /// A kill in the middle of writing a checkpoint leaves the earlier checkpoints valid and
+    /// no half-written one; resuming then ends where an uninterrupted run ends. A write that
+    /// fails (a full disk) leaves nothing half-written either.
+    @Test func killOrFullDiskDuringASaveLeavesNoPartialOutput() throws {
+        let w = try workspace()
+        let full = tmp.appendingPathComponent("full"), killed = tmp.appendingPathComponent("killed")
+        let every = ["--save-steps", "2"]
+        #expect(try run(finetuneArgs(w, full) + every).status == 0)
+        let k = try run(finetuneArgs(w, killed) + every, env: ["ELECTRA_FAULT_INJECTION": "kill:trainer_state.json@2"])
+        #expect(k.status != 0)
+        let names = try FileManager.default.contentsOfDirectory(atPath: killed.path)
+        // Checkpoints at 2, 3 (epoch end), 4, 6: killed while writing checkpoint-3.
+        #expect(names.contains("checkpoint-2") && !names.contains("checkpoint-3") && !names.contains("model.safetensors"), "\(names)")
+        let resumed = try run(finetuneArgs(w, killed) + every + ["--resume"])
+        #expect(resumed.status == 0 && resumed.stderr.contains("resuming from checkpoint-2"), "\(resumed.stderr)")
+        #expect(try Data(contentsOf: killed.appendingPathComponent("model.safetensors")) == Data(contentsOf: full.appendingPathComponent("model.safetensors")))
+        #expect(!(try FileManager.default.contentsOfDirectory(atPath: killed.path)).contains { $0.hasPrefix(".") }, "temporary folders left")
+
+        // The final model's write fails: the run fails, and no partial file or folder is left.
+        let failed = tmp.appendingPathComponent("failed")
+        let f = try run(finetuneArgs(w, failed), env: ["ELECTRA_FAULT_INJECTION": "fail:model.safetensors@3"])
+        #expect(f.status != 0 && f.stderr.contains("No space left on device"), "\(f.stderr)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: failed.path)
+        #expect(!left.contains("model.safetensors") && !left.contains { $0.hasPrefix(".") }, "\(left)")
+        // convert: the output folder appears whole or not at all.
+        let converted = tmp.appendingPathComponent("converted")
+        let c = try run(["convert", "--input", w.model.path, "--output", converted.path], env: ["ELECTRA_FAULT_INJECTION": "fail:model.safetensors"])
+        #expect(c.status != 0 && !FileManager.default.fileExists(atPath: converted.path))
+        #expect(!(try FileManager.default.contentsOfDirectory(atPath: tmp.path)).contains { $0.hasPrefix(".converted") })
+        let init1 = try run(["init", "--preset", "small", "--output", converted.path, "--tokenizer", tmp.appendingPathComponent("nowhere").path])
+        #expect(init1.status != 0 && !FileManager.default.fileExists(atPath: converted.path))
+        let c2 = try run(["convert", "--input", w.model.path, "--output", converted.path])
+        #expect(c2.status == 0, "\(c2.stderr)")
+        let c3 = try run(["convert", "--input", w.model.path, "--output", converted.path])
+        #expect(c3.status != 0 && c3.stderr.contains("exists; pass --overwrite"), "\(c3.stderr)")
+        let c4 = try run(["convert", "--input", w.model.path, "--output", w.model.path, "--overwrite"])
+        #expect(c4.status != 0 && c4.stderr.contains("holds the --input input"), "\(c4.stderr)")
+    }
+}
