@@ -128,8 +128,8 @@ enum GeluKernel: ActivationKernel {
         let cdf = 0.5 * (1 + verf(x * 0.70710678118654752))
         return cdf + x * 0.3989422804014327 * vexp(-0.5 * x * x)
     }
-    static var fastForward: ForwardRun? { VectorISA.avx2 ? ek_gelu_avx2 : nil }
-    static var fastBackward: BackwardRun? { VectorISA.avx2 ? ek_gelu_backward_avx2 : nil }
+    static var fastForward: ForwardRun? { VectorISA.gelu }
+    static var fastBackward: BackwardRun? { VectorISA.geluBackward }
 }
 
 /// GELU, tanh approximation.

@@ -14,6 +14,7 @@ public func sgemm(
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     if m == 0 || n == 0 { return }
+    _ = BLASCore.choice  // OpenBLAS's kernels chosen from the CPU's features, once (BLASCore.swift)
     // One row or one column is a matrix-vector product. sgemm would still copy the whole
     // matrix into its panel layout first; sgemv reads it once, in place (one row through
     // [768 -> 768], one thread: 349 us against 137 us). Not for k = 0: sgemv then returns

@@ -41,6 +41,7 @@ public enum Parallel {
     }
 
     private static func configureBLAS() {
+        _ = BLASCore.choice  // the kernels first: re-initialising resets OpenBLAS's settings
         #if canImport(CBLAS)
         openblas_set_num_threads(1)
         #endif

@@ -19,7 +19,7 @@ public func softmaxRow(_ x: UnsafeMutablePointer<Float>, _ n: Int, bias: UnsafeP
 @inline(__always)
 public func expShiftedRow(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
     let m = vmaxElement(x, n)
-    if VectorISA.avx2 { return ek_exp_shifted_avx2(x, n, m) }
+    if let fast = VectorISA.expShifted { return fast(x, n, m) }
     return expShiftedRowPortable(x, n, shift: m)
 }
 

@@ -1,0 +1,99 @@
+import CVectorKernels
+import Foundation
+import Testing
+
+@testable import ElectraKernels
+
+/// Kernels and products follow the CPU's features: detection agrees with the kernel's view of
+/// the CPU (/proc/cpuinfo), nothing runs below the best level the CPU offers (a generic
+/// fallback on a capable CPU fails here), and every C path this machine can run matches the
+/// portable Swift reference. Paths it cannot run are skipped, naming the missing feature.
+struct ISADispatchTests {
+    static let env = ProcessInfo.processInfo.environment
+    static let hasAVX2 = CPUFeatures.current.isSuperset(of: [.avx2, .fma])
+    static let hasAVX512 = CPUFeatures.current.isSuperset(of: .avx512)
+
+    @Test func detectionAgreesWithTheCPUFlags() throws {
+        #if os(Linux) && arch(x86_64)
+        let info = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let flags = Set(info.split(separator: "\n").first { $0.hasPrefix("flags") }!.split(separator: " ").map(String.init))
+        let f = CPUFeatures.current
+        let pairs: [(CPUFeatures, String)] = [
+            (.avx2, "avx2"), (.fma, "fma"), (.avx512f, "avx512f"), (.avx512bw, "avx512bw"), (.avx512dq, "avx512dq"),
+            (.avx512vl, "avx512vl"), (.avx512vnni, "avx512_vnni"), (.avx512bf16, "avx512_bf16"),
+            (.amxBF16, "amx_bf16"), (.amxInt8, "amx_int8"), (.amxTile, "amx_tile"),
+        ]
+        for (feature, flag) in pairs {
+            #expect(f.contains(feature) == flags.contains(flag), "\(flag): CPUFeatures says \(f.contains(feature)), /proc/cpuinfo \(flags.contains(flag))")
+        }
+        print("CPU features: \(f)")
+        #endif
+    }
+
+    /// The elementwise kernels run at the CPU's level unless the environment caps them.
+    @Test(.enabled(if: env["ELECTRA_MAX_ISA"] == nil && env["ELECTRA_NO_AVX2"] == nil, "ELECTRA_MAX_ISA or ELECTRA_NO_AVX2 caps the kernels"))
+    func elementwiseKernelsUseTheBestLevel() {
+        #expect(VectorISA.level == CPUFeatures.current.level, "kernels at \(VectorISA.level), CPU offers \(CPUFeatures.current.level)")
+    }
+
+    /// OpenBLAS's sgemm kernels are at least the CPU's level (its own detection may fall back
+    /// on a CPU newer than the library: BLASCore raises it).
+    @Test(.enabled(if: env["OPENBLAS_CORETYPE"] == nil, "OPENBLAS_CORETYPE chooses the core"))
+    func productsUseTheBestLevel() throws {
+        #if canImport(CBLAS) || os(Linux)
+        let core = BLASCore.choice.core
+        let level = try #require(BLASCore.level(ofCore: core), "unknown OpenBLAS core \(core)")
+        #expect(level >= CPUFeatures.current.level, "OpenBLAS \(core) (\(level)) below the CPU's \(CPUFeatures.current.level)")
+        print("products: \(BLASCore.choice)")
+        #endif
+    }
+
+    static let points: [Float] = KernelTests.points + [0.25, -0.5, 3] + (0..<37).map { Float($0) * 0.37 - 6 }
+
+    /// (name, gelu, gelu backward, exp shifted) for each C level this CPU runs.
+    typealias Path = (name: String, gelu: ForwardRun, backward: BackwardRun, exp: VectorISA.ExpRun)
+
+    func check(_ p: Path) {
+        let xs = Self.points
+        let bias = xs.indices.map { Float($0 % 5) * 0.01 }
+        var fast = xs, portable = xs
+        bias.withUnsafeBufferPointer { b in
+            fast.withUnsafeMutableBufferPointer { p.gelu($0.baseAddress!, b.baseAddress!, xs.count) }
+            portable.withUnsafeMutableBufferPointer { Activation.map($0.baseAddress!, 1, xs.count, b.baseAddress!, GeluKernel.self, portable: true) }
+        }
+        for i in xs.indices {
+            #expect(abs(fast[i] - portable[i]) <= 1e-6 * max(1, abs(portable[i])), "\(p.name) gelu(\(xs[i])): \(fast[i]) vs \(portable[i])")
+        }
+        let small = xs.filter { abs($0) < 20 }
+        let dy = small.indices.map { Float($0 % 7) - 3 }
+        var dFast = [Float](repeating: .nan, count: small.count), dPortable = dFast
+        small.withUnsafeBufferPointer { x in
+            dy.withUnsafeBufferPointer { d in
+                dFast.withUnsafeMutableBufferPointer { p.backward(x.baseAddress!, d.baseAddress!, $0.baseAddress!, small.count) }
+                dPortable.withUnsafeMutableBufferPointer { Activation.mapBackward($0.baseAddress!, d.baseAddress!, x.baseAddress!, small.count, GeluKernel.self, portable: true) }
+            }
+        }
+        for i in small.indices {
+            #expect(abs(dFast[i] - dPortable[i]) <= 2e-6 * max(1, abs(dPortable[i])), "\(p.name) gelu'(\(small[i]))")
+        }
+        var rng = Xoshiro256(seed: 11)
+        for n in [1, 7, 8, 9, 15, 16, 17, 128, 131] {
+            let x = (0..<n).map { _ in 20 * rng.nextNormal() }
+            var e = x, reference = x
+            let sum = e.withUnsafeMutableBufferPointer { p.exp($0.baseAddress!, n, x.max()!) }
+            let referenceSum = expShiftedRowPortable(&reference, n, shift: x.max()!)
+            #expect(abs(sum - referenceSum) <= 1e-6 * referenceSum, "\(p.name) n=\(n): \(sum) vs \(referenceSum)")
+            for i in 0..<n { #expect(abs(e[i] - reference[i]) <= 1e-6 * max(reference[i], 1e-30), "\(p.name) n=\(n) i=\(i)") }
+        }
+    }
+
+    @Test(.enabled(if: hasAVX2, "needs AVX2+FMA, which this CPU lacks"))
+    func avx2KernelsMatchThePortableReference() {
+        check(("AVX2", ek_gelu_avx2, ek_gelu_backward_avx2, ek_exp_shifted_avx2))
+    }
+
+    @Test(.enabled(if: hasAVX512, "needs AVX-512 F/BW/DQ/VL, which this CPU lacks"))
+    func avx512KernelsMatchThePortableReference() {
+        check(("AVX-512", ek_gelu_avx512, ek_gelu_backward_avx512, ek_exp_shifted_avx512))
+    }
+}
