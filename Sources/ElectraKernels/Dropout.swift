@@ -7,16 +7,20 @@ public final class DropoutContext {
     public init(state: Xoshiro256) { rng = state }
 
     /// Fills `mask[count]` for drop probability `p` (two 32-bit draws per generator step).
+    /// The generator's four words live in registers for the loop (through `state`, an array,
+    /// each draw paid bounds and uniqueness checks: 6% of a small B32 training step).
     public func fillMask(_ mask: UnsafeMutablePointer<Float>, count: Int, p: Float) {
         let threshold = UInt64(Double(p) * 4_294_967_296.0)
         let keep = 1 / (1 - p)
+        var g = XoshiroWords(rng.state)
         var i = 0
         while i < count {
-            let r = rng.next()
+            let r = g.next()
             mask[i] = (r & 0xFFFF_FFFF) >= threshold ? keep : 0
             if i + 1 < count { mask[i + 1] = (r >> 32) >= threshold ? keep : 0 }
             i += 2
         }
+        rng.state = g.state
     }
 }
 

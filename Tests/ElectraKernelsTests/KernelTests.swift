@@ -199,3 +199,22 @@ struct KernelTests {
         }
     }
 }
+
+extension KernelTests {
+    /// fillMask's register copy of the generator draws exactly Xoshiro256's stream and leaves
+    /// the generator where Xoshiro256 would be (masks, resumes and checkpoints depend on it).
+    @Test func dropoutMaskDrawsTheGeneratorsStream() {
+        var reference = Xoshiro256(seed: 21)
+        let ctx = DropoutContext(seed: 21)
+        let n = 1001
+        var mask = [Float](repeating: -1, count: n)
+        mask.withUnsafeMutableBufferPointer { ctx.fillMask($0.baseAddress!, count: n, p: 0.25) }
+        let threshold = UInt64(0.25 * 4_294_967_296.0)
+        for i in stride(from: 0, to: n, by: 2) {
+            let r = reference.next()
+            #expect(mask[i] == ((r & 0xFFFF_FFFF) >= threshold ? Float(1) / 0.75 : 0))
+            if i + 1 < n { #expect(mask[i + 1] == ((r >> 32) >= threshold ? Float(1) / 0.75 : 0)) }
+        }
+        #expect(ctx.rng.state == reference.state)
+    }
+}

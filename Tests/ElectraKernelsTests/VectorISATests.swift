@@ -9,7 +9,7 @@ import Testing
 /// dispatching entry points would take the portable path and compare it with itself: those
 /// tests are skipped, naming the missing feature.
 struct VectorISATests {
-    static let avx2 = Testing.ConditionTrait.enabled(if: VectorISA.avx2, "needs AVX2+FMA (missing on this CPU, or ELECTRA_NO_AVX2 is set)")
+    static let avx2 = Testing.ConditionTrait.enabled(if: VectorISA.avx2, "needs AVX2+FMA (missing on this CPU, or capped by ELECTRA_NO_AVX2 or ELECTRA_MAX_ISA)")
 
     /// Odd lengths exercise the 8-lane tails.
     static let points: [Float] = KernelTests.points + [0.25, -0.5, 3]
@@ -19,7 +19,9 @@ struct VectorISATests {
         let info = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
         let flags = Set(info.split(separator: "\n").first { $0.hasPrefix("flags") }!.split(separator: " ").map(String.init))
         #expect(VectorISA.cpuHasAVX2FMA == (flags.contains("avx2") && flags.contains("fma")))
-        #expect(VectorISA.avx2 == (VectorISA.cpuHasAVX2FMA && ProcessInfo.processInfo.environment["ELECTRA_NO_AVX2"] == nil))
+        let env = ProcessInfo.processInfo.environment
+        let capped = env["ELECTRA_NO_AVX2"] != nil || env["ELECTRA_MAX_ISA"]?.lowercased() == "sse"
+        #expect(VectorISA.avx2 == (VectorISA.cpuHasAVX2FMA && !capped))
         #else
         #expect(!VectorISA.avx2)
         #endif
