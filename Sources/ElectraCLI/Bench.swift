@@ -33,6 +33,9 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print one JSON object per shape instead of a table.")
     var json = false
 
+    @Option(help: "fp32, int8 (dynamic quantization of the encoder's products) or both (alternating).")
+    var dtype = "fp32"
+
     @Flag(help: "Measure training steps instead: ElectraForPreTraining with replaced-token labels, dropout on, clip 1.0, AdamW (default shape small:32x128).")
     var train = false
 
@@ -47,36 +50,42 @@ struct Bench: ParsableCommand {
                 throw ElectraError("unknown --weight-layout '\(weightLayout)'; expected inference, hf or both")
             }
             let layouts = weightLayout == "both" ? ["hf", "inference"] : [weightLayout]
-            let labelWidth = layouts.count > 1 ? 27 : 17
+            let dtypes: [InferenceDType] = dtype == "both" ? [.fp32, .int8] : [try DTypeOption.parse(dtype)]
+            // Every combination, one model each (same seed, same weights), forwards alternating.
+            let variants = layouts.flatMap { l in dtypes.map { (layout: l, dtype: $0) } }
+            let labelWidth = variants.count > 1 ? 32 : 17
             let peak = measureGemmPeak()
             if !json {
                 print("CPU: \(CPUFeatures.current); products: \(BLASCore.choice); elementwise kernels: \(vectorKernels)")
-                print("threads \(Parallel.threads), BLAS core \(blasCoreName), elementwise kernels \(vectorKernels), weight layout \(weightLayout), sgemm 1024^3 peak \(String(format: "%.1f", peak)) GFLOP/s")
+                print("threads \(Parallel.threads), BLAS core \(blasCoreName), elementwise kernels \(vectorKernels), int8 kernel \(Int8Kernel.current.rawValue), weight layout \(weightLayout), sgemm 1024^3 peak \(String(format: "%.1f", peak)) GFLOP/s")
                 print("shape".padding(toLength: labelWidth, withPad: " ", startingAt: 0) + "  tokens/s     ms/batch   GFLOP/s   % of sgemm peak")
             }
             for spec in shapes.isEmpty ? ["small:32x128", "base:8x128", "small:1x16"] : shapes {
                 let (config, b, l, ids) = try setup(spec)
                 let inputs = ElectraInputs(inputIds: IntTensor(shape: [b, l], values: ids))
-                // One model per layout, same seed, so the same weights.
-                let models = try layouts.map { layout in
+                let models = try variants.map { v in
                     let m = try ElectraModel(config: config, seed: 1)
-                    m.setInferenceWeightLayout(layout == "inference")
+                    m.setInferenceWeightLayout(v.layout == "inference")
+                    m.setInferenceDType(v.dtype)
                     return m
                 }
                 let (medians, runs) = try medianSeconds(warmup: 2, models.map { m in { _ = try m(inputs) } })
-                for (layout, median) in zip(layouts, medians) {
+                for ((layout, dtype), median) in zip(variants, medians) {
                     let tps = Double(b * l) / median
                     let gflops = tps * config.forwardFlopsPerToken(length: l) / 1e9
                     if json {
-                        print(#"{"shape": "\#(spec)", "tokens_per_s": \#(tps), "ms_per_batch": \#(median * 1000), "gflops": \#(gflops), "sgemm_peak_gflops": \#(peak), "threads": \#(Parallel.threads), "elementwise": "\#(vectorKernels)", "weight_layout": "\#(layout)", "runs": \#(runs)}"#)
+                        print(#"{"shape": "\#(spec)", "tokens_per_s": \#(tps), "ms_per_batch": \#(median * 1000), "gflops": \#(gflops), "sgemm_peak_gflops": \#(peak), "threads": \#(Parallel.threads), "elementwise": "\#(vectorKernels)", "weight_layout": "\#(layout)", "dtype": "\#(dtype.rawValue)", "int8_kernel": "\#(Int8Kernel.current.rawValue)", "runs": \#(runs)}"#)
                     } else {
-                        let name = layouts.count > 1 ? "\(spec) \(layout)" : spec
+                        let name = variants.count > 1 ? "\(spec) \(layout) \(dtype.rawValue)" : spec
                         print(name.padding(toLength: labelWidth, withPad: " ", startingAt: 0),
                               String(format: "%10.0f   %9.2f   %7.1f   %5.1f%%", tps, median * 1000, gflops, 100 * gflops / peak))
                     }
                 }
-                if layouts.count > 1, !json {
-                    print(String(format: "  inference layout: %.3fx the hf layout's speed", medians[0] / medians[1]))
+                if variants.count > 1, !json {
+                    for (v, m) in zip(variants, medians).dropFirst() {
+                        print(String(format: "  %@ %@: %.3fx the speed of %@ %@", v.layout, v.dtype.rawValue, medians[0] / m,
+                                     variants[0].layout, variants[0].dtype.rawValue))
+                    }
                 }
             }
         }

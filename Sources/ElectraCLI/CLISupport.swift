@@ -69,3 +69,17 @@ func checkedMaxLength(_ requested: Int?, config: ElectraConfig) throws -> Int {
     }
     return n
 }
+
+enum DTypeOption {
+    static let help = "fp32 (default) or int8: the encoder's linear layers quantized dynamically (weights per output channel, activations per row), the rest in fp32."
+
+    static func parse(_ value: String) throws -> InferenceDType {
+        if value == "bf16" {
+            throw ElectraError("--dtype bf16 is not available in this build yet; use fp32 or int8")
+        }
+        guard let d = InferenceDType(rawValue: value) else {
+            throw ElectraError("--dtype must be fp32 or int8, got '\(value)'")
+        }
+        return d
+    }
+}

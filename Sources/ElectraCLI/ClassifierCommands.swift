@@ -12,12 +12,15 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Max tokens per example (default: min(128, max_position_embeddings)).") var maxLength: Int?
     @Option(help: "Batch size.") var batchSize = 64
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(help: ArgumentHelp(stringLiteral: DTypeOption.help)) var dtype = "fp32"
 
     func run() throws {
         try runReportingErrors {
             try ThreadOption.apply(threads)
             guard batchSize > 0 else { throw ElectraError("--batch-size must be positive, got \(batchSize)") }
+            let inferenceDType = try DTypeOption.parse(dtype)
             let (m, tok) = try TokenizerFiles.loadClassifier(model)
+            m.setInferenceDType(inferenceDType)
             let length = try checkedMaxLength(maxLength, config: m.config)
             let explicit = try columns.layout()
             let url = URL(fileURLWithPath: data)
@@ -48,6 +51,7 @@ struct Predict: ParsableCommand {
     @Option(help: "Lines run together in one forward pass.") var batchSize = 32
     @Flag(help: "One JSON object per line: text, pair, label, probabilities (score for regression).") var json = false
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(help: ArgumentHelp(stringLiteral: DTypeOption.help)) var dtype = "fp32"
 
     func run() throws {
         try runReportingErrors {
@@ -65,7 +69,9 @@ struct Predict: ParsableCommand {
                 guard (1...2).contains(texts.count) else { throw ElectraError("give one text, a text pair, or --file") }
                 items = [(texts[0], texts.count > 1 ? texts[1] : nil)]
             }
+            let inferenceDType = try DTypeOption.parse(dtype)
             let (m, loaded) = try TokenizerFiles.loadClassifier(model)
+            m.setInferenceDType(inferenceDType)
             let tok = loaded.forClassification(maxLength: try checkedMaxLength(maxLength, config: m.config))
             // Many batches: the [in, out] weight copy (built once, a pass over the encoder's
             // weights) pays for itself (InferenceLayout.swift).

@@ -36,6 +36,9 @@ struct Infer: ParsableCommand {
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int?
 
+    @Option(help: ArgumentHelp(stringLiteral: DTypeOption.help))
+    var dtype = "fp32"
+
     func run() throws {
         try runReportingErrors {
             try ThreadOption.apply(threads)
@@ -51,7 +54,9 @@ struct Infer: ParsableCommand {
                 chosen = try ElectraTask.fromConfig(config, hint: "pass --task to run it as one of the supported classes")
             }
             let inputs = try ElectraInputs.read(from: URL(fileURLWithPath: input))
+            let inferenceDType = try DTypeOption.parse(dtype)
             let (m, report) = try chosen.load(config: config, weights: try CheckpointWeights.open(dir))
+            m.setInferenceDType(inferenceDType)
             for w in report.warnings + config.warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
             let out = try m(inputs, options: ForwardOptions(outputHiddenStates: outputHiddenStates, outputAttentions: outputAttentions))
             let named = out.namedTensors

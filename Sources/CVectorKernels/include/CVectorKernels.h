@@ -51,6 +51,36 @@ void ek_gelu_avx512(float *x, const float *bias, long n);
 void ek_gelu_backward_avx512(const float *x, const float *dy, float *dx, long n);
 float ek_exp_shifted_avx512(float *x, long n, float shift);
 
+/// int8 products (Int8Gemm.c). Weights [n, k] s8 packed into blocks of 16 outputs x 4 k
+/// (ceil(n/16) * 16 * kp bytes, kp = k rounded up to 4, zero padded). c[i, 16 b + lane] (int32)
+/// = sum over kp of a[i, t] (u8, row stride lda) * w[16 b + lane, t], for blocks
+/// [block_begin, block_end); c has row stride ldc (at least 16 * block_end).
+void ek_pack_s8_vnni(const signed char *w, long n, long k, signed char *packed);
+void ek_gemm_u8s8_portable(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
+                           long block_begin, long block_end, int *c, long ldc);
+void ek_gemm_u8s8_avx2(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
+                       long block_begin, long block_end, int *c, long ldc);
+void ek_gemm_u8s8_avx512vnni(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
+                             long block_begin, long block_end, int *c, long ldc);
+
+/// Activations [m, k] (row stride ldx) -> u8 rows of kp (zero point 128, padding 128), and
+/// each row's scale max|x| / 127 (1 for a zero row).
+void ek_quantize_rows_u8(const float *x, long m, long k, long ldx, unsigned char *a, long kp, float *scales);
+void ek_quantize_rows_u8_avx512(const float *x, long m, long k, long ldx, unsigned char *a, long kp, float *scales);
+
+/// The product with dequantization fused: y[i, j] (row stride n) = (sum_ij - corr[j]) *
+/// (rs[i] * ws[j]) + bias[j] (bias may be NULL) for the columns of blocks
+/// [block_begin, block_end) below n; a has row stride kp.
+void ek_qgemm_portable(const unsigned char *a, long m, long kp, const signed char *packed, long block_begin,
+                       long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
+                       float *y, long n);
+void ek_qgemm_avx2(const unsigned char *a, long m, long kp, const signed char *packed, long block_begin,
+                   long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
+                   float *y, long n);
+void ek_qgemm_avx512vnni(const unsigned char *a, long m, long kp, const signed char *packed, long block_begin,
+                         long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
+                         float *y, long n);
+
 #ifdef __cplusplus
 }
 #endif

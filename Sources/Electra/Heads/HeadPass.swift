@@ -59,6 +59,9 @@ extension HeadPass {
     func trainingPass(_ inputs: ElectraInputs, dropout: DropoutContext?) throws -> ElectraOutput {
         let batch = try TokenBatch(inputs, config: config, flattenChoices: Self.flattensChoices)
         guard hasLabels(inputs) else { throw ElectraError("training \(Self.architecture) needs \(Self.trainingLabels)") }
+        guard backbone.inferenceDType == .fp32 else {
+            throw ElectraError("this model runs its products in \(backbone.inferenceDType.rawValue) for inference; training needs fp32 (setInferenceDType(.fp32))")
+        }
         let tape = backbone.trainingForward(batch, dropout: dropout)
         let h = tape.output
         let (out, acts) = try headForward(h, batch, inputs, training: HeadTraining(dropout: dropout))

@@ -24,6 +24,8 @@ public final class ElectraBackbone: @unchecked Sendable {
     private var workspace: InferenceWorkspace?
     /// Activations of the last training step (BackboneTraining.swift).
     var trainingTape: TrainingTape?
+    /// The number format of the encoder's products in inference (Quantization.swift).
+    public internal(set) var inferenceDType: InferenceDType = .fp32
 
     public init(_ vb: ParameterBuilder, config c: ElectraConfig) throws {
         config = c

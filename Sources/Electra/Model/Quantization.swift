@@ -1,0 +1,70 @@
+import ElectraKernels
+import Foundation
+
+/// The number format inference runs its encoder products in.
+public enum InferenceDType: String, Sendable, CaseIterable {
+    /// The reference: every product in fp32.
+    case fp32
+    /// Dynamic quantization (QuantizedWeight): the encoder's linear layers (Q|K|V, attention
+    /// output, intermediate, output, embeddings_project) in int8 with fp32 scales; embeddings,
+    /// LayerNorm, softmax, attention's own products and the heads stay fp32, as ONNX Runtime's
+    /// quantize_dynamic and PyTorch's dynamic quantization leave them.
+    case int8
+}
+
+/// A Linear's int8 copy, built on the first forward after int8 is turned on and rebuilt when
+/// the weights' versions move (as TransposedWeight does).
+final class Int8Weight: @unchecked Sendable {
+    private let lock = NSLock()
+    private let sources: [Parameter]
+    private var enabled = false
+    private var quantized: QuantizedWeight?
+    private var builtAt = 0
+
+    init(sources: [Parameter]) { self.sources = sources }
+
+    func setEnabled(_ on: Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        enabled = on
+        if !on { quantized = nil }
+    }
+
+    var byteCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return quantized?.byteCount ?? 0
+    }
+
+    func current(of weight: Parameter, rows: Int, columns: Int) -> QuantizedWeight? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard enabled else { return nil }
+        let version = sources.reduce(0) { $0 &+ $1.version }
+        if quantized == nil || builtAt != version {
+            quantized = QuantizedWeight(weight: weight.pointer, rows: rows, columns: columns)
+            builtAt = version
+        }
+        return quantized
+    }
+}
+
+extension ElectraBackbone {
+    /// Runs the encoder's products in `dtype` from the next forward on (int8 copies are
+    /// built then, and follow weight changes). Training needs fp32: `forwardBackward` on a
+    /// model set to int8 is an error.
+    public func setInferenceDType(_ dtype: InferenceDType) {
+        lock.lock()
+        defer { lock.unlock() }
+        inferenceDType = dtype
+        for l in layoutLinears { l.int8.setEnabled(dtype == .int8) }
+    }
+
+    /// Bytes held by the int8 copies (0 until a forward builds them).
+    public var int8WeightBytes: Int { layoutLinears.reduce(0) { $0 + $1.int8.byteCount } }
+}
+
+extension ElectraHeadModel {
+    /// `backbone.setInferenceDType(dtype)` (Quantization.swift).
+    public func setInferenceDType(_ dtype: InferenceDType) { backbone.setInferenceDType(dtype) }
+}

@@ -1,0 +1,137 @@
+import CVectorKernels
+import Foundation
+import Testing
+
+@testable import ElectraKernels
+
+/// int8 dynamic quantization: every product kernel this CPU runs gives exactly the portable
+/// loop's int32 sums (integer arithmetic has no rounding to forgive), the fused
+/// dequantization equals the formula, and a quantized product stays close to fp32.
+struct Int8Tests {
+    static let f = CPUFeatures.current
+    static let vnni = Testing.ConditionTrait.enabled(
+        if: f.isSuperset(of: .avx512) && f.contains(.avx512vnni), "needs AVX512-VNNI (with F/BW/VL), which this CPU lacks")
+    static let avx2 = Testing.ConditionTrait.enabled(if: f.isSuperset(of: [.avx2, .fma]), "needs AVX2, which this CPU lacks")
+
+    /// Odd sizes: a partial output block, k not a multiple of 4, rows not a multiple of 4.
+    struct Case {
+        let m = 37, n = 75, k = 258
+        var kp: Int { (k + 3) & ~3 }
+        var blocks: Int { (n + 15) / 16 }
+        let w: [Int8]
+        let a: [UInt8]
+        let packed: [Int8]
+
+        init() {
+            var rng = Xoshiro256(seed: 5)
+            let (m, n, k) = (37, 75, 258)
+            w = (0..<(n * k)).map { _ in Int8(truncatingIfNeeded: Int(rng.next() % 255) - 127) }
+            let kp = (k + 3) & ~3
+            a = (0..<(m * kp)).map { i in i % kp < k ? UInt8(truncatingIfNeeded: rng.next()) : 128 }
+            var p = [Int8](repeating: 0, count: ((n + 15) / 16) * 16 * kp)
+            w.withUnsafeBufferPointer { src in p.withUnsafeMutableBufferPointer { ek_pack_s8_vnni(src.baseAddress!, n, k, $0.baseAddress!) } }
+            packed = p
+        }
+
+        /// Σ_t a[i, t] w[j, t] in plain integer arithmetic.
+        func reference(_ i: Int, _ j: Int) -> Int32 {
+            var s: Int32 = 0
+            for t in 0..<k { s += Int32(a[i * kp + t]) * Int32(w[j * k + t]) }
+            return s
+        }
+
+        func sums(_ kernel: Int8Kernel) -> [Int32] {
+            var c = [Int32](repeating: -1, count: m * blocks * 16)
+            a.withUnsafeBufferPointer { ap in
+                packed.withUnsafeBufferPointer { pp in
+                    c.withUnsafeMutableBufferPointer {
+                        kernel.sums(ap.baseAddress!, m, kp, kp, pp.baseAddress!, 0, blocks, $0.baseAddress!, blocks * 16)
+                    }
+                }
+            }
+            return c
+        }
+    }
+
+    func checkSums(_ kernel: Int8Kernel) {
+        let c = Case()
+        let got = c.sums(kernel)
+        var wrong = 0
+        for i in 0..<c.m { for j in 0..<c.n where got[i * c.blocks * 16 + j] != c.reference(i, j) { wrong += 1 } }
+        #expect(wrong == 0, "\(kernel.rawValue): \(wrong) of \(c.m * c.n) sums differ")
+    }
+
+    @Test func portableSumsAreExact() { checkSums(.portable) }
+    @Test(avx2) func avx2SumsAreExact() { checkSums(.avx2) }
+    @Test(vnni) func vnniSumsAreExact() { checkSums(.vnni) }
+
+    /// The fused product (quantize rows, int8 product, dequantize with bias) of each kernel
+    /// against the same formula in Swift, from the same quantized inputs.
+    func checkFused(_ kernel: Int8Kernel) {
+        var rng = Xoshiro256(seed: 8)
+        let (m, n, k) = (21, 40, 70)
+        let x = (0..<(m * k)).map { _ in 2 * rng.nextNormal() }
+        let w = (0..<(n * k)).map { _ in 0.1 * rng.nextNormal() }
+        let bias = (0..<n).map { _ in rng.nextNormal() }
+        let q = w.withUnsafeBufferPointer { QuantizedWeight(weight: $0.baseAddress!, rows: n, columns: k) }
+        let kp = q.kp
+        var a = [UInt8](repeating: 0, count: m * kp), rs = [Float](repeating: 0, count: m)
+        var aPortable = a, rsPortable = rs
+        x.withUnsafeBufferPointer { xp in
+            a.withUnsafeMutableBufferPointer { ap in rs.withUnsafeMutableBufferPointer { kernel.quantize(xp.baseAddress!, m, k, k, ap.baseAddress!, kp, $0.baseAddress!) } }
+            aPortable.withUnsafeMutableBufferPointer { ap in rsPortable.withUnsafeMutableBufferPointer { ek_quantize_rows_u8(xp.baseAddress!, m, k, k, ap.baseAddress!, kp, $0.baseAddress!) } }
+        }
+        #expect(a == aPortable && rs == rsPortable, "\(kernel.rawValue): quantized rows differ from the portable loop")
+        var y = [Float](repeating: .nan, count: m * n)
+        a.withUnsafeBufferPointer { ap in
+            y.withUnsafeMutableBufferPointer { yp in
+                q.scales.withUnsafeBufferPointer { ws in
+                    q.correction.withUnsafeBufferPointer { corr in
+                        kernel.product(ap.baseAddress!, m, kp, q.packed, 0, q.blocks, corr.baseAddress!, ws.baseAddress!, rs, bias, yp.baseAddress!, n)
+                    }
+                }
+            }
+        }
+        let sums = Case.sumsFor(a: a, m: m, kp: kp, q: q)
+        for i in 0..<m {
+            for j in 0..<n {
+                let want = Float(sums[i * q.blocks * 16 + j] - q.correction[j]) * (rs[i] * q.scales[j]) + bias[j]
+                #expect(abs(y[i * n + j] - want) <= 1e-5 * max(1, abs(want)), "\(kernel.rawValue) [\(i), \(j)]: \(y[i * n + j]) vs \(want)")
+            }
+        }
+        // And the whole thing is near the fp32 product: |error| within 2% of the output scale.
+        var worst: Float = 0, scale: Float = 0
+        for i in 0..<m {
+            for j in 0..<n {
+                var exact: Float = bias[j]
+                for t in 0..<k { exact += x[i * k + t] * w[j * k + t] }
+                worst = max(worst, abs(y[i * n + j] - exact))
+                scale = max(scale, abs(exact))
+            }
+        }
+        #expect(worst <= 0.02 * scale, "\(kernel.rawValue): int8 vs fp32 worst \(worst) of \(scale)")
+    }
+
+    @Test func portableFusedProduct() { checkFused(.portable) }
+    @Test(avx2) func avx2FusedProduct() { checkFused(.avx2) }
+    @Test(vnni) func vnniFusedProduct() { checkFused(.vnni) }
+
+    /// With AVX512-VNNI present, that is the kernel in use (a CPU that has it never runs a lesser one).
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["ELECTRA_MAX_ISA"] == nil && ProcessInfo.processInfo.environment["ELECTRA_NO_AVX2"] == nil, "the environment caps the kernels"))
+    func bestInt8KernelIsChosen() {
+        let f = Self.f
+        let want: Int8Kernel = f.isSuperset(of: .avx512) && f.contains(.avx512vnni) ? .vnni : f.isSuperset(of: [.avx2, .fma]) ? .avx2 : .portable
+        #expect(Int8Kernel.current == want)
+    }
+}
+
+extension Int8Tests.Case {
+    /// Portable int32 sums of quantized rows against a QuantizedWeight's packed weights.
+    static func sumsFor(a: [UInt8], m: Int, kp: Int, q: QuantizedWeight) -> [Int32] {
+        var c = [Int32](repeating: 0, count: m * q.blocks * 16)
+        a.withUnsafeBufferPointer { ap in
+            c.withUnsafeMutableBufferPointer { ek_gemm_u8s8_portable(ap.baseAddress!, m, kp, kp, q.packed, 0, q.blocks, $0.baseAddress!, q.blocks * 16) }
+        }
+        return c
+    }
+}
