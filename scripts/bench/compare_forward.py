@@ -35,6 +35,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--weight-layout", default="inference", choices=["inference", "hf"],
                     help="Swift's encoder weight layout (electra bench --weight-layout)")
+    ap.add_argument("--dtype", default="fp32", choices=["fp32", "int8"],
+                    help="both sides: fp32, or int8 dynamic quantization (PyTorch: quantize_dynamic)")
     args = ap.parse_args()
     try:
         import torch  # noqa: F401
@@ -44,11 +46,11 @@ def main():
         have_torch = False
         print("PyTorch/transformers not importable: reporting Swift numbers only", file=sys.stderr)
     cpu = platform.processor() or platform.machine()
-    print(f"# {datetime.date.today()} {cpu}, {os.cpu_count()} cores, threads={args.threads}, Swift weight layout {args.weight_layout}")
+    print(f"# {datetime.date.today()} {cpu}, {os.cpu_count()} cores, threads={args.threads}, Swift weight layout {args.weight_layout}, dtype {args.dtype}")
     swift_cmd = [args.electra, "bench", "--json", "--threads", str(args.threads), "--min-seconds", str(args.min_seconds),
-                 "--weight-layout", args.weight_layout, "--shapes"]
+                 "--weight-layout", args.weight_layout, "--dtype", args.dtype, "--shapes"]
     torch_cmd = [sys.executable, os.path.join(HERE, "pytorch_forward.py"), "--threads", str(args.threads),
-                 "--min-seconds", str(args.min_seconds), "--shapes"]
+                 "--min-seconds", str(args.min_seconds), "--dtype", args.dtype, "--shapes"]
     ratios = {s: [] for s in args.shapes}
     print(f"{'round':<6}{'shape':<16}{'swift tok/s':>12}{'swift ms':>10}{'torch tok/s':>12}{'torch ms':>10}{'speed-up':>10}  %sgemm-peak")
     for r in range(args.rounds):

@@ -3,6 +3,8 @@
 
 Prints one JSON object per shape (same keys as `electra bench --json`). Random weights,
 eval mode, torch.inference_mode, sdpa attention, fp32, `--threads` intra-op threads.
+`--dtype int8`: torch.ao.quantization.quantize_dynamic over every nn.Linear (qint8 weights,
+activations quantized per call), PyTorch's counterpart of `electra bench --dtype int8`.
   python scripts/bench/pytorch_forward.py --shapes small:32x128 base:8x128 small:1x16 --threads 2
 """
 import argparse
@@ -42,6 +44,7 @@ def bench_args(shapes, min_seconds, iterations):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--min-seconds", type=float, default=min_seconds)
     ap.add_argument("--iterations", type=int, default=iterations)
+    ap.add_argument("--dtype", default="fp32", choices=["fp32", "int8"])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     return args
@@ -62,11 +65,13 @@ def main():
             model = ElectraModel(config, attn_implementation="sdpa").eval()
         except (ValueError, TypeError):
             model = ElectraModel(config).eval()
+        if args.dtype == "int8":
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         ids = torch.randint(0, config.vocab_size, (b, l))
         with torch.inference_mode():
             median, runs = median_seconds(lambda: model(input_ids=ids), 2, args.iterations, args.min_seconds)
         print(json.dumps({"shape": spec, "tokens_per_s": b * l / median, "ms_per_batch": median * 1000,
-                          "threads": args.threads, "runs": runs, "torch": torch.__version__,
+                          "threads": args.threads, "runs": runs, "torch": torch.__version__, "dtype": args.dtype,
                           "attn": getattr(model.config, "_attn_implementation", "eager")}), flush=True)
 
 
