@@ -195,3 +195,23 @@ extension CLITests {
         #expect(c4.status != 0 && c4.stderr.contains("holds the --input input"), "\(c4.stderr)")
     }
 }
+
+extension CLITests {
+    @Test func dtypeOptionRunsInt8AndRefusesWhatItCannot() throws {
+        let fx = Fixtures.models.appendingPathComponent("seqcls_single_silu")
+        let out = tmp.appendingPathComponent("int8.safetensors")
+        let args = ["infer", "--model", fx.appendingPathComponent("model").path, "--input", fx.appendingPathComponent("inputs.safetensors").path, "--output", out.path]
+        let r = try run(args + ["--dtype", "int8"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let got = try SafeTensorsFile(url: out).floatTensor("logits")
+        let want = try SafeTensorsFile(url: fx.appendingPathComponent("expected.safetensors")).floatTensor("logits")
+        let d = maxAbsDiff(got, want)
+        #expect(d > 0 && d <= 0.03 * want.scalars.map(abs).max()!, "int8 logits off by \(d)")
+        let bf16 = try run(args + ["--dtype", "bf16"])
+        #expect(bf16.status != 0 && bf16.stderr.contains("--dtype bf16 is not available in this build yet"), "\(bf16.stderr)")
+        let bad = try run(args + ["--dtype", "int4"])
+        #expect(bad.status != 0 && bad.stderr.contains("--dtype must be fp32 or int8, got 'int4'"), "\(bad.stderr)")
+        let portable = try run(args + ["--dtype", "int8"], env: ["ELECTRA_MAX_ISA": "sse"])
+        #expect(portable.status == 0 && portable.stderr.contains("int8 runs on the portable loop"), "\(portable.stderr)")
+    }
+}
