@@ -45,21 +45,36 @@ static void ek_block_portable(const unsigned char *r, long kp, const signed char
     }
 }
 
+typedef void (*ek_block_fn)(const unsigned char *r, long kp, const signed char *w, int *out);
+
+// Row by row, block by block, with a given block kernel: the raw sums, and the product with
+// the dequantization (the portable and AVX2 paths; VNNI has its own register-blocked loops).
+static void ek_sums_rows(ek_block_fn block, const unsigned char *a, long m, long kp, long lda, const signed char *packed,
+                         long block_begin, long block_end, int *c, long ldc) {
+    for (long i = 0; i < m; i++)
+        for (long b = block_begin; b < block_end; b++) block(a + i * lda, kp, packed + b * 16 * kp, c + i * ldc + b * 16);
+}
+
+static void ek_qgemm_rows(ek_block_fn block, const unsigned char *a, long m, long kp, const signed char *packed,
+                          long block_begin, long block_end, const int *corr, const float *ws, const float *rs,
+                          const float *bias, float *y, long n) {
+    int sum[16];
+    for (long i = 0; i < m; i++)
+        for (long b = block_begin; b < block_end; b++) {
+            block(a + i * kp, kp, packed + b * 16 * kp, sum);
+            ek_dequant_store(sum, y + i * n, b * 16, n, corr, ws, rs[i], bias);
+        }
+}
+
 void ek_gemm_u8s8_portable(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
                            long block_begin, long block_end, int *c, long ldc) {
-    for (long i = 0; i < m; i++)
-        for (long b = block_begin; b < block_end; b++) ek_block_portable(a + i * lda, kp, packed + b * 16 * kp, c + i * ldc + b * 16);
+    ek_sums_rows(ek_block_portable, a, m, kp, lda, packed, block_begin, block_end, c, ldc);
 }
 
 void ek_qgemm_portable(const unsigned char *a, long m, long kp, const signed char *packed, long block_begin,
                        long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
                        float *y, long n) {
-    int sum[16];
-    for (long i = 0; i < m; i++)
-        for (long b = block_begin; b < block_end; b++) {
-            ek_block_portable(a + i * kp, kp, packed + b * 16 * kp, sum);
-            ek_dequant_store(sum, y + i * n, b * 16, n, corr, ws, rs[i], bias);
-        }
+    ek_qgemm_rows(ek_block_portable, a, m, kp, packed, block_begin, block_end, corr, ws, rs, bias, y, n);
 }
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -223,21 +238,15 @@ AVX2I static void ek_block_avx2(const unsigned char *r, long kp, const signed ch
     }
 }
 
-AVX2I void ek_gemm_u8s8_avx2(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
-                             long block_begin, long block_end, int *c, long ldc) {
-    for (long i = 0; i < m; i++)
-        for (long b = block_begin; b < block_end; b++) ek_block_avx2(a + i * lda, kp, packed + b * 16 * kp, c + i * ldc + b * 16);
+void ek_gemm_u8s8_avx2(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
+                       long block_begin, long block_end, int *c, long ldc) {
+    ek_sums_rows(ek_block_avx2, a, m, kp, lda, packed, block_begin, block_end, c, ldc);
 }
 
-AVX2I void ek_qgemm_avx2(const unsigned char *a, long m, long kp, const signed char *packed, long block_begin,
-                         long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
-                         float *y, long n) {
-    int sum[16];
-    for (long i = 0; i < m; i++)
-        for (long b = block_begin; b < block_end; b++) {
-            ek_block_avx2(a + i * kp, kp, packed + b * 16 * kp, sum);
-            ek_dequant_store(sum, y + i * n, b * 16, n, corr, ws, rs[i], bias);
-        }
+void ek_qgemm_avx2(const unsigned char *a, long m, long kp, const signed char *packed, long block_begin,
+                   long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
+                   float *y, long n) {
+    ek_qgemm_rows(ek_block_avx2, a, m, kp, packed, block_begin, block_end, corr, ws, rs, bias, y, n);
 }
 
 #else

@@ -86,3 +86,15 @@ enum DTypeOption {
         return d
     }
 }
+
+/// How a model-running command runs: worker threads and the number format.
+struct RunOptions: ParsableArguments {
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(help: ArgumentHelp(stringLiteral: DTypeOption.help)) var dtype = "fp32"
+
+    /// Applies the threads; returns the dtype.
+    func apply() throws -> InferenceDType {
+        try ThreadOption.apply(threads)
+        return try DTypeOption.parse(dtype)
+    }
+}

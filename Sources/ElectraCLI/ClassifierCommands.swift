@@ -11,14 +11,12 @@ struct Evaluate: ParsableCommand {
     @OptionGroup var columns: ColumnOptions
     @Option(help: "Max tokens per example (default: min(128, max_position_embeddings)).") var maxLength: Int?
     @Option(help: "Batch size.") var batchSize = 64
-    @Option(help: "Worker threads (default: all cores).") var threads: Int?
-    @Option(help: ArgumentHelp(stringLiteral: DTypeOption.help)) var dtype = "fp32"
+    @OptionGroup var running: RunOptions
 
     func run() throws {
         try runReportingErrors {
-            try ThreadOption.apply(threads)
+            let inferenceDType = try running.apply()
             guard batchSize > 0 else { throw ElectraError("--batch-size must be positive, got \(batchSize)") }
-            let inferenceDType = try DTypeOption.parse(dtype)
             let (m, tok) = try TokenizerFiles.loadClassifier(model)
             m.setInferenceDType(inferenceDType)
             let length = try checkedMaxLength(maxLength, config: m.config)
@@ -50,12 +48,11 @@ struct Predict: ParsableCommand {
     @Option(help: "Max tokens per example (default: min(128, max_position_embeddings)).") var maxLength: Int?
     @Option(help: "Lines run together in one forward pass.") var batchSize = 32
     @Flag(help: "One JSON object per line: text, pair, label, probabilities (score for regression).") var json = false
-    @Option(help: "Worker threads (default: all cores).") var threads: Int?
-    @Option(help: ArgumentHelp(stringLiteral: DTypeOption.help)) var dtype = "fp32"
+    @OptionGroup var running: RunOptions
 
     func run() throws {
         try runReportingErrors {
-            try ThreadOption.apply(threads)
+            let inferenceDType = try running.apply()
             guard batchSize > 0 else { throw ElectraError("--batch-size must be positive, got \(batchSize)") }
             var items: [(String, String?)]
             if let file {
@@ -69,7 +66,6 @@ struct Predict: ParsableCommand {
                 guard (1...2).contains(texts.count) else { throw ElectraError("give one text, a text pair, or --file") }
                 items = [(texts[0], texts.count > 1 ? texts[1] : nil)]
             }
-            let inferenceDType = try DTypeOption.parse(dtype)
             let (m, loaded) = try TokenizerFiles.loadClassifier(model)
             m.setInferenceDType(inferenceDType)
             let tok = loaded.forClassification(maxLength: try checkedMaxLength(maxLength, config: m.config))

@@ -33,15 +33,11 @@ struct Infer: ParsableCommand {
     @Flag(help: "Also write attentions.0 ... attentions.N-1.")
     var outputAttentions = false
 
-    @Option(help: "Worker threads (default: all cores).")
-    var threads: Int?
-
-    @Option(help: ArgumentHelp(stringLiteral: DTypeOption.help))
-    var dtype = "fp32"
+    @OptionGroup var running: RunOptions
 
     func run() throws {
         try runReportingErrors {
-            try ThreadOption.apply(threads)
+            let inferenceDType = try running.apply()
             let dir = URL(fileURLWithPath: model)
             let config = try ElectraConfig.load(from: try ModelFolder.configURL(dir))
             let chosen: ElectraTask
@@ -54,7 +50,6 @@ struct Infer: ParsableCommand {
                 chosen = try ElectraTask.fromConfig(config, hint: "pass --task to run it as one of the supported classes")
             }
             let inputs = try ElectraInputs.read(from: URL(fileURLWithPath: input))
-            let inferenceDType = try DTypeOption.parse(dtype)
             let (m, report) = try chosen.load(config: config, weights: try CheckpointWeights.open(dir))
             m.setInferenceDType(inferenceDType)
             for w in report.warnings + config.warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }

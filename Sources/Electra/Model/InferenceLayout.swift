@@ -13,46 +13,47 @@ import Foundation
 /// off in the library by default; `electra bench` turns it on (`--weight-layout hf` not) and
 /// `electra predict` for 32+ lines (one forward, as in `infer`, does not repay the copy). The HF-named [out, in] parameters stay what loading, saving, backward passes and
 /// optimizers see; the copy follows their `version` and is rebuilt after any change.
-final class TransposedWeight: @unchecked Sendable {
+/// `DerivedWeight` holds it (and the int8 copy, Quantization.swift): built on the first forward
+/// while enabled, rebuilt when the source parameters' versions move.
+final class DerivedWeight<Value>: @unchecked Sendable {
     private let lock = NSLock()
     /// The parameters whose values make up the weight: itself, or the HF-named parts of a
     /// fused block (what optimizers update).
     private let sources: [Parameter]
     private var enabled = false
-    private var copy: Tensor?
+    private var value: Value?
     private var builtAt = 0
 
     init(sources: [Parameter]) { self.sources = sources }
 
+    /// Off frees the copy.
     func setEnabled(_ on: Bool) {
         lock.lock()
         defer { lock.unlock() }
         enabled = on
-        if !on { copy = nil }
+        if !on { value = nil }
     }
 
-    /// Floats held by the copy (0 until a forward builds it).
-    var floatCount: Int {
+    /// `measure` of the copy (nil until a forward builds it).
+    func measure<R>(_ measure: (Value?) -> R) -> R {
         lock.lock()
         defer { lock.unlock() }
-        return copy?.count ?? 0
+        return measure(value)
     }
 
-    /// The [columns, rows] transpose of `weight` ([rows, columns]), current with the sources'
-    /// versions; nil when the layout is off.
-    func current(of weight: Parameter, rows: Int, columns: Int) -> UnsafePointer<Float>? {
+    /// The copy, current with the sources' versions (`build` gets the previous copy to reuse
+    /// its memory); nil when off.
+    func current(_ build: (Value?) -> Value) -> Value? {
         lock.lock()
         defer { lock.unlock() }
         guard enabled else { return nil }
         // Versions only grow, so their sum changes whenever any source changes.
         let version = sources.reduce(0) { $0 &+ $1.version }
-        if copy == nil || builtAt != version {
-            let t = copy ?? Tensor(zeros: [columns, rows])
-            transpose(weight.pointer, rows: rows, columns: columns, into: t.pointer)
-            copy = t
+        if value == nil || builtAt != version {
+            value = build(value)
             builtAt = version
         }
-        return UnsafePointer(copy!.pointer)
+        return value
     }
 }
 
@@ -72,7 +73,7 @@ extension ElectraBackbone {
 
     /// Bytes held by the inference layout's copies.
     public var inferenceWeightLayoutBytes: Int {
-        layoutLinears.reduce(0) { $0 + $1.transposed.floatCount } * MemoryLayout<Float>.stride
+        layoutLinears.reduce(0) { $0 + $1.transposed.measure { $0?.count ?? 0 } } * MemoryLayout<Float>.stride
     }
 }
 

@@ -7,9 +7,9 @@ public struct Linear: Sendable {
     public let inFeatures: Int
     public let outFeatures: Int
     /// The [in, out] copy of `weight` the forward uses when the inference layout is on.
-    let transposed: TransposedWeight
+    let transposed: DerivedWeight<Tensor>
     /// The int8 copy the forward uses when the inference dtype is int8 (Quantization.swift).
-    let int8: Int8Weight
+    let int8: DerivedWeight<QuantizedWeight>
 
     public init(weight: Parameter, bias: Parameter?, inFeatures: Int, outFeatures: Int) {
         self.init(weight: weight, bias: bias, inFeatures: inFeatures, outFeatures: outFeatures, sources: [weight])
@@ -22,18 +22,22 @@ public struct Linear: Sendable {
         self.bias = bias
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
-        transposed = TransposedWeight(sources: sources)
-        int8 = Int8Weight(sources: sources)
+        transposed = DerivedWeight(sources: sources)
+        int8 = DerivedWeight(sources: sources)
     }
 
     /// y: [rows, out] = x: [rows, in] · W^T + b.
     public func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int) {
-        if let q = int8.current(of: weight, rows: outFeatures, columns: inFeatures) {
+        if let q = int8.current({ _ in QuantizedWeight(weight: weight.pointer, rows: outFeatures, columns: inFeatures) }) {
             q.forward(y, x, rows: rows, bias: bias.map { UnsafePointer($0.pointer) })
             return
         }
-        if let wt = transposed.current(of: weight, rows: outFeatures, columns: inFeatures) {
-            linearForwardTransposed(y, x, weightTransposed: wt, bias: bias?.pointer,
+        if let wt = transposed.current({ old in
+            let t = old ?? Tensor(zeros: [inFeatures, outFeatures])
+            transpose(weight.pointer, rows: outFeatures, columns: inFeatures, into: t.pointer)
+            return t
+        }) {
+            linearForwardTransposed(y, x, weightTransposed: wt.pointer, bias: bias?.pointer,
                                     rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
             return
         }

@@ -12,43 +12,6 @@ public enum InferenceDType: String, Sendable, CaseIterable {
     case int8
 }
 
-/// A Linear's int8 copy, built on the first forward after int8 is turned on and rebuilt when
-/// the weights' versions move (as TransposedWeight does).
-final class Int8Weight: @unchecked Sendable {
-    private let lock = NSLock()
-    private let sources: [Parameter]
-    private var enabled = false
-    private var quantized: QuantizedWeight?
-    private var builtAt = 0
-
-    init(sources: [Parameter]) { self.sources = sources }
-
-    func setEnabled(_ on: Bool) {
-        lock.lock()
-        defer { lock.unlock() }
-        enabled = on
-        if !on { quantized = nil }
-    }
-
-    var byteCount: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return quantized?.byteCount ?? 0
-    }
-
-    func current(of weight: Parameter, rows: Int, columns: Int) -> QuantizedWeight? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard enabled else { return nil }
-        let version = sources.reduce(0) { $0 &+ $1.version }
-        if quantized == nil || builtAt != version {
-            quantized = QuantizedWeight(weight: weight.pointer, rows: rows, columns: columns)
-            builtAt = version
-        }
-        return quantized
-    }
-}
-
 extension ElectraBackbone {
     /// Runs the encoder's products in `dtype` from the next forward on (int8 copies are
     /// built then, and follow weight changes). Training needs fp32: `forwardBackward` on a
@@ -61,7 +24,7 @@ extension ElectraBackbone {
     }
 
     /// Bytes held by the int8 copies (0 until a forward builds them).
-    public var int8WeightBytes: Int { layoutLinears.reduce(0) { $0 + $1.int8.byteCount } }
+    public var int8WeightBytes: Int { layoutLinears.reduce(0) { $0 + $1.int8.measure { $0?.byteCount ?? 0 } } }
 }
 
 extension ElectraHeadModel {
