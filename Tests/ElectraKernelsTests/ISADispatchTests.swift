@@ -97,3 +97,30 @@ struct ISADispatchTests {
         check(("AVX-512", ek_gelu_avx512, ek_gelu_backward_avx512, ek_exp_shifted_avx512))
     }
 }
+
+extension ISADispatchTests {
+    /// The panel product (AVX-512, few rows) against the portable loop and OpenBLAS, odd sizes:
+    /// a partial panel, a partial group of 4 panels, rows not a multiple of 4, with and without bias.
+    @Test(.enabled(if: hasAVX512, "needs AVX-512 F/BW/DQ/VL, which this CPU lacks"))
+    func panelProductMatchesTheReference() {
+        var rng = Xoshiro256(seed: 12)
+        for (m, n, k) in [(1, 16, 8), (7, 75, 33), (16, 200, 64), (48, 70, 130)] {
+            let x = (0..<(m * k)).map { _ in rng.nextNormal() }
+            let w = (0..<(n * k)).map { _ in rng.nextNormal() }
+            let bias = (0..<n).map { _ in rng.nextNormal() }
+            var panels = [Float](repeating: .nan, count: PanelGemm.count(rows: n, columns: k))
+            w.withUnsafeBufferPointer { wp in panels.withUnsafeMutableBufferPointer { PanelGemm.pack(wp.baseAddress!, rows: n, columns: k, into: $0.baseAddress!) } }
+            for withBias in [false, true] {
+                var fast = [Float](repeating: .nan, count: m * n), portable = fast, blas = fast
+                let b: [Float]? = withBias ? bias : nil
+                panels.withUnsafeBufferPointer { p in
+                    fast.withUnsafeMutableBufferPointer { PanelGemm.forward($0.baseAddress!, x, panels: p.baseAddress!, bias: b, rows: m, inFeatures: k, outFeatures: n) }
+                    portable.withUnsafeMutableBufferPointer { ek_panels_portable(x, m, k, k, p.baseAddress!, 0, (n + 15) / 16, b, $0.baseAddress!, n) }
+                }
+                blas.withUnsafeMutableBufferPointer { linearForward($0.baseAddress!, x, weight: w, bias: b, rows: m, inFeatures: k, outFeatures: n) }
+                let d1 = zip(fast, portable).map { abs($0 - $1) }.max()!, d2 = zip(fast, blas).map { abs($0 - $1) }.max()!
+                #expect(d1 <= 1e-4 && d2 <= 1e-4, "m \(m) n \(n) k \(k) bias \(withBias): vs portable \(d1), vs OpenBLAS \(d2)")
+            }
+        }
+    }
+}

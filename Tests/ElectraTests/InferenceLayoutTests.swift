@@ -4,8 +4,8 @@ import Testing
 
 @testable import Electra
 
-/// The inference weight layout (InferenceLayout.swift): [in, out] copies that follow the
-/// HF-named parameters they were made from.
+/// The inference weight layout (InferenceLayout.swift): copies ([in, out], or 16-output panels
+/// on AVX-512 CPUs) that follow the HF-named parameters they were made from.
 struct InferenceLayoutTests {
     let base = Fixtures.models.appendingPathComponent("base_gelu_e16_h32/model")
     let inputs = ElectraInputs(ids: [[1, 5, 9, 2], [3, 4, 7, 8]])
@@ -20,9 +20,11 @@ struct InferenceLayoutTests {
         m.setInferenceWeightLayout(true)
         #expect(m.backbone.inferenceWeightLayoutBytes == 0, "built by the first forward, not before")
         let fast = try hidden(m)
-        // Q|K|V, attention output, intermediate, output per layer, and embeddings_project (E != H).
+        // Q|K|V, attention output, intermediate, output per layer, and embeddings_project (E != H);
+        // on AVX-512 CPUs packed in panels of 16 outputs (PanelGemm), else [in, out].
         let H = c.hiddenSize, I = c.intermediateSize, E = c.embeddingSize
-        let floats = c.numHiddenLayers * (4 * H * H + 2 * H * I) + (E != H ? E * H : 0)
+        func copy(_ n: Int, _ k: Int) -> Int { PanelGemm.enabled ? PanelGemm.count(rows: n, columns: k) : n * k }
+        let floats = c.numHiddenLayers * (copy(3 * H, H) + copy(H, H) + copy(I, H) + copy(H, I)) + (E != H ? copy(H, E) : 0)
         #expect(m.backbone.inferenceWeightLayoutBytes == 4 * floats)
         #expect(zip(plain, fast).allSatisfy { abs($0 - $1) <= 1e-5 })
         _ = try hidden(m)

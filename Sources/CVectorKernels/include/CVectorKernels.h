@@ -81,6 +81,17 @@ void ek_qgemm_avx512vnni(const unsigned char *a, long m, long kp, const signed c
                          long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
                          float *y, long n);
 
+/// fp32 weights [n, k] packed once into panels of 16 outputs: ceil(n/16) * 16 * k floats,
+/// panel b holding W[16 b + l, t] at [t * 16 + l] (zero past n). Then y[i, j] (row stride n)
+/// = bias[j] + Σ_t x[i, t] W[j, t] for the columns of panels [block_begin, block_end) below n.
+void ek_pack_panels_f32(const float *w, long n, long k, float *panels);
+void ek_panels_portable(const float *x, long m, long k, long ldx, const float *panels, long block_begin,
+                        long block_end, const float *bias, float *y, long n);
+void ek_panels_avx2(const float *x, long m, long k, long ldx, const float *panels, long block_begin,
+                    long block_end, const float *bias, float *y, long n);
+void ek_panels_avx512(const float *x, long m, long k, long ldx, const float *panels, long block_begin,
+                      long block_end, const float *bias, float *y, long n);
+
 #ifdef __cplusplus
 }
 #endif

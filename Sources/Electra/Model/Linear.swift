@@ -6,7 +6,8 @@ public struct Linear: Sendable {
     public let bias: Parameter?
     public let inFeatures: Int
     public let outFeatures: Int
-    /// The [in, out] copy of `weight` the forward uses when the inference layout is on.
+    /// The copy of `weight` the forward uses when the inference layout is on: 16-output
+    /// panels on AVX-512 CPUs (PanelGemm, for up to 48 rows), else [in, out].
     let transposed: DerivedWeight<Tensor>
     /// The int8 copy the forward uses when the inference dtype is int8 (Quantization.swift).
     let int8: DerivedWeight<QuantizedWeight>
@@ -32,7 +33,17 @@ public struct Linear: Sendable {
             q.forward(y, x, rows: rows, bias: bias.map { UnsafePointer($0.pointer) })
             return
         }
-        if let wt = transposed.current({ old in
+        if PanelGemm.enabled {
+            if rows <= PanelGemm.maxRows, let panels = transposed.current({ old in
+                let t = old ?? Tensor(zeros: [PanelGemm.count(rows: outFeatures, columns: inFeatures)])
+                PanelGemm.pack(weight.pointer, rows: outFeatures, columns: inFeatures, into: t.pointer)
+                return t
+            }) {
+                PanelGemm.forward(y, x, panels: panels.pointer, bias: bias?.pointer, rows: rows,
+                                  inFeatures: inFeatures, outFeatures: outFeatures)
+                return
+            }
+        } else if let wt = transposed.current({ old in
             let t = old ?? Tensor(zeros: [inFeatures, outFeatures])
             transpose(weight.pointer, rows: outFeatures, columns: inFeatures, into: t.pointer)
             return t
