@@ -1,14 +1,16 @@
 import ElectraKernels
 import Foundation
 
-/// The inference weight layout: each encoder `Linear` also keeps its weight as [in, out].
+/// The inference weight layout: each encoder `Linear` also keeps its weight packed for
+/// products over few rows: in panels of 16 outputs on AVX-512 CPUs (PanelGemm, our kernel, up
+/// to 48 rows), else as [in, out] for OpenBLAS.
 ///
-/// Why: HF stores `nn.Linear` weights [out, in], and `x · Wᵀ` makes OpenBLAS gather 16 strided
-/// weight rows into its panels on every call. With few rows (one short request) that copy,
-/// not the arithmetic, is most of the time; from [in, out] it reads contiguous runs instead.
-/// Measured in one process, alternating forwards (`electra bench --weight-layout both`,
-/// BENCHMARKS.md): B1 L16 10-12% faster (small), 18% (base); B1 L64 5%; small B32 L128 and
-/// base B8 L128 3-5%.
+/// Why: HF stores `nn.Linear` weights [out, in], and `x · Wᵀ` makes OpenBLAS repack the weight
+/// on every call. With few rows (one short request) that copy, not the arithmetic, is most of
+/// the time. Measured in one process, alternating forwards (`electra bench --weight-layout
+/// both`, BENCHMARKS.md): panels on Emerald Rapids, B1 L16 1.85x (small), 1.66x (base), even
+/// at 64 tokens and B32 L128 (OpenBLAS runs those); [in, out] on Zen 3, B1 L16 10-12% (small),
+/// 18% (base), B1 L64 5%, large batches 3-5%.
 /// Cost: a second copy of those weights (small +38 MB, base +340 MB, large +1.2 GB), so it is
 /// off in the library by default; `electra bench` turns it on (`--weight-layout hf` not) and
 /// `electra predict` for 32+ lines (one forward, as in `infer`, does not repay the copy). The HF-named [out, in] parameters stay what loading, saving, backward passes and
