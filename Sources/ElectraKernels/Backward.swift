@@ -1,3 +1,4 @@
+import CVectorKernels
 // Backward kernels, each the adjoint of a forward kernel in this module. Gradients of
 // parameters are accumulated (+=) so shared and tied weights sum their contributions;
 // gradients of activations are overwritten unless the comment says otherwise.
@@ -38,7 +39,7 @@ public func layerNormBackward(
     dx: UnsafeMutablePointer<Float>, dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
     dy: UnsafePointer<Float>, input: UnsafePointer<Float>, residual: UnsafePointer<Float>?,
     gamma: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
-    rows: Int, columns n: Int
+    rows: Int, columns n: Int, portable: Bool = false
 ) {
     let threads = Parallel.threads
     // Per-thread partial sums for dGamma/dBeta, reduced after the parallel region.
@@ -47,6 +48,12 @@ public func layerNormBackward(
     defer { partial.deallocate() }
     Parallel.forRanges(rows, minChunk: max(1, 8192 / max(n, 1)), maxChunks: threads) { chunk, r in
         let pg = partial + chunk * 2 * n, pb = pg + n
+        if VectorISA.level == .avx512 && !portable {
+            ek_layernorm_backward_rows_avx512(dx + r.lowerBound * n, pg, pb, dy + r.lowerBound * n, input + r.lowerBound * n,
+                                              residual.map { $0 + r.lowerBound * n }, gamma, mean + r.lowerBound,
+                                              rstd + r.lowerBound, r.count, n)
+            return
+        }
         for row in r {
             let x = input + row * n, d = dy + row * n, o = dx + row * n
             let res = residual.map { $0 + row * n }

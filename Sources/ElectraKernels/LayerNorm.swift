@@ -1,15 +1,23 @@
+import CVectorKernels
+
 /// LayerNorm over the last dimension, fp32, biased variance, as torch.nn.LayerNorm.
 /// out[r,:] = (x - mean) / sqrt(var + eps) * gamma + beta, where x = input (+ residual).
 /// `mean`/`rstd` [rows] are written when given (the backward pass needs them).
-/// `out` may alias `input`.
+/// `out` may alias `input`. Rows run in AVX-512 C where the CPU has it; `portable` forces the
+/// Swift SIMD loop (the reference the C form is tested against).
 public func layerNormForward(
     _ out: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>,
     residual: UnsafePointer<Float>? = nil,
     gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
     rows: Int, columns n: Int, eps: Float,
-    mean: UnsafeMutablePointer<Float>? = nil, rstd: UnsafeMutablePointer<Float>? = nil
+    mean: UnsafeMutablePointer<Float>? = nil, rstd: UnsafeMutablePointer<Float>? = nil, portable: Bool = false
 ) {
     Parallel.forChunks(rows, minChunk: max(1, 16384 / max(n, 1))) { _, r in
+        if VectorISA.level == .avx512 && !portable {
+            ek_layernorm_rows_avx512(out + r.lowerBound * n, input + r.lowerBound * n, residual.map { $0 + r.lowerBound * n },
+                                     gamma, beta, r.count, n, eps, mean.map { $0 + r.lowerBound }, rstd.map { $0 + r.lowerBound })
+            return
+        }
         for row in r {
             let x = input + row * n
             let o = out + row * n

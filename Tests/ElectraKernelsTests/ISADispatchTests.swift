@@ -124,3 +124,37 @@ extension ISADispatchTests {
         }
     }
 }
+
+extension ISADispatchTests {
+    /// LayerNorm forward and backward rows in AVX-512 C against the Swift SIMD loops, with and
+    /// without a residual, widths with tails.
+    @Test(.enabled(if: hasAVX512 && VectorISA.level == .avx512, "needs AVX-512 F/BW/DQ/VL (missing, or capped by ELECTRA_MAX_ISA)"))
+    func layerNormRowsMatchThePortableLoops() {
+        var rng = Xoshiro256(seed: 31)
+        for (rows, n) in [(3, 7), (5, 16), (9, 130), (4, 768)] {
+            let x = (0..<(rows * n)).map { _ in 3 * rng.nextNormal() + 1 }, res = (0..<(rows * n)).map { _ in rng.nextNormal() }
+            let gamma = (0..<n).map { _ in 1 + 0.1 * rng.nextNormal() }, beta = (0..<n).map { _ in 0.1 * rng.nextNormal() }
+            let dy = (0..<(rows * n)).map { _ in rng.nextNormal() }
+            for residual in [false, true] {
+                let r: [Float]? = residual ? res : nil
+                var outs: [[Float]] = [], means: [[Float]] = [], rstds: [[Float]] = [], dxs: [[Float]] = [], dgs: [[Float]] = [], dbs: [[Float]] = []
+                for portable in [false, true] {
+                    var out = [Float](repeating: 0, count: rows * n), mean = [Float](repeating: 0, count: rows), rstd = mean
+                    layerNormForward(&out, x, residual: r, gamma: gamma, beta: beta, rows: rows, columns: n, eps: 1e-12,
+                                     mean: &mean, rstd: &rstd, portable: portable)
+                    var dx = [Float](repeating: 0, count: rows * n), dg = [Float](repeating: 0, count: n), db = dg
+                    layerNormBackward(dx: &dx, dGamma: &dg, dBeta: &db, dy: dy, input: x, residual: r, gamma: gamma,
+                                      mean: mean, rstd: rstd, rows: rows, columns: n, portable: portable)
+                    outs.append(out); means.append(mean); rstds.append(rstd); dxs.append(dx); dgs.append(dg); dbs.append(db)
+                }
+                func close(_ a: [Float], _ b: [Float], _ what: String) {
+                    let scale = max(1, b.map(abs).max()!)
+                    let d = zip(a, b).map { abs($0 - $1) }.max()!
+                    #expect(d <= 2e-5 * scale, "rows \(rows) n \(n) residual \(residual) \(what): \(d)")
+                }
+                close(outs[0], outs[1], "out"); close(means[0], means[1], "mean"); close(rstds[0], rstds[1], "rstd")
+                close(dxs[0], dxs[1], "dx"); close(dgs[0], dgs[1], "dGamma"); close(dbs[0], dbs[1], "dBeta")
+            }
+        }
+    }
+}

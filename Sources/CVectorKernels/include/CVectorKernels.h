@@ -92,6 +92,15 @@ void ek_panels_avx2(const float *x, long m, long k, long ldx, const float *panel
 void ek_panels_avx512(const float *x, long m, long k, long ldx, const float *panels, long block_begin,
                       long block_end, const float *bias, float *y, long n);
 
+/// LayerNorm rows (AVX-512): out = (x - mean) * rstd * gamma + beta with x = input (+ residual),
+/// mean/rstd written when non-NULL; out may alias input.
+void ek_layernorm_rows_avx512(float *out, const float *input, const float *residual, const float *gamma,
+                              const float *beta, long rows, long n, float eps, float *mean, float *rstd);
+/// Its backward for `rows` rows: dx (may alias dy), and dGamma/dBeta added into pgamma/pbeta.
+void ek_layernorm_backward_rows_avx512(float *dx, float *pgamma, float *pbeta, const float *dy, const float *input,
+                                       const float *residual, const float *gamma, const float *mean,
+                                       const float *rstd, long rows, long n);
+
 #ifdef __cplusplus
 }
 #endif
