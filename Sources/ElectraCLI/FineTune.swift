@@ -126,8 +126,11 @@ struct FineTune: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             try ThreadOption.apply(threads)
-            guard task == "sequence-classification" else {
-                throw ElectraError("finetune supports --task sequence-classification in this build (got '\(task)')")
+            guard let chosen = ElectraTask(rawValue: task) else {
+                throw ElectraError("unknown --task '\(task)'; one of \(ElectraTask.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard chosen == .sequenceClassification else {
+                throw ElectraError("finetune trains --task sequence-classification in this build (\(chosen.rawValue) has no pipeline yet)")
             }
             let o = try options()
             let out = URL(fileURLWithPath: output)

@@ -176,3 +176,61 @@ struct TrainerTests {
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("model.safetensors").path))
     }
 }
+
+/// A task with a generator of its own (as replaced-token detection has for masking): each
+/// micro-batch leaves out one example chosen by it.
+final class ThinningTask: TrainingTask {
+    let inner: SequenceClassificationTask
+    let restores: Bool
+    var rng = Xoshiro256(seed: 77)
+
+    init(_ inner: SequenceClassificationTask, restores: Bool = true) {
+        self.inner = inner
+        self.restores = restores
+    }
+
+    var models: [TrainedModel] { inner.models }
+    var exampleCount: Int { inner.exampleCount }
+    var plottedMetrics: [String] { inner.plottedMetrics }
+
+    func trainingStep(_ indices: ArraySlice<Int>, dropout: DropoutContext) throws -> StepResult {
+        var idx = Array(indices)
+        if idx.count > 1 { idx.remove(at: Int(rng.next() % UInt64(idx.count))) }
+        return try inner.trainingStep(ArraySlice(idx), dropout: dropout)
+    }
+
+    func evaluate() throws -> [String: Double]? { try inner.evaluate() }
+    func checkpointState() -> [String: JSONValue] { ["rng": .array(rng.state.map { .string(String($0)) })] }
+    func restoreCheckpointState(_ state: [String: JSONValue]) throws {
+        guard restores else { return }
+        rng.state = try #require(state["rng"]?.arrayValue?.compactMap { $0.stringValue.flatMap(UInt64.init) })
+    }
+}
+
+extension TrainerTests {
+    /// The task's own generator is checkpointed and handed back: resuming mid-epoch reaches the
+    /// uninterrupted run's weights, and a task that ignores the saved state does not.
+    @Test func taskGeneratorStateIsCheckpointed() throws {
+        var o = ft.options()
+        o.saveSteps = 3
+        let (m1, data) = try ft.tinySetup()
+        let full = ft.tempDir()
+        let t1 = try Trainer(task: ThinningTask(SequenceClassificationTask(model: m1, train: data, validation: nil, padId: 0)), options: o, output: full)
+        t1.quiet = true
+        try t1.run(resume: false)
+        let state = try JSONValue.parse(Data(contentsOf: full.appendingPathComponent("checkpoint-3/trainer_state.json")), source: "test")
+        #expect(state.objectValue?["task"]?.objectValue?["rng"] != nil)
+        func resumed(restores: Bool) throws -> [Float] {
+            let part = ft.tempDir()
+            try FileManager.default.copyItem(at: full.appendingPathComponent("checkpoint-3"), to: part.appendingPathComponent("checkpoint-3"))
+            let (m, _) = try ft.tinySetup()
+            let t = try Trainer(task: ThinningTask(SequenceClassificationTask(model: m, train: data, validation: nil, padId: 0), restores: restores),
+                                options: o, output: part)
+            t.quiet = true
+            try t.run(resume: true)
+            return weights(m)
+        }
+        #expect(try resumed(restores: true) == weights(m1))
+        #expect(try resumed(restores: false) != weights(m1))
+    }
+}

@@ -123,6 +123,7 @@ public final class Trainer {
             state.bestMetric = saved.bestMetric
             state.bestCheckpoint = saved.bestCheckpoint
             state.evalsWithoutImprovement = saved.evalsWithoutImprovement
+            try task.restoreCheckpointState(saved.task)
             say("resuming from \(ckpt.lastPathComponent) at step \(state.step)")
         }
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
@@ -211,6 +212,7 @@ public final class Trainer {
                 try checkFinite(step: step)
                 if improved { state.bestCheckpoint = TrainerCheckpoints.name(step: step) }
                 state.dropoutRNG = dropout.rng.state
+                state.task = task.checkpointState()
                 try TrainerCheckpoints.save(step: step, models: task.models, optimizer: optimizer, state: state, in: output)
                 if let limit = options.saveTotalLimit {
                     TrainerCheckpoints.rotate(in: output, limit: limit, keep: state.bestCheckpoint)

@@ -14,6 +14,8 @@ public struct TrainerState: Sendable {
     public var bestCheckpoint: String?
     /// Validations in a row that did not improve on `bestMetric` (early stopping).
     public var evalsWithoutImprovement = 0
+    /// The task's generator states (TrainingTask.checkpointState).
+    public var task: [String: JSONValue] = [:]
 
     var json: JSONValue {
         var o: [String: JSONValue] = [
@@ -23,6 +25,7 @@ public struct TrainerState: Sendable {
             "run": .object(run.mapValues { .string($0) }),
             "evals_without_improvement": .number(Double(evalsWithoutImprovement)),
         ]
+        if !task.isEmpty { o["task"] = .object(task) }
         if let bestMetric { o["best_metric"] = .number(bestMetric) }
         if let bestCheckpoint { o["best_checkpoint"] = .string(bestCheckpoint) }
         return .object(o)
@@ -42,6 +45,7 @@ public struct TrainerState: Sendable {
         bestMetric = o["best_metric"]?.doubleValue
         bestCheckpoint = o["best_checkpoint"]?.stringValue
         evalsWithoutImprovement = o["evals_without_improvement"]?.intValue ?? 0
+        task = o["task"]?.objectValue ?? [:]
     }
 }
 

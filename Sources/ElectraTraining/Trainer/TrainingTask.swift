@@ -51,8 +51,15 @@ public protocol TrainingTask: AnyObject {
     /// Facts about the data a resumed run must share with the run it continues (file names
     /// and sizes, label sets); compared key by key on `--resume`.
     var runFingerprint: [String: String] { get }
+    /// The task's own generator states (a masking or sampling RNG), saved in every
+    /// checkpoint's trainer_state.json under "task" and handed back on resume, so a resumed
+    /// run draws what the uninterrupted one would have.
+    func checkpointState() -> [String: JSONValue]
+    func restoreCheckpointState(_ state: [String: JSONValue]) throws
 }
 
 extension TrainingTask {
     public var runFingerprint: [String: String] { [:] }
+    public func checkpointState() -> [String: JSONValue] { [:] }
+    public func restoreCheckpointState(_ state: [String: JSONValue]) throws {}
 }
