@@ -1,3 +1,5 @@
+import CVectorKernels
+
 /// The optimizer's numeric loops: Adam-family updates over raw float pointers (SIMD8, no
 /// allocation), gradient norms and scaling, and a way to run them in parallel over many
 /// parameters as if they were one flat array.
@@ -128,11 +130,17 @@ func adamWLanes(_ p: inout Vec, _ g: Vec, _ m: inout Vec, _ v: inout Vec, _ s: A
     p = p + s.negStepSize * m / denom
 }
 
-/// PyTorch AdamW over n elements of parameter, gradient and both moments.
+/// PyTorch AdamW over n elements of parameter, gradient and both moments (AVX-512 C where the
+/// CPU has it, bit-identical; `portable` forces the Swift lanes).
 public func adamWUpdate(
     _ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>,
-    _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, _ n: Int, _ s: AdamWScalars
+    _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, _ n: Int, _ s: AdamWScalars,
+    portable: Bool = false
 ) {
+    if VectorISA.level == .avx512 && !portable {
+        ek_adamw_avx512(p, g, m, v, n, s.decayFactor, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.negStepSize, s.bc2Sqrt, s.epsilon)
+        return
+    }
     adamLoop(p, g, m, v, n) { adamWLanes(&$0, $1, &$2, &$3, s) }
 }
 
@@ -145,11 +153,17 @@ func electraLanes(_ p: inout Vec, _ g: Vec, _ m: inout Vec, _ v: inout Vec, _ s:
     p = p - s.learningRate * update
 }
 
-/// ELECTRA AdamWeightDecay over n elements of parameter, gradient and both moments.
+/// ELECTRA AdamWeightDecay over n elements of parameter, gradient and both moments (AVX-512 C
+/// where the CPU has it, bit-identical; `portable` forces the Swift lanes).
 public func electraUpdate(
     _ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>,
-    _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, _ n: Int, _ s: ElectraScalars
+    _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, _ n: Int, _ s: ElectraScalars,
+    portable: Bool = false
 ) {
+    if VectorISA.level == .avx512 && !portable {
+        ek_electra_adam_avx512(p, g, m, v, n, s.learningRate, s.weightDecay, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.epsilon)
+        return
+    }
     adamLoop(p, g, m, v, n) { electraLanes(&$0, $1, &$2, &$3, s) }
 }
 

@@ -158,3 +158,32 @@ extension ISADispatchTests {
         }
     }
 }
+
+extension ISADispatchTests {
+    /// The AVX-512 Adam updates equal the Swift lanes bit for bit (same operations, same order),
+    /// over lengths with tails, both lerp branches of AdamW, with and without weight decay.
+    @Test(.enabled(if: hasAVX512 && VectorISA.level == .avx512, "needs AVX-512 F/BW/DQ/VL (missing, or capped by ELECTRA_MAX_ISA)"))
+    func adamUpdatesMatchThePortableLanesExactly() {
+        var rng = Xoshiro256(seed: 41)
+        for n in [1, 15, 16, 17, 1000] {
+            let p0 = (0..<n).map { _ in rng.nextNormal() }, g = (0..<n).map { _ in 0.1 * rng.nextNormal() }
+            let m0 = (0..<n).map { _ in 0.01 * rng.nextNormal() }, v0 = (0..<n).map { _ in abs(0.001 * rng.nextNormal()) }
+            for beta1: Float in [0.9, 0.3] {
+                let s = AdamWScalars(decayFactor: 0.999, beta1: beta1, oneMinusBeta1: 1 - beta1, beta2: 0.999, oneMinusBeta2: 0.001,
+                                     negStepSize: -1e-3, bc2Sqrt: 0.7, epsilon: 1e-8)
+                var pa = p0, ma = m0, va = v0, pb = p0, mb = m0, vb = v0, ga = g, gb = g
+                adamWUpdate(&pa, &ga, &ma, &va, n, s)
+                adamWUpdate(&pb, &gb, &mb, &vb, n, s, portable: true)
+                #expect(pa == pb && ma == mb && va == vb, "AdamW n \(n) beta1 \(beta1)")
+            }
+            for wd: Float in [0, 0.01] {
+                let s = ElectraScalars(learningRate: 1e-3, weightDecay: wd, beta1: 0.9, oneMinusBeta1: 0.1, beta2: 0.999,
+                                       oneMinusBeta2: 0.001, epsilon: 1e-6)
+                var pa = p0, ma = m0, va = v0, pb = p0, mb = m0, vb = v0, ga = g, gb = g
+                electraUpdate(&pa, &ga, &ma, &va, n, s)
+                electraUpdate(&pb, &gb, &mb, &vb, n, s, portable: true)
+                #expect(pa == pb && ma == mb && va == vb, "ELECTRA n \(n) wd \(wd)")
+            }
+        }
+    }
+}

@@ -101,6 +101,14 @@ void ek_layernorm_backward_rows_avx512(float *dx, float *pgamma, float *pbeta, c
                                        const float *residual, const float *gamma, const float *mean,
                                        const float *rstd, long rows, long n);
 
+/// AdamW (torch) and ELECTRA's AdamWeightDecay over n elements in AVX-512, bit-identical to the
+/// Swift lanes in OptimizerKernels.swift (same operations, same order, no FMA).
+void ek_adamw_avx512(float *p, const float *g, float *m, float *v, long n, float decay, float beta1,
+                     float one_minus_beta1, float beta2, float one_minus_beta2, float neg_step,
+                     float bc2_sqrt, float eps);
+void ek_electra_adam_avx512(float *p, const float *g, float *m, float *v, long n, float lr, float wd, float beta1,
+                            float one_minus_beta1, float beta2, float one_minus_beta2, float eps);
+
 #ifdef __cplusplus
 }
 #endif
