@@ -39,9 +39,7 @@ public struct LineTokenizer: Sendable {
             // Phase 1 (parallel): validate, split pairs, encode. Errors name the first bad line.
             let tok = tokenizer
             let (pairs, replace, special) = (self.pairs, replaceInvalidUTF8, addSpecialTokens)
-            var encodings: [Encoding] = []
-            encodings.reserveCapacity(lines.count)
-            try parallelChunks(count: lines.count, threads: threads, work: { range in
+            let encodeLines = { (range: Range<Int>) throws -> [Encoding] in
                 let scratch = Scratch()
                 var out: [Encoding] = []
                 out.reserveCapacity(range.count)
@@ -72,7 +70,20 @@ public struct LineTokenizer: Sendable {
                     }
                 }
                 return out
-            }, collect: { _, chunk in encodings += chunk })
+            }
+            if tok.padding == nil {
+                // No padding: each chunk encodes and formats in one pass (no second parallel
+                // phase, the encodings still in cache), then the chunks are written in order.
+                var chunks: [[UInt8]] = []
+                try parallelChunks(count: lines.count, threads: threads, work: { range in
+                    json.lines(try encodeLines(range))
+                }, collect: { _, buf in chunks.append(buf) })
+                for c in chunks { try writeAll(output, c) }
+                continue
+            }
+            var encodings: [Encoding] = []
+            encodings.reserveCapacity(lines.count)
+            try parallelChunks(count: lines.count, threads: threads, work: encodeLines, collect: { _, chunk in encodings += chunk })
             // Phase 2: the chunk's padding length. (HF pads each encoding, then the batch; the
             // batch length is never shorter, so padding once to it gives the same result.)
             var padLength: Int? = nil
@@ -92,14 +103,7 @@ public struct LineTokenizer: Sendable {
                 if let padLength, let p = tok.padding {
                     for k in part.indices { part[k].pad(to: padLength, padId: p.padId, padTypeId: p.padTypeId, direction: p.direction) }
                 }
-                // One buffer for the chunk, sized by the bounds and never zero-filled: the
-                // objects are written straight into its uninitialised capacity.
-                let bound = part.reduce(0) { $0 + json.bound($1) }
-                return [UInt8](unsafeUninitializedCapacity: bound) { buf, written in
-                    var out = RawOut(p: buf.baseAddress!)
-                    for e in part { json.writeLine(e, &out) }
-                    written = out.i
-                }
+                return json.lines(part)
             }, collect: { _, buf in chunks.append(buf) })
             for c in chunks { try writeAll(output, c) }
         }
@@ -231,6 +235,17 @@ struct JSONLineWriter: Sendable {
     func writeLine(_ e: Encoding, _ out: inout RawOut) {
         writeObject(e, &out, overflow: true)
         out.byte(0x0A)
+    }
+
+    /// JSON lines for `encodings` in one buffer, sized by the bounds and never zero-filled:
+    /// the objects are written straight into its uninitialised capacity.
+    func lines(_ encodings: [Encoding]) -> [UInt8] {
+        let total = encodings.reduce(0) { $0 + bound($1) }
+        return [UInt8](unsafeUninitializedCapacity: total) { buf, written in
+            var out = RawOut(p: buf.baseAddress!)
+            for e in encodings { writeLine(e, &out) }
+            written = out.i
+        }
     }
 
     private static let kIds = Array("{\"input_ids\":".utf8)
