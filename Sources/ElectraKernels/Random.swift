@@ -54,26 +54,3 @@ extension Tensor {
         pointer.update(repeating: value, count: count)
     }
 }
-
-/// The same xoshiro256** step over four plain words, for loops that keep the state in
-/// registers (`DropoutContext.fillMask`); `Xoshiro256` keeps an array for Codable. A test
-/// checks that both give the same stream.
-struct XoshiroWords {
-    var s0, s1, s2, s3: UInt64
-
-    @inline(__always) init(_ s: [UInt64]) { (s0, s1, s2, s3) = (s[0], s[1], s[2], s[3]) }
-
-    var state: [UInt64] { [s0, s1, s2, s3] }
-
-    @inline(__always) mutating func next() -> UInt64 {
-        let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
-        let t = s1 << 17
-        s2 ^= s0
-        s3 ^= s1
-        s1 ^= s2
-        s0 ^= s3
-        s2 ^= t
-        s3 = (s3 << 45) | (s3 >> 19)
-        return result
-    }
-}

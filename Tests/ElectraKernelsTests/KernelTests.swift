@@ -201,20 +201,27 @@ struct KernelTests {
 }
 
 extension KernelTests {
-    /// fillMask's register copy of the generator draws exactly Xoshiro256's stream and leaves
-    /// the generator where Xoshiro256 would be (masks, resumes and checkpoints depend on it).
-    @Test func dropoutMaskDrawsTheGeneratorsStream() {
+    /// A mask takes exactly one draw from the generator (checkpoints and resumes rest on the
+    /// generator's state alone), depends only on that key (not on the thread count), and two
+    /// masks in a row differ.
+    @Test func dropoutMaskIsAFunctionOfOneDraw() {
+        let n = 100_001
         var reference = Xoshiro256(seed: 21)
-        let ctx = DropoutContext(seed: 21)
-        let n = 1001
-        var mask = [Float](repeating: -1, count: n)
-        mask.withUnsafeMutableBufferPointer { ctx.fillMask($0.baseAddress!, count: n, p: 0.25) }
-        let threshold = UInt64(0.25 * 4_294_967_296.0)
-        for i in stride(from: 0, to: n, by: 2) {
-            let r = reference.next()
-            #expect(mask[i] == ((r & 0xFFFF_FFFF) >= threshold ? Float(1) / 0.75 : 0))
-            if i + 1 < n { #expect(mask[i + 1] == ((r >> 32) >= threshold ? Float(1) / 0.75 : 0)) }
+        _ = reference.next()
+        func fill(threads: Int) -> ([Float], [UInt64]) {
+            let ctx = DropoutContext(seed: 21)
+            var mask = [Float](repeating: -1, count: n)
+            Parallel.withThreads(threads) { mask.withUnsafeMutableBufferPointer { ctx.fillMask($0.baseAddress!, count: n, p: 0.25) } }
+            return (mask, ctx.rng.state)
         }
-        #expect(ctx.rng.state == reference.state)
+        let (one, state) = fill(threads: 1), (three, _) = fill(threads: 3)
+        #expect(state == reference.state, "a mask must advance the generator by one draw")
+        #expect(one == three, "the mask depends on the thread count")
+        #expect(one.allSatisfy { $0 == 0 || $0 == Float(1) / 0.75 })
+        let ctx = DropoutContext(seed: 21)
+        var a = [Float](repeating: 0, count: 64), b = a
+        a.withUnsafeMutableBufferPointer { ctx.fillMask($0.baseAddress!, count: 64, p: 0.5) }
+        b.withUnsafeMutableBufferPointer { ctx.fillMask($0.baseAddress!, count: 64, p: 0.5) }
+        #expect(a != b)
     }
 }
