@@ -21,13 +21,18 @@ public func linearBackward(
     if let dBias { addColumnSums(dBias, dy, rows: m, columns: outFeatures) }
 }
 
-/// acc[c] += Σ_r x[r, c]. Split by columns so threads never write the same element.
+/// acc[c] += Σ_r x[r, c] (a bias gradient): xᵀ · 1 through BLAS's sgemv (its vector kernels
+/// for the CPU's ISA; the Swift loop compiled to SSE was 1.9% of a training step). Split by
+/// columns so threads never write the same element.
 public func addColumnSums(_ acc: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, columns: Int) {
+    guard rows > 0, columns > 0 else { return }
+    let ones = UnsafeMutablePointer<Float>.allocate(capacity: rows)
+    ones.initialize(repeating: 1, count: rows)
+    defer { ones.deallocate() }
     Parallel.forRanges(columns, minChunk: 64) { _, cr in
-        for r in 0..<rows {
-            let row = x + r * columns
-            for c in cr { acc[c] += row[c] }
-        }
+        // acc[cr] = 1 · x[:, cr]ᵀ · ones + 1 · acc[cr]: a [rows, |cr|] block, transposed.
+        sgemm(transA: true, transB: false, m: cr.count, n: 1, k: rows, alpha: 1, a: x + cr.lowerBound, lda: columns,
+              b: ones, ldb: 1, beta: 1, c: acc + cr.lowerBound, ldc: 1)
     }
 }
 
