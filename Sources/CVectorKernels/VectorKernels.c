@@ -4,20 +4,7 @@
 #include "CVectorKernels.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
-#include <cpuid.h>
 #include <immintrin.h>
-
-int ek_has_avx2_fma(void) {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    const unsigned fma = 1u << 12, osxsave = 1u << 27, avx = 1u << 28;
-    if ((c & (fma | osxsave | avx)) != (fma | osxsave | avx)) return 0;
-    unsigned lo, hi;
-    __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    if ((lo & 6) != 6) return 0;  // XMM and YMM state enabled by the OS
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
-    return (b & (1u << 5)) != 0;  // AVX2
-}
 
 #define AVX2 __attribute__((target("avx2,fma")))
 #define INLINE static inline __attribute__((always_inline, target("avx2,fma")))
@@ -136,7 +123,6 @@ AVX2 float ek_exp_shifted_avx2(float *x, long n, float shift) {
 
 #else
 
-int ek_has_avx2_fma(void) { return 0; }
 void ek_gelu_avx2(float *x, const float *bias, long n) { (void)x; (void)bias; (void)n; }
 void ek_gelu_backward_avx2(const float *x, const float *dy, float *dx, long n) { (void)x; (void)dy; (void)dx; (void)n; }
 float ek_exp_shifted_avx2(float *x, long n, float shift) { (void)x; (void)n; (void)shift; return 0; }

@@ -148,10 +148,7 @@ struct FineTune: ParsableCommand {
             let (trainRows, lay) = try ClassificationTSV.read(trainURL, layout: layout)
             let valRows = try valURL.map { try ClassificationTSV.read($0, layout: layout ?? lay).examples }
             let base = try ElectraConfig.load(from: try ModelFolder.configURL(modelDir))
-            if maxLength <= 2 { throw ElectraError("--max-length must be above 2, got \(maxLength)") }
-            if maxLength > base.maxPositionEmbeddings {
-                throw ElectraError("--max-length \(maxLength) exceeds the model's max_position_embeddings (\(base.maxPositionEmbeddings))")
-            }
+            _ = try checkedMaxLength(maxLength, config: base)
             let setup = try SequenceClassificationSetup(base: base, train: trainRows, file: trainURL.lastPathComponent, numLabels: numLabels,
                                                         dropout: dropout, layout: layout == nil ? lay.taskName : nil)
             let (m, report) = try ElectraForSequenceClassification.load(config: setup.config, weights: try CheckpointWeights.open(modelDir), seed: seed)

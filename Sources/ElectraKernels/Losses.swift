@@ -1,8 +1,8 @@
 import Foundation
 
-// Loss loops over logits (labels already validated by the caller). Each returns the loss
-// summed in Double with the number of terms, and optionally writes d mean-loss / d logits
-// into `grad` (overwritten, the logits' layout, times `gradScale`).
+// Loss loops over logits (labels already validated by the caller). Each returns the mean
+// loss (summed in Double) and optionally writes d mean-loss / d logits into `grad`
+// (overwritten, the logits' layout, times `gradScale` where it is a parameter).
 
 /// Softmax cross-entropy: logits [n, classes], labels [n] (rows labelled `ignoreIndex` skipped).
 /// Returns the mean over the rows used (NaN when none, as torch gives).

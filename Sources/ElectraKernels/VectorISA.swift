@@ -28,7 +28,7 @@ public enum VectorISA {
     public static var avx2: Bool { level >= .avx2 }
 
     /// What the CPU supports, whatever the environment says.
-    public static var cpuHasAVX2FMA: Bool { ek_has_avx2_fma() != 0 }
+    public static var cpuHasAVX2FMA: Bool { CPUFeatures.current.isSuperset(of: [.avx2, .fma]) }
 
     /// "AVX-512 (F/BW/DQ/VL)", "AVX2+FMA" or "Swift SIMD" (the portable path).
     public static var kernelName: String { level == .sse ? "Swift SIMD" : level.description }

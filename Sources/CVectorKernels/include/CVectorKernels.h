@@ -3,7 +3,7 @@
 // Why C: release builds carry no -march flag, so Swift's SIMD8<Float> compiles to pairs of
 // SSE instructions without FMA; Swift has no per-function target attribute, C does. The
 // Swift SIMD kernels in ElectraKernels stay the portable path (and the reference these are
-// tested against); these run only when ek_has_avx2_fma() says the CPU and OS support them.
+// tested against); these run only when ek_cpu_features() says the CPU and OS support them.
 #ifndef ELECTRA_CVECTORKERNELS_H
 #define ELECTRA_CVECTORKERNELS_H
 
@@ -34,8 +34,6 @@ unsigned long long ek_cpu_features(void);
 /// Asks Linux for permission to use AMX tile data (once per process); 1 when granted.
 int ek_request_amx(void);
 
-/// 1 when the CPU has AVX2 and FMA and the OS saves YMM state; 0 otherwise (and on non-x86).
-int ek_has_avx2_fma(void);
 
 /// x[i] = gelu(x[i] + bias[i]) for i < n, exact-erf GELU (bias may be NULL).
 void ek_gelu_avx2(float *x, const float *bias, long n);

@@ -15,8 +15,8 @@ extension ElectraTrainable {
     }
 }
 
-/// Training state of one head pass: the dropout generator (nil: dropout off) and, after
-/// `headForward`, the gradient of the loss with respect to the head's outputs.
+/// Marks a head pass as training: head dropout draws from `dropout` (nil: dropout off) and
+/// `headForward` returns the activations `headBackward` needs.
 struct HeadTraining {
     let dropout: DropoutContext?
 }

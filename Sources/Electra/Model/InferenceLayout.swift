@@ -70,12 +70,12 @@ extension ElectraBackbone {
     public func setInferenceWeightLayout(_ on: Bool) {
         lock.lock()
         defer { lock.unlock() }
-        for l in layoutLinears { l.transposed.setEnabled(on) }
+        for l in layoutLinears { l.packed.setEnabled(on) }
     }
 
     /// Bytes held by the inference layout's copies.
     public var inferenceWeightLayoutBytes: Int {
-        layoutLinears.reduce(0) { $0 + $1.transposed.measure { $0?.count ?? 0 } } * MemoryLayout<Float>.stride
+        layoutLinears.reduce(0) { $0 + $1.packed.measure { $0?.count ?? 0 } } * MemoryLayout<Float>.stride
     }
 }
 

@@ -8,7 +8,7 @@ public struct Linear: Sendable {
     public let outFeatures: Int
     /// The copy of `weight` the forward uses when the inference layout is on: 16-output
     /// panels on AVX-512 CPUs (PanelGemm, for up to 48 rows), else [in, out].
-    let transposed: DerivedWeight<Tensor>
+    let packed: DerivedWeight<Tensor>
     /// The int8 copy the forward uses when the inference dtype is int8 (Quantization.swift).
     let int8: DerivedWeight<QuantizedWeight>
 
@@ -23,7 +23,7 @@ public struct Linear: Sendable {
         self.bias = bias
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
-        transposed = DerivedWeight(sources: sources)
+        packed = DerivedWeight(sources: sources)
         int8 = DerivedWeight(sources: sources)
     }
 
@@ -34,7 +34,7 @@ public struct Linear: Sendable {
             return
         }
         if PanelGemm.enabled {
-            if rows <= PanelGemm.maxRows, let panels = transposed.current({ old in
+            if rows <= PanelGemm.maxRows, let panels = packed.current({ old in
                 let t = old ?? Tensor(zeros: [PanelGemm.count(rows: outFeatures, columns: inFeatures)])
                 PanelGemm.pack(weight.pointer, rows: outFeatures, columns: inFeatures, into: t.pointer)
                 return t
@@ -43,7 +43,7 @@ public struct Linear: Sendable {
                                   inFeatures: inFeatures, outFeatures: outFeatures)
                 return
             }
-        } else if let wt = transposed.current({ old in
+        } else if let wt = packed.current({ old in
             let t = old ?? Tensor(zeros: [inFeatures, outFeatures])
             transpose(weight.pointer, rows: outFeatures, columns: inFeatures, into: t.pointer)
             return t
