@@ -50,7 +50,7 @@ struct Bench: ParsableCommand {
                 throw ElectraError("unknown --weight-layout '\(weightLayout)'; expected inference, hf or both")
             }
             let layouts = weightLayout == "both" ? ["hf", "inference"] : [weightLayout]
-            let dtypes: [InferenceDType] = dtype == "both" ? [.fp32, .int8] : [try DTypeOption.parse(dtype)]
+            let dtypes: [InferenceDType] = dtype == "both" ? [.fp32, .int8] : [try DTypeOption.parse(dtype, alsoAccepted: "both")]
             // Every combination, one model each (same seed, same weights), forwards alternating.
             let variants = layouts.flatMap { l in dtypes.map { (layout: l, dtype: $0) } }
             let labelWidth = variants.count > 1 ? 32 : 17

@@ -73,12 +73,13 @@ func checkedMaxLength(_ requested: Int?, config: ElectraConfig) throws -> Int {
 enum DTypeOption {
     static let help = "fp32 (default) or int8: the encoder's linear layers quantized dynamically (weights per output channel, activations per row), the rest in fp32. int8 runs on AVX512-VNNI or AVX2; without AVX2 it falls back to a portable loop, with a warning (slower than fp32)."
 
-    static func parse(_ value: String) throws -> InferenceDType {
+    /// `alsoAccepted` names further values the command takes itself (bench's "both").
+    static func parse(_ value: String, alsoAccepted: String? = nil) throws -> InferenceDType {
         if value == "bf16" {
             throw ElectraError("--dtype bf16 is not available in this build yet; use fp32 or int8")
         }
         guard let d = InferenceDType(rawValue: value) else {
-            throw ElectraError("--dtype must be fp32 or int8, got '\(value)'")
+            throw ElectraError("--dtype must be fp32\(alsoAccepted.map { ", int8 or \($0)" } ?? " or int8"), got '\(value)'")
         }
         if d == .int8 && Int8Kernel.current == .portable {
             warn("this CPU has no AVX2 (or ELECTRA_MAX_ISA=sse caps it): int8 runs on the portable loop, which saves memory but is slower than fp32 here")
