@@ -90,3 +90,14 @@ public func deinterleave(_ pairs: UnsafePointer<Float>, _ a: UnsafeMutablePointe
 public func interleave(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into pairs: UnsafeMutablePointer<Float>, count n: Int) {
     for i in 0..<n { pairs[2 * i] = a[i]; pairs[2 * i + 1] = b[i] }
 }
+
+/// out[i] = src[rows[i]] for each listed row of width w (the masked positions a generator
+/// predicts at).
+public func gatherRows(_ src: UnsafePointer<Float>, rows: [Int], width w: Int, into out: UnsafeMutablePointer<Float>) {
+    for (i, r) in rows.enumerated() { (out + i * w).update(from: src + r * w, count: w) }
+}
+
+/// dst[rows[i]] = src[i]: the backward of `gatherRows` into a zeroed dst (rows distinct).
+public func scatterRows(_ src: UnsafePointer<Float>, rows: [Int], width w: Int, into dst: UnsafeMutablePointer<Float>) {
+    for (i, r) in rows.enumerated() { (dst + r * w).update(from: src + i * w, count: w) }
+}

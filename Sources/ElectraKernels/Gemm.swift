@@ -3,6 +3,7 @@ import Accelerate
 #elseif canImport(CBLAS)
 import CBLAS
 #endif
+import CVectorKernels
 
 /// Row-major single-precision matrix product on the calling thread:
 /// C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C.
@@ -27,6 +28,10 @@ public func sgemm(
     if n == 1 && k > 0 {
         cblas_sgemv(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, Int32(transA ? k : m), Int32(transA ? m : k),
                     alpha, a, Int32(lda), b, Int32(transB ? 1 : ldb), beta, c, Int32(ldc))
+        return
+    }
+    if GemmBackend.current == .onednn {
+        _ = ek_onednn_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         return
     }
     cblas_sgemm(

@@ -112,16 +112,23 @@ public struct LineTokenizer: Sendable {
 }
 
 /// Reads '\n'-terminated lines from a file descriptor in large blocks.
-final class LineReader {
+public final class LineReader {
     let fd: Int32
+    /// What read errors call the input.
+    let name: String
     private var buffer: [UInt8] = []
     private var start = 0
     private var eof = false
+    /// Bytes read so far.
+    public private(set) var bytesRead = 0
 
-    init(fd: Int32) { self.fd = fd }
+    public init(fd: Int32, name: String = "stdin") {
+        self.fd = fd
+        self.name = name
+    }
 
     /// Up to `max` lines (without the '\n' and a trailing '\r'); empty at end of input.
-    func nextLines(max: Int) throws -> [ArraySlice<UInt8>] {
+    public func nextLines(max: Int) throws -> [ArraySlice<UInt8>] {
         var out: [ArraySlice<UInt8>] = []
         // Compact consumed bytes.
         if start > 0 {
@@ -166,9 +173,10 @@ final class LineReader {
         }
         if got < 0 {
             buffer.removeLast(size)
-            throw TokenizerError.unreadableFile(path: "stdin", reason: String(cString: strerror(errno)))
+            throw TokenizerError.unreadableFile(path: name, reason: String(cString: strerror(errno)))
         }
         buffer.removeLast(size - got)
+        bytesRead += got
         if got == 0 { eof = true }
     }
 }

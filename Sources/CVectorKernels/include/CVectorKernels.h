@@ -107,6 +107,18 @@ void ek_adamw_avx512(float *p, const float *g, float *m, float *v, long n, float
 void ek_electra_adam_avx512(float *p, const float *g, float *m, float *v, long n, float lr, float wd, float beta1,
                             float one_minus_beta1, float beta2, float one_minus_beta2, float eps);
 
+/// oneDNN's row-major sgemm, loaded at run time (OneDNN.c). ek_onednn_load returns 1 when the
+/// library was found; ek_onednn_sgemm (only after a successful load) runs on the calling
+/// thread alone and returns oneDNN's status (0 = success).
+int ek_onednn_load(void);
+void ek_onednn_version(int *major, int *minor, int *patch);
+int ek_onednn_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
+                    const float *b, long ldb, float beta, float *c, long ldc);
+
+/// SIGINT and SIGTERM set a flag instead of ending the process (Signals.c).
+void ek_install_stop_signals(void);
+int ek_stop_requested(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,20 +16,28 @@ public struct ParameterBuilder {
         var rng: Xoshiro256
         let initializerRange: Float
         let randomInit: Bool
-        init(seed: UInt64, initializerRange: Float, randomInit: Bool) {
+        let shared: [String: Parameter]
+        init(seed: UInt64, initializerRange: Float, randomInit: Bool, shared: [String: Parameter]) {
             rng = Xoshiro256(seed: seed)
             self.initializerRange = initializerRange
             self.randomInit = randomInit
+            self.shared = shared
         }
     }
 
     /// `randomInit: false` leaves absent weights at zero (LayerNorm at one): for shape-only
     /// uses such as counting parameters, where drawing 100M normals would be wasted work.
-    public init(weights: CheckpointWeights?, initializerRange: Float, seed: UInt64 = 0, randomInit: Bool = true) {
+    ///
+    /// `shared` maps full HF names to parameters another model already owns: those names take
+    /// that very object (no load, no initialisation), so two models train one weight (RTD's
+    /// generator and discriminator share their embeddings this way). Unlike a tied name, a
+    /// shared one is saved with each model, under its own name.
+    public init(weights: CheckpointWeights?, initializerRange: Float, seed: UInt64 = 0, randomInit: Bool = true,
+                shared: [String: Parameter] = [:]) {
         table = ParameterTable()
         self.weights = weights
         path = []
-        state = LoadState(seed: seed, initializerRange: initializerRange, randomInit: randomInit)
+        state = LoadState(seed: seed, initializerRange: initializerRange, randomInit: randomInit, shared: shared)
     }
 
     private init(_ parent: ParameterBuilder, path: [String]) {
@@ -48,6 +56,14 @@ public struct ParameterBuilder {
     /// Loads or initialises `leaf` under this path.
     public func parameter(_ leaf: String, shape: [Int], role: ParameterRole, paddingIndex: Int? = nil) throws -> Parameter {
         let name = fullName(leaf)
+        if let p = state.shared[name] {
+            guard p.value.shape == shape else {
+                throw ElectraError("shared parameter \(name) has shape \(shapeString(p.value.shape)), this model needs \(shapeString(shape))")
+            }
+            if let w = weights, let stored = w.storedName(name) { state.used.insert(stored) }
+            table.register(name, p)
+            return p
+        }
         if let w = weights, let t = try w.tensor(name, expectedShape: shape) {
             state.used.insert(w.storedName(name)!)
             let p = Parameter(t, role: role)

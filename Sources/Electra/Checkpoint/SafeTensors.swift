@@ -89,6 +89,12 @@ public final class SafeTensorsFile: TensorSource, @unchecked Sendable {
         return try file.floatTensor(StoredTensorInfo(dtype: r.dtype, shape: r.shape), at: dataStart + r.range.lowerBound, name: name)
     }
 
+    /// The stored bytes of `name`, in place (valid while this file is alive), and its record.
+    public func rawData(_ name: String) throws -> (pointer: UnsafeRawPointer, record: TensorRecord) {
+        let r = try record(name)
+        return (UnsafeRawPointer(file.base + dataStart + r.range.lowerBound), r)
+    }
+
     /// Integer tensor (I64, I32, I16, I8, U8, BOOL) as Ints, with its shape.
     public func intTensor(_ name: String) throws -> IntTensor {
         let r = try record(name)
@@ -118,6 +124,8 @@ public enum TensorPayload: Sendable {
     case bfloat16(Tensor)
     case int64(IntTensor)
     case int32(IntTensor)
+    /// Int32 values as they are (no widening to Int first: large id arrays).
+    case int32Values(shape: [Int], values: [Int32])
 
     var dtype: DType {
         switch self {
@@ -125,13 +133,14 @@ public enum TensorPayload: Sendable {
         case .half: .f16
         case .bfloat16: .bf16
         case .int64: .i64
-        case .int32: .i32
+        case .int32, .int32Values: .i32
         }
     }
     var shape: [Int] {
         switch self {
         case .float(let t), .half(let t), .bfloat16(let t): t.shape
         case .int64(let t), .int32(let t): t.shape
+        case .int32Values(let shape, _): shape
         }
     }
     var byteCount: Int { shape.reduce(1, *) * dtype.byteSize }
@@ -148,6 +157,8 @@ public enum TensorPayload: Sendable {
             return t.values.map { Int64($0).littleEndian }.withUnsafeBytes { Data($0) }
         case .int32(let t):
             return t.values.map { Int32(truncatingIfNeeded: $0).littleEndian }.withUnsafeBytes { Data($0) }
+        case .int32Values(_, let v):
+            return v.withUnsafeBytes { Data($0) }  // little-endian hosts only (x86-64, arm64)
         }
     }
 }

@@ -19,6 +19,8 @@ extension ElectraTrainable {
 /// `headForward` returns the activations `headBackward` needs.
 struct HeadTraining {
     let dropout: DropoutContext?
+    /// Multiplies d loss / d logits (a weighted term of a larger loss: RTD's 50 x BCE).
+    var lossScale: Float = 1
 }
 
 /// What a head computes from the backbone's last hidden state. Each head writes this pair
@@ -56,7 +58,7 @@ extension HeadPass {
     }
 
     /// The same forward keeping the tape, then the loss's backward through head and backbone.
-    func trainingPass(_ inputs: ElectraInputs, dropout: DropoutContext?) throws -> ElectraOutput {
+    func trainingPass(_ inputs: ElectraInputs, dropout: DropoutContext?, lossScale: Float = 1) throws -> ElectraOutput {
         let batch = try TokenBatch(inputs, config: config, flattenChoices: Self.flattensChoices)
         guard hasLabels(inputs) else { throw ElectraError("training \(Self.architecture) needs \(Self.trainingLabels)") }
         guard backbone.inferenceDType == .fp32 else {
@@ -64,7 +66,7 @@ extension HeadPass {
         }
         let tape = backbone.trainingForward(batch, dropout: dropout)
         let h = tape.output
-        let (out, acts) = try headForward(h, batch, inputs, training: HeadTraining(dropout: dropout))
+        let (out, acts) = try headForward(h, batch, inputs, training: HeadTraining(dropout: dropout, lossScale: lossScale))
         let dH = tape.dSequence
         dH.pointer.initialize(repeating: 0, count: dH.count)
         headBackward(acts!, h: h, dH: dH, batch)

@@ -41,7 +41,12 @@ public final class ElectraForMaskedLM: ElectraHeadModel, ElectraTrainable, HeadP
     }
 
     /// [N, E] x 3, mean/rstd [N], d loss / d logits [N, V].
-    struct Activations { let pre, act, normed, mean, rstd, dLogits: Tensor }
+    struct Activations {
+        let pre, act, normed, mean, rstd, dLogits: Tensor
+        func with(dLogits d: Tensor) -> Activations {
+            Activations(pre: pre, act: act, normed: normed, mean: mean, rstd: rstd, dLogits: d)
+        }
+    }
     static let flattensChoices = false
     static let trainingLabels = "integer labels shaped like input_ids (-100 = ignore)"
 
@@ -49,30 +54,44 @@ public final class ElectraForMaskedLM: ElectraHeadModel, ElectraTrainable, HeadP
     func headForward(_ h: Tensor, _ batch: TokenBatch, _ inputs: ElectraInputs, training: HeadTraining?)
         throws -> (ElectraOutput, Activations?) {
         let labels = try inputs.tokenLabels()
-        let n = batch.tokens, E = config.embeddingSize, V = config.vocabSize
-        let pre = Tensor(zeros: [n, E]), normed = Tensor(zeros: [n, E])
-        let mean = Tensor(zeros: [n]), rstd = Tensor(zeros: [n])
-        dense.forward(pre.pointer, h.pointer, rows: n)
-        let act = activated(.gelu, pre, keep: training != nil)
-        layerNorm.forward(normed.pointer, act.pointer, rows: n, mean: mean.pointer, rstd: rstd.pointer)
-        let logits = Tensor(zeros: [batch.batch, batch.length, V])
-        lmHead.forward(logits.pointer, normed.pointer, rows: n)
+        let n = batch.tokens, V = config.vocabSize
+        let (flat, acts) = predictions(h.pointer, rows: n, keep: training != nil)
+        let logits = Tensor(shape: [batch.batch, batch.length, V], storage: flat.storage)
         let dLogits = lossGradient([n, V], training)
         var out = ElectraOutput(loss: nil, logits: logits)
         if let labels {
             out.loss = try Losses.crossEntropy(logits: logits.pointer, rows: n, classes: V, labels: labels.values, grad: dLogits?.pointer)
         }
-        return (out, dLogits.map { Activations(pre: pre, act: act, normed: normed, mean: mean, rstd: rstd, dLogits: $0) })
+        return (out, dLogits.map { acts.with(dLogits: $0) })
     }
 
     func headBackward(_ a: Activations, h: Tensor, dH: Tensor, _ batch: TokenBatch) {
-        let n = batch.tokens, E = config.embeddingSize
+        predictionsBackward(a, h: h.pointer, dH: dH.pointer, rows: batch.tokens)
+    }
+
+    /// The prediction layers over `rows` rows of h [rows, H] -> logits [rows, V]; with `keep`
+    /// the activations for `predictionsBackward` (dLogits still to be filled).
+    func predictions(_ h: UnsafePointer<Float>, rows n: Int, keep: Bool) -> (logits: Tensor, acts: Activations) {
+        let E = config.embeddingSize, V = config.vocabSize
+        let pre = Tensor(zeros: [n, E]), normed = Tensor(zeros: [n, E])
+        let mean = Tensor(zeros: [n]), rstd = Tensor(zeros: [n])
+        dense.forward(pre.pointer, h, rows: n)
+        let act = activated(.gelu, pre, keep: keep)
+        layerNorm.forward(normed.pointer, act.pointer, rows: n, mean: mean.pointer, rstd: rstd.pointer)
+        let logits = Tensor(zeros: [n, V])
+        lmHead.forward(logits.pointer, normed.pointer, rows: n)
+        return (logits, Activations(pre: pre, act: act, normed: normed, mean: mean, rstd: rstd, dLogits: logits))
+    }
+
+    /// d loss / d h [rows, H] (overwritten) from `a.dLogits` [rows, V]; head gradients accumulated.
+    func predictionsBackward(_ a: Activations, h: UnsafePointer<Float>, dH: UnsafeMutablePointer<Float>, rows n: Int) {
+        let E = config.embeddingSize
         let dNormed = Tensor(zeros: [n, E]), dAct = Tensor(zeros: [n, E])
         // The tied weight's gradient lands in the word-embedding Parameter's buffer.
         lmHead.backward(dx: dNormed.pointer, dy: a.dLogits.pointer, x: a.normed.pointer, rows: n)
         layerNorm.backward(dx: dAct.pointer, dy: dNormed.pointer, input: a.act.pointer, residual: nil,
                            mean: a.mean.pointer, rstd: a.rstd.pointer, rows: n)
         Activation.gelu.backward(dx: dAct.pointer, dy: dAct.pointer, pre: a.pre.pointer, count: n * E)
-        dense.backward(dx: dH.pointer, dy: dAct.pointer, x: h.pointer, rows: n)
+        dense.backward(dx: dH, dy: dAct.pointer, x: h, rows: n)
     }
 }

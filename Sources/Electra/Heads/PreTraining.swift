@@ -45,6 +45,7 @@ public final class ElectraForPreTraining: ElectraHeadModel, ElectraTrainable, He
         let dLogits = lossGradient([n], training)
         var out = ElectraOutput(loss: nil, logits: logits)
         if let labels { out.loss = try replacedTokenLoss(logits: logits, labels: labels, batch: batch, grad: dLogits?.pointer) }
+        if let d = dLogits, let s = training?.lossScale, s != 1 { scaleInPlace(d.pointer, n, s) }
         return (out, dLogits.map { Activations(pre: pre, act: act, dLogits: $0) })
     }
 

@@ -42,11 +42,17 @@ public final class MetricsLog {
 /// rate, tokens/s, ETA.
 public struct ProgressLine {
     let total: Int
-    let start = Date()
+    let start: Date
+    /// The step the run started from (a resumed run's ETA counts only its own steps).
+    let firstStep: Int
     var lastPrint = Date.distantPast
     let interactive = isatty(STDERR_FILENO) != 0
 
-    public init(totalSteps: Int) { total = totalSteps }
+    public init(totalSteps: Int, started: Date = Date(), firstStep: Int = 0) {
+        total = totalSteps
+        start = started
+        self.firstStep = firstStep
+    }
 
     public mutating func update(step: Int, epoch: Double, loss: Double, learningRate: Double, tokensPerSecond: Double,
                                 extras: [(key: String, value: Double)] = [], force: Bool = false) {
@@ -54,7 +60,7 @@ public struct ProgressLine {
         guard force || now.timeIntervalSince(lastPrint) > (interactive ? 0.5 : 15) || step == total else { return }
         lastPrint = now
         let elapsed = now.timeIntervalSince(start)
-        let eta = step > 0 ? elapsed / Double(step) * Double(total - step) : 0
+        let eta = step > firstStep ? elapsed / Double(step - firstStep) * Double(total - step) : 0
         let more = extras.map { String(format: "  %@ %.4f", $0.key, $0.value) }.joined()
         let line = String(format: "step %d/%d  epoch %.2f  loss %.4f%@  lr %.2e  %.0f tok/s  elapsed %@  eta %@",
                           step, total, epoch, loss, more, learningRate, tokensPerSecond, Self.clock(elapsed), Self.clock(eta))
@@ -65,7 +71,7 @@ public struct ProgressLine {
         if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 
-    static func clock(_ s: Double) -> String {
+    public static func clock(_ s: Double) -> String {
         let t = Int(s.rounded())
         return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
     }

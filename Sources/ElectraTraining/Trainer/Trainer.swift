@@ -17,8 +17,8 @@ public final class Trainer {
     /// name: "folder/name", or the bare HF name for a model saved at the top).
     public let parameters: ParameterTable
     public let optimizer: AdamOptimizer
-    public let schedule: LRSchedule
-    public let totalSteps: Int
+    public private(set) var schedule: LRSchedule
+    public private(set) var totalSteps: Int
     public let stepsPerEpoch: Int
     let dropout: DropoutContext
     private let trainable: [Parameter]
@@ -51,15 +51,28 @@ public final class Trainer {
         case .electra:
             optimizer = ElectraAdamWeightDecay(parameters: named, epsilon: o.adamEpsilon, weightDecay: o.weightDecay, learningRateMultiplier: multiplier)
         }
-        let warmup = Int((Double(totalSteps) * o.warmupFraction).rounded())
-        switch o.schedule {
-        case .electra: schedule = .electra(peak: o.learningRate, warmupSteps: warmup, totalSteps: totalSteps)
-        case .linear: schedule = .linear(peak: o.learningRate, warmupSteps: warmup, totalSteps: totalSteps)
-        case .constant: schedule = .constant(peak: o.learningRate)
-        }
+        schedule = Self.schedule(o, totalSteps: totalSteps)
         dropout = DropoutContext(seed: o.seed &+ 1)
         parameters.zeroGradients()
     }
+
+    static func schedule(_ o: TrainerOptions, totalSteps: Int) -> LRSchedule {
+        let warmup = min(o.warmupSteps ?? Int((Double(totalSteps) * o.warmupFraction).rounded()), totalSteps)
+        switch o.schedule {
+        case .electra: return .electra(peak: o.learningRate, warmupSteps: warmup, totalSteps: totalSteps)
+        case .linear: return .linear(peak: o.learningRate, warmupSteps: warmup, totalSteps: totalSteps)
+        case .constant: return .constant(peak: o.learningRate)
+        }
+    }
+
+    /// Fixes the run's length (a `maxTime` run, once its speed is known).
+    func setTotalSteps(_ n: Int) {
+        totalSteps = max(1, n)
+        schedule = Self.schedule(options, totalSteps: totalSteps)
+    }
+
+    /// Whether the schedule's length still waits for the first steps' speed.
+    var sizingFromTime: Bool { options.maxTime != nil && options.maxSteps == nil }
 
     /// The settings a resumed run must share with the run it continues.
     var runFingerprint: [String: String] {
@@ -67,7 +80,7 @@ public final class Trainer {
         var f = task.runFingerprint
         f["learning_rate"] = "\(o.learningRate)"
         f["layerwise_lr_decay"] = "\(o.layerwiseDecay)"
-        f["warmup"] = "\(o.warmupFraction)"
+        f["warmup"] = o.warmupSteps.map { "\($0) steps" } ?? "\(o.warmupFraction)"
         f["weight_decay"] = "\(o.weightDecay)"
         f["batch_size"] = "\(o.batchSize)"
         f["gradient_accumulation_steps"] = "\(o.gradientAccumulation)"
@@ -116,6 +129,11 @@ public final class Trainer {
                 throw ElectraError("--resume: \(output.path) holds no checkpoint-N folder to continue from")
             }
             let saved = try TrainerCheckpoints.restore(from: ckpt, models: task.models, optimizer: optimizer, dropout: dropout)
+            if sizingFromTime, saved.run["total_steps_from_time"] != nil, let n = saved.run["total_steps"].flatMap(Int.init) {
+                setTotalSteps(n)
+                state.run = runFingerprint
+                state.run["total_steps_from_time"] = "true"
+            }
             for (key, value) in state.run.sorted(by: { $0.key < $1.key }) where saved.run[key] != nil && saved.run[key] != value {
                 throw ElectraError("--resume: \(ckpt.lastPathComponent) was made with \(key) \(saved.run[key]!), this run has \(value); resume with the same value or start a new output folder")
             }
@@ -128,8 +146,11 @@ public final class Trainer {
         }
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         let log = try MetricsLog(url: output.appendingPathComponent("metrics.jsonl"))
-        var progress = ProgressLine(totalSteps: totalSteps)
         let started = Date()
+        var progress = ProgressLine(totalSteps: totalSteps, started: started, firstStep: state.step)
+        var firstStepDone: Date?
+        let startStep = state.step
+        if options.checkpointOnSignal { StopSignals.install() }
         var window = LogWindow()
         var lastLoss = Double.nan, lastMetrics: [String: Double] = [:], stoppedEarly = false
         var order: (epoch: Int, perm: [Int]) = (-1, [])
@@ -167,6 +188,20 @@ public final class Trainer {
             state.step += 1
             let step = state.step
             lastLoss = loss
+            if sizingFromTime && state.run["total_steps_from_time"] == nil {
+                // Steps after the first (which allocates) set the pace; the schedule then
+                // ends where the time budget does.
+                if step == startStep + 1 { firstStepDone = Date() }
+                if step == startStep + 6, let t1 = firstStepDone {
+                    let perStep = Date().timeIntervalSince(t1) / 5
+                    let left = options.maxTime! - Date().timeIntervalSince(started)
+                    setTotalSteps(min(step + Int(left / perStep), options.epochs * stepsPerEpoch))
+                    state.run = runFingerprint
+                    state.run["total_steps_from_time"] = "true"
+                    progress = ProgressLine(totalSteps: totalSteps, started: started, firstStep: startStep)
+                    say("\(String(format: "%.2f", perStep)) s/step: the --max-time budget fits \(totalSteps) steps; the schedule now ends there")
+                }
+            }
             window.add(loss: loss, tokens: tokens, metrics: metrics)
             let tps = window.tokensPerSecond
             let epochs = Double(step) / Double(stepsPerEpoch)
@@ -208,7 +243,9 @@ public final class Trainer {
                 }
                 try writePlot(log: log)
             }
-            if (options.saveSteps > 0 && step % options.saveSteps == 0) || epochEnd {
+            let outOfTime = options.maxTime.map { Date().timeIntervalSince(started) >= $0 } ?? false
+            let stopRequested = options.checkpointOnSignal && StopSignals.requested
+            if (options.saveSteps > 0 && step % options.saveSteps == 0) || epochEnd || outOfTime || stopRequested {
                 try checkFinite(step: step)
                 if improved { state.bestCheckpoint = TrainerCheckpoints.name(step: step) }
                 state.dropoutRNG = dropout.rng.state
@@ -217,6 +254,15 @@ public final class Trainer {
                 if let limit = options.saveTotalLimit {
                     TrainerCheckpoints.rotate(in: output, limit: limit, keep: state.bestCheckpoint)
                 }
+            }
+            if stopRequested {
+                if !quiet { progress.finish() }
+                throw ElectraError("stopped by a signal at step \(step); \(TrainerCheckpoints.name(step: step)) in \(output.path) holds everything: run again with --resume to continue")
+            }
+            if outOfTime && step < totalSteps {
+                if !quiet { progress.finish() }
+                say("--max-time reached at step \(step) of \(totalSteps)")
+                break
             }
             if let patience = options.earlyStoppingPatience, state.evalsWithoutImprovement >= patience {
                 stoppedEarly = step < totalSteps
@@ -260,10 +306,15 @@ public final class Trainer {
             }
             return SVGPlot.Series(name: "\(kind) \(key)", points: pts, color: color)
         }
-        let panels: [(title: String, series: [SVGPlot.Series])] = [
+        var panels: [(title: String, series: [SVGPlot.Series])] = [
             ("loss", [series("train", "loss", colors[0]), series("eval", "loss", colors[1])]),
-            ("validation", task.plottedMetrics.enumerated().map { series("eval", $0.element, colors[($0.offset + 2) % colors.count]) }),
         ]
+        for panel in task.trainingPanels {
+            panels.append((panel.title, panel.metrics.enumerated().map { series("train", $0.element, colors[$0.offset % colors.count]) }))
+        }
+        if !task.plottedMetrics.isEmpty {
+            panels.append(("validation", task.plottedMetrics.enumerated().map { series("eval", $0.element, colors[($0.offset + 2) % colors.count]) }))
+        }
         let svg = SVGPlot.render(title: "training \(output.lastPathComponent)", xLabel: "step", panels: panels)
         try AtomicFile.write(Data(svg.utf8), to: output.appendingPathComponent("training.svg"))
     }

@@ -12,6 +12,8 @@ public struct TrainerOptions: Sendable {
     public var layerwiseDecay: Double = 0.8
     public var epochs: Int = 3
     public var warmupFraction: Double = 0.1
+    /// Warmup in steps; overrides `warmupFraction` when set.
+    public var warmupSteps: Int?
     public var weightDecay: Float = 0.01
     public var batchSize: Int = 32
     /// Micro-batches of `batchSize` whose gradients are averaged into one optimizer step.
@@ -23,6 +25,12 @@ public struct TrainerOptions: Sendable {
     public var seed: UInt64 = 42
     public var shuffle = true
     public var maxSteps: Int?
+    /// Wall-clock budget in seconds: the run saves and ends when it is spent. Without
+    /// `maxSteps`, the schedule's length is set from the speed of the first steps so the
+    /// learning rate decays to zero as the time runs out.
+    public var maxTime: Double?
+    /// On SIGINT/SIGTERM, save a checkpoint at the end of the current step and stop.
+    public var checkpointOnSignal = false
     /// Validation every N steps (0: at the end of each epoch only).
     public var evalSteps: Int = 0
     /// Checkpoint every N steps (0: at the end of each epoch only).
@@ -52,6 +60,8 @@ public struct TrainerOptions: Sendable {
         try check(adamEpsilon.isFinite && adamEpsilon > 0, "--adam-epsilon must be positive, got \(adamEpsilon)")
         try check(maxGradNorm.isFinite && maxGradNorm > 0, "--max-grad-norm must be positive, got \(maxGradNorm)")
         try check(maxSteps.map { $0 > 0 } ?? true, "--max-steps must be positive, got \(maxSteps ?? 0)")
+        try check(warmupSteps.map { $0 >= 0 } ?? true, "--warmup-steps must be >= 0, got \(warmupSteps ?? 0)")
+        try check(maxTime.map { $0.isFinite && $0 > 0 } ?? true, "--max-time must be a positive duration")
         try check(evalSteps >= 0 && saveSteps >= 0, "--eval-steps and --save-steps must be >= 0 (0: each epoch)")
         try check(logSteps > 0, "log steps must be positive")
         try check(saveTotalLimit.map { $0 > 0 } ?? true, "--save-total-limit must be positive, got \(saveTotalLimit ?? 0)")

@@ -46,8 +46,10 @@ public protocol TrainingTask: AnyObject {
     func trainingStep(_ indices: ArraySlice<Int>, dropout: DropoutContext) throws -> StepResult
     /// Validation metrics (higher or lower is better per metric), or nil without validation data.
     func evaluate() throws -> [String: Double]?
-    /// Validation metrics drawn in the plot's second panel (the first is the losses).
+    /// Validation metrics drawn in the plot's validation panel (the first is the losses).
     var plottedMetrics: [String] { get }
+    /// Panels of training metrics (`StepResult.metrics` keys, window means) drawn after the loss.
+    var trainingPanels: [(title: String, metrics: [String])] { get }
     /// Facts about the data a resumed run must share with the run it continues (file names
     /// and sizes, label sets); compared key by key on `--resume`.
     var runFingerprint: [String: String] { get }
@@ -60,6 +62,7 @@ public protocol TrainingTask: AnyObject {
 
 extension TrainingTask {
     public var runFingerprint: [String: String] { [:] }
+    public var trainingPanels: [(title: String, metrics: [String])] { [] }
     public func checkpointState() -> [String: JSONValue] { [:] }
     public func restoreCheckpointState(_ state: [String: JSONValue]) throws {}
 }

@@ -1,0 +1,220 @@
+import ArgumentParser
+import Electra
+import ElectraKernels
+import ElectraTokenizers
+import ElectraTraining
+import Foundation
+
+struct Pretrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Pretrain ELECTRA by replaced token detection (or masked LM) into HF model folders.",
+        discussion: """
+        --objective rtd trains a generator and a discriminator jointly (shared embeddings, loss = \
+        1 x generator MLM + 50 x discriminator BCE) and writes OUT/discriminator \
+        (ElectraForPreTraining) and OUT/generator (ElectraForMaskedLM). --objective mlm trains a \
+        discriminator-sized masked LM into OUT/model, for comparisons at equal compute. \
+        Defaults follow the original recipe: AdamWeightDecay without bias correction, the \
+        preset's learning rate, linear warmup (10% of the steps unless --warmup-steps) then linear \
+        decay, weight decay 0.01 except LayerNorm and biases, clip 1.0, mask 15% (85% [MASK]). \
+        OUT also gets checkpoint-STEP/ folders (every --save-steps, at the end, and on Ctrl-C or \
+        SIGTERM), metrics.jsonl and training.svg.
+        """)
+
+    @Option(parsing: .upToNextOption, help: "A prepare-data folder, or raw text files (prepared into OUT/data with --tokenizer).")
+    var data: [String]
+    @Option(help: "Output folder.") var output: String
+    @Option(help: "Tokenizer folder (default: the one prepare-data stored with the data).") var tokenizer: String?
+    @Option(help: "Model shape: \(PretrainingPreset.names.joined(separator: ", ")).") var preset = "small"
+    @Option(help: "rtd (replaced token detection) or mlm (masked LM).") var objective = "rtd"
+    @Option(help: "Generator hidden size as a share of the discriminator's (default: the preset's, 0.25 for small).") var generatorSize: Double?
+    @Option(help: "Examples per micro-batch.") var batchSize = 32
+    @Option(help: "Micro-batches per optimizer step.") var gradientAccumulationSteps = 1
+    @Option(help: "Optimizer steps (default: one pass over the data, or what --max-time allows).") var maxSteps: Int?
+    @Option(help: "Wall-clock budget, e.g. 90s, 20m, 2h, 1h30m: the schedule is sized from the first steps' speed to end with it.") var maxTime: String?
+    @Option(help: "Peak learning rate (default: the preset's).") var learningRate: Float?
+    @Option(help: "Warmup steps (default: 10% of the steps).") var warmupSteps: Int?
+    @Option(help: "Decoupled weight decay.") var weightDecay: Float = 0.01
+    @Option(help: "Share of tokens masked.") var maskProb: Double?
+    @Option(help: "Weight of the discriminator's loss.") var discriminatorWeight: Float = 50
+    @Option(help: "Weight of the generator's loss.") var generatorWeight: Float = 1
+    @Option(help: "Sampling temperature of the generator.") var temperature: Float = 1
+    @Option(help: "Max tokens per example when --data is raw text.") var maxSeqLength = 128
+    @Option(help: "Seed (weights, masking, sampling, dropout, order).") var seed: UInt64 = 42
+    @Option(help: "Checkpoint every N steps (and at the end).") var saveSteps = 500
+    @Option(help: "Keep at most N checkpoints.") var saveTotalLimit: Int? = 2
+    @Option(help: "Log to metrics.jsonl every N steps.") var logSteps = 10
+    @Flag(help: "Continue from the latest checkpoint in the output folder (same settings and data).") var resume = false
+    @Flag(help: "Replace what an earlier run wrote in the output folder.") var overwriteOutput = false
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+
+    func run() throws {
+        try runReportingErrors {
+            try ThreadOption.apply(threads)
+            guard objective == "rtd" || objective == "mlm" else {
+                throw ElectraError("--objective must be rtd or mlm, got '\(objective)'")
+            }
+            if resume && overwriteOutput { throw ElectraError("pass either --resume or --overwrite-output, not both") }
+            let preset = try PretrainingPreset.named(self.preset)
+            let budget = try maxTime.map(Self.parseDuration)
+            var masking = MaskingOptions()
+            masking.maskProbability = maskProb ?? preset.maskProbability
+            try masking.validate()
+            for (name, v) in [("--discriminator-weight", discriminatorWeight), ("--generator-weight", generatorWeight), ("--temperature", temperature)]
+            where !(v.isFinite && v > 0) {
+                throw ElectraError("\(name) must be a positive number, got \(v)")
+            }
+            let out = URL(fileURLWithPath: output)
+            let folders = objective == "rtd" ? ["discriminator", "generator"] : ["model"]
+            let layout = folders.map { (folder: $0, extraFiles: TokenizerFiles.names) }
+            let dataURLs = data.map { URL(fileURLWithPath: $0) }
+            guard !dataURLs.isEmpty else { throw ElectraError("--data needs a prepare-data folder or text files") }
+            let isFolder = dataURLs.count == 1 && FileManager.default.fileExists(atPath: dataURLs[0].appendingPathComponent(PretrainingManifest.fileName).path)
+            var inputs = dataURLs.map { ("--data", $0) }
+            if let t = tokenizer { inputs.append(("--tokenizer", URL(fileURLWithPath: t))) }
+            try RunOutput.check(out, inputs: inputs, mode: resume ? .resume : overwriteOutput ? .overwrite : .fresh, models: layout)
+
+            // The data and its tokenizer, read (or prepared) before the output changes.
+            let dataFolder: URL, tok: ElectraTokenizer, tokFiles: [URL]
+            if isFolder {
+                dataFolder = dataURLs[0]
+                (tok, tokFiles) = try TokenizerFiles.load(tokenizer.map { URL(fileURLWithPath: $0) } ?? dataFolder.appendingPathComponent("tokenizer"),
+                                                          hint: "pass --tokenizer DIR")
+            } else {
+                guard let t = tokenizer else {
+                    throw ElectraError("--data \(dataURLs[0].path) is not a prepare-data folder (no manifest.json); to prepare raw text on the fly, pass --tokenizer DIR")
+                }
+                (tok, tokFiles) = try TokenizerFiles.load(URL(fileURLWithPath: t), hint: "pass --tokenizer DIR")
+                dataFolder = out.appendingPathComponent("data")
+                if !(resume && FileManager.default.fileExists(atPath: dataFolder.appendingPathComponent(PretrainingManifest.fileName).path)) {
+                    if overwriteOutput { try? FileManager.default.removeItem(at: dataFolder) }
+                    var prep = DataPreparation(tokenizer: tok)
+                    prep.maxSeqLength = maxSeqLength
+                    prep.seed = seed
+                    FileHandle.standardError.write(Data("preparing \(dataURLs.map(\.lastPathComponent).joined(separator: ", ")) into \(dataFolder.path)\n".utf8))
+                    try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+                    try AtomicFolder.create(dataFolder, replace: false, option: "--overwrite-output") { tmp in
+                        _ = try prep.run(inputs: dataURLs, into: tmp)
+                    }
+                }
+            }
+            let corpus = try PretrainingData(folder: dataFolder)
+            guard corpus.manifest.tokenizerFingerprint == tok.fingerprint else {
+                throw ElectraError("\(dataFolder.path) was prepared with another tokenizer (manifest \(corpus.manifest.tokenizerFingerprint), this one \(tok.fingerprint)); prepare the data again with this tokenizer")
+            }
+            var disc = preset.discriminator
+            disc.vocabSize = tok.vocabSizeWithAddedTokens
+            disc.padTokenId = tok.padTokenId
+            guard corpus.manifest.maxSeqLength <= disc.maxPositionEmbeddings else {
+                throw ElectraError("the data's examples are up to \(corpus.manifest.maxSeqLength) tokens; the model has \(disc.maxPositionEmbeddings) positions")
+            }
+            let special = SpecialIds(cls: tok.clsTokenId, sep: tok.sepTokenId, mask: tok.maskTokenId, pad: tok.padTokenId, vocabSize: disc.vocabSize)
+
+            var o = TrainerOptions()
+            o.learningRate = learningRate ?? preset.learningRate
+            o.layerwiseDecay = 1
+            o.weightDecay = weightDecay
+            o.batchSize = batchSize
+            o.gradientAccumulation = gradientAccumulationSteps
+            o.optimizer = .electra
+            o.schedule = .electra
+            o.seed = seed
+            o.warmupSteps = warmupSteps
+            o.maxSteps = maxSteps
+            o.maxTime = budget
+            o.epochs = budget != nil && maxSteps == nil ? 1_000_000 : 1
+            o.saveSteps = saveSteps
+            o.saveTotalLimit = saveTotalLimit
+            o.logSteps = logSteps
+            o.checkpointOnSignal = true
+            try o.validate()
+
+            let job: any TrainingTask
+            var shape: [String: String] = ["preset": self.preset]
+            let describe = { (c: ElectraConfig) in "\(c.numHiddenLayers) layers, hidden \(c.hiddenSize), \(c.numAttentionHeads) heads, FFN \(c.intermediateSize), embeddings \(c.embeddingSize)" }
+            for (k, v) in [("hidden_size", disc.hiddenSize), ("num_hidden_layers", disc.numHiddenLayers), ("num_attention_heads", disc.numAttentionHeads),
+                           ("intermediate_size", disc.intermediateSize), ("embedding_size", disc.embeddingSize), ("vocab_size", disc.vocabSize)] {
+                shape[k] = "\(v)"
+            }
+            var summary = ""
+            if objective == "rtd" {
+                let gen = try PretrainingPreset.generatorConfig(discriminator: disc, size: generatorSize ?? preset.generatorSize)
+                shape["generator_hidden_size"] = "\(gen.hiddenSize)"
+                let (d, g) = try PretrainingModels.build(discriminator: disc, generator: gen, seed: seed)
+                let t = ReplacedTokenDetectionTask(generator: g, discriminator: d, data: corpus, masking: masking, special: special,
+                                                   seed: seed, extraFiles: tokFiles)
+                t.generatorWeight = generatorWeight
+                t.discriminatorWeight = discriminatorWeight
+                t.temperature = temperature
+                job = FingerprintedTask(t, extra: shape)
+                summary = "discriminator: \(describe(disc)) (\(d.parameterCount) parameters); generator: \(describe(gen))"
+            } else {
+                var c = disc
+                c.architectures = [ElectraForMaskedLM.architecture]
+                let m = try ElectraForMaskedLM(config: c, seed: seed)
+                job = FingerprintedTask(MaskedLMPretrainingTask(model: m, data: corpus, masking: masking, special: special, seed: seed, extraFiles: tokFiles), extra: shape)
+                summary = "masked LM: \(describe(c)) (\(m.parameterCount) parameters)"
+            }
+            let trainer = try Trainer(task: job, options: o, output: out)
+            if overwriteOutput { try RunOutput.clearPreviousRun(out, models: layout) }
+            let steps = budget != nil && maxSteps == nil ? "steps sized to \(maxTime!)" : "\(trainer.totalSteps) steps"
+            FileHandle.standardError.write(Data("pretraining (\(objective), preset \(self.preset)) on \(corpus.exampleCount) examples (\(corpus.manifest.tokens) tokens), \(steps) of \(batchSize * gradientAccumulationSteps) examples; \(summary)\n".utf8))
+            let s = try trainer.run(resume: resume)
+            print(Self.summaryParagraph(s, objective: objective, output: out, folders: folders, log: MetricsLog.read(out.appendingPathComponent("metrics.jsonl"))))
+        }
+    }
+
+    /// The end-of-run paragraph: steps, time, tokens, and the last logged metrics.
+    static func summaryParagraph(_ s: Trainer.Summary, objective: String, output: URL, folders: [String], log: [[String: JSONValue]]) -> String {
+        let last = log.last { $0["kind"]?.stringValue == "train" } ?? [:]
+        func v(_ k: String) -> String { last[k]?.doubleValue.map { String(format: "%.3f", $0) } ?? "n/a" }
+        let tps = last["tokens_per_second"]?.doubleValue.map { String(format: "%.0f", $0) } ?? "n/a"
+        var text = "Pretrained (\(objective)) for \(s.steps) steps in \(ProgressLine.clock(s.seconds)) at \(tps) tokens/s. "
+        if objective == "rtd" {
+            text += "At the end the generator predicted \(v("generator_accuracy")) of masked tokens (loss \(v("generator_loss"))); "
+            text += "the discriminator classified \(v("discriminator_accuracy")) of tokens correctly (loss \(v("discriminator_loss"))), "
+            text += "with precision \(v("precision")) and recall \(v("recall")) on replaced tokens, which were \(v("replaced_fraction")) of all tokens. "
+        } else {
+            text += "At the end the model predicted \(v("generator_accuracy")) of masked tokens (loss \(v("generator_loss"))). "
+        }
+        text += "Models: \(folders.map { output.appendingPathComponent($0).path }.joined(separator: ", ")); log: metrics.jsonl; plot: training.svg."
+        return text
+    }
+
+    /// "90", "90s", "20m", "2h", "1h30m", "1d" -> seconds.
+    static func parseDuration(_ text: String) throws -> Double {
+        let bad = ElectraError("--max-time '\(text)' is not a duration; use e.g. 90s, 20m, 2h or 1h30m")
+        if let plain = Double(text) { guard plain > 0 else { throw bad }; return plain }
+        var total = 0.0, number = ""
+        for ch in text.lowercased() {
+            if ch.isNumber || ch == "." { number.append(ch); continue }
+            guard let n = Double(number) else { throw bad }
+            switch ch {
+            case "s": total += n
+            case "m": total += n * 60
+            case "h": total += n * 3600
+            case "d": total += n * 86400
+            default: throw bad
+            }
+            number = ""
+        }
+        guard number.isEmpty, total > 0 else { throw bad }
+        return total
+    }
+}
+
+/// A task whose run fingerprint also names the model's shape, so a resume with flags that
+/// change it is refused naming the field.
+final class FingerprintedTask: TrainingTask {
+    let base: any TrainingTask
+    let extra: [String: String]
+    init(_ base: any TrainingTask, extra: [String: String]) { self.base = base; self.extra = extra }
+    var models: [TrainedModel] { base.models }
+    var exampleCount: Int { base.exampleCount }
+    func trainingStep(_ indices: ArraySlice<Int>, dropout: DropoutContext) throws -> StepResult { try base.trainingStep(indices, dropout: dropout) }
+    func evaluate() throws -> [String: Double]? { try base.evaluate() }
+    var plottedMetrics: [String] { base.plottedMetrics }
+    var trainingPanels: [(title: String, metrics: [String])] { base.trainingPanels }
+    var runFingerprint: [String: String] { base.runFingerprint.merging(extra) { a, _ in a } }
+    func checkpointState() -> [String: JSONValue] { base.checkpointState() }
+    func restoreCheckpointState(_ state: [String: JSONValue]) throws { try base.restoreCheckpointState(state) }
+}

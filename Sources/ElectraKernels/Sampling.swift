@@ -1,0 +1,38 @@
+/// Draws one class per row from softmax(logits / temperature) by the inverse CDF, and
+/// reports each row's argmax: RTD's generator samples its replacements this way (no gradient
+/// flows through the draw). `uniforms[r]` in [0, 1) is row r's draw, made by the caller from
+/// its seeded generator, so results do not depend on how rows are split across threads.
+/// logits [rows, classes] are left unchanged.
+public func sampleCategorical(
+    logits: UnsafePointer<Float>, rows: Int, classes: Int, temperature: Float, uniforms: [Float]
+) -> (samples: [Int], argmax: [Int]) {
+    precondition(uniforms.count >= rows && temperature > 0)
+    var samples = [Int](repeating: 0, count: rows), best = [Int](repeating: 0, count: rows)
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Parallel.threads * classes)
+    defer { scratch.deallocate() }
+    samples.withUnsafeMutableBufferPointer { sp in
+        best.withUnsafeMutableBufferPointer { bp in
+            let (sp, bp) = (sp.baseAddress!, bp.baseAddress!)
+            Parallel.forRanges(rows, minChunk: 4) { t, range in
+                let row = scratch + t * classes
+                for r in range {
+                    let src = logits + r * classes
+                    var arg = 0
+                    for j in 1..<classes where src[j] > src[arg] { arg = j }
+                    bp[r] = arg
+                    row.update(from: src, count: classes)
+                    if temperature != 1 { scaleRow(row, classes, by: 1 / temperature) }
+                    let total = expShiftedRow(row, classes)
+                    let threshold = uniforms[r] * total
+                    var acc: Float = 0, pick = classes - 1
+                    for j in 0..<classes {
+                        acc += row[j]
+                        if acc > threshold { pick = j; break }
+                    }
+                    sp[r] = pick
+                }
+            }
+        }
+    }
+    return (samples, best)
+}

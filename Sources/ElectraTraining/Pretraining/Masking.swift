@@ -1,0 +1,99 @@
+import Electra
+import ElectraKernels
+
+/// Which tokens the generator must predict, as google-research/electra's pretrain_helpers.mask
+/// chooses them: candidates are every token except [CLS], [SEP], [MASK] and padding;
+/// round(mask_prob x tokens) of them (at least 1, at most int((mask_prob + 0.005) x
+/// max_length)) are drawn uniformly; each becomes [MASK] with `maskTokenShare`, a random
+/// token with `randomTokenShare`, and stays itself otherwise (the original: 0.85, 0, 0.15).
+public struct MaskingOptions: Sendable, Equatable {
+    public var maskProbability = 0.15
+    public var maskTokenShare = 0.85
+    public var randomTokenShare = 0.0
+    public init() {}
+
+    public func validate() throws {
+        func check(_ ok: Bool, _ m: String) throws { if !ok { throw ElectraError(m) } }
+        try check(maskProbability > 0 && maskProbability < 1, "--mask-prob must be in (0, 1), got \(maskProbability)")
+        try check(maskTokenShare >= 0 && randomTokenShare >= 0 && maskTokenShare + randomTokenShare <= 1,
+                  "--mask-token-share and --random-token-share must be >= 0 and add up to at most 1, got \(maskTokenShare) and \(randomTokenShare)")
+    }
+}
+
+/// A padded batch of packed examples with its masked positions.
+public struct MaskedBatch {
+    public let batch: Int, length: Int
+    /// [B*L] the original ids (padding = pad id), the generator's input, type ids, attention mask.
+    public var original: [Int], masked: [Int], typeIds: [Int], attentionMask: [Int]
+    /// Flat indices into [B*L] of the masked positions (ascending), and their original ids.
+    public var positions: [Int], targets: [Int]
+    public var tokens: Int { attentionMask.reduce(0, +) }
+
+    func inputs(ids: [Int], labels: [Int]? = nil) -> ElectraInputs {
+        let shape = [batch, length]
+        var x = ElectraInputs(inputIds: IntTensor(shape: shape, values: ids),
+                              attentionMask: IntTensor(shape: shape, values: attentionMask),
+                              tokenTypeIds: IntTensor(shape: shape, values: typeIds))
+        if let labels { x.labels = IntTensor(shape: shape, values: labels) }
+        return x
+    }
+}
+
+/// The special ids masking needs.
+public struct SpecialIds: Sendable {
+    public var cls, sep, mask, pad: Int
+    public var vocabSize: Int
+    public init(cls: Int, sep: Int, mask: Int, pad: Int, vocabSize: Int) {
+        self.cls = cls; self.sep = sep; self.mask = mask; self.pad = pad; self.vocabSize = vocabSize
+    }
+}
+
+extension PretrainingData {
+    /// Examples `indices` padded to the longest, with positions masked by `rng`.
+    public func maskedBatch(_ indices: ArraySlice<Int>, options: MaskingOptions, special s: SpecialIds,
+                            rng: inout Xoshiro256) -> MaskedBatch {
+        let b = indices.count
+        let length = indices.map { example($0).ids.count }.max() ?? 1
+        var original = [Int](repeating: s.pad, count: b * length)
+        var types = [Int](repeating: 0, count: b * length), mask = [Int](repeating: 0, count: b * length)
+        for (row, i) in indices.enumerated() {
+            let (ids, firstEnd) = example(i)
+            for (k, id) in ids.enumerated() {
+                original[row * length + k] = Int(id)
+                types[row * length + k] = k < firstEnd ? 0 : 1
+                mask[row * length + k] = 1
+            }
+        }
+        var masked = original, positions: [Int] = [], targets: [Int] = []
+        let maxPredictions = max(1, Int((options.maskProbability + 0.005) * Double(manifest.maxSeqLength)))
+        var candidates: [Int] = []
+        for row in 0..<b {
+            candidates.removeAll(keepingCapacity: true)
+            var tokens = 0
+            for k in 0..<length where mask[row * length + k] == 1 {
+                tokens += 1
+                let id = original[row * length + k]
+                if id != s.cls && id != s.sep && id != s.mask && id != s.pad { candidates.append(row * length + k) }
+            }
+            let wanted = max(1, min(maxPredictions, Int((Double(tokens) * options.maskProbability).rounded())))
+            let n = min(wanted, candidates.count)
+            for j in 0..<n {  // partial Fisher-Yates: a uniform n-subset
+                let pick = j + Int(rng.next() % UInt64(candidates.count - j))
+                candidates.swapAt(j, pick)
+            }
+            let chosen = candidates[0..<n].sorted()
+            for p in chosen {
+                positions.append(p)
+                targets.append(original[p])
+                let u = Double(rng.next() >> 11) * 0x1p-53
+                if u < options.maskTokenShare {
+                    masked[p] = s.mask
+                } else if u < options.maskTokenShare + options.randomTokenShare {
+                    masked[p] = Int(rng.next() % UInt64(s.vocabSize))
+                }
+            }
+        }
+        return MaskedBatch(batch: b, length: length, original: original, masked: masked, typeIds: types,
+                           attentionMask: mask, positions: positions, targets: targets)
+    }
+}

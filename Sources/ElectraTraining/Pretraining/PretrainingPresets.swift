@@ -1,0 +1,78 @@
+import Electra
+import Foundation
+
+/// Model shapes and recipe defaults for `electra pretrain`: the paper's small, base and large
+/// (ELECTRA-NOTES.md), and two shapes for CPU experiments and tests: mini (4 layers, hidden
+/// 256, 4 heads, FFN 1024, embeddings 128) and tiny (2 layers, hidden 128, 2 heads, FFN 512).
+public struct PretrainingPreset: Sendable {
+    public let name: String
+    public let discriminator: ElectraConfig
+    /// The generator's hidden size as a share of the discriminator's.
+    public let generatorSize: Double
+    public let learningRate: Float
+    public let maskProbability: Double
+
+    public static let names = ["tiny", "mini", "small", "base", "large"]
+
+    public static func named(_ name: String, vocabSize: Int = 30522) throws -> PretrainingPreset {
+        var c = ElectraConfig()
+        c.vocabSize = vocabSize
+        c.architectures = [ElectraForPreTraining.architecture]
+        var gen = 0.25, lr: Float = 5e-4, mask = 0.15
+        func shape(_ e: Int, _ h: Int, _ layers: Int, _ heads: Int, _ ffn: Int) {
+            c.embeddingSize = e; c.hiddenSize = h; c.numHiddenLayers = layers; c.numAttentionHeads = heads; c.intermediateSize = ffn
+        }
+        switch name {
+        case "tiny": shape(128, 128, 2, 2, 512); lr = 1e-3
+        case "mini": shape(128, 256, 4, 4, 1024); lr = 1e-3
+        case "small": shape(128, 256, 12, 4, 1024)
+        case "base": shape(768, 768, 12, 12, 3072); gen = 1.0 / 3; lr = 2e-4
+        case "large": shape(1024, 1024, 24, 16, 4096); lr = 2e-4; mask = 0.25
+        default:
+            throw ElectraError("unknown preset '\(name)'; choose one of \(names.joined(separator: ", "))")
+        }
+        return PretrainingPreset(name: name, discriminator: c, generatorSize: gen, learningRate: lr, maskProbability: mask)
+    }
+
+    /// The generator of the RTD recipe: the discriminator's depth and embeddings, hidden size
+    /// x `size` (heads = hidden / 64, at least 1; FFN = 4 x hidden).
+    public static func generatorConfig(discriminator d: ElectraConfig, size: Double) throws -> ElectraConfig {
+        guard size > 0 && size <= 1 else { throw ElectraError("--generator-size must be in (0, 1], got \(size)") }
+        var g = d
+        var hidden = max(1, Int((Double(d.hiddenSize) * size).rounded()))
+        let heads = max(1, hidden / 64)
+        hidden = hidden / heads * heads
+        g.hiddenSize = hidden
+        g.numAttentionHeads = heads
+        g.intermediateSize = 4 * hidden
+        g.architectures = [ElectraForMaskedLM.architecture]
+        return g
+    }
+}
+
+/// The RTD pair: a discriminator, and a generator built on the very same embedding
+/// `Parameter`s (word, position, token type, embedding LayerNorm): one object each, so the
+/// gradients of both models sum into it and the optimizer updates it once. The generator's
+/// LM head is tied to the shared word embeddings (its own bias); its embeddings_project is
+/// its own.
+public enum PretrainingModels {
+    public static let sharedNames = [
+        "electra.embeddings.word_embeddings.weight", "electra.embeddings.position_embeddings.weight",
+        "electra.embeddings.token_type_embeddings.weight", "electra.embeddings.LayerNorm.weight",
+        "electra.embeddings.LayerNorm.bias",
+    ]
+
+    public static func build(discriminator d: ElectraConfig, generator g: ElectraConfig, seed: UInt64)
+        throws -> (discriminator: ElectraForPreTraining, generator: ElectraForMaskedLM) {
+        guard d.embeddingSize == g.embeddingSize, d.vocabSize == g.vocabSize,
+              d.maxPositionEmbeddings == g.maxPositionEmbeddings, d.typeVocabSize == g.typeVocabSize else {
+            throw ElectraError("the generator must have the discriminator's embedding shapes to share them")
+        }
+        let disc = try ElectraForPreTraining(config: d, seed: seed)
+        var shared: [String: Parameter] = [:]
+        for name in sharedNames { shared[name] = disc.parameters[name]! }
+        let builder = ParameterBuilder(weights: nil, initializerRange: g.initializerRange, seed: seed &+ 7, shared: shared)
+        let gen = try ElectraForMaskedLM(config: g, builder: builder)
+        return (disc, gen)
+    }
+}

@@ -1,0 +1,165 @@
+import Electra
+import ElectraKernels
+import Foundation
+
+/// ELECTRA's replaced token detection on the shared trainer. Each micro-batch:
+/// 1. mask positions (`MaskingOptions`) and run the generator's masked LM at those positions
+///    only; its loss (x `generatorWeight`) back-propagates at once;
+/// 2. sample replacements from softmax(logits / temperature) (no gradient through the draw);
+/// 3. the discriminator reads the original tokens with the samples at the masked positions,
+///    labelled 1 where a sample differs from the original, and its BCE over the attention
+///    mask (x `discriminatorWeight`) back-propagates.
+/// Loss = 1 x MLM + 50 x BCE by default. Saved as OUT/discriminator and OUT/generator.
+public final class ReplacedTokenDetectionTask: TrainingTask {
+    public let generator: ElectraForMaskedLM
+    public let discriminator: ElectraForPreTraining
+    public let data: PretrainingData
+    public var masking: MaskingOptions
+    public var generatorWeight: Float = 1
+    public var discriminatorWeight: Float = 50
+    public var temperature: Float = 1
+    public let special: SpecialIds
+    public let extraFiles: [URL]
+    /// Masking and sampling draws (saved with checkpoints).
+    var rng: Xoshiro256
+
+    public init(generator: ElectraForMaskedLM, discriminator: ElectraForPreTraining, data: PretrainingData,
+                masking: MaskingOptions, special: SpecialIds, seed: UInt64, extraFiles: [URL] = []) {
+        self.generator = generator
+        self.discriminator = discriminator
+        self.data = data
+        self.masking = masking
+        self.special = special
+        self.extraFiles = extraFiles
+        rng = Xoshiro256(seed: seed &+ 31)
+    }
+
+    public var models: [TrainedModel] {
+        [TrainedModel(folder: "discriminator", model: discriminator, extraFiles: extraFiles),
+         TrainedModel(folder: "generator", model: generator, extraFiles: extraFiles)]
+    }
+    public var exampleCount: Int { data.exampleCount }
+    public var plottedMetrics: [String] { [] }
+    public var trainingPanels: [(title: String, metrics: [String])] {
+        [("generator and discriminator losses", ["generator_loss", "discriminator_loss"]),
+         ("training metrics", ["generator_accuracy", "discriminator_accuracy", "precision", "recall", "replaced_fraction"])]
+    }
+
+    public var runFingerprint: [String: String] {
+        ["objective": "rtd", "data_examples": "\(data.exampleCount)", "data_tokens": "\(data.manifest.tokens)",
+         "tokenizer": data.manifest.tokenizerFingerprint, "mask_prob": "\(masking.maskProbability)",
+         "generator_weight": "\(generatorWeight)", "discriminator_weight": "\(discriminatorWeight)",
+         "temperature": "\(temperature)"]
+    }
+
+    public func checkpointState() -> [String: JSONValue] {
+        ["rng": .array(rng.state.map { .string(String($0)) })]
+    }
+
+    public func restoreCheckpointState(_ state: [String: JSONValue]) throws {
+        rng = try restoreRNG(state, current: rng)
+    }
+
+    public func trainingStep(_ indices: ArraySlice<Int>, dropout: DropoutContext) throws -> StepResult {
+        let mb = data.maskedBatch(indices, options: masking, special: special, rng: &rng)
+        let (gLoss, logits) = try generator.maskedLMForwardBackward(
+            mb.inputs(ids: mb.masked), positions: mb.positions, targets: mb.targets,
+            lossScale: generatorWeight, dropout: dropout)
+        let m = mb.positions.count
+        let uniforms = (0..<m).map { _ in rng.nextUniform() }
+        let (samples, argmax) = sampleCategorical(logits: logits.pointer, rows: m, classes: generator.config.vocabSize,
+                                                  temperature: temperature, uniforms: uniforms)
+        var ids = mb.original, labels = [Int](repeating: 0, count: mb.original.count)
+        var correct = 0
+        for (j, p) in mb.positions.enumerated() {
+            ids[p] = samples[j]
+            labels[p] = samples[j] != mb.original[p] ? 1 : 0
+            if argmax[j] == mb.targets[j] { correct += 1 }
+        }
+        let out = try discriminator.forwardBackward(mb.inputs(ids: ids, labels: labels), lossScale: discriminatorWeight, dropout: dropout)
+        let dLoss = out.loss!
+        var tp = 0, fp = 0, fn = 0, right = 0, tokens = 0, replaced = 0
+        let z = out.logits!.pointer
+        for i in 0..<labels.count where mb.attentionMask[i] == 1 {
+            tokens += 1
+            let predicted = z[i] > 0, actual = labels[i] == 1
+            if actual { replaced += 1 }
+            if predicted == actual { right += 1 }
+            if predicted && actual { tp += 1 } else if predicted { fp += 1 } else if actual { fn += 1 }
+        }
+        let metrics: [String: Double] = [
+            "generator_loss": Double(gLoss), "discriminator_loss": Double(dLoss),
+            "generator_accuracy": Double(correct) / Double(max(m, 1)),
+            "discriminator_accuracy": Double(right) / Double(max(tokens, 1)),
+            "precision": tp + fp > 0 ? Double(tp) / Double(tp + fp) : 0,
+            "recall": tp + fn > 0 ? Double(tp) / Double(tp + fn) : 0,
+            "replaced_fraction": Double(replaced) / Double(max(tokens, 1)),
+        ]
+        let loss = Double(generatorWeight) * Double(gLoss) + Double(discriminatorWeight) * Double(dLoss)
+        return StepResult(loss: loss, tokens: tokens, metrics: metrics)
+    }
+
+    public func evaluate() throws -> [String: Double]? { nil }
+}
+
+/// `--objective mlm`: BERT-style masked LM on a discriminator-sized model, with the same data,
+/// masking and budget as RTD, saved as OUT/model (ElectraForMaskedLM), for the comparison
+/// at equal compute the paper makes.
+public final class MaskedLMPretrainingTask: TrainingTask {
+    public let model: ElectraForMaskedLM
+    public let data: PretrainingData
+    public var masking: MaskingOptions
+    public let special: SpecialIds
+    public let extraFiles: [URL]
+    var rng: Xoshiro256
+
+    public init(model: ElectraForMaskedLM, data: PretrainingData, masking: MaskingOptions, special: SpecialIds,
+                seed: UInt64, extraFiles: [URL] = []) {
+        self.model = model
+        self.data = data
+        self.masking = masking
+        self.special = special
+        self.extraFiles = extraFiles
+        rng = Xoshiro256(seed: seed &+ 31)
+    }
+
+    public var models: [TrainedModel] { [TrainedModel(folder: "model", model: model, extraFiles: extraFiles)] }
+    public var exampleCount: Int { data.exampleCount }
+    public var plottedMetrics: [String] { [] }
+    public var trainingPanels: [(title: String, metrics: [String])] { [("masked LM accuracy", ["generator_accuracy"])] }
+    public var runFingerprint: [String: String] {
+        ["objective": "mlm", "data_examples": "\(data.exampleCount)", "data_tokens": "\(data.manifest.tokens)",
+         "tokenizer": data.manifest.tokenizerFingerprint, "mask_prob": "\(masking.maskProbability)"]
+    }
+    public func checkpointState() -> [String: JSONValue] { ["rng": .array(rng.state.map { .string(String($0)) })] }
+    public func restoreCheckpointState(_ state: [String: JSONValue]) throws { rng = try restoreRNG(state, current: rng) }
+
+    public func trainingStep(_ indices: ArraySlice<Int>, dropout: DropoutContext) throws -> StepResult {
+        let mb = data.maskedBatch(indices, options: masking, special: special, rng: &rng)
+        let (loss, logits) = try model.maskedLMForwardBackward(mb.inputs(ids: mb.masked), positions: mb.positions,
+                                                               targets: mb.targets, dropout: dropout)
+        let V = model.config.vocabSize
+        var correct = 0
+        for j in 0..<mb.positions.count {
+            let row = logits.pointer + j * V
+            var arg = 0
+            for c in 1..<V where row[c] > row[arg] { arg = c }
+            if arg == mb.targets[j] { correct += 1 }
+        }
+        return StepResult(loss: Double(loss), tokens: mb.tokens,
+                          metrics: ["generator_loss": Double(loss),
+                                    "generator_accuracy": Double(correct) / Double(max(mb.positions.count, 1))])
+    }
+
+    public func evaluate() throws -> [String: Double]? { nil }
+}
+
+/// A task generator's state from a checkpoint's trainer_state.json.
+func restoreRNG(_ state: [String: JSONValue], current: Xoshiro256) throws -> Xoshiro256 {
+    guard let words = state["rng"]?.arrayValue else { return current }
+    let values = words.compactMap { $0.stringValue.flatMap(UInt64.init) }
+    guard values.count == 4 else { throw ElectraError("trainer_state.json: the task's generator state is corrupt") }
+    var r = current
+    r.state = values
+    return r
+}
