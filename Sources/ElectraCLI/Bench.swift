@@ -39,12 +39,22 @@ struct Bench: ParsableCommand {
     @Flag(help: "Measure training steps instead: ElectraForPreTraining with replaced-token labels, dropout on, clip 1.0, AdamW (default shape small:32x128).")
     var train = false
 
+    @Flag(help: "Measure one full RTD pretraining step instead: generator at the masked positions + sampling + discriminator + backward + clip + AdamWeightDecay (tokens/s and peak memory).")
+    var pretrain = false
+
+    @Option(help: "With --pretrain: the model preset (\(PretrainingPreset.names.joined(separator: ", "))).")
+    var preset = "small"
+
+    @Option(help: "With --pretrain: examples per step (length 128).")
+    var batchSize = 32
+
     /// Which elementwise kernels run (`ELECTRA_MAX_ISA=sse|avx2` caps them).
     var vectorKernels: String { VectorISA.kernelName }
 
     func run() throws {
         try runReportingErrors {
             try ThreadOption.apply(threads)
+            if pretrain { return try runPretraining() }
             if train { return try runTraining() }
             guard ["inference", "hf", "both"].contains(weightLayout) else {
                 throw ElectraError("unknown --weight-layout '\(weightLayout)'; expected inference, hf or both")
@@ -118,6 +128,60 @@ struct Bench: ParsableCommand {
                 print(spec.padding(toLength: 17, withPad: " ", startingAt: 0), String(format: "%10.0f tokens/s   %9.1f ms/step", tps, median * 1000))
             }
         }
+    }
+
+    /// One RTD step, the counterpart of scripts/bench/pytorch_pretrain.py: random full-length
+    /// two-segment examples, the preset's generator, mask 15%, loss 1 x MLM + 50 x BCE.
+    func runPretraining() throws {
+        let length = 128
+        guard batchSize > 0 else { throw ElectraError("--batch-size must be positive, got \(batchSize)") }
+        let p = try PretrainingPreset.named(preset)
+        let gen = try PretrainingPreset.generatorConfig(discriminator: p.discriminator, size: p.generatorSize)
+        let (disc, g) = try PretrainingModels.build(discriminator: p.discriminator, generator: gen, seed: 1)
+        var rng = Xoshiro256(seed: 5)
+        let examples = (0..<batchSize).map { _ -> PackedExample in
+            var ids: [Int32] = [101]
+            for k in 1..<(length - 1) { ids.append(k == length / 2 ? 102 : Int32(1000 + rng.next() % 29000)) }
+            ids.append(102)
+            return PackedExample(ids: ids, firstSegmentEnd: length / 2 + 1)
+        }
+        let data = PretrainingData(examples: examples, maxSeqLength: length, vocabSize: p.discriminator.vocabSize)
+        let special = SpecialIds(cls: 101, sep: 102, mask: 103, pad: 0, vocabSize: p.discriminator.vocabSize)
+        let task = ReplacedTokenDetectionTask(generator: g, discriminator: disc, data: data, masking: MaskingOptions(), special: special, seed: 3)
+        var seen = Set<ObjectIdentifier>()
+        var named: [(name: String, parameter: Parameter)] = []
+        for m in task.models {
+            for (n, q) in m.model.parameters.uniqueParameters where seen.insert(ObjectIdentifier(q)).inserted { named.append(("\(m.folder)/\(n)", q)) }
+        }
+        let table = ParameterTable()
+        for (n, q) in named { table.register(n, q) }
+        let opt = ElectraAdamWeightDecay(parameters: named, weightDecay: 0.01)
+        let dropout = DropoutContext(seed: 3)
+        let indices = Array(0..<batchSize)
+        func step() throws {
+            table.zeroGradients()
+            _ = try task.trainingStep(indices[...], dropout: dropout)
+            _ = Gradients.clipGlobalNorm(table, maxNorm: 1)
+            opt.step(learningRate: 5e-4)
+        }
+        let (medians, runs) = try medianSeconds(warmup: 1, [step])
+        let tps = Double(batchSize * length) / medians[0]
+        let peak = Self.peakMemoryMB()
+        let spec = "\(preset):\(batchSize)x\(length)"
+        if json {
+            print(#"{"shape": "\#(spec)", "mode": "pretrain", "tokens_per_s": \#(tps), "ms_per_step": \#(medians[0] * 1000), "peak_rss_mb": \#(peak), "generator_hidden": \#(gen.hiddenSize), "threads": \#(Parallel.threads), "runs": \#(runs)}"#)
+        } else {
+            print("threads \(Parallel.threads), RTD step: generator (hidden \(gen.hiddenSize)) at masked positions + sampling + discriminator + backward + clip + AdamWeightDecay; products \(GemmBackend.current)")
+            print(spec.padding(toLength: 17, withPad: " ", startingAt: 0), String(format: "%10.0f tokens/s   %9.1f ms/step   peak RSS %.0f MB", tps, medians[0] * 1000, peak))
+        }
+    }
+
+    /// The process's peak resident memory (VmHWM), in MB; 0 where /proc is missing.
+    static func peakMemoryMB() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        return kb / 1024
     }
 
     /// The preset config (positions widened to fit L), batch, length and seeded random ids.

@@ -75,7 +75,7 @@ public func attentionForward(
             var weights = UnsafePointer(scores)
             if let dropMask = probsDropout {
                 let dropped = mine + L * L + 2 * L * (2 * L - 1)
-                for i in 0..<(L * L) { dropped[i] = scores[i] * dropMask[bh * L * L + i] }
+                multiply(dropped, scores, dropMask + bh * L * L, count: L * L)
                 weights = UnsafePointer(dropped)
             }
             // ctx[L, d] = P' V
@@ -151,17 +151,15 @@ public func attentionBackward(
             var used = p
             if let dropMask = probsDropout {
                 let dropped = dWindow + w * d
-                for i in 0..<(L * L) { dropped[i] = p[i] * dropMask[bh * L * L + i] }
+                multiply(dropped, p, dropMask + bh * L * L, count: L * L)
                 used = UnsafePointer(dropped)
             }
             sgemm(transA: true, transB: false, m: L, n: d, k: L, alpha: 1, a: used, lda: L,
                   b: dContext + off, ldb: H, beta: 0, c: dV + off, ldc: H)
             sgemm(transA: false, transB: true, m: L, n: L, k: d, alpha: 1, a: dContext + off, lda: H,
                   b: v + qoff, ldb: ldqkv, beta: 0, c: dP, ldc: L)
-            if let dropMask = probsDropout {
-                for i in 0..<(L * L) { dP[i] *= dropMask[bh * L * L + i] }
-            }
-            for l in 0..<L { softmaxRowBackward(dP + l * L, dp: dP + l * L, p: p + l * L, L) }
+            if let dropMask = probsDropout { multiply(dP, dP, dropMask + bh * L * L, count: L * L) }
+            softmaxRowsBackward(dP, dp: dP, p: p, rows: L, L)
             // dQ = alpha dS K ; dK = alpha dS^T Q
             sgemm(transA: false, transB: false, m: L, n: d, k: L, alpha: alpha, a: dP, lda: L,
                   b: k + qoff, ldb: ldqkv, beta: 0, c: dQ + off, ldc: H)

@@ -129,6 +129,12 @@ extension Activation {
     }
 }
 
+/// `softmaxRowBackward` for `rows` consecutive rows of n, in AVX-512 where the CPU has it.
+public func softmaxRowsBackward(_ dx: UnsafeMutablePointer<Float>, dp: UnsafePointer<Float>, p: UnsafePointer<Float>, rows: Int, _ n: Int) {
+    if VectorISA.level == .avx512 { return ek_softmax_backward_rows_avx512(dx, dp, p, rows, n) }
+    for r in 0..<rows { softmaxRowBackward(dx + r * n, dp: dp + r * n, p: p + r * n, n) }
+}
+
 /// Softmax backward for one row: dx = p * (dp - Σ dp * p). `dx` may alias `dp`.
 @inline(__always)
 public func softmaxRowBackward(_ dx: UnsafeMutablePointer<Float>, dp: UnsafePointer<Float>, p: UnsafePointer<Float>, _ n: Int) {

@@ -1,3 +1,5 @@
+import CVectorKernels
+
 /// Inverted dropout: a mask of 0 (dropped, probability p) or 1/(1-p) (kept), multiplied into
 /// the activations on the way forward and into their gradients on the way back.
 ///
@@ -17,6 +19,18 @@ public final class DropoutContext {
         let threshold = UInt64(Double(p) * 4_294_967_296.0)
         let keep = 1 / (1 - p)
         let key = rng.next()
+        let pairs = (count + 1) / 2
+        if VectorISA.level == .avx512 {
+            Parallel.forRanges(pairs, minChunk: 16384) { _, r in
+                ek_dropout_mask_avx512(mask, count, key, UInt32(truncatingIfNeeded: threshold), keep, r.lowerBound, r.upperBound)
+            }
+            return
+        }
+        fillMaskPortable(mask, count: count, key: key, threshold: threshold, keep: keep)
+    }
+
+    /// The Swift form (the reference the AVX-512 one is tested against).
+    func fillMaskPortable(_ mask: UnsafeMutablePointer<Float>, count: Int, key: UInt64, threshold: UInt64, keep: Float) {
         let pairs = (count + 1) / 2
         Parallel.forRanges(pairs, minChunk: 16384) { _, r in
             for j in r {
@@ -38,8 +52,21 @@ func splitMix64(_ x: UInt64) -> UInt64 {
     return z ^ (z >> 31)
 }
 
+/// out[i] = a[i] * b[i] on the calling thread (out may alias a or b): AVX-512 where the CPU
+/// has it, else Swift SIMD.
+public func multiply(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count n: Int) {
+    if VectorISA.level == .avx512 { return ek_multiply_avx512(out, a, b, n) }
+    var i = 0
+    while i + vecWidth <= n { storeVec(loadVec(a + i) * loadVec(b + i), out + i); i += vecWidth }
+    while i < n { out[i] = a[i] * b[i]; i += 1 }
+}
+
 /// x[i] *= mask[i] (SIMD). Used for both directions of dropout.
 public func multiplyInPlace(_ x: UnsafeMutablePointer<Float>, _ mask: UnsafePointer<Float>, count n: Int) {
+    if VectorISA.level == .avx512 {
+        Parallel.forRanges(n, minChunk: 32768) { _, r in ek_multiply_avx512(x + r.lowerBound, x + r.lowerBound, mask + r.lowerBound, r.count) }
+        return
+    }
     Parallel.forRanges(n, minChunk: 32768) { _, r in
         var i = r.lowerBound
         while i + vecWidth <= r.upperBound {

@@ -30,6 +30,14 @@ public func sgemm(
                     alpha, a, Int32(lda), b, Int32(transB ? 1 : ldb), beta, c, Int32(ldc))
         return
     }
+    if k == 0 {
+        // C = beta C; libraries differ on whether an empty product still applies beta.
+        for i in 0..<m {
+            let row = c + i * ldc
+            if beta == 0 { row.update(repeating: 0, count: n) } else if beta != 1 { for j in 0..<n { row[j] *= beta } }
+        }
+        return
+    }
     if GemmBackend.current == .onednn {
         _ = ek_onednn_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         return

@@ -5,30 +5,41 @@ import Foundation
 // (overwritten, the logits' layout, times `gradScale` where it is a parameter).
 
 /// Softmax cross-entropy: logits [n, classes], labels [n] (rows labelled `ignoreIndex` skipped).
-/// Returns the mean over the rows used (NaN when none, as torch gives).
+/// Returns the mean over the rows used (NaN when none, as torch gives). `grad` may be the
+/// logits' own buffer (the gradient then replaces them, saving a [n, classes] buffer: the
+/// generator's vocabulary-wide logits). Rows run in parallel, exponentials vectorised.
 public func softmaxCrossEntropy(
     logits: UnsafePointer<Float>, rows n: Int, classes: Int, labels: [Int], ignoreIndex: Int,
     grad: UnsafeMutablePointer<Float>?, gradScale: Float = 1
 ) -> Float {
-    var total = 0.0
-    var count = 0
-    var lse = [Float](repeating: 0, count: grad == nil ? 0 : n)
-    for i in 0..<n where labels[i] != ignoreIndex {
-        let row = logits + i * classes
-        let l = logSumExp(row, classes)
-        if grad != nil { lse[i] = l }
-        total += Double(l - row[labels[i]])
-        count += 1
-    }
-    if let grad {
-        grad.initialize(repeating: 0, count: n * classes)
-        let w = gradScale / Float(count)
-        for i in 0..<n where count > 0 && labels[i] != ignoreIndex {
-            let row = logits + i * classes, g = grad + i * classes
-            for c in 0..<classes { g[c] = Foundation.exp(row[c] - lse[i]) * w }
-            g[labels[i]] -= w
+    let count = labels.prefix(n).reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) }
+    let w = count > 0 ? gradScale / Float(count) : 0
+    let losses = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
+    defer { losses.deallocate() }
+    Parallel.forRanges(n, minChunk: max(1, 32768 / max(classes, 1))) { _, r in
+        for i in r {
+            let row = logits + i * classes
+            guard labels[i] != ignoreIndex else {
+                losses[i] = 0
+                grad.map { ($0 + i * classes).update(repeating: 0, count: classes) }
+                continue
+            }
+            let target = row[labels[i]]
+            if let grad {
+                let g = grad + i * classes
+                let m = vmaxElement(row, classes)
+                if g != UnsafeMutablePointer(mutating: row) { g.update(from: row, count: classes) }
+                let s = expShiftedRow(g, classes)
+                losses[i] = m + log(s) - target
+                scaleRow(g, classes, by: w / s)
+                g[labels[i]] -= w
+            } else {
+                losses[i] = logSumExp(row, classes) - target
+            }
         }
     }
+    var total = 0.0
+    for i in 0..<n where labels[i] != ignoreIndex { total += Double(losses[i]) }
     return Float(total / Double(count))
 }
 

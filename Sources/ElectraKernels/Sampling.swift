@@ -17,9 +17,7 @@ public func sampleCategorical(
                 let row = scratch + t * classes
                 for r in range {
                     let src = logits + r * classes
-                    var arg = 0
-                    for j in 1..<classes where src[j] > src[arg] { arg = j }
-                    bp[r] = arg
+                    bp[r] = argmaxRow(src, classes)
                     row.update(from: src, count: classes)
                     if temperature != 1 { scaleRow(row, classes, by: 1 / temperature) }
                     let total = expShiftedRow(row, classes)
@@ -35,4 +33,12 @@ public func sampleCategorical(
         }
     }
     return (samples, best)
+}
+
+/// The index of the first largest of x[0..<n].
+public func argmaxRow(_ x: UnsafePointer<Float>, _ n: Int) -> Int {
+    let m = vmaxElement(x, n)
+    var i = 0
+    while x[i] != m { i += 1 }
+    return i
 }

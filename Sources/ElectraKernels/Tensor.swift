@@ -90,3 +90,21 @@ public struct Tensor: @unchecked Sendable {
 public func shapeString(_ shape: [Int]) -> String {
     "[" + shape.map(String.init).joined(separator: ", ") + "]"
 }
+
+/// Buffers kept from one training step to the next, by slot: no allocation, zero-filling or
+/// page faults per step (the generator's [masked, vocab] logits are 75 MB for a small B32
+/// batch). Contents are left as the last step wrote them; each user overwrites what it reads.
+/// Grows with a margin, since the number of masked positions varies per batch.
+public final class ScratchTensors: @unchecked Sendable {
+    private var slots: [Storage?] = []
+    public init() {}
+
+    public func tensor(_ slot: Int, _ shape: [Int]) -> Tensor {
+        let need = shape.reduce(1, *) * MemoryLayout<Float>.stride
+        while slots.count <= slot { slots.append(nil) }
+        if let s = slots[slot], s.byteCount >= need { return Tensor(shape: shape, storage: s) }
+        let s = Storage(byteCount: need + need / 4)
+        slots[slot] = s
+        return Tensor(shape: shape, storage: s)
+    }
+}

@@ -115,6 +115,17 @@ void ek_onednn_version(int *major, int *minor, int *patch);
 int ek_onednn_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
                     const float *b, long ldb, float beta, float *c, long ldc);
 
+/// Dropout keep-mask for pairs [pair_begin, pair_end) of `count` elements: pair j's
+/// SplitMix64(key + j) gives elements 2j (low 32 bits) and 2j + 1 (high), each `keep` when
+/// its 32 bits are >= threshold, else 0 (Dropout512.c; equal to the Swift loop).
+void ek_dropout_mask_avx512(float *mask, long count, unsigned long long key, unsigned int threshold, float keep,
+                            long pair_begin, long pair_end);
+
+/// out[i] = a[i] * b[i] (out may alias a or b), and rows of the softmax backward
+/// dx = p * (dp - Σ dp p) (dx may alias dp), in AVX-512 (Attention512.c).
+void ek_multiply_avx512(float *out, const float *a, const float *b, long n);
+void ek_softmax_backward_rows_avx512(float *dx, const float *dp, const float *p, long rows, long n);
+
 /// SIGINT and SIGTERM set a flag instead of ending the process (Signals.c).
 void ek_install_stop_signals(void);
 int ek_stop_requested(void);

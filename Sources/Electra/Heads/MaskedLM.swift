@@ -11,6 +11,8 @@ public final class ElectraForMaskedLM: ElectraHeadModel, ElectraTrainable, HeadP
     public let dense: Linear
     public let layerNorm: LayerNormWeights
     public let lmHead: Linear
+    /// The masked-position training pass's buffers, reused across steps (PretrainingPasses.swift).
+    let scratch = ScratchTensors()
 
     public init(config c: ElectraConfig, builder vb: ParameterBuilder) throws {
         config = c
@@ -71,22 +73,33 @@ public final class ElectraForMaskedLM: ElectraHeadModel, ElectraTrainable, HeadP
 
     /// The prediction layers over `rows` rows of h [rows, H] -> logits [rows, V]; with `keep`
     /// the activations for `predictionsBackward` (dLogits still to be filled).
-    func predictions(_ h: UnsafePointer<Float>, rows n: Int, keep: Bool) -> (logits: Tensor, acts: Activations) {
+    /// With `scratch`, every buffer (logits included) is a reused one (slots 0-5).
+    func predictions(_ h: UnsafePointer<Float>, rows n: Int, keep: Bool, scratch: ScratchTensors? = nil)
+        -> (logits: Tensor, acts: Activations) {
         let E = config.embeddingSize, V = config.vocabSize
-        let pre = Tensor(zeros: [n, E]), normed = Tensor(zeros: [n, E])
-        let mean = Tensor(zeros: [n]), rstd = Tensor(zeros: [n])
+        func buffer(_ slot: Int, _ shape: [Int]) -> Tensor { scratch?.tensor(slot, shape) ?? Tensor(zeros: shape) }
+        let pre = buffer(0, [n, E]), normed = buffer(1, [n, E])
+        let mean = buffer(2, [n]), rstd = buffer(3, [n])
         dense.forward(pre.pointer, h, rows: n)
-        let act = activated(.gelu, pre, keep: keep)
+        let act: Tensor
+        if keep {
+            act = buffer(4, [n, E])
+            act.pointer.update(from: pre.pointer, count: n * E)
+            Activation.gelu.forward(act.pointer, rows: n, columns: E)
+        } else {
+            act = activated(.gelu, pre, keep: false)
+        }
         layerNorm.forward(normed.pointer, act.pointer, rows: n, mean: mean.pointer, rstd: rstd.pointer)
-        let logits = Tensor(zeros: [n, V])
+        let logits = buffer(5, [n, V])
         lmHead.forward(logits.pointer, normed.pointer, rows: n)
         return (logits, Activations(pre: pre, act: act, normed: normed, mean: mean, rstd: rstd, dLogits: logits))
     }
 
     /// d loss / d h [rows, H] (overwritten) from `a.dLogits` [rows, V]; head gradients accumulated.
-    func predictionsBackward(_ a: Activations, h: UnsafePointer<Float>, dH: UnsafeMutablePointer<Float>, rows n: Int) {
+    func predictionsBackward(_ a: Activations, h: UnsafePointer<Float>, dH: UnsafeMutablePointer<Float>, rows n: Int,
+                             scratch: ScratchTensors? = nil) {
         let E = config.embeddingSize
-        let dNormed = Tensor(zeros: [n, E]), dAct = Tensor(zeros: [n, E])
+        let dNormed = scratch?.tensor(6, [n, E]) ?? Tensor(zeros: [n, E]), dAct = scratch?.tensor(7, [n, E]) ?? Tensor(zeros: [n, E])
         // The tied weight's gradient lands in the word-embedding Parameter's buffer.
         lmHead.backward(dx: dNormed.pointer, dy: a.dLogits.pointer, x: a.normed.pointer, rows: n)
         layerNorm.backward(dx: dAct.pointer, dy: dNormed.pointer, input: a.act.pointer, residual: nil,

@@ -7,11 +7,14 @@ import ElectraKernels
 extension ElectraForMaskedLM {
     /// Forward and backward of masked LM predicting only at `positions` (flat, distinct
     /// indices into the [B, L] batch); `targets[i]` is the original token at `positions[i]`.
-    /// The gradients are of `lossScale` x the mean cross-entropy. Returns that mean (unscaled)
-    /// and the logits [M, V] at the positions, e.g. to sample replacements from.
+    /// The gradients are of `lossScale` x the mean cross-entropy; returns that mean (unscaled).
+    /// `inspectLogits` sees the logits [M, V] at the positions before the loss gradient
+    /// replaces them in place (to sample replacements from, or score predictions): the
+    /// vocabulary-wide buffer exists once, and is reused from step to step.
     public func maskedLMForwardBackward(
-        _ inputs: ElectraInputs, positions: [Int], targets: [Int], lossScale: Float = 1, dropout: DropoutContext?
-    ) throws -> (loss: Float, logits: Tensor) {
+        _ inputs: ElectraInputs, positions: [Int], targets: [Int], lossScale: Float = 1, dropout: DropoutContext?,
+        inspectLogits: ((_ logits: UnsafePointer<Float>, _ rows: Int, _ classes: Int) throws -> Void)? = nil
+    ) throws -> Float {
         let batch = try TokenBatch(inputs, config: config, flattenChoices: false)
         guard !positions.isEmpty else { throw ElectraError("masked LM needs at least one masked position") }
         guard positions.count == targets.count else {
@@ -24,19 +27,20 @@ extension ElectraForMaskedLM {
         guard backbone.inferenceDType == .fp32 else { throw ElectraError("training needs fp32 products (setInferenceDType(.fp32))") }
         let m = positions.count, H = config.hiddenSize, V = config.vocabSize
         let tape = backbone.trainingForward(batch, dropout: dropout)
-        let gathered = Tensor(zeros: [m, H])
+        let gathered = scratch.tensor(8, [m, H])
         gatherRows(tape.output.pointer, rows: positions, width: H, into: gathered.pointer)
-        let (logits, acts) = predictions(gathered.pointer, rows: m, keep: true)
-        let dLogits = Tensor(zeros: [m, V])
+        let (logits, acts) = predictions(gathered.pointer, rows: m, keep: true, scratch: scratch)
+        try inspectLogits?(logits.pointer, m, V)
+        // The gradient overwrites the logits (softmaxCrossEntropy allows grad == logits).
         let loss = try Losses.crossEntropy(logits: logits.pointer, rows: m, classes: V, labels: targets,
-                                           labelName: "masked targets", grad: dLogits.pointer, gradScale: lossScale)
-        let dGathered = Tensor(zeros: [m, H])
-        predictionsBackward(acts.with(dLogits: dLogits), h: gathered.pointer, dH: dGathered.pointer, rows: m)
+                                           labelName: "masked targets", grad: logits.pointer, gradScale: lossScale)
+        let dGathered = scratch.tensor(9, [m, H])
+        predictionsBackward(acts.with(dLogits: logits), h: gathered.pointer, dH: dGathered.pointer, rows: m, scratch: scratch)
         let dH = tape.dSequence
         dH.pointer.initialize(repeating: 0, count: dH.count)
         scatterRows(dGathered.pointer, rows: positions, width: H, into: dH.pointer)
         backbone.backward(tape)
-        return (loss, logits)
+        return loss
     }
 }
 

@@ -5,6 +5,11 @@ public struct PackedExample: Equatable, Sendable {
     public var ids: [Int32]
     /// Tokens of type 0: [CLS], A and its [SEP]; the rest are type 1.
     public var firstSegmentEnd: Int
+
+    public init(ids: [Int32], firstSegmentEnd: Int) {
+        self.ids = ids
+        self.firstSegmentEnd = firstSegmentEnd
+    }
 }
 
 /// Packs tokenized lines into examples the way google-research/electra's

@@ -90,7 +90,8 @@ public final class PretrainingData: @unchecked Sendable {
     public let folder: URL
     public let manifest: PretrainingManifest
     struct Shard {
-        let file: SafeTensorsFile
+        let owner: AnyObject  // what keeps the pointers valid: the mapped file, or memory
+
         let ids: UnsafePointer<Int32>
         let offsets: UnsafePointer<Int64>
         let firstEnds: UnsafePointer<Int32>
@@ -131,13 +132,25 @@ public final class PretrainingData: @unchecked Sendable {
             guard offsets[0] == 0, offsets[s.examples] == Int64(s.tokens) else {
                 throw ElectraError("\(shardURL.path): offsets do not cover input_ids; the data folder is corrupt")
             }
-            shards.append(Shard(file: f, ids: ids, offsets: offsets, firstEnds: ends, first: first, count: s.examples))
+            shards.append(Shard(owner: f, ids: ids, offsets: offsets, firstEnds: ends, first: first, count: s.examples))
             first += s.examples
         }
         guard first == m.examples else {
             throw ElectraError("\(url.path): the shards hold \(first) examples, the manifest says \(m.examples)")
         }
         self.shards = shards
+    }
+
+    /// Examples held in memory (benchmarks and tests), as one shard.
+    public init(examples: [PackedExample], maxSeqLength: Int, tokenizerFingerprint: String = "", vocabSize: Int) {
+        folder = URL(fileURLWithPath: "/dev/null")
+        let memory = ExampleMemory(examples)
+        var m = PretrainingManifest(maxSeqLength: maxSeqLength, seed: 0, tokenizerFingerprint: tokenizerFingerprint, vocabSize: vocabSize)
+        m.examples = examples.count
+        m.tokens = examples.reduce(0) { $0 + $1.ids.count }
+        manifest = m
+        shards = [Shard(owner: memory, ids: memory.ids.baseAddress!, offsets: memory.offsets.baseAddress!,
+                        firstEnds: memory.firstEnds.baseAddress!, first: 0, count: examples.count)]
     }
 
     /// Example `i`'s token ids and where its first segment ends.
@@ -150,5 +163,33 @@ public final class PretrainingData: @unchecked Sendable {
         let s = shards[lo], k = i - s.first
         let b = Int(s.offsets[k]), e = Int(s.offsets[k + 1])
         return (UnsafeBufferPointer(start: s.ids + b, count: e - b), Int(s.firstEnds[k]))
+    }
+}
+
+/// Packed examples in heap buffers that never move (allocated once, freed with the object).
+final class ExampleMemory {
+    let ids: UnsafeMutableBufferPointer<Int32>
+    let offsets: UnsafeMutableBufferPointer<Int64>
+    let firstEnds: UnsafeMutableBufferPointer<Int32>
+
+    init(_ examples: [PackedExample]) {
+        let total = examples.reduce(0) { $0 + $1.ids.count }
+        ids = .allocate(capacity: max(total, 1))
+        offsets = .allocate(capacity: examples.count + 1)
+        firstEnds = .allocate(capacity: max(examples.count, 1))
+        var at = 0
+        offsets[0] = 0
+        for (k, e) in examples.enumerated() {
+            for (j, id) in e.ids.enumerated() { ids[at + j] = id }
+            at += e.ids.count
+            offsets[k + 1] = Int64(at)
+            firstEnds[k] = Int32(e.firstSegmentEnd)
+        }
+    }
+
+    deinit {
+        ids.deallocate()
+        offsets.deallocate()
+        firstEnds.deallocate()
     }
 }

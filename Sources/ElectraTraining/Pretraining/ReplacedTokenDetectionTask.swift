@@ -62,13 +62,14 @@ public final class ReplacedTokenDetectionTask: TrainingTask {
 
     public func trainingStep(_ indices: ArraySlice<Int>, dropout: DropoutContext) throws -> StepResult {
         let mb = data.maskedBatch(indices, options: masking, special: special, rng: &rng)
-        let (gLoss, logits) = try generator.maskedLMForwardBackward(
-            mb.inputs(ids: mb.masked), positions: mb.positions, targets: mb.targets,
-            lossScale: generatorWeight, dropout: dropout)
         let m = mb.positions.count
         let uniforms = (0..<m).map { _ in rng.nextUniform() }
-        let (samples, argmax) = sampleCategorical(logits: logits.pointer, rows: m, classes: generator.config.vocabSize,
-                                                  temperature: temperature, uniforms: uniforms)
+        var samples: [Int] = [], argmax: [Int] = []
+        let gLoss = try generator.maskedLMForwardBackward(
+            mb.inputs(ids: mb.masked), positions: mb.positions, targets: mb.targets,
+            lossScale: generatorWeight, dropout: dropout) { logits, rows, classes in
+            (samples, argmax) = sampleCategorical(logits: logits, rows: rows, classes: classes, temperature: self.temperature, uniforms: uniforms)
+        }
         var ids = mb.original, labels = [Int](repeating: 0, count: mb.original.count)
         var correct = 0
         for (j, p) in mb.positions.enumerated() {
@@ -136,15 +137,10 @@ public final class MaskedLMPretrainingTask: TrainingTask {
 
     public func trainingStep(_ indices: ArraySlice<Int>, dropout: DropoutContext) throws -> StepResult {
         let mb = data.maskedBatch(indices, options: masking, special: special, rng: &rng)
-        let (loss, logits) = try model.maskedLMForwardBackward(mb.inputs(ids: mb.masked), positions: mb.positions,
-                                                               targets: mb.targets, dropout: dropout)
-        let V = model.config.vocabSize
         var correct = 0
-        for j in 0..<mb.positions.count {
-            let row = logits.pointer + j * V
-            var arg = 0
-            for c in 1..<V where row[c] > row[arg] { arg = c }
-            if arg == mb.targets[j] { correct += 1 }
+        let loss = try model.maskedLMForwardBackward(mb.inputs(ids: mb.masked), positions: mb.positions,
+                                                     targets: mb.targets, dropout: dropout) { logits, rows, classes in
+            for j in 0..<rows where argmaxRow(logits + j * classes, classes) == mb.targets[j] { correct += 1 }
         }
         return StepResult(loss: Double(loss), tokens: mb.tokens,
                           metrics: ["generator_loss": Double(loss),
