@@ -129,29 +129,23 @@ struct Pretrain: ParsableCommand {
             try o.validate()
 
             let job: any TrainingTask
-            var shape: [String: String] = ["preset": self.preset]
             let describe = { (c: ElectraConfig) in "\(c.numHiddenLayers) layers, hidden \(c.hiddenSize), \(c.numAttentionHeads) heads, FFN \(c.intermediateSize), embeddings \(c.embeddingSize)" }
-            for (k, v) in [("hidden_size", disc.hiddenSize), ("num_hidden_layers", disc.numHiddenLayers), ("num_attention_heads", disc.numAttentionHeads),
-                           ("intermediate_size", disc.intermediateSize), ("embedding_size", disc.embeddingSize), ("vocab_size", disc.vocabSize)] {
-                shape[k] = "\(v)"
-            }
             var summary = ""
             if objective == "rtd" {
                 let gen = try PretrainingPreset.generatorConfig(discriminator: disc, size: generatorSize ?? preset.generatorSize)
-                shape["generator_hidden_size"] = "\(gen.hiddenSize)"
                 let (d, g) = try PretrainingModels.build(discriminator: disc, generator: gen, seed: seed)
                 let t = ReplacedTokenDetectionTask(generator: g, discriminator: d, data: corpus, masking: masking, special: special,
                                                    seed: seed, extraFiles: tokFiles)
                 t.generatorWeight = generatorWeight
                 t.discriminatorWeight = discriminatorWeight
                 t.temperature = temperature
-                job = FingerprintedTask(t, extra: shape)
+                job = t
                 summary = "discriminator: \(describe(disc)) (\(d.parameterCount) parameters); generator: \(describe(gen))"
             } else {
                 var c = disc
                 c.architectures = [ElectraForMaskedLM.architecture]
                 let m = try ElectraForMaskedLM(config: c, seed: seed)
-                job = FingerprintedTask(MaskedLMPretrainingTask(model: m, data: corpus, masking: masking, special: special, seed: seed, extraFiles: tokFiles), extra: shape)
+                job = MaskedLMPretrainingTask(model: m, data: corpus, masking: masking, special: special, seed: seed, extraFiles: tokFiles)
                 summary = "masked LM: \(describe(c)) (\(m.parameterCount) parameters)"
             }
             let trainer = try Trainer(task: job, options: o, output: out)
@@ -200,21 +194,4 @@ struct Pretrain: ParsableCommand {
         guard number.isEmpty, total > 0 else { throw bad }
         return total
     }
-}
-
-/// A task whose run fingerprint also names the model's shape, so a resume with flags that
-/// change it is refused naming the field.
-final class FingerprintedTask: TrainingTask {
-    let base: any TrainingTask
-    let extra: [String: String]
-    init(_ base: any TrainingTask, extra: [String: String]) { self.base = base; self.extra = extra }
-    var models: [TrainedModel] { base.models }
-    var exampleCount: Int { base.exampleCount }
-    func trainingStep(_ indices: ArraySlice<Int>, dropout: DropoutContext) throws -> StepResult { try base.trainingStep(indices, dropout: dropout) }
-    func evaluate() throws -> [String: Double]? { try base.evaluate() }
-    var plottedMetrics: [String] { base.plottedMetrics }
-    var trainingPanels: [(title: String, metrics: [String])] { base.trainingPanels }
-    var runFingerprint: [String: String] { base.runFingerprint.merging(extra) { a, _ in a } }
-    func checkpointState() -> [String: JSONValue] { base.checkpointState() }
-    func restoreCheckpointState(_ state: [String: JSONValue]) throws { try base.restoreCheckpointState(state) }
 }

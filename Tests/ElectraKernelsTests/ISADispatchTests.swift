@@ -187,3 +187,122 @@ extension ISADispatchTests {
         }
     }
 }
+
+/// oneDNN's sgemm (loaded at run time), the AVX-512 dropout masks and attention loops, and the
+/// in-place cross-entropy: each against its reference.
+struct ProductBackendTests {
+    static let env = ProcessInfo.processInfo.environment
+
+    /// On an AVX-512 CPU with oneDNN installed, products run on oneDNN (measured faster than
+    /// OpenBLAS there, BENCHMARKS.md); anywhere else on OpenBLAS at the CPU's level.
+    @Test(.enabled(if: env["ELECTRA_GEMM"] == nil && env["ELECTRA_MAX_ISA"] == nil, "ELECTRA_GEMM or ELECTRA_MAX_ISA chooses"))
+    func backendFollowsTheCPUAndWhatIsInstalled() {
+        let want: GemmBackend = VectorISA.level == .avx512 && GemmBackend.oneDNNAvailable ? .onednn : .openblas
+        #expect(GemmBackend.current == want)
+        if !GemmBackend.oneDNNAvailable { print("oneDNN not installed (libdnnl.so.2): products on OpenBLAS") }
+        print("products: \(GemmBackend.current)")
+    }
+
+    /// Every transpose combination, odd sizes, padded leading dimensions, beta 0 and 1.3.
+    @Test(.enabled(if: GemmBackend.oneDNNAvailable, "oneDNN (libdnnl) is not installed"))
+    func oneDNNProductsMatchOpenBLAS() {
+        var rng = Xoshiro256(seed: 8)
+        for (m, n, k) in [(3, 5, 7), (64, 48, 33), (130, 17, 256), (16, 768, 256)] {
+            for transA in [false, true] {
+                for transB in [false, true] {
+                    for beta: Float in [0, 1.3] {
+                        let lda = (transA ? m : k) + 1, ldb = (transB ? k : n) + 2, ldc = n + 3
+                        let a = (0..<((transA ? k : m) * lda)).map { _ in rng.nextNormal() }
+                        let b = (0..<((transB ? n : k) * ldb)).map { _ in rng.nextNormal() }
+                        let c0 = (0..<(m * ldc)).map { _ in rng.nextNormal() }
+                        var viaDNNL = c0, viaBLAS = c0
+                        #expect(ek_onednn_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, 0.7, a, lda, b, ldb, beta, &viaDNNL, ldc) == 0)
+                        cblasReference(transA, transB, m, n, k, 0.7, a, lda, b, ldb, beta, &viaBLAS, ldc)
+                        let worst = zip(viaDNNL, viaBLAS).map { abs($0 - $1) }.max()!
+                        #expect(worst <= 1e-4 * Float(k), "\(m)x\(n)x\(k) transA \(transA) transB \(transB) beta \(beta): \(worst)")
+                    }
+                }
+            }
+        }
+    }
+
+    func cblasReference(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float, _ a: [Float], _ lda: Int,
+                        _ b: [Float], _ ldb: Int, _ beta: Float, _ c: inout [Float], _ ldc: Int) {
+        for i in 0..<m {
+            for j in 0..<n {
+                var dot: Float = 0
+                for t in 0..<k { dot += (ta ? a[t * lda + i] : a[i * lda + t]) * (tb ? b[j * ldb + t] : b[t * ldb + j]) }
+                c[i * ldc + j] = alpha * dot + beta * c[i * ldc + j]
+            }
+        }
+    }
+
+    @Test(.enabled(if: CPUFeatures.current.isSuperset(of: .avx512), "the CPU lacks AVX-512 (F/BW/DQ/VL)"))
+    func avx512DropoutMasksEqualThePortableOnes() {
+        for count in [1, 2, 15, 16, 17, 33, 1000, 40_001] {
+            for p: Float in [0.1, 0.5] {
+                let key: UInt64 = 0x1234_5678_9ABC_DEF0 &+ UInt64(count)
+                let threshold = UInt64(Double(p) * 4_294_967_296.0), keep = 1 / (1 - p)
+                var fast = [Float](repeating: -1, count: count), slow = fast
+                ek_dropout_mask_avx512(&fast, count, key, UInt32(threshold), keep, 0, (count + 1) / 2)
+                DropoutContext(seed: 0).fillMaskPortable(&slow, count: count, key: key, threshold: threshold, keep: keep)
+                #expect(fast == slow, "count \(count) p \(p)")
+                let dropped = Double(fast.filter { $0 == 0 }.count) / Double(count)
+                if count > 10_000 { #expect(abs(dropped - Double(p)) < 0.02) }
+            }
+        }
+    }
+
+    @Test(.enabled(if: CPUFeatures.current.isSuperset(of: .avx512), "the CPU lacks AVX-512 (F/BW/DQ/VL)"))
+    func avx512AttentionLoopsMatchTheSwiftOnes() {
+        var rng = Xoshiro256(seed: 2)
+        for n in [1, 7, 16, 31, 128] {
+            let rows = 3
+            let a = (0..<(rows * n)).map { _ in rng.nextNormal() }, b = (0..<(rows * n)).map { _ in rng.nextUniform() }
+            var fast = [Float](repeating: 0, count: rows * n)
+            ek_multiply_avx512(&fast, a, b, rows * n)
+            #expect(fast == zip(a, b).map { $0 * $1 })
+            var p = b
+            for r in 0..<rows { p.withUnsafeMutableBufferPointer { softmaxRow($0.baseAddress! + r * n, n) } }
+            var want = a
+            for r in 0..<rows { want.withUnsafeMutableBufferPointer { w in p.withUnsafeBufferPointer { softmaxRowBackward(w.baseAddress! + r * n, dp: w.baseAddress! + r * n, p: $0.baseAddress! + r * n, n) } } }
+            var got = a
+            ek_softmax_backward_rows_avx512(&got, got, p, rows, n)
+            #expect(zip(got, want).map { abs($0 - $1) }.max()! <= 1e-6, "n \(n)")
+        }
+    }
+
+    /// The gradient may replace the logits in place (the generator's vocabulary-wide buffer):
+    /// same loss and gradient as into a separate buffer, and as the definition.
+    @Test func crossEntropyInPlaceMatchesTheDefinition() {
+        var rng = Xoshiro256(seed: 4)
+        let rows = 37, classes = 1001
+        let logits = (0..<(rows * classes)).map { _ in 3 * rng.nextNormal() }
+        let labels = (0..<rows).map { $0 % 5 == 0 ? -100 : Int(rng.next() % UInt64(classes)) }
+        var separate = [Float](repeating: 0, count: rows * classes)
+        let l1 = softmaxCrossEntropy(logits: logits, rows: rows, classes: classes, labels: labels, ignoreIndex: -100, grad: &separate, gradScale: 2)
+        var inPlace = logits
+        let l2 = inPlace.withUnsafeMutableBufferPointer {
+            softmaxCrossEntropy(logits: $0.baseAddress!, rows: rows, classes: classes, labels: labels, ignoreIndex: -100, grad: $0.baseAddress!, gradScale: 2)
+        }
+        #expect(l1 == l2 && separate == inPlace)
+        var total = 0.0
+        let used = labels.filter { $0 != -100 }.count
+        for i in 0..<rows where labels[i] != -100 {
+            let row = logits[(i * classes)..<((i + 1) * classes)].map(Double.init)
+            let m = row.max()!
+            let lse = m + log(row.map { exp($0 - m) }.reduce(0, +))
+            total += lse - row[labels[i]]
+            for c in [0, labels[i], classes - 1] {
+                let want = 2 * (exp(row[c] - lse) - (c == labels[i] ? 1 : 0)) / Double(used)
+                #expect(abs(Double(separate[i * classes + c]) - want) < 1e-6, "row \(i) class \(c)")
+            }
+        }
+        #expect(abs(Double(l1) - total / Double(used)) < 1e-4)
+        // Rows with ignored labels get no gradient; the others sum to zero (softmax minus one-hot).
+        for i in 0..<rows {
+            let g = separate[(i * classes)..<((i + 1) * classes)]
+            if labels[i] == -100 { #expect(g.allSatisfy { $0 == 0 }) } else { #expect(abs(g.reduce(0, +)) < 1e-5) }
+        }
+    }
+}

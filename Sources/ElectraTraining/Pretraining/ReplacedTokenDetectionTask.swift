@@ -46,10 +46,14 @@ public final class ReplacedTokenDetectionTask: TrainingTask {
     }
 
     public var runFingerprint: [String: String] {
-        ["objective": "rtd", "data_examples": "\(data.exampleCount)", "data_tokens": "\(data.manifest.tokens)",
-         "tokenizer": data.manifest.tokenizerFingerprint, "mask_prob": "\(masking.maskProbability)",
-         "generator_weight": "\(generatorWeight)", "discriminator_weight": "\(discriminatorWeight)",
-         "temperature": "\(temperature)"]
+        var f = data.fingerprint(masking)
+        f["objective"] = "rtd"
+        f["generator_weight"] = "\(generatorWeight)"
+        f["discriminator_weight"] = "\(discriminatorWeight)"
+        f["temperature"] = "\(temperature)"
+        f.merge(discriminator.config.shapeFingerprint()) { a, _ in a }
+        f.merge(generator.config.shapeFingerprint(prefix: "generator_")) { a, _ in a }
+        return f
     }
 
     public func checkpointState() -> [String: JSONValue] {
@@ -129,8 +133,10 @@ public final class MaskedLMPretrainingTask: TrainingTask {
     public var plottedMetrics: [String] { [] }
     public var trainingPanels: [(title: String, metrics: [String])] { [("masked LM accuracy", ["generator_accuracy"])] }
     public var runFingerprint: [String: String] {
-        ["objective": "mlm", "data_examples": "\(data.exampleCount)", "data_tokens": "\(data.manifest.tokens)",
-         "tokenizer": data.manifest.tokenizerFingerprint, "mask_prob": "\(masking.maskProbability)"]
+        var f = data.fingerprint(masking)
+        f["objective"] = "mlm"
+        f.merge(model.config.shapeFingerprint()) { a, _ in a }
+        return f
     }
     public func checkpointState() -> [String: JSONValue] { ["rng": .array(rng.state.map { .string(String($0)) })] }
     public func restoreCheckpointState(_ state: [String: JSONValue]) throws { rng = try restoreRNG(state, current: rng) }
@@ -158,4 +164,23 @@ func restoreRNG(_ state: [String: JSONValue], current: Xoshiro256) throws -> Xos
     var r = current
     r.state = values
     return r
+}
+
+extension PretrainingData {
+    /// What a resumed run must share about its data and masking.
+    func fingerprint(_ masking: MaskingOptions) -> [String: String] {
+        ["data_examples": "\(exampleCount)", "data_tokens": "\(manifest.tokens)", "tokenizer": manifest.tokenizerFingerprint,
+         "mask_prob": "\(masking.maskProbability)", "mask_token_share": "\(masking.maskTokenShare)",
+         "random_token_share": "\(masking.randomTokenShare)"]
+    }
+}
+
+extension ElectraConfig {
+    /// The fields that decide a model's weight shapes, by config.json name.
+    func shapeFingerprint(prefix: String = "") -> [String: String] {
+        ["vocab_size": vocabSize, "embedding_size": embeddingSize, "hidden_size": hiddenSize,
+         "num_hidden_layers": numHiddenLayers, "num_attention_heads": numAttentionHeads,
+         "intermediate_size": intermediateSize, "max_position_embeddings": maxPositionEmbeddings]
+            .reduce(into: [:]) { $0[prefix + $1.key] = "\($1.value)" }
+    }
 }

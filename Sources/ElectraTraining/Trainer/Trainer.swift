@@ -128,15 +128,16 @@ public final class Trainer {
             guard let ckpt = TrainerCheckpoints.latest(in: output) else {
                 throw ElectraError("--resume: \(output.path) holds no checkpoint-N folder to continue from")
             }
-            let saved = try TrainerCheckpoints.restore(from: ckpt, models: task.models, optimizer: optimizer, dropout: dropout)
-            if sizingFromTime, saved.run["total_steps_from_time"] != nil, let n = saved.run["total_steps"].flatMap(Int.init) {
+            let savedRun = try TrainerCheckpoints.readState(ckpt).run
+            if sizingFromTime, savedRun["total_steps_from_time"] != nil, let n = savedRun["total_steps"].flatMap(Int.init) {
                 setTotalSteps(n)
                 state.run = runFingerprint
                 state.run["total_steps_from_time"] = "true"
             }
-            for (key, value) in state.run.sorted(by: { $0.key < $1.key }) where saved.run[key] != nil && saved.run[key] != value {
-                throw ElectraError("--resume: \(ckpt.lastPathComponent) was made with \(key) \(saved.run[key]!), this run has \(value); resume with the same value or start a new output folder")
+            for (key, value) in state.run.sorted(by: { $0.key < $1.key }) where savedRun[key] != nil && savedRun[key] != value {
+                throw ElectraError("--resume: \(ckpt.lastPathComponent) was made with \(key) \(savedRun[key]!), this run has \(value); resume with the same value or start a new output folder")
             }
+            let saved = try TrainerCheckpoints.restore(from: ckpt, models: task.models, optimizer: optimizer, dropout: dropout)
             state.step = saved.step
             state.bestMetric = saved.bestMetric
             state.bestCheckpoint = saved.bestCheckpoint

@@ -125,14 +125,20 @@ public enum TrainerCheckpoints {
     /// Loads weights, optimizer state and the trainer state (the dropout generator is set
     /// from it) from a checkpoint.
     public static func restore(from dir: URL, models: [TrainedModel], optimizer: any Optimizer, dropout: DropoutContext) throws -> TrainerState {
+        let state = try readState(dir)
         try restoreWeights(from: dir, models: models)
         try optimizer.restoreState(from: dir.appendingPathComponent("optimizer.safetensors"))
+        dropout.rng.state = state.dropoutRNG
+        return state
+    }
+
+    /// A checkpoint's trainer_state.json (read first, so that a resume with other settings is
+    /// refused by name before any weight of the wrong shape is read).
+    public static func readState(_ dir: URL) throws -> TrainerState {
         let stateURL = dir.appendingPathComponent("trainer_state.json")
         let data: Data
         do { data = try Data(contentsOf: stateURL) } catch { throw ElectraError("cannot read \(stateURL.path)") }
-        let state = try TrainerState(json: try JSONValue.parse(data, source: "trainer_state.json"), source: stateURL.path)
-        dropout.rng.state = state.dropoutRNG
-        return state
+        return try TrainerState(json: try JSONValue.parse(data, source: "trainer_state.json"), source: stateURL.path)
     }
 
     /// Copies `file` into `dir`, replacing a file of the same name.

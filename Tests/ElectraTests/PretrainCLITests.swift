@@ -1,0 +1,148 @@
+import ElectraKernels
+import Foundation
+import Testing
+
+@testable import Electra
+
+/// prepare-data and pretrain as a user meets them: the output folders, loading what they
+/// wrote, the refusals (unknown preset, another tokenizer, a resume of another shape, an
+/// empty corpus, an existing output), Ctrl-C/SIGTERM and a kill during a checkpoint.
+extension CLITests {
+    static let corpusWords = ["the", "cat", "dog", "sat", "on", "a", "mat", "ran", "far", "away", "and", "then", "slept", "."]
+
+    /// A vocabulary folder (optionally with extra words: another tokenizer) and a corpus file.
+    func pretrainWorkspace(extraWords: [String] = []) throws -> (tokenizer: URL, corpus: URL) {
+        let tok = tmp.appendingPathComponent("tok-\(extraWords.count)")
+        try FileManager.default.createDirectory(at: tok, withIntermediateDirectories: true)
+        let vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + Self.corpusWords + extraWords
+        try (vocab.joined(separator: "\n") + "\n").write(to: tok.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
+        var rng = Xoshiro256(seed: 3)
+        var text = ""
+        for d in 0..<30 {
+            if d > 0 { text += "\n" }
+            for _ in 0..<4 {
+                text += (0..<(3 + Int(rng.next() % 6))).map { _ in Self.corpusWords[Int(rng.next() % 13)] }.joined(separator: " ") + " .\n"
+            }
+        }
+        let corpus = tmp.appendingPathComponent("corpus.txt")
+        try text.write(to: corpus, atomically: true, encoding: .utf8)
+        return (tok, corpus)
+    }
+
+    func pretrainArgs(_ data: URL, _ out: URL, _ extra: [String] = []) -> [String] {
+        ["pretrain", "--data", data.path, "--output", out.path, "--preset", "tiny", "--batch-size", "4", "--max-steps", "4",
+         "--save-steps", "2", "--threads", "1"] + extra
+    }
+
+    @Test func prepareDataThenPretrainWritesLoadableFolders() throws {
+        let w = try pretrainWorkspace()
+        let data = tmp.appendingPathComponent("data")
+        let prep = try run(["prepare-data", "--tokenizer", w.tokenizer.path, "--input", w.corpus.path, "--output", data.path,
+                            "--max-seq-length", "32"])
+        #expect(prep.status == 0, "\(prep.stderr)")
+        #expect(prep.stdout.contains("prepared") && prep.stdout.contains("MB/s"))
+        #expect(FileManager.default.fileExists(atPath: data.appendingPathComponent("tokenizer/vocab.txt").path))
+        // An existing output is refused, and the input stays.
+        let again = try run(["prepare-data", "--tokenizer", w.tokenizer.path, "--input", w.corpus.path, "--output", data.path])
+        #expect(again.status != 0 && again.stderr.contains("--overwrite"), "\(again.stderr)")
+
+        let out = tmp.appendingPathComponent("run")
+        let r = try run(pretrainArgs(data, out))
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("generator predicted") && r.stdout.contains("precision"), "\(r.stdout)")
+        #expect(r.stderr.contains("discriminator_accuracy") && r.stderr.contains("tok/s") && r.stderr.contains("eta"))
+        for (folder, architecture) in [("discriminator", "ElectraForPreTraining"), ("generator", "ElectraForMaskedLM")] {
+            let dir = out.appendingPathComponent(folder)
+            let config = try ElectraConfig.load(from: dir.appendingPathComponent("config.json"))
+            #expect(config.architectures == [architecture])
+            #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("vocab.txt").path))
+            // infer runs it with no missing or unexpected weights, and the logits the library gives.
+            let inputs = tmp.appendingPathComponent("in-\(folder).safetensors"), result = tmp.appendingPathComponent("out-\(folder).safetensors")
+            try SafeTensorsWriter.write([("input_ids", .int64(IntTensor(shape: [1, 6], values: [2, 5, 6, 7, 4, 3])))], to: inputs)
+            let inf = try run(["infer", "--model", dir.path, "--input", inputs.path, "--output", result.path])
+            #expect(inf.status == 0 && !inf.stderr.contains("warning"), "\(inf.stderr)")
+            let logits = try SafeTensorsFile(url: result).floatTensor("logits")
+            let lib = try ElectraTask.fromConfig(config, hint: "").load(config: config, weights: try CheckpointWeights.open(dir))
+            #expect(lib.report.missing.isEmpty && lib.report.unexpected.isEmpty)
+            #expect(maxAbsDiff(logits, try lib.model(ElectraInputs(ids: [[2, 5, 6, 7, 4, 3]])).logits!) <= 1e-5)
+        }
+        // The generator's embeddings are the discriminator's (saved under each model's names).
+        let dw = try SafeTensorsFile(url: out.appendingPathComponent("discriminator/model.safetensors"))
+        let gw = try SafeTensorsFile(url: out.appendingPathComponent("generator/model.safetensors"))
+        for name in ["electra.embeddings.word_embeddings.weight", "electra.embeddings.LayerNorm.weight"] {
+            #expect(try dw.floatTensor(name).scalars == gw.floatTensor(name).scalars)
+        }
+        #expect(!gw.names.contains("generator_lm_head.weight"))  // tied, as HF saves it
+
+        // Resuming with flags that change the model's shape is refused, naming the field.
+        let grown = try run(pretrainArgs(data, out, ["--resume", "--max-steps", "6"]).map { $0 == "tiny" ? "mini" : $0 })
+        #expect(grown.status != 0 && grown.stderr.contains("hidden_size"), "\(grown.stderr)")
+        // Another tokenizer than the data's is refused.
+        let other = try pretrainWorkspace(extraWords: ["bird"])
+        let mismatch = try run(pretrainArgs(data, tmp.appendingPathComponent("run2"), ["--tokenizer", other.tokenizer.path]))
+        #expect(mismatch.status != 0 && mismatch.stderr.contains("another tokenizer"), "\(mismatch.stderr)")
+        let preset = try run(pretrainArgs(data, tmp.appendingPathComponent("run3")).map { $0 == "tiny" ? "huge" : $0 })
+        #expect(preset.status != 0 && preset.stderr.contains("unknown preset 'huge'") && preset.stderr.contains("mini"), "\(preset.stderr)")
+        let time = try run(pretrainArgs(data, tmp.appendingPathComponent("run4"), ["--max-time", "soon"]))
+        #expect(time.status != 0 && time.stderr.contains("--max-time"), "\(time.stderr)")
+    }
+
+    /// Raw text prepared on the fly, and --objective mlm into OUT/model.
+    @Test func pretrainOnRawTextAndMaskedLM() throws {
+        let w = try pretrainWorkspace()
+        let out = tmp.appendingPathComponent("mlm")
+        let noTok = try run(pretrainArgs(w.corpus, out))
+        #expect(noTok.status != 0 && noTok.stderr.contains("--tokenizer"), "\(noTok.stderr)")
+        let r = try run(pretrainArgs(w.corpus, out, ["--tokenizer", w.tokenizer.path, "--objective", "mlm", "--max-seq-length", "32"]))
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("data/manifest.json").path))
+        let config = try ElectraConfig.load(from: out.appendingPathComponent("model/config.json"))
+        #expect(config.architectures == ["ElectraForMaskedLM"] && config.hiddenSize == 128)
+
+        let empty = tmp.appendingPathComponent("empty.txt")
+        try "\n\n".write(to: empty, atomically: true, encoding: .utf8)
+        let e = try run(["prepare-data", "--tokenizer", w.tokenizer.path, "--input", empty.path, "--output", tmp.appendingPathComponent("d2").path])
+        #expect(e.status != 0 && e.stderr.contains("nothing to pretrain on"), "\(e.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: tmp.appendingPathComponent("d2").path))
+    }
+
+    /// SIGTERM saves a checkpoint at the end of the step and stops; --resume continues. A kill
+    /// while a checkpoint is written leaves the previous one whole.
+    @Test func signalsAndKillsDuringPretrainingLoseNothing() throws {
+        let w = try pretrainWorkspace()
+        let data = tmp.appendingPathComponent("data")
+        #expect(try run(["prepare-data", "--tokenizer", w.tokenizer.path, "--input", w.corpus.path, "--output", data.path, "--max-seq-length", "32"]).status == 0)
+
+        let out = tmp.appendingPathComponent("signal")
+        let p = Process()
+        p.executableURL = Self.binary
+        p.arguments = pretrainArgs(data, out, ["--max-steps", "100000", "--save-steps", "100000"])
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        // Wait for the first progress line (training has started), then stop it.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && !FileManager.default.fileExists(atPath: out.appendingPathComponent("metrics.jsonl").path) { usleep(50_000) }
+        usleep(300_000)
+        p.terminate()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus != 0 && stderr.contains("stopped by a signal") && stderr.contains("--resume"), "\(stderr)")
+        let ckpts = try FileManager.default.contentsOfDirectory(atPath: out.path).filter { $0.hasPrefix("checkpoint-") }
+        #expect(ckpts.count == 1, "\(ckpts)")
+
+        let killed = tmp.appendingPathComponent("killed")
+        let k = try run(pretrainArgs(data, killed), env: ["ELECTRA_FAULT_INJECTION": "kill:trainer_state.json@2"])
+        #expect(k.status != 0)
+        let names = try FileManager.default.contentsOfDirectory(atPath: killed.path)
+        #expect(names.contains("checkpoint-2") && !names.contains("checkpoint-4") && !names.contains("discriminator"), "\(names)")
+        let resumed = try run(pretrainArgs(data, killed, ["--resume"]))
+        #expect(resumed.status == 0 && resumed.stderr.contains("resuming from checkpoint-2"), "\(resumed.stderr)")
+        let full = tmp.appendingPathComponent("full")
+        #expect(try run(pretrainArgs(data, full)).status == 0)
+        for f in ["discriminator", "generator"] {
+            #expect(try Data(contentsOf: killed.appendingPathComponent("\(f)/model.safetensors")) == Data(contentsOf: full.appendingPathComponent("\(f)/model.safetensors")), "\(f)")
+        }
+    }
+}
