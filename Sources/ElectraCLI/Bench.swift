@@ -66,7 +66,7 @@ struct Bench: ParsableCommand {
             let labelWidth = variants.count > 1 ? 32 : 17
             let peak = measureGemmPeak()
             if !json {
-                print("CPU: \(CPUFeatures.current); products: \(BLASCore.choice); elementwise kernels: \(vectorKernels)")
+                print("CPU: \(CPUFeatures.current); products: \(GemmBackend.summary); elementwise kernels: \(vectorKernels)")
                 print("threads \(Parallel.threads), BLAS core \(blasCoreName), elementwise kernels \(vectorKernels), int8 kernel \(Int8Kernel.current.rawValue), weight layout \(weightLayout), sgemm 1024^3 peak \(String(format: "%.1f", peak)) GFLOP/s")
                 print("shape".padding(toLength: labelWidth, withPad: " ", startingAt: 0) + "  tokens/s     ms/batch   GFLOP/s   % of sgemm peak")
             }

@@ -26,6 +26,11 @@ public enum GemmBackend: String, Sendable, CustomStringConvertible {
         return "oneDNN \(major).\(minor).\(patch)"
     }
 
+    /// What runs the products, for `electra info` and `bench`.
+    public static var summary: String {
+        current == .onednn ? "\(current) sgemm (OpenBLAS \(BLASCore.choice.core) for matrix-vector products)" : BLASCore.choice.description
+    }
+
     public var description: String {
         switch self {
         case .openblas: "OpenBLAS"

@@ -48,10 +48,14 @@ public struct ProgressLine {
     var lastPrint = Date.distantPast
     let interactive = isatty(STDERR_FILENO) != 0
 
-    public init(totalSteps: Int, started: Date = Date(), firstStep: Int = 0) {
+    /// When the run must end (a time budget): the ETA never goes past it.
+    let deadline: Date?
+
+    public init(totalSteps: Int, started: Date = Date(), firstStep: Int = 0, deadline: Date? = nil) {
         total = totalSteps
         start = started
         self.firstStep = firstStep
+        self.deadline = deadline
     }
 
     public mutating func update(step: Int, epoch: Double, loss: Double, learningRate: Double, tokensPerSecond: Double,
@@ -60,7 +64,8 @@ public struct ProgressLine {
         guard force || now.timeIntervalSince(lastPrint) > (interactive ? 0.5 : 15) || step == total else { return }
         lastPrint = now
         let elapsed = now.timeIntervalSince(start)
-        let eta = step > firstStep ? elapsed / Double(step - firstStep) * Double(total - step) : 0
+        var eta = step > firstStep ? elapsed / Double(step - firstStep) * Double(total - step) : 0
+        if let deadline { eta = min(eta, max(0, deadline.timeIntervalSince(now))) }
         let more = extras.map { String(format: "  %@ %.4f", $0.key, $0.value) }.joined()
         let line = String(format: "step %d/%d  epoch %.2f  loss %.4f%@  lr %.2e  %.0f tok/s  elapsed %@  eta %@",
                           step, total, epoch, loss, more, learningRate, tokensPerSecond, Self.clock(elapsed), Self.clock(eta))

@@ -148,7 +148,8 @@ public final class Trainer {
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         let log = try MetricsLog(url: output.appendingPathComponent("metrics.jsonl"))
         let started = Date()
-        var progress = ProgressLine(totalSteps: totalSteps, started: started, firstStep: state.step)
+        let deadline = options.maxTime.map { started.addingTimeInterval($0) }
+        var progress = ProgressLine(totalSteps: totalSteps, started: started, firstStep: state.step, deadline: deadline)
         var firstStepDone: Date?
         let startStep = state.step
         if options.checkpointOnSignal { StopSignals.install() }
@@ -199,7 +200,7 @@ public final class Trainer {
                     setTotalSteps(min(step + Int(left / perStep), options.epochs * stepsPerEpoch))
                     state.run = runFingerprint
                     state.run["total_steps_from_time"] = "true"
-                    progress = ProgressLine(totalSteps: totalSteps, started: started, firstStep: startStep)
+                    progress = ProgressLine(totalSteps: totalSteps, started: started, firstStep: startStep, deadline: deadline)
                     say("\(String(format: "%.2f", perStep)) s/step: the --max-time budget fits \(totalSteps) steps; the schedule now ends there")
                 }
             }
