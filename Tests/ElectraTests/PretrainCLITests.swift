@@ -74,6 +74,30 @@ extension CLITests {
         }
         #expect(!gw.names.contains("generator_lm_head.weight"))  // tied, as HF saves it
 
+        // detect and fill-mask read these folders; each refuses the other's head.
+        let disc = out.appendingPathComponent("discriminator").path, gen = out.appendingPathComponent("generator").path
+        let d = try run(["detect", "--model", disc, "--json", "the cat sat on a mat"])
+        #expect(d.status == 0, "\(d.stderr)")
+        let parsed = try JSONValue.parse(Data(d.stdout.utf8), source: "detect").objectValue!
+        let tokens = parsed["tokens"]!.arrayValue!
+        #expect(tokens.count == 6 && tokens.allSatisfy { ($0.objectValue!["probability"]!.doubleValue!).isFinite })
+        // Longer than the model's 512 positions: read in windows, every token scored.
+        let long = Array(repeating: "the cat sat", count: 200).joined(separator: " ")
+        let dl = try run(["detect", "--model", disc, "--json", long])
+        #expect(dl.status == 0, "\(dl.stderr)")
+        let longTokens = try JSONValue.parse(Data(dl.stdout.utf8), source: "detect").objectValue!["tokens"]!.arrayValue!
+        #expect(longTokens.count == 600)
+        let f = try run(["fill-mask", "--model", gen, "--top-k", "3", "the cat [MASK] on a mat"])
+        #expect(f.status == 0 && f.stdout.contains("[MASK] 1:") && f.stdout.split(separator: ",").count == 3, "\(f.stdout) \(f.stderr)")
+        for (args, message) in [(["fill-mask", "--model", gen, "no mask here"], "no [MASK] token"),
+                                (["detect", "--model", gen, "the cat"], "needs an ElectraForPreTraining"),
+                                (["fill-mask", "--model", disc, "the [MASK]"], "needs an ElectraForMaskedLM"),
+                                (["detect", "--model", disc, "  "], "the text is empty"),
+                                (["fill-mask", "--model", gen, "--top-k", "0", "a [MASK]"], "--top-k")] {
+            let r = try run(args)
+            #expect(r.status != 0 && r.stderr.contains(message), "\(args): \(r.stderr)")
+        }
+
         // Resuming with flags that change the model's shape is refused, naming the field.
         let grown = try run(pretrainArgs(data, out, ["--resume", "--max-steps", "6"]).map { $0 == "tiny" ? "mini" : $0 })
         #expect(grown.status != 0 && grown.stderr.contains("hidden_size"), "\(grown.stderr)")
