@@ -10,16 +10,27 @@ enum ShippedModel {
     static let generator = "models/electra-mini-generator"
 
     static func locate(_ relative: String, option: String, expected: String) throws -> URL {
-        var candidates = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(relative)]
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<4 {
-            candidates.append(dir.appendingPathComponent(relative))
-            dir = dir.deletingLastPathComponent()
-        }
-        if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.appendingPathComponent("config.json").path) }) {
+        if let found = candidates(relative).first(where: { FileManager.default.fileExists(atPath: $0.appendingPathComponent("config.json").path) }) {
             return found
         }
         throw ElectraError("no \(option) given and the shipped model (\(relative)) is not here; pass \(option) DIR (an HF \(expected) folder)")
+    }
+
+    /// A file the checkout bundles (examples/...), found the same way.
+    static func resource(_ relative: String, option: String) throws -> URL {
+        if let found = candidates(relative).first(where: { FileManager.default.fileExists(atPath: $0.path) }) { return found }
+        throw ElectraError("no \(option) given and \(relative) is not here (run from the checkout, or pass \(option) FILE)")
+    }
+
+    /// `relative` under the working directory, then under the executable's folder and its parents.
+    static func candidates(_ relative: String) -> [URL] {
+        var list = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(relative)]
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            list.append(dir.appendingPathComponent(relative))
+            dir = dir.deletingLastPathComponent()
+        }
+        return list
     }
 
     /// Loads a folder that must hold `Model`'s head: another architecture, or a folder whose

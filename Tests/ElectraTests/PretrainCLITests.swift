@@ -98,6 +98,15 @@ extension CLITests {
             #expect(r.status != 0 && r.stderr.contains(message), "\(args): \(r.stderr)")
         }
 
+        // The demo runs its four parts on them (a short live run included).
+        let demoOut = tmp.appendingPathComponent("demo")
+        let demo = try run(["demo", "--discriminator", disc, "--generator", gen, "--sentences", w.corpus.path, "--slice", w.corpus.path,
+                            "--pretrain-seconds", "2", "--output", demoOut.path, "--threads", "1"])
+        #expect(demo.status == 0, "\(demo.stderr)")
+        #expect(demo.stdout.contains("rewritten:") && demo.stdout.contains("precision") && demo.stdout.contains("-> "), "\(demo.stdout)")
+        #expect(FileManager.default.fileExists(atPath: demoOut.appendingPathComponent("training.svg").path))
+        #expect(FileManager.default.fileExists(atPath: demoOut.appendingPathComponent("discriminator/config.json").path))
+
         // Resuming with flags that change the model's shape is refused, naming the field.
         let grown = try run(pretrainArgs(data, out, ["--resume", "--max-steps", "6"]).map { $0 == "tiny" ? "mini" : $0 })
         #expect(grown.status != 0 && grown.stderr.contains("hidden_size"), "\(grown.stderr)")

@@ -165,7 +165,7 @@ public final class MaskedLMPretrainingTask: TrainingTask {
 /// absent. Unlike precision and recall at 0.5, it shows a discriminator learning to rank
 /// replacements before any of its probabilities crosses 0.5, which early in pretraining,
 /// with 13-15% of tokens replaced, takes thousands of steps (PyTorch behaves the same).
-func rankAUC(_ scored: [(Float, Bool)]) -> Double {
+public func rankAUC(_ scored: [(Float, Bool)]) -> Double {
     let sorted = scored.sorted { $0.0 < $1.0 }
     let positives = sorted.filter(\.1).count, negatives = sorted.count - positives
     guard positives > 0, negatives > 0 else { return 0.5 }

@@ -1,0 +1,217 @@
+import ArgumentParser
+import Electra
+import ElectraKernels
+import ElectraTokenizers
+import ElectraTraining
+import Foundation
+
+struct Demo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "What ELECTRA does, in four short parts, with the shipped generator and discriminator.",
+        discussion: """
+        1. The generator rewrites some words of a few held-out sentences; the discriminator marks the \
+        words it thinks were replaced. 2. Detection precision and recall over a few hundred held-out \
+        sentences. 3. The generator filling in [MASK]s. 4. A short live pretraining run of a tiny \
+        model on a bundled text slice, with its progress line and where its curves were written.
+        """)
+
+    @Option(help: "Discriminator folder (default: the shipped \(ShippedModel.discriminator)).") var discriminator: String?
+    @Option(help: "Generator folder (default: the shipped \(ShippedModel.generator)).") var generator: String?
+    @Option(help: "Held-out sentences, one a line (default: examples/demo/heldout-sentences.txt).") var sentences: String?
+    @Option(help: "Text the live pretraining reads (default: examples/demo/wiki-slice.txt).") var slice: String?
+    @Option(help: "Seconds of live pretraining (0 skips it).") var pretrainSeconds = 40.0
+    @Option(help: "Folder for the live run (default: a new temporary folder).") var output: String?
+    @Option(help: "Seed for masking and sampling.") var seed: UInt64 = 1
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+
+    func run() throws {
+        try runReportingErrors {
+            try ThreadOption.apply(threads)
+            guard pretrainSeconds >= 0 && pretrainSeconds <= 3600 else { throw ElectraError("--pretrain-seconds must be in 0...3600, got \(pretrainSeconds)") }
+            let discDir = try discriminator.map { URL(fileURLWithPath: $0) }
+                ?? ShippedModel.locate(ShippedModel.discriminator, option: "--discriminator", expected: ElectraForPreTraining.architecture)
+            let genDir = try generator.map { URL(fileURLWithPath: $0) }
+                ?? ShippedModel.locate(ShippedModel.generator, option: "--generator", expected: ElectraForMaskedLM.architecture)
+            let (disc, tok) = try ShippedModel.load(ElectraForPreTraining.self, discDir, command: "demo")
+            let (gen, _) = try ShippedModel.load(ElectraForMaskedLM.self, genDir, command: "demo")
+            let held = try TextInput.lines(try sentences ?? ShippedModel.resource("examples/demo/heldout-sentences.txt", option: "--sentences").path).map(String.init)
+            var corrupter = Corrupter(generator: gen, discriminator: disc, tokenizer: tok, rng: Xoshiro256(seed: seed))
+
+            say("""
+            ELECTRA trains two models together. A small generator learns to fill in masked words; \
+            a discriminator sees the generator's rewrites and learns, for every word, whether it is \
+            the original or a replacement. The discriminator is the model you keep.
+            Models: \(discDir.path) and \(genDir.path).
+            """)
+            say("\n1. The generator rewrites some words; the discriminator marks the ones it thinks were replaced.")
+            say("   [word] = the generator's replacement (same as the original when it guessed right); * = marked by the discriminator (p > 0.5)\n")
+            for s in held.prefix(4) {
+                let c = try corrupter.corrupt([s])[0]
+                say("   original:  \(s)")
+                say("   rewritten: \(c.display(tok))")
+                let marked = c.markedWords(tok)
+                say("   marked:    \(marked.isEmpty ? "nothing" : marked)\n")
+            }
+
+            say("2. Detection over \(held.count) held-out sentences (not seen in pretraining), 15% of tokens rewritten:")
+            var stats = DetectionStats()
+            for start in stride(from: 0, to: held.count, by: 32) {
+                for c in try corrupter.corrupt(Array(held[start..<min(start + 32, held.count)])) { stats.add(c) }
+            }
+            say(String(format: "   %d tokens, %.1f%% replaced (a rewrite equal to the original does not count)", stats.tokens, 100 * stats.replacedShare))
+            say(String(format: "   precision %.3f, recall %.3f at p > 0.5; AUC %.3f (the chance a replaced token scores above an original one; 0.5 is guessing)",
+                       stats.precision, stats.recall, stats.auc))
+            say(String(format: "   guessing at the same rate would give precision %.3f\n", stats.replacedShare))
+
+            say("3. The generator fills in [MASK]:")
+            let filler = MaskFiller(model: gen, tokenizer: tok)
+            for text in ["the capital of france is [MASK] .", "she played the [MASK] in the school orchestra .",
+                         "the river flows into the [MASK] sea .", "he was born in [MASK] and studied law ."] {
+                let masks = try filler.run(text, topK: 5)
+                let c = masks[0].candidates.map { String(format: "%@ %.2f", $0.token, $0.probability) }.joined(separator: ", ")
+                say("   \(text)\n      -> \(c)")
+            }
+
+            guard pretrainSeconds > 0 else { return }
+            say("\n4. Pretraining a tiny ELECTRA from scratch for \(Int(pretrainSeconds)) s on a bundled text slice (what `electra pretrain` does at full size):")
+            let out = output.map { URL(fileURLWithPath: $0) }
+                ?? FileManager.default.temporaryDirectory.appendingPathComponent("electra-demo-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+            try livePretraining(tokenizerDir: discDir, sliceURL: try slice.map { URL(fileURLWithPath: $0) } ?? ShippedModel.resource("examples/demo/wiki-slice.txt", option: "--slice"), out: out)
+        }
+    }
+
+    func livePretraining(tokenizerDir: URL, sliceURL: URL, out: URL) throws {
+        let (tok, tokFiles) = try TokenizerFiles.load(tokenizerDir, hint: "")
+        let fm = FileManager.default
+        if fm.fileExists(atPath: out.path), !(try fm.contentsOfDirectory(atPath: out.path)).isEmpty {
+            throw ElectraError("\(out.path) exists and is not empty; give --output a new folder")
+        }
+        let dataDir = out.appendingPathComponent("data")
+        try fm.createDirectory(at: dataDir, withIntermediateDirectories: true)
+        var prep = DataPreparation(tokenizer: tok)
+        prep.maxSeqLength = 64
+        let manifest = try prep.run(inputs: [sliceURL], into: dataDir)
+        let data = try PretrainingData(folder: dataDir)
+        let preset = try PretrainingPreset.named("tiny", vocabSize: tok.vocabSizeWithAddedTokens)
+        let (d, g) = try PretrainingModels.build(discriminator: preset.discriminator,
+                                                 generator: try PretrainingPreset.generatorConfig(discriminator: preset.discriminator, size: 0.25), seed: 7)
+        let task = ReplacedTokenDetectionTask(generator: g, discriminator: d, data: data, masking: MaskingOptions(),
+                                              special: SpecialIds(cls: tok.clsTokenId, sep: tok.sepTokenId, mask: tok.maskTokenId, pad: tok.padTokenId, vocabSize: tok.vocabSizeWithAddedTokens),
+                                              seed: 7, extraFiles: tokFiles)
+        var o = TrainerOptions()
+        o.learningRate = preset.learningRate; o.layerwiseDecay = 1; o.batchSize = 32; o.maxTime = pretrainSeconds
+        o.epochs = 1_000_000; o.saveSteps = 1_000_000; o.logSteps = 5; o.saveTotalLimit = 1
+        say("   \(manifest.examples) examples of up to 64 tokens; a 2-layer discriminator (hidden 128) and its generator (hidden 32)")
+        let s = try Trainer(task: task, options: o, output: out).run(resume: false)
+        let log = MetricsLog.read(out.appendingPathComponent("metrics.jsonl")).filter { $0["kind"]?.stringValue == "train" }
+        func value(_ r: [String: JSONValue]?, _ k: String) -> Double { r?[k]?.doubleValue ?? .nan }
+        say(String(format: "   %d steps in %.0f s: generator accuracy %.3f -> %.3f, generator loss %.2f -> %.2f, discriminator AUC %.3f -> %.3f",
+                   s.steps, s.seconds, value(log.first, "generator_accuracy"), value(log.last, "generator_accuracy"),
+                   value(log.first, "generator_loss"), value(log.last, "generator_loss"),
+                   value(log.first, "discriminator_auc"), value(log.last, "discriminator_auc")))
+        say("   The curves: \(out.appendingPathComponent("training.svg").path) (open it in a browser); every logged step: \(out.appendingPathComponent("metrics.jsonl").path)")
+        say("   The models it wrote: \(out.appendingPathComponent("discriminator").path) and \(out.appendingPathComponent("generator").path)")
+    }
+
+    func say(_ s: String) { FileHandle.standardOutput.write(Data((s + "\n").utf8)) }
+}
+
+/// Rewrites 15% of a sentence's tokens with the generator's samples (as pretraining does)
+/// and scores every token with the discriminator.
+struct Corrupter {
+    let generator: ElectraForMaskedLM
+    let discriminator: ElectraForPreTraining
+    let tokenizer: ElectraTokenizer
+    var rng: Xoshiro256
+
+    struct Corrupted {
+        var original: [Int], rewritten: [Int]
+        var chosen: Set<Int>
+        var probabilities: [Double]  // per token of `rewritten` (no [CLS]/[SEP])
+
+        func display(_ tok: ElectraTokenizer) -> String {
+            wordsJoined(rewritten.indices.map { i in
+                let t = tok.idToToken(rewritten[i]) ?? "?"
+                let shown = chosen.contains(i) ? (t.hasPrefix("##") ? "##[" + t.dropFirst(2) + "]" : "[" + t + "]") : t
+                return probabilities[i] > 0.5 ? shown + "*" : shown
+            })
+        }
+
+        func markedWords(_ tok: ElectraTokenizer) -> String {
+            rewritten.indices.filter { probabilities[$0] > 0.5 }.map { i in
+                let t = tok.idToToken(rewritten[i]) ?? "?"
+                let truth = rewritten[i] != original[i] ? "replaced" : "original"
+                return String(format: "%@ (p %.2f, %@)", t, probabilities[i], truth)
+            }.joined(separator: ", ")
+        }
+    }
+
+    mutating func corrupt(_ sentences: [String]) throws -> [Corrupted] {
+        var tok = tokenizer
+        try tok.setTruncation(nil)
+        tok.padding = nil
+        let limit = min(discriminator.config.maxPositionEmbeddings, generator.config.maxPositionEmbeddings) - 2
+        var items: [Corrupted] = []
+        for s in sentences {
+            let ids = Array(try tok.encode(s, addSpecialTokens: false).ids.prefix(limit))
+            guard !ids.isEmpty else { continue }
+            let n = max(1, Int((Double(ids.count) * 0.15).rounded()))
+            var order = Array(ids.indices)
+            for j in 0..<n { order.swapAt(j, j + Int(rng.next() % UInt64(order.count - j))) }
+            items.append(Corrupted(original: ids, rewritten: ids, chosen: Set(order.prefix(n)), probabilities: []))
+        }
+        guard !items.isEmpty else { return [] }
+        let L = items.map(\.original.count).max()! + 2
+        func batch(_ rows: [[Int]]) -> ElectraInputs {
+            var x = ElectraInputs(inputIds: IntTensor(shape: [rows.count, L], values: rows.flatMap { [tok.clsTokenId] + $0 + [tok.sepTokenId] + Array(repeating: tok.padTokenId, count: L - $0.count - 2) }))
+            x.attentionMask = IntTensor(shape: [rows.count, L], values: rows.flatMap { Array(repeating: 1, count: $0.count + 2) + Array(repeating: 0, count: L - $0.count - 2) })
+            return x
+        }
+        let masked = items.map { item in item.original.indices.map { item.chosen.contains($0) ? tok.maskTokenId : item.original[$0] } }
+        let logits = try generator(batch(masked)).logits!
+        let V = generator.config.vocabSize
+        for b in items.indices {
+            let positions = items[b].chosen.sorted()
+            let rows = positions.map { (b * L + $0 + 1) * V }
+            let gathered = rows.flatMap { Array(UnsafeBufferPointer(start: logits.pointer + $0, count: V)) }
+            let uniforms = positions.map { _ in rng.nextUniform() }
+            let samples = sampleCategorical(logits: gathered, rows: positions.count, classes: V, temperature: 1, uniforms: uniforms).samples
+            for (p, s) in zip(positions, samples) { items[b].rewritten[p] = s }
+        }
+        let z = try discriminator(batch(items.map(\.rewritten))).logits!.scalars
+        for b in items.indices {
+            items[b].probabilities = items[b].rewritten.indices.map { 1 / (1 + exp(-Double(z[b * L + $0 + 1]))) }
+        }
+        return items
+    }
+}
+
+/// Token-level detection counts at p > 0.5, and the AUC.
+struct DetectionStats {
+    var tp = 0, fp = 0, fn = 0, tokens = 0, replaced = 0
+    var scored: [(Float, Bool)] = []
+
+    mutating func add(_ c: Corrupter.Corrupted) {
+        for i in c.rewritten.indices {
+            let actual = c.rewritten[i] != c.original[i], predicted = c.probabilities[i] > 0.5
+            tokens += 1
+            if actual { replaced += 1 }
+            if predicted && actual { tp += 1 } else if predicted { fp += 1 } else if actual { fn += 1 }
+            scored.append((Float(c.probabilities[i]), actual))
+        }
+    }
+
+    var precision: Double { tp + fp > 0 ? Double(tp) / Double(tp + fp) : 0 }
+    var recall: Double { tp + fn > 0 ? Double(tp) / Double(tp + fn) : 0 }
+    var replacedShare: Double { Double(replaced) / Double(max(tokens, 1)) }
+    var auc: Double { rankAUC(scored) }
+}
+
+/// WordPiece tokens as text: "##" pieces join the previous token.
+func wordsJoined(_ tokens: [String]) -> String {
+    var out = ""
+    for t in tokens {
+        if t.hasPrefix("##") { out += t.dropFirst(2) } else { out += (out.isEmpty ? "" : " ") + t }
+    }
+    return out
+}
