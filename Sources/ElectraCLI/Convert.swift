@@ -31,6 +31,9 @@ struct Convert: ParsableCommand {
     @Option(help: "Output folder (must not exist unless --overwrite).")
     var output: String
 
+    @Option(help: "Stored weight type: f32, f16 or bf16 (half the size; loading widens to fp32).")
+    var dtype = "f32"
+
     @Flag(help: "Replace an existing output folder (after the conversion succeeded).")
     var overwrite = false
 
@@ -42,12 +45,14 @@ struct Convert: ParsableCommand {
             case (_?, _?): throw ElectraError("pass either --input or --tf-checkpoint, not both")
             case (_?, nil): if modelType != nil { throw ElectraError("--model-type applies to --tf-checkpoint only") }
             case (nil, _?):
+                if dtype != "f32" { throw ElectraError("--dtype applies to --input only") }
                 guard config != nil else { throw ElectraError("--tf-checkpoint needs --config config.json (the tower's sizes)") }
                 guard let modelType else { throw ElectraError("--tf-checkpoint needs --model-type discriminator or generator (the checkpoint holds both towers)") }
                 guard ElectraTower(rawValue: modelType) != nil else {
                     throw ElectraError("--model-type is '\(modelType)'; expected discriminator or generator")
                 }
             }
+            if CheckpointConversion.StoredFloat(rawValue: dtype) == nil { throw ElectraError("--dtype is '\(dtype)'; expected f32, f16 or bf16") }
             if let i = input, !FileManager.default.fileExists(atPath: i) { throw ElectraError("no such file or folder: \(i)") }
             if let c = config, !FileManager.default.fileExists(atPath: c) { throw ElectraError("config file \(c) does not exist") }
             if let p = tfCheckpoint {
@@ -68,8 +73,11 @@ struct Convert: ParsableCommand {
             switch (input, tfCheckpoint) {
             case (let i?, nil):
                 if modelType != nil { throw ElectraError("--model-type applies to --tf-checkpoint only") }
+                guard let stored = CheckpointConversion.StoredFloat(rawValue: dtype) else {
+                    throw ElectraError("--dtype is '\(dtype)'; expected f32, f16 or bf16")
+                }
                 let r = try CheckpointConversion.convert(
-                    input: URL(fileURLWithPath: i), config: config.map { URL(fileURLWithPath: $0) }, to: out)
+                    input: URL(fileURLWithPath: i), config: config.map { URL(fileURLWithPath: $0) }, to: out, storing: stored)
                 print("converted \(r.written) tensors (\(r.format)) -> \(final.appendingPathComponent("model.safetensors").path)")
                 if !r.skipped.isEmpty { print("skipped: \(r.skipped.joined(separator: ", "))") }
                 for w in r.warnings { print("warning: \(w)") }

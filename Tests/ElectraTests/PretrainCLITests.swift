@@ -98,6 +98,19 @@ extension CLITests {
             #expect(r.status != 0 && r.stderr.contains(message), "\(args): \(r.stderr)")
         }
 
+        // Shipped as F16 (half the bytes): the same predictions to F16's precision.
+        let half = tmp.appendingPathComponent("disc-f16")
+        #expect(try run(["convert", "--input", disc, "--output", half.path, "--dtype", "f16"]).status == 0)
+        let sizes = try [disc, half.path].map { try FileManager.default.attributesOfItem(atPath: $0 + "/model.safetensors")[.size] as! Int }
+        #expect(sizes[1] * 2 < sizes[0] + 32768, "\(sizes)")
+        let dh = try run(["detect", "--model", half.path, "--json", "the cat sat on a mat"])
+        let halfTokens = try JSONValue.parse(Data(dh.stdout.utf8), source: "detect").objectValue!["tokens"]!.arrayValue!
+        for (a, b) in zip(tokens, halfTokens) {
+            #expect(abs(a.objectValue!["probability"]!.doubleValue! - b.objectValue!["probability"]!.doubleValue!) < 0.01)
+        }
+        let badType = try run(["convert", "--input", disc, "--output", tmp.appendingPathComponent("x").path, "--dtype", "f8"])
+        #expect(badType.status != 0 && badType.stderr.contains("--dtype") && !FileManager.default.fileExists(atPath: tmp.appendingPathComponent("x").path))
+
         // The demo runs its four parts on them (a short live run included).
         let demoOut = tmp.appendingPathComponent("demo")
         let demo = try run(["demo", "--discriminator", disc, "--generator", gen, "--sentences", w.corpus.path, "--slice", w.corpus.path,

@@ -14,7 +14,19 @@ public enum CheckpointConversion {
 
     static let tokenizerFiles = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"]
 
-    public static func convert(input: URL, config configURL: URL? = nil, to output: URL) throws -> Report {
+    /// The floating-point type the converted weights are stored in.
+    public enum StoredFloat: String, Sendable, CaseIterable {
+        case f32, f16, bf16
+        func payload(_ t: Tensor) -> TensorPayload {
+            switch self {
+            case .f32: .float(t)
+            case .f16: .half(t)
+            case .bf16: .bfloat16(t)
+            }
+        }
+    }
+
+    public static func convert(input: URL, config configURL: URL? = nil, to output: URL, storing dtype: StoredFloat = .f32) throws -> Report {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: input.path, isDirectory: &isDir) else {
             throw ElectraError("no such file or folder: \(input.path)")
@@ -59,7 +71,7 @@ public enum CheckpointConversion {
                 skipped.append("\(name) (tied to the word embeddings)")
                 continue
             }
-            tensors.append((name, .float(t)))
+            tensors.append((name, dtype.payload(t)))
         }
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         try SafeTensorsWriter.write(tensors, metadata: ["format": "pt"], to: output.appendingPathComponent("model.safetensors"))
