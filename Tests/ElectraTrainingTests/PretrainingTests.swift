@@ -316,7 +316,7 @@ struct PretrainingTests {
         let task = ReplacedTokenDetectionTask(generator: g, discriminator: d, data: data, masking: MaskingOptions(), special: special, seed: 1)
         let table = ParameterTable()
         for m in task.models { for (n, p) in m.model.parameters.uniqueParameters where !table.entries.contains(where: { $0.parameter === p }) { table.register("\(m.folder)/\(n)", p) } }
-        let before = task.rng
+        let before = task.batches.rng
         table.zeroGradients()
         let r = try task.trainingStep(Array(0..<6)[...], dropout: DropoutContext(seed: 1))
         let word = d.backbone.embeddings.word

@@ -97,3 +97,44 @@ extension PretrainingData {
                            attentionMask: mask, positions: positions, targets: targets)
     }
 }
+
+/// Where both pretraining objectives draw their batches: the data, the masking options, and
+/// the generator of masking (and the RTD task's sampling) draws, which checkpoints save so
+/// that a resumed run draws what the uninterrupted one would have.
+public final class MaskedBatchSource {
+    public let data: PretrainingData
+    public var masking: MaskingOptions
+    public let special: SpecialIds
+    var rng: Xoshiro256
+
+    public init(data: PretrainingData, masking: MaskingOptions, special: SpecialIds, seed: UInt64) {
+        self.data = data
+        self.masking = masking
+        self.special = special
+        rng = Xoshiro256(seed: seed &+ 31)
+    }
+
+    /// Examples `indices` padded and masked.
+    public func next(_ indices: ArraySlice<Int>) -> MaskedBatch {
+        data.maskedBatch(indices, options: masking, special: special, rng: &rng)
+    }
+
+    /// `n` uniforms in [0, 1) from the same generator (sampling replacements).
+    public func uniforms(_ n: Int) -> [Float] { (0..<n).map { _ in rng.nextUniform() } }
+
+    /// What a resumed run must share about its data and masking.
+    var fingerprint: [String: String] {
+        ["data_examples": "\(data.exampleCount)", "data_tokens": "\(data.manifest.tokens)", "tokenizer": data.manifest.tokenizerFingerprint,
+         "mask_prob": "\(masking.maskProbability)", "mask_token_share": "\(masking.maskTokenShare)",
+         "random_token_share": "\(masking.randomTokenShare)"]
+    }
+
+    func checkpointState() -> [String: JSONValue] { ["rng": .array(rng.state.map { .string(String($0)) })] }
+
+    func restoreCheckpointState(_ state: [String: JSONValue]) throws {
+        guard let words = state["rng"]?.arrayValue else { return }
+        let values = words.compactMap { $0.stringValue.flatMap(UInt64.init) }
+        guard values.count == 4 else { throw ElectraError("trainer_state.json: the task's generator state is corrupt") }
+        rng.state = values
+    }
+}

@@ -13,32 +13,26 @@ import Foundation
 public final class ReplacedTokenDetectionTask: TrainingTask {
     public let generator: ElectraForMaskedLM
     public let discriminator: ElectraForPreTraining
-    public let data: PretrainingData
-    public var masking: MaskingOptions
+    /// The data, the masking, and the generator of masking and sampling draws.
+    public let batches: MaskedBatchSource
     public var generatorWeight: Float = 1
     public var discriminatorWeight: Float = 50
     public var temperature: Float = 1
-    public let special: SpecialIds
     public let extraFiles: [URL]
-    /// Masking and sampling draws (saved with checkpoints).
-    var rng: Xoshiro256
 
     public init(generator: ElectraForMaskedLM, discriminator: ElectraForPreTraining, data: PretrainingData,
                 masking: MaskingOptions, special: SpecialIds, seed: UInt64, extraFiles: [URL] = []) {
         self.generator = generator
         self.discriminator = discriminator
-        self.data = data
-        self.masking = masking
-        self.special = special
+        batches = MaskedBatchSource(data: data, masking: masking, special: special, seed: seed)
         self.extraFiles = extraFiles
-        rng = Xoshiro256(seed: seed &+ 31)
     }
 
     public var models: [TrainedModel] {
         [TrainedModel(folder: "discriminator", model: discriminator, extraFiles: extraFiles),
          TrainedModel(folder: "generator", model: generator, extraFiles: extraFiles)]
     }
-    public var exampleCount: Int { data.exampleCount }
+    public var exampleCount: Int { batches.data.exampleCount }
     public var plottedMetrics: [String] { [] }
     public var trainingPanels: [(title: String, metrics: [String])] {
         [("generator and discriminator losses", ["generator_loss", "discriminator_loss"]),
@@ -46,7 +40,7 @@ public final class ReplacedTokenDetectionTask: TrainingTask {
     }
 
     public var runFingerprint: [String: String] {
-        var f = data.fingerprint(masking)
+        var f = batches.fingerprint
         f["objective"] = "rtd"
         f["generator_weight"] = "\(generatorWeight)"
         f["discriminator_weight"] = "\(discriminatorWeight)"
@@ -56,18 +50,13 @@ public final class ReplacedTokenDetectionTask: TrainingTask {
         return f
     }
 
-    public func checkpointState() -> [String: JSONValue] {
-        ["rng": .array(rng.state.map { .string(String($0)) })]
-    }
-
-    public func restoreCheckpointState(_ state: [String: JSONValue]) throws {
-        rng = try restoreRNG(state, current: rng)
-    }
+    public func checkpointState() -> [String: JSONValue] { batches.checkpointState() }
+    public func restoreCheckpointState(_ state: [String: JSONValue]) throws { try batches.restoreCheckpointState(state) }
 
     public func trainingStep(_ indices: ArraySlice<Int>, dropout: DropoutContext) throws -> StepResult {
-        let mb = data.maskedBatch(indices, options: masking, special: special, rng: &rng)
+        let mb = batches.next(indices)
         let m = mb.positions.count
-        let uniforms = (0..<m).map { _ in rng.nextUniform() }
+        let uniforms = batches.uniforms(m)
         var samples: [Int] = [], argmax: [Int] = []
         let gLoss = try generator.maskedLMForwardBackward(
             mb.inputs(ids: mb.masked), positions: mb.positions, targets: mb.targets,
@@ -116,37 +105,31 @@ public final class ReplacedTokenDetectionTask: TrainingTask {
 /// at equal compute the paper makes.
 public final class MaskedLMPretrainingTask: TrainingTask {
     public let model: ElectraForMaskedLM
-    public let data: PretrainingData
-    public var masking: MaskingOptions
-    public let special: SpecialIds
+    public let batches: MaskedBatchSource
     public let extraFiles: [URL]
-    var rng: Xoshiro256
 
     public init(model: ElectraForMaskedLM, data: PretrainingData, masking: MaskingOptions, special: SpecialIds,
                 seed: UInt64, extraFiles: [URL] = []) {
         self.model = model
-        self.data = data
-        self.masking = masking
-        self.special = special
+        batches = MaskedBatchSource(data: data, masking: masking, special: special, seed: seed)
         self.extraFiles = extraFiles
-        rng = Xoshiro256(seed: seed &+ 31)
     }
 
     public var models: [TrainedModel] { [TrainedModel(folder: "model", model: model, extraFiles: extraFiles)] }
-    public var exampleCount: Int { data.exampleCount }
+    public var exampleCount: Int { batches.data.exampleCount }
     public var plottedMetrics: [String] { [] }
     public var trainingPanels: [(title: String, metrics: [String])] { [("masked LM accuracy", ["generator_accuracy"])] }
     public var runFingerprint: [String: String] {
-        var f = data.fingerprint(masking)
+        var f = batches.fingerprint
         f["objective"] = "mlm"
         f.merge(model.config.shapeFingerprint()) { a, _ in a }
         return f
     }
-    public func checkpointState() -> [String: JSONValue] { ["rng": .array(rng.state.map { .string(String($0)) })] }
-    public func restoreCheckpointState(_ state: [String: JSONValue]) throws { rng = try restoreRNG(state, current: rng) }
+    public func checkpointState() -> [String: JSONValue] { batches.checkpointState() }
+    public func restoreCheckpointState(_ state: [String: JSONValue]) throws { try batches.restoreCheckpointState(state) }
 
     public func trainingStep(_ indices: ArraySlice<Int>, dropout: DropoutContext) throws -> StepResult {
-        let mb = data.maskedBatch(indices, options: masking, special: special, rng: &rng)
+        let mb = batches.next(indices)
         var correct = 0
         let loss = try model.maskedLMForwardBackward(mb.inputs(ids: mb.masked), positions: mb.positions,
                                                      targets: mb.targets, dropout: dropout) { logits, rows, classes in
@@ -178,25 +161,6 @@ public func rankAUC(_ scored: [(Float, Bool)]) -> Double {
         i = j + 1
     }
     return (rankSum - Double(positives) * Double(positives + 1) / 2) / (Double(positives) * Double(negatives))
-}
-
-/// A task generator's state from a checkpoint's trainer_state.json.
-func restoreRNG(_ state: [String: JSONValue], current: Xoshiro256) throws -> Xoshiro256 {
-    guard let words = state["rng"]?.arrayValue else { return current }
-    let values = words.compactMap { $0.stringValue.flatMap(UInt64.init) }
-    guard values.count == 4 else { throw ElectraError("trainer_state.json: the task's generator state is corrupt") }
-    var r = current
-    r.state = values
-    return r
-}
-
-extension PretrainingData {
-    /// What a resumed run must share about its data and masking.
-    func fingerprint(_ masking: MaskingOptions) -> [String: String] {
-        ["data_examples": "\(exampleCount)", "data_tokens": "\(manifest.tokens)", "tokenizer": manifest.tokenizerFingerprint,
-         "mask_prob": "\(masking.maskProbability)", "mask_token_share": "\(masking.maskTokenShare)",
-         "random_token_share": "\(masking.randomTokenShare)"]
-    }
 }
 
 extension ElectraConfig {
