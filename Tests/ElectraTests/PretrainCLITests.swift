@@ -191,4 +191,25 @@ extension CLITests {
             #expect(try Data(contentsOf: killed.appendingPathComponent("\(f)/model.safetensors")) == Data(contentsOf: full.appendingPathComponent("\(f)/model.safetensors")), "\(f)")
         }
     }
+
+    @Test func embedWritesVectorsInEitherFormat() throws {
+        let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("examples/tiny-electra").path
+        let lines = tmp.appendingPathComponent("lines.txt")
+        try "one line\nanother, longer line of text\nthird\n".write(to: lines, atomically: true, encoding: .utf8)
+        let st = tmp.appendingPathComponent("v.safetensors"), jl = tmp.appendingPathComponent("v.jsonl")
+        #expect(try run(["embed", "--model", model, "--file", lines.path, "--output", st.path]).status == 0)
+        #expect(try run(["embed", "--model", model, "--file", lines.path, "--output", jl.path]).status == 0)
+        let tensor = try SafeTensorsFile(url: st).floatTensor("embeddings")
+        #expect(tensor.shape == [3, 64])
+        let rows = try String(contentsOf: jl, encoding: .utf8).split(separator: "\n").map { try JSONValue.parse(Data($0.utf8), source: "jsonl").objectValue! }
+        #expect(rows.count == 3 && rows[1]["text"]?.stringValue == "another, longer line of text")
+        let second = rows[1]["embedding"]!.arrayValue!.map { Float($0.doubleValue!) }
+        #expect(zip(second, tensor.scalars[64..<128]).allSatisfy { abs($0 - $1) < 1e-6 })
+        for (args, message) in [(["--pooling", "max"], "--pooling"), (["--output", tmp.appendingPathComponent("v.txt").path], ".safetensors or .jsonl"),
+                                (["--layer", "-9"], "--layer -9")] {
+            let r = try run(["embed", "--model", model, "--file", lines.path] + args)
+            #expect(r.status != 0 && r.stderr.contains(message), "\(args): \(r.stderr)")
+        }
+    }
 }
