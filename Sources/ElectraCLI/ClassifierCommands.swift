@@ -7,8 +7,11 @@ import Foundation
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Accuracy / F1 / Matthews (or Pearson / Spearman) of a fine-tuned classifier on a TSV file, as one JSON object.")
     @Option(help: "Fine-tuned model folder (with tokenizer files).") var model: String
-    @Option(help: "TSV file with labels.") var data: String
+    @Option(help: "TSV file with labels (CoNLL file for token classification).") var data: String
+    @Option(help: "sequence-classification (default) or token-classification.") var task: String?
     @OptionGroup var columns: ColumnOptions
+    @Option(help: "Token classification: 0-based column of the tag (default: the last).") var tagColumn: Int?
+    @Flag(help: "Token classification: one JSON object with seqeval's keys instead of a table.") var json = false
     @Option(help: "Max tokens per example (default: min(128, max_position_embeddings)).") var maxLength: Int?
     @Option(help: "Batch size.") var batchSize = 64
     @OptionGroup var running: RunOptions
@@ -17,6 +20,9 @@ struct Evaluate: ParsableCommand {
         try runReportingErrors {
             let inferenceDType = try running.apply()
             guard batchSize > 0 else { throw ElectraError("--batch-size must be positive, got \(batchSize)") }
+            if try taskIsTokenClassification(task, model: model) {
+                return try TokenClassificationCLI.evaluate(model: model, data: data, tagColumn: tagColumn, maxLength: maxLength, batchSize: batchSize, json: json)
+            }
             let (m, tok) = try TokenizerFiles.loadClassifier(model)
             m.setInferenceDType(inferenceDType)
             let length = try checkedMaxLength(maxLength, config: m.config)
@@ -43,6 +49,10 @@ struct Evaluate: ParsableCommand {
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Label text (or a text pair) with a fine-tuned classifier.")
     @Option(help: "Fine-tuned model folder (with tokenizer files).") var model: String
+    @Option(help: "sequence-classification (default) or token-classification.") var task: String?
+    @Option(help: "Token classification: a CoNLL file to tag (with --output).") var input: String?
+    @Option(help: "Token classification: where the tagged CoNLL file goes (the predicted tag appended to each token line).") var output: String?
+    @Option(help: "Token classification: 0-based tag column of --input (default: the last).") var tagColumn: Int?
     @Option(help: "A file of lines to label (a pair per line as A<TAB>B); - reads standard input.") var file: String?
     @Argument(help: "Text, and optionally the second text of a pair.") var texts: [String] = []
     @Option(help: "Max tokens per example (default: min(128, max_position_embeddings)).") var maxLength: Int?
@@ -54,6 +64,16 @@ struct Predict: ParsableCommand {
         try runReportingErrors {
             let inferenceDType = try running.apply()
             guard batchSize > 0 else { throw ElectraError("--batch-size must be positive, got \(batchSize)") }
+            if try taskIsTokenClassification(task, model: model) {
+                if let input {
+                    guard let output else { throw ElectraError("--input needs --output (the tagged CoNLL file)") }
+                    return try TokenClassificationCLI.predictFile(model: model, input: input, output: output, tagColumn: tagColumn, maxLength: maxLength, batchSize: batchSize)
+                }
+                let lines = try file.map { try TextInput.lines($0).map(String.init) } ?? texts
+                guard !lines.isEmpty else { throw ElectraError("give a text, --file, or --input FILE --output FILE") }
+                return try TokenClassificationCLI.predictText(model: model, texts: lines, maxLength: maxLength, json: json)
+            }
+            guard input == nil && output == nil else { throw ElectraError("--input/--output are for --task token-classification") }
             var items: [(String, String?)]
             if let file {
                 guard texts.isEmpty else { throw ElectraError("give texts or --file, not both") }
@@ -119,4 +139,17 @@ struct Predict: ParsableCommand {
         if let p = text.1 { o["pair"] = .string(p) }
         return String(decoding: try JSONValue.object(o).serialized(pretty: false), as: UTF8.self)
     }
+}
+
+/// `--task` as given, or (when absent) whether the model folder's config names a token classifier.
+func taskIsTokenClassification(_ task: String?, model: String) throws -> Bool {
+    if let task {
+        guard task == "sequence-classification" || task == "token-classification" else {
+            throw ElectraError("--task must be sequence-classification or token-classification here, got '\(task)'")
+        }
+        return task == "token-classification"
+    }
+    let url = URL(fileURLWithPath: model).appendingPathComponent("config.json")
+    guard let config = try? ElectraConfig.load(from: url) else { return false }
+    return config.architectures?.first == ElectraForTokenClassification.architecture
 }

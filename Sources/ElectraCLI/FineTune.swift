@@ -69,8 +69,10 @@ struct FineTune: ParsableCommand {
 
     @Option(help: "Model folder to start from (config.json + weights; tokenizer files unless --tokenizer).")
     var model: String
-    @Option(help: "Task (only sequence-classification for now).")
+    @Option(help: "sequence-classification (TSV files) or token-classification (CoNLL files).")
     var task = "sequence-classification"
+    @Option(help: "Token classification: 0-based column of the tag (default: the last).") var tagColumn: Int?
+    @Flag(help: "Token classification: label every subword of a word (default: the first only, -100 on the rest).") var labelAllSubwords = false
     @Option(help: "Training TSV.") var train: String
     @Option(help: "Validation TSV.") var validation: String?
     @Option(help: "Output folder.") var output: String
@@ -129,8 +131,8 @@ struct FineTune: ParsableCommand {
             guard let chosen = ElectraTask(rawValue: task) else {
                 throw ElectraError("unknown --task '\(task)'; one of \(ElectraTask.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            guard chosen == .sequenceClassification else {
-                throw ElectraError("finetune trains --task sequence-classification in this build (\(chosen.rawValue) has no pipeline yet)")
+            guard chosen == .sequenceClassification || chosen == .tokenClassification else {
+                throw ElectraError("finetune trains --task sequence-classification or token-classification in this build (\(chosen.rawValue) has no pipeline yet)")
             }
             let o = try options()
             let out = URL(fileURLWithPath: output)
@@ -143,6 +145,9 @@ struct FineTune: ParsableCommand {
             try RunOutput.check(out, inputs: inputs, mode: resume ? .resume : overwriteOutput ? .overwrite : .fresh, models: layoutFiles)
 
             // Every input is read before anything in the output folder changes.
+            if chosen == .tokenClassification {
+                return try TokenClassificationCLI.finetune(self, options: o, out: out, modelDir: modelDir, tokDir: tokDir)
+            }
             let (tok, tokFiles) = try TokenizerFiles.load(tokDir, hint: "pass --tokenizer DIR")
             let layout = try columns.layout()
             let (trainRows, lay) = try ClassificationTSV.read(trainURL, layout: layout)

@@ -212,4 +212,45 @@ extension CLITests {
             #expect(r.status != 0 && r.stderr.contains(message), "\(args): \(r.stderr)")
         }
     }
+
+    /// finetune, evaluate and predict with --task token-classification on a small CoNLL file.
+    @Test func tokenClassificationEndToEnd() throws {
+        let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("examples/tiny-electra").path
+        var text = "-DOCSTART- -X- -X- O\n\n"
+        for i in 0..<12 {
+            text += "Paris NNP I-NP \(i % 2 == 0 ? "B-LOC" : "I-LOC")\nis VBZ I-VP O\nnice JJ I-NP O\n\nJohn NNP I-NP B-PER\nSmith NNP I-NP I-PER\nran VBD I-VP O\n\n"
+        }
+        let data = tmp.appendingPathComponent("ner.txt")
+        try text.write(to: data, atomically: true, encoding: .utf8)
+        let out = tmp.appendingPathComponent("ner")
+        let ft = try run(["finetune", "--task", "token-classification", "--model", model, "--train", data.path, "--validation", data.path,
+                          "--output", out.path, "--epochs", "1", "--batch-size", "8", "--threads", "1"])
+        #expect(ft.status == 0, "\(ft.stderr)")
+        let config = try ElectraConfig.load(from: out.appendingPathComponent("config.json"))
+        #expect(config.architectures == ["ElectraForTokenClassification"] && Set(config.label2id.keys) == ["B-LOC", "B-PER", "I-LOC", "I-PER", "O"])
+        let ev = try run(["evaluate", "--model", out.path, "--data", data.path, "--json"])
+        #expect(ev.status == 0, "\(ev.stderr)")
+        let m = try JSONValue.parse(Data(ev.stdout.utf8), source: "evaluate").objectValue!
+        #expect(m["overall_f1"] != nil && m["overall_accuracy"] != nil && m["PER"]?.objectValue?["number"]?.intValue == 12)
+        let pred = tmp.appendingPathComponent("pred.txt")
+        let p = try run(["predict", "--model", out.path, "--input", data.path, "--output", pred.path])
+        #expect(p.status == 0, "\(p.stderr)")
+        let inLines = text.split(separator: "\n", omittingEmptySubsequences: false), outLines = try String(contentsOf: pred, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(inLines.count == outLines.count)
+        #expect(outLines[2].split(separator: " ").count == 5 && outLines[2].hasPrefix("Paris NNP I-NP B-LOC "))
+        let t = try run(["predict", "--model", out.path, "--json", "Café owners in Zürich met John Smith."])
+        #expect(t.status == 0, "\(t.stderr)")
+        let ents = try JSONValue.parse(Data(t.stdout.utf8), source: "p").objectValue!["entities"]!.arrayValue!
+        let sentence = Array("Café owners in Zürich met John Smith.".unicodeScalars)
+        for e in ents.map({ $0.objectValue! }) {
+            let a = e["start"]!.intValue!, b = e["end"]!.intValue!
+            #expect(String(String.UnicodeScalarView(sentence[a..<b])) == e["text"]!.stringValue!)
+        }
+        let wrongHead = try run(["evaluate", "--task", "token-classification", "--model", model, "--data", data.path])
+        #expect(wrongHead.status != 0 && wrongHead.stderr.contains("no token-classification head"), "\(wrongHead.stderr)")
+        try "a B C\nb D\n".write(to: tmp.appendingPathComponent("bad.txt"), atomically: true, encoding: .utf8)
+        let bad = try run(["evaluate", "--model", out.path, "--data", tmp.appendingPathComponent("bad.txt").path])
+        #expect(bad.status != 0 && bad.stderr.contains("bad.txt:2"), "\(bad.stderr)")
+    }
 }

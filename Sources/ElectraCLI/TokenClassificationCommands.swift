@@ -1,0 +1,138 @@
+import Electra
+import ElectraTokenizers
+import ElectraTraining
+import Foundation
+
+/// finetune / evaluate / predict for `--task token-classification` (CoNLL files).
+enum TokenClassificationCLI {
+    static func finetune(_ f: FineTune, options o: TrainerOptions, out: URL, modelDir: URL, tokDir: URL) throws {
+        let trainURL = URL(fileURLWithPath: f.train)
+        let valURL = f.validation.map { URL(fileURLWithPath: $0) }
+        let (tok, tokFiles) = try TokenizerFiles.load(tokDir, hint: "pass --tokenizer DIR")
+        let train = try CoNLL.read(trainURL, tagColumn: f.tagColumn)
+        let val = try valURL.map { try CoNLL.read($0, tagColumn: f.tagColumn) }
+        let names = CoNLL.labels(train)
+        guard names.count >= 2 else { throw ElectraError("\(trainURL.lastPathComponent) has only one tag ('\(names[0])'); token classification needs at least 2") }
+        var config = try ElectraConfig.load(from: try ModelFolder.configURL(modelDir))
+        _ = try checkedMaxLength(f.maxLength, config: config)
+        config.id2label = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0.offset, $0.element) })
+        config.label2id = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0.element, $0.offset) })
+        if let d = f.dropout { config.hiddenDropoutProb = d; config.attentionProbsDropoutProb = d; config.classifierDropout = d }
+        let (m, report) = try ElectraForTokenClassification.load(config: config, weights: try CheckpointWeights.open(modelDir), seed: f.seed)
+        for w in report.warnings { FileHandle.standardError.write(Data("note: \(w)\n".utf8)) }
+        let trainSet = try TokenClassificationSet(train, file: trainURL.lastPathComponent, tokenizer: tok, maxLength: f.maxLength,
+                                                  labelIds: config.label2id, labelAllSubwords: f.labelAllSubwords)
+        let valSet = try val.map { try TokenClassificationSet($0, file: valURL!.lastPathComponent, tokenizer: tok, maxLength: f.maxLength, labelIds: config.label2id) }
+        if let valSet { reportUnknown(valSet, config.label2id, file: valURL!.lastPathComponent) }
+        let job = TokenClassificationTask(model: m, train: trainSet, validation: valSet, padId: tok.padTokenId, extraFiles: tokFiles,
+                                          fingerprint: ["train_file": trainURL.lastPathComponent, "max_length": "\(f.maxLength)",
+                                                        "label_all_subwords": "\(f.labelAllSubwords)"])
+        let trainer = try Trainer(task: job, options: o, output: out)
+        if f.overwriteOutput { try RunOutput.clearPreviousRun(out, models: [(folder: "", extraFiles: TokenizerFiles.names)]) }
+        FileHandle.standardError.write(Data("fine-tuning token classification on \(train.count) sentences (\(trainSet.count) windows, \(trainSet.tokenCount) tokens), \(trainer.totalSteps) steps of \(f.batchSize); tags: \(names.joined(separator: ", "))\n".utf8))
+        let s = try trainer.run(resume: f.resume)
+        let metrics = s.metrics.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: ", ")
+        print("done: \(s.steps) steps in \(String(format: "%.1f", s.seconds)) s, last loss \(String(format: "%.4f", s.finalLoss)); validation: \(metrics.isEmpty ? "none" : metrics)")
+        print("model: \(out.appendingPathComponent("model.safetensors").path); log: metrics.jsonl; plot: training.svg")
+    }
+
+    static func reportUnknown(_ set: TokenClassificationSet, _ labelIds: [String: Int], file: String) {
+        let unknown = set.unknownTags(labelIds)
+        if !unknown.isEmpty {
+            warn("\(file): tag(s) the model does not know, scored as never predicted: \(unknown.map { "\($0.tag) (line \($0.line))" }.joined(separator: ", "))")
+        }
+    }
+
+    static func load(_ model: String) throws -> (ElectraForTokenClassification, ElectraTokenizer) {
+        let dir = URL(fileURLWithPath: model)
+        let (m, report) = try ElectraForTokenClassification.load(from: dir)
+        if report.missing.contains(where: { $0.hasPrefix("classifier") }) {
+            throw ElectraError("\(dir.path) holds no token-classification head (classifier weights missing); fine-tune one with --task token-classification")
+        }
+        return (m, try TokenizerFiles.load(dir, hint: "the model folder must hold its tokenizer files").0)
+    }
+
+    static func evaluate(model: String, data: String, tagColumn: Int?, maxLength: Int?, batchSize: Int, json: Bool) throws {
+        let (m, tok) = try load(model)
+        let url = URL(fileURLWithPath: data)
+        let sentences = try CoNLL.read(url, tagColumn: tagColumn)
+        let set = try TokenClassificationSet(sentences, file: url.lastPathComponent, tokenizer: tok,
+                                             maxLength: try checkedMaxLength(maxLength, config: m.config), labelIds: m.config.label2id)
+        reportUnknown(set, m.config.label2id, file: url.lastPathComponent)
+        let r = try EntityMetrics.evaluate(gold: sentences.map(\.tags), predicted: try set.predict(m, batchSize: batchSize, padId: tok.padTokenId))
+        if json {
+            print(String(decoding: try r.json.serialized(pretty: false), as: UTF8.self))
+            return
+        }
+        print(String(format: "sentences %d, tokens %d; accuracy %.4f; precision %.4f, recall %.4f, F1 %.4f", sentences.count,
+                     sentences.reduce(0) { $0 + $1.words.count }, r.accuracy, r.overall.precision, r.overall.recall, r.overall.f1))
+        for (t, s) in r.perType.sorted(by: { $0.key < $1.key }) {
+            print(String(format: "%@: precision %.4f, recall %.4f, F1 %.4f (%d)", t.padding(toLength: 8, withPad: " ", startingAt: 0), s.precision, s.recall, s.f1, s.number))
+        }
+    }
+
+    /// A CoNLL file with the predicted tag appended to each token line (conlleval's input).
+    static func predictFile(model: String, input: String, output: String, tagColumn: Int?, maxLength: Int?, batchSize: Int) throws {
+        let (m, tok) = try load(model)
+        let url = URL(fileURLWithPath: input)
+        let text = try ClassificationTSV.decodeUTF8(try Data(contentsOf: url), file: url.lastPathComponent)
+        let sentences = try CoNLL.parse(text, file: url.lastPathComponent, tagColumn: tagColumn)
+        let set = try TokenClassificationSet(sentences, file: url.lastPathComponent, tokenizer: tok,
+                                             maxLength: try checkedMaxLength(maxLength, config: m.config), labelIds: nil)
+        let predicted = try set.predict(m, batchSize: batchSize, padId: tok.padTokenId)
+        var byLine: [Int: String] = [:]
+        for (s, tags) in zip(sentences, predicted) { for (line, t) in zip(s.lines, tags) { byLine[line] = t } }
+        var out = ""
+        for (k, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if k == text.split(separator: "\n", omittingEmptySubsequences: false).count - 1 && raw.isEmpty { break }
+            let line = raw.hasSuffix("\r") ? String(raw.dropLast()) : String(raw)
+            out += (byLine[k + 1].map { line + " " + $0 } ?? line) + "\n"
+        }
+        try AtomicFile.write(Data(out.utf8), to: URL(fileURLWithPath: output))
+        FileHandle.standardError.write(Data("\(sentences.count) sentences tagged -> \(output)\n".utf8))
+    }
+
+    /// Entities in free text, with character spans.
+    static func predictText(model: String, texts: [String], maxLength: Int?, json: Bool) throws {
+        let (m, tok) = try load(model)
+        for text in texts {
+            let scalars = Array(text.unicodeScalars)
+            // Words as the tokenizer's pre-tokenizer splits them, with their character spans.
+            var t = tok
+            try t.setTruncation(nil)
+            t.padding = nil
+            let enc = try t.encode(text, addSpecialTokens: false)
+            var words: [String] = [], spans: [Range<Int>] = []
+            for (i, w) in enc.wordIds.enumerated() {
+                guard let w else { continue }
+                if w == words.count {
+                    spans.append(enc.offsets[i])
+                    words.append("")
+                } else if w == words.count - 1 {
+                    spans[w] = spans[w].lowerBound..<enc.offsets[i].upperBound
+                }
+            }
+            for k in words.indices { words[k] = String(String.UnicodeScalarView(scalars[spans[k]])) }
+            guard !words.isEmpty else { throw ElectraError("the text has no words") }
+            let sentence = CoNLLSentence(words: words, tags: words.map { _ in "O" }, lines: words.map { _ in 1 })
+            let set = try TokenClassificationSet([sentence], file: "text", tokenizer: tok,
+                                                 maxLength: try checkedMaxLength(maxLength, config: m.config), labelIds: nil)
+            let tags = try set.predict(m, batchSize: 32, padId: tok.padTokenId)[0]
+            let entities = EntityMetrics.chunks(tags).map { c -> (String, String, Int, Int) in
+                let range = spans[c.start].lowerBound..<spans[c.end].upperBound
+                return (c.type, String(String.UnicodeScalarView(scalars[range])), range.lowerBound, range.upperBound)
+            }
+            if json {
+                var list: [JSONValue] = []
+                for e in entities {
+                    let fields: [String: JSONValue] = ["type": .string(e.0), "text": .string(e.1), "start": .number(Double(e.2)), "end": .number(Double(e.3))]
+                    list.append(.object(fields))
+                }
+                let obj = JSONValue.object(["text": .string(text), "entities": .array(list)])
+                print(String(decoding: try obj.serialized(pretty: false), as: UTF8.self))
+            } else {
+                print(entities.isEmpty ? "\(text)\n  (no entities)" : "\(text)\n" + entities.map { "  \($0.0) \"\($0.1)\" [\($0.2), \($0.3))" }.joined(separator: "\n"))
+            }
+        }
+    }
+}
