@@ -8,7 +8,7 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Accuracy / F1 / Matthews (or Pearson / Spearman) of a fine-tuned classifier on a TSV file, as one JSON object.")
     @Option(help: "Fine-tuned model folder (with tokenizer files).") var model: String
     @Option(help: "TSV file with labels (CoNLL file for token classification).") var data: String
-    @Option(help: "sequence-classification (default) or token-classification.") var task: String?
+    @Option(help: "sequence-classification, token-classification or multiple-choice (default: from the model's config).") var task: String?
     @OptionGroup var columns: ColumnOptions
     @Option(help: "Token classification: 0-based column of the tag (default: the last).") var tagColumn: Int?
     @Flag(help: "Token classification: one JSON object with seqeval's keys instead of a table.") var json = false
@@ -20,8 +20,12 @@ struct Evaluate: ParsableCommand {
         try runReportingErrors {
             let inferenceDType = try running.apply()
             guard batchSize > 0 else { throw ElectraError("--batch-size must be positive, got \(batchSize)") }
-            if try taskIsTokenClassification(task, model: model) {
+            switch try resolvedTask(task, model: model) {
+            case .tokenClassification:
                 return try TokenClassificationCLI.evaluate(model: model, data: data, tagColumn: tagColumn, maxLength: maxLength, batchSize: batchSize, json: json)
+            case .multipleChoice:
+                return try MultipleChoiceCLI.evaluate(model: model, data: data, maxLength: maxLength, batchSize: batchSize)
+            default: break
             }
             let (m, tok) = try TokenizerFiles.loadClassifier(model)
             m.setInferenceDType(inferenceDType)
@@ -49,7 +53,7 @@ struct Evaluate: ParsableCommand {
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Label text (or a text pair) with a fine-tuned classifier.")
     @Option(help: "Fine-tuned model folder (with tokenizer files).") var model: String
-    @Option(help: "sequence-classification (default) or token-classification.") var task: String?
+    @Option(help: "sequence-classification, token-classification or multiple-choice (default: from the model's config).") var task: String?
     @Option(help: "Token classification: a CoNLL file to tag (with --output).") var input: String?
     @Option(help: "Token classification: where the tagged CoNLL file goes (the predicted tag appended to each token line).") var output: String?
     @Option(help: "Token classification: 0-based tag column of --input (default: the last).") var tagColumn: Int?
@@ -64,7 +68,12 @@ struct Predict: ParsableCommand {
         try runReportingErrors {
             let inferenceDType = try running.apply()
             guard batchSize > 0 else { throw ElectraError("--batch-size must be positive, got \(batchSize)") }
-            if try taskIsTokenClassification(task, model: model) {
+            let resolved = try resolvedTask(task, model: model)
+            if resolved == .multipleChoice {
+                guard let f = file ?? input else { throw ElectraError("--task multiple-choice predicts the rows of --file F (JSON lines or SWAG CSV)") }
+                return try MultipleChoiceCLI.predict(model: model, file: f, maxLength: maxLength, batchSize: batchSize)
+            }
+            if resolved == .tokenClassification {
                 if let input {
                     guard let output else { throw ElectraError("--input needs --output (the tagged CoNLL file)") }
                     return try TokenClassificationCLI.predictFile(model: model, input: input, output: output, tagColumn: tagColumn, maxLength: maxLength, batchSize: batchSize)
@@ -141,15 +150,19 @@ struct Predict: ParsableCommand {
     }
 }
 
-/// `--task` as given, or (when absent) whether the model folder's config names a token classifier.
-func taskIsTokenClassification(_ task: String?, model: String) throws -> Bool {
+/// `--task` as given, or (when absent) the task the model folder's config names (sequence
+/// classification when it names another head or none).
+func resolvedTask(_ task: String?, model: String) throws -> ElectraTask {
+    let supported: [ElectraTask] = [.sequenceClassification, .tokenClassification, .multipleChoice]
     if let task {
-        guard task == "sequence-classification" || task == "token-classification" else {
-            throw ElectraError("--task must be sequence-classification or token-classification here, got '\(task)'")
+        guard let t = ElectraTask(rawValue: task), supported.contains(t) else {
+            throw ElectraError("--task must be one of \(supported.map(\.rawValue).joined(separator: ", ")), got '\(task)'")
         }
-        return task == "token-classification"
+        return t
     }
     let url = URL(fileURLWithPath: model).appendingPathComponent("config.json")
-    guard let config = try? ElectraConfig.load(from: url) else { return false }
-    return config.architectures?.first == ElectraForTokenClassification.architecture
+    guard let config = try? ElectraConfig.load(from: url), let t = try? ElectraTask.fromConfig(config), supported.contains(t) else {
+        return .sequenceClassification
+    }
+    return t
 }

@@ -69,7 +69,7 @@ struct FineTune: ParsableCommand {
 
     @Option(help: "Model folder to start from (config.json + weights; tokenizer files unless --tokenizer).")
     var model: String
-    @Option(help: "sequence-classification (TSV files) or token-classification (CoNLL files).")
+    @Option(help: "sequence-classification (TSV files), token-classification (CoNLL files) or multiple-choice (JSON lines or SWAG CSV).")
     var task = "sequence-classification"
     @Option(help: "Token classification: 0-based column of the tag (default: the last).") var tagColumn: Int?
     @Flag(help: "Token classification: label every subword of a word (default: the first only, -100 on the rest).") var labelAllSubwords = false
@@ -131,8 +131,8 @@ struct FineTune: ParsableCommand {
             guard let chosen = ElectraTask(rawValue: task) else {
                 throw ElectraError("unknown --task '\(task)'; one of \(ElectraTask.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            guard chosen == .sequenceClassification || chosen == .tokenClassification else {
-                throw ElectraError("finetune trains --task sequence-classification or token-classification in this build (\(chosen.rawValue) has no pipeline yet)")
+            guard [.sequenceClassification, .tokenClassification, .multipleChoice].contains(chosen) else {
+                throw ElectraError("finetune trains --task sequence-classification, token-classification or multiple-choice in this build (\(chosen.rawValue) has no pipeline yet)")
             }
             let o = try options()
             let out = URL(fileURLWithPath: output)
@@ -147,6 +147,9 @@ struct FineTune: ParsableCommand {
             // Every input is read before anything in the output folder changes.
             if chosen == .tokenClassification {
                 return try TokenClassificationCLI.finetune(self, options: o, out: out, modelDir: modelDir, tokDir: tokDir)
+            }
+            if chosen == .multipleChoice {
+                return try MultipleChoiceCLI.finetune(self, options: o, out: out, modelDir: modelDir, tokDir: tokDir)
             }
             let (tok, tokFiles) = try TokenizerFiles.load(tokDir, hint: "pass --tokenizer DIR")
             let layout = try columns.layout()

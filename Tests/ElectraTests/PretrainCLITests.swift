@@ -253,4 +253,37 @@ extension CLITests {
         let bad = try run(["evaluate", "--model", out.path, "--data", tmp.appendingPathComponent("bad.txt").path])
         #expect(bad.status != 0 && bad.stderr.contains("bad.txt:2"), "\(bad.stderr)")
     }
+
+    /// finetune, evaluate and predict with --task multiple-choice, from JSON lines and SWAG CSV.
+    @Test func multipleChoiceEndToEnd() throws {
+        let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("examples/tiny-electra").path
+        var jsonl = ""
+        for i in 0..<10 {
+            jsonl += #"{"context": "the sky is", "question": "what colour?", "choices": ["blue", "green", "loud"], "label": \#(i % 3)}"# + "\n"
+        }
+        let data = tmp.appendingPathComponent("mc.jsonl")
+        try jsonl.write(to: data, atomically: true, encoding: .utf8)
+        let csv = tmp.appendingPathComponent("swag.csv")
+        try "video-id,fold-ind,startphrase,sent1,sent2,gold-source,ending0,ending1,ending2,ending3,label\nv1,0,x,\"A man sits.\",He,gold,\"eats, slowly\",runs,sleeps,reads,0\nv2,1,x,A dog.,It,gold,barks,flies,swims,sings,3\n"
+            .write(to: csv, atomically: true, encoding: .utf8)
+        let out = tmp.appendingPathComponent("mc")
+        let ft = try run(["finetune", "--task", "multiple-choice", "--model", model, "--train", data.path, "--validation", data.path,
+                          "--output", out.path, "--epochs", "1", "--batch-size", "4", "--threads", "1"])
+        #expect(ft.status == 0, "\(ft.stderr)")
+        let ev = try run(["evaluate", "--model", out.path, "--data", data.path])
+        #expect(ev.status == 0 && ev.stdout.contains("\"accuracy\"") && ev.stdout.contains("\"examples\":10"), "\(ev.stdout) \(ev.stderr)")
+        let p = try run(["predict", "--model", out.path, "--file", data.path])
+        #expect(p.status == 0 && p.stdout.split(separator: "\n").count == 10, "\(p.stderr)")
+        let swagRun = try run(["finetune", "--task", "multiple-choice", "--model", model, "--train", csv.path, "--output", tmp.appendingPathComponent("swag").path,
+                               "--epochs", "1", "--threads", "1"])
+        #expect(swagRun.status == 0, "\(swagRun.stderr)")
+        for (content, message) in [(#"{"context": "a", "choices": ["x", "y"], "label": 2}"#, "mc-bad.jsonl:1: label 2"),
+                                   (#"{"context": "a", "choices": ["x", "y"], "label": 0}"# + "\n" + #"{"context": "a", "choices": ["x"], "label": 0}"#, "mc-bad.jsonl:2: 1 choices")] {
+            let bad = tmp.appendingPathComponent("mc-bad.jsonl")
+            try content.write(to: bad, atomically: true, encoding: .utf8)
+            let r = try run(["evaluate", "--task", "multiple-choice", "--model", out.path, "--data", bad.path])
+            #expect(r.status != 0 && r.stderr.contains(message), "\(r.stderr)")
+        }
+    }
 }
