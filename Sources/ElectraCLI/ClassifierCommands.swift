@@ -4,6 +4,18 @@ import ElectraTokenizers
 import ElectraTraining
 import Foundation
 
+/// The question-answering options evaluate and predict share.
+struct QAOptions: ParsableArguments {
+    @Flag(name: .customLong("version-2-with-negative"), inversion: .prefixedNo, help: "Question answering: SQuAD 2.0 (default: what the model folder recorded).") var version2: Bool?
+    @Option(help: "Question answering: overlap between context windows.") var docStride = 128
+    @Option(help: "Question answering: longest answer, in tokens.") var maxAnswerLength = 30
+    @Option(help: "Question answering (2.0): answer \"\" when the null score beats the best span by more than this.") var nullScoreDiffThreshold = 0.0
+
+    func settings(maxLength: Int?, batchSize: Int) -> QuestionAnsweringCLI.Settings {
+        .init(maxLength: maxLength, docStride: docStride, maxAnswerLength: maxAnswerLength, batchSize: batchSize, version2: version2, nullThreshold: nullScoreDiffThreshold)
+    }
+}
+
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Accuracy / F1 / Matthews (or Pearson / Spearman) of a fine-tuned classifier on a TSV file, as one JSON object.")
     @Option(help: "Fine-tuned model folder (with tokenizer files).") var model: String
@@ -12,6 +24,7 @@ struct Evaluate: ParsableCommand {
     @OptionGroup var columns: ColumnOptions
     @Option(help: "Token classification: 0-based column of the tag (default: the last).") var tagColumn: Int?
     @Flag(help: "Token classification: one JSON object with seqeval's keys instead of a table.") var json = false
+    @OptionGroup var qa: QAOptions
     @Option(help: "Max tokens per example (default: min(128, max_position_embeddings)).") var maxLength: Int?
     @Option(help: "Batch size.") var batchSize = 64
     @OptionGroup var running: RunOptions
@@ -25,6 +38,8 @@ struct Evaluate: ParsableCommand {
                 return try TokenClassificationCLI.evaluate(model: model, data: data, tagColumn: tagColumn, maxLength: maxLength, batchSize: batchSize, json: json)
             case .multipleChoice:
                 return try MultipleChoiceCLI.evaluate(model: model, data: data, maxLength: maxLength, batchSize: batchSize)
+            case .questionAnswering:
+                return try QuestionAnsweringCLI.evaluate(model: model, data: data, qa.settings(maxLength: maxLength, batchSize: batchSize))
             default: break
             }
             let (m, tok) = try TokenizerFiles.loadClassifier(model)
@@ -57,6 +72,10 @@ struct Predict: ParsableCommand {
     @Option(help: "Token classification: a CoNLL file to tag (with --output).") var input: String?
     @Option(help: "Token classification: where the tagged CoNLL file goes (the predicted tag appended to each token line).") var output: String?
     @Option(help: "Token classification: 0-based tag column of --input (default: the last).") var tagColumn: Int?
+    @OptionGroup var qa: QAOptions
+    @Option(help: "Question answering: where the null odds go (SQuAD 2.0's evaluation reads them).") var nullOdds: String?
+    @Option(help: "Question answering: one question (with --context).") var question: String?
+    @Option(help: "Question answering: the context of --question.") var context: String?
     @Option(help: "A file of lines to label (a pair per line as A<TAB>B); - reads standard input.") var file: String?
     @Argument(help: "Text, and optionally the second text of a pair.") var texts: [String] = []
     @Option(help: "Max tokens per example (default: min(128, max_position_embeddings)).") var maxLength: Int?
@@ -69,6 +88,10 @@ struct Predict: ParsableCommand {
             let inferenceDType = try running.apply()
             guard batchSize > 0 else { throw ElectraError("--batch-size must be positive, got \(batchSize)") }
             let resolved = try resolvedTask(task, model: model)
+            if resolved == .questionAnswering {
+                return try QuestionAnsweringCLI.predict(model: model, input: input, output: output, nullOdds: nullOdds, question: question,
+                                                        context: context, qa.settings(maxLength: maxLength, batchSize: batchSize))
+            }
             if resolved == .multipleChoice {
                 guard let f = file ?? input else { throw ElectraError("--task multiple-choice predicts the rows of --file F (JSON lines or SWAG CSV)") }
                 return try MultipleChoiceCLI.predict(model: model, file: f, maxLength: maxLength, batchSize: batchSize)
@@ -153,7 +176,7 @@ struct Predict: ParsableCommand {
 /// `--task` as given, or (when absent) the task the model folder's config names (sequence
 /// classification when it names another head or none).
 func resolvedTask(_ task: String?, model: String) throws -> ElectraTask {
-    let supported: [ElectraTask] = [.sequenceClassification, .tokenClassification, .multipleChoice]
+    let supported: [ElectraTask] = [.sequenceClassification, .tokenClassification, .multipleChoice, .questionAnswering]
     if let task {
         guard let t = ElectraTask(rawValue: task), supported.contains(t) else {
             throw ElectraError("--task must be one of \(supported.map(\.rawValue).joined(separator: ", ")), got '\(task)'")

@@ -69,10 +69,13 @@ struct FineTune: ParsableCommand {
 
     @Option(help: "Model folder to start from (config.json + weights; tokenizer files unless --tokenizer).")
     var model: String
-    @Option(help: "sequence-classification (TSV files), token-classification (CoNLL files) or multiple-choice (JSON lines or SWAG CSV).")
+    @Option(help: "sequence-classification (TSV files), token-classification (CoNLL files), question-answering (SQuAD JSON; --max-length defaults to 384) or multiple-choice (JSON lines or SWAG CSV).")
     var task = "sequence-classification"
     @Option(help: "Token classification: 0-based column of the tag (default: the last).") var tagColumn: Int?
     @Flag(help: "Token classification: label every subword of a word (default: the first only, -100 on the rest).") var labelAllSubwords = false
+    @Flag(name: .customLong("version-2-with-negative"), help: "Question answering: SQuAD 2.0, with unanswerable questions.") var version2WithNegative = false
+    @Option(help: "Question answering: overlap between context windows, in tokens.") var docStride = 128
+    @Option(help: "Question answering: longest answer, in tokens.") var maxAnswerLength = 30
     @Option(help: "Training TSV.") var train: String
     @Option(help: "Validation TSV.") var validation: String?
     @Option(help: "Output folder.") var output: String
@@ -131,8 +134,8 @@ struct FineTune: ParsableCommand {
             guard let chosen = ElectraTask(rawValue: task) else {
                 throw ElectraError("unknown --task '\(task)'; one of \(ElectraTask.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            guard [.sequenceClassification, .tokenClassification, .multipleChoice].contains(chosen) else {
-                throw ElectraError("finetune trains --task sequence-classification, token-classification or multiple-choice in this build (\(chosen.rawValue) has no pipeline yet)")
+            guard [.sequenceClassification, .tokenClassification, .multipleChoice, .questionAnswering].contains(chosen) else {
+                throw ElectraError("finetune trains --task sequence-classification, token-classification, question-answering or multiple-choice (\(chosen.rawValue) has no pipeline)")
             }
             let o = try options()
             let out = URL(fileURLWithPath: output)
@@ -150,6 +153,9 @@ struct FineTune: ParsableCommand {
             }
             if chosen == .multipleChoice {
                 return try MultipleChoiceCLI.finetune(self, options: o, out: out, modelDir: modelDir, tokDir: tokDir)
+            }
+            if chosen == .questionAnswering {
+                return try QuestionAnsweringCLI.finetune(self, options: o, out: out, modelDir: modelDir, tokDir: tokDir)
             }
             let (tok, tokFiles) = try TokenizerFiles.load(tokDir, hint: "pass --tokenizer DIR")
             let layout = try columns.layout()

@@ -286,4 +286,34 @@ extension CLITests {
             #expect(r.status != 0 && r.stderr.contains(message), "\(r.stderr)")
         }
     }
+
+    /// finetune, evaluate and predict with --task question-answering on a small SQuAD file.
+    @Test func questionAnsweringEndToEnd() throws {
+        let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("examples/tiny-electra").path
+        let ctx = "The Eiffel Tower in Paris was finished in 1889 by Gustave Eiffel's company."
+        let start = ctx.distance(from: ctx.startIndex, to: ctx.range(of: "1889")!.lowerBound)
+        let qa = (0..<6).map { #"{"id": "q\#($0)", "question": "When was it finished?", "answers": [{"text": "1889", "answer_start": \#(start)}]}"# }
+        let json = #"{"version": "1.1", "data": [{"title": "t", "paragraphs": [{"context": "\#(ctx)", "qas": [\#(qa.joined(separator: ", "))]}]}]}"#
+        let data = tmp.appendingPathComponent("squad.json")
+        try json.write(to: data, atomically: true, encoding: .utf8)
+        let out = tmp.appendingPathComponent("qa")
+        let ft = try run(["finetune", "--task", "question-answering", "--model", model, "--train", data.path, "--validation", data.path,
+                          "--output", out.path, "--epochs", "1", "--doc-stride", "32", "--threads", "1"])
+        #expect(ft.status == 0, "\(ft.stderr)")
+        let ev = try run(["evaluate", "--model", out.path, "--data", data.path, "--doc-stride", "32"])
+        #expect(ev.status == 0 && ev.stdout.contains("\"exact_match\"") && ev.stdout.contains("\"f1\""), "\(ev.stdout) \(ev.stderr)")
+        let v2 = try run(["evaluate", "--model", out.path, "--data", data.path, "--doc-stride", "32", "--version-2-with-negative"])
+        #expect(v2.status == 0 && v2.stdout.contains("HasAns_exact"), "\(v2.stdout)")
+        let preds = tmp.appendingPathComponent("p.json"), odds = tmp.appendingPathComponent("o.json")
+        let p = try run(["predict", "--model", out.path, "--input", data.path, "--output", preds.path, "--null-odds", odds.path, "--doc-stride", "32"])
+        #expect(p.status == 0, "\(p.stderr)")
+        let answers = try JSONValue.parse(Data(contentsOf: preds), source: "p").objectValue!
+        #expect(answers.count == 6 && answers.values.allSatisfy { ctx.contains($0.stringValue!) })
+        #expect(try JSONValue.parse(Data(contentsOf: odds), source: "o").objectValue!.count == 6)
+        let one = try run(["predict", "--model", out.path, "--question", "Who built it?", "--context", ctx, "--doc-stride", "32"])
+        #expect(one.status == 0 && ctx.contains(one.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), "\(one.stdout)")
+        let stride = try run(["evaluate", "--model", out.path, "--data", data.path])
+        #expect(stride.status != 0 && stride.stderr.contains("--doc-stride"), "\(stride.stderr)")
+    }
 }

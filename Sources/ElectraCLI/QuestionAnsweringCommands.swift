@@ -1,0 +1,92 @@
+import Electra
+import ElectraTokenizers
+import ElectraTraining
+import Foundation
+
+/// finetune / evaluate / predict for `--task question-answering` (SQuAD JSON).
+enum QuestionAnsweringCLI {
+    static func read(_ path: String) throws -> SquadFile.Loaded {
+        let loaded = try SquadFile.read(URL(fileURLWithPath: path))
+        if !loaded.mismatched.isEmpty {
+            warn("\(URL(fileURLWithPath: path).lastPathComponent): \(loaded.mismatched.count) answer(s) do not match the context at answer_start and were left out: \(loaded.mismatched.prefix(3).joined(separator: "; "))")
+        }
+        return loaded
+    }
+
+    static func finetune(_ f: FineTune, options o: TrainerOptions, out: URL, modelDir: URL, tokDir: URL) throws {
+        let (tok, tokFiles) = try TokenizerFiles.load(tokDir, hint: "pass --tokenizer DIR")
+        var config = try ElectraConfig.load(from: try ModelFolder.configURL(modelDir))
+        let length = try checkedMaxLength(f.maxLength == 128 ? min(384, config.maxPositionEmbeddings) : f.maxLength, config: config)
+        let train = try read(f.train).questions
+        let version2 = f.version2WithNegative || train.contains { $0.isImpossible }
+        if !version2, let q = train.first(where: { $0.answers.isEmpty }) {
+            throw ElectraError("\(f.train): question \(q.id) has no answer; pass --version-2-with-negative to train on unanswerable questions")
+        }
+        let val = try f.validation.map { try read($0).questions }
+        config.extra["version_2_with_negative"] = .bool(version2)
+        if let d = f.dropout { config.hiddenDropoutProb = d; config.attentionProbsDropoutProb = d }
+        let (m, report) = try ElectraForQuestionAnswering.load(config: config, weights: try CheckpointWeights.open(modelDir), seed: f.seed)
+        for w in report.warnings { FileHandle.standardError.write(Data("note: \(w)\n".utf8)) }
+        let trainSet = try SquadFeatures(train, tokenizer: tok, maxLength: length, docStride: f.docStride)
+        let valSet = try val.map { try SquadFeatures($0, tokenizer: tok, maxLength: length, docStride: f.docStride) }
+        let job = QuestionAnsweringTask(model: m, train: trainSet, validation: valSet, padId: tok.padTokenId, version2: version2, extraFiles: tokFiles,
+                                        fingerprint: ["train_file": URL(fileURLWithPath: f.train).lastPathComponent, "max_length": "\(length)", "doc_stride": "\(f.docStride)"])
+        job.maxAnswerLength = f.maxAnswerLength
+        let trainer = try Trainer(task: job, options: o, output: out)
+        if f.overwriteOutput { try RunOutput.clearPreviousRun(out, models: [(folder: "", extraFiles: TokenizerFiles.names)]) }
+        FileHandle.standardError.write(Data("fine-tuning question answering (SQuAD \(version2 ? "2.0" : "1.1")) on \(train.count) questions, \(trainSet.count) windows of \(length) tokens, \(trainer.totalSteps) steps of \(f.batchSize)\n".utf8))
+        let s = try trainer.run(resume: f.resume)
+        let metrics = s.metrics.sorted { $0.key < $1.key }.map { String(format: "%@ %.2f", $0.key, $0.value) }.joined(separator: ", ")
+        print("done: \(s.steps) steps in \(String(format: "%.1f", s.seconds)) s, last loss \(String(format: "%.4f", s.finalLoss)); validation: \(metrics.isEmpty ? "none" : metrics)")
+        print("model: \(out.appendingPathComponent("model.safetensors").path); log: metrics.jsonl; plot: training.svg")
+    }
+
+    struct Settings {
+        var maxLength: Int?
+        var docStride: Int
+        var maxAnswerLength: Int
+        var batchSize: Int
+        var version2: Bool?
+        var nullThreshold: Double
+    }
+
+    static func load(_ model: String) throws -> (ElectraForQuestionAnswering, ElectraTokenizer) {
+        let dir = URL(fileURLWithPath: model)
+        let (m, report) = try ElectraForQuestionAnswering.load(from: dir)
+        if report.missing.contains(where: { $0.hasPrefix("qa_outputs") }) {
+            throw ElectraError("\(dir.path) holds no question-answering head (qa_outputs weights missing); fine-tune one with --task question-answering")
+        }
+        return (m, try TokenizerFiles.load(dir, hint: "the model folder must hold its tokenizer files").0)
+    }
+
+    static func answer(_ model: String, _ questions: [SquadQuestion], _ s: Settings) throws -> (answers: [String: String], odds: [String: Double], version2: Bool) {
+        let (m, tok) = try load(model)
+        let version2 = s.version2 ?? (m.config.extra["version_2_with_negative"]?.boolValue ?? false)
+        let length = try checkedMaxLength(s.maxLength ?? min(384, m.config.maxPositionEmbeddings), config: m.config)
+        let features = try SquadFeatures(questions, tokenizer: tok, maxLength: length, docStride: s.docStride)
+        let p = try features.predictions(m, batchSize: s.batchSize, padId: tok.padTokenId, maxAnswerLength: s.maxAnswerLength,
+                                         version2: version2, nullThreshold: s.nullThreshold)
+        return (p.answers, p.nullOdds, version2)
+    }
+
+    static func evaluate(model: String, data: String, _ s: Settings) throws {
+        let questions = try read(data).questions
+        let (answers, _, version2) = try answer(model, questions, s)
+        let metrics = SquadMetrics.evaluate(questions.map { SquadMetrics.Question(id: $0.id, answers: $0.answers.map(\.text)) },
+                                            predictions: answers, version2: version2)
+        print(String(decoding: try JSONValue.object(metrics.mapValues { .number($0) }).serialized(pretty: false), as: UTF8.self))
+    }
+
+    static func predict(model: String, input: String?, output: String?, nullOdds: String?, question: String?, context: String?, _ s: Settings) throws {
+        if let question, let context {
+            let (answers, _, _) = try answer(model, [SquadQuestion(id: "q", question: question, context: context, answers: [], isImpossible: false)], s)
+            print(answers["q"] ?? "")
+            return
+        }
+        guard let input, let output else { throw ElectraError("--task question-answering predicts --input dev.json --output predictions.json, or --question Q --context C") }
+        let (answers, odds, _) = try answer(model, try read(input).questions, s)
+        try AtomicFile.write(try JSONValue.object(answers.mapValues { .string($0) }).serialized(pretty: true), to: URL(fileURLWithPath: output))
+        if let nullOdds { try AtomicFile.write(try JSONValue.object(odds.mapValues { .number($0) }).serialized(pretty: true), to: URL(fileURLWithPath: nullOdds)) }
+        FileHandle.standardError.write(Data("\(answers.count) answers -> \(output)\n".utf8))
+    }
+}
