@@ -56,18 +56,11 @@ struct Embed: ParsableCommand {
             _ = try embedder.layerIndex()
 
             var vectors: [[Float]] = []
-            let started = Date(), interactive = isatty(STDERR_FILENO) != 0
-            var lastPrint = Date()
+            let progress = BatchProgress(total: inputs.count, unit: "texts")
             for start in stride(from: 0, to: inputs.count, by: batchSize * 8) {
                 vectors += try embedder.embed(Array(inputs[start..<min(start + batchSize * 8, inputs.count)]))
-                if Date().timeIntervalSince(lastPrint) > (interactive ? 0.5 : 15) {
-                    lastPrint = Date()
-                    let rate = Double(vectors.count) / Date().timeIntervalSince(started)
-                    let line = String(format: "%d/%d texts  %.0f texts/s  eta %.0f s", vectors.count, inputs.count, rate, Double(inputs.count - vectors.count) / max(rate, 1e-9))
-                    FileHandle.standardError.write(Data((interactive ? "\r\u{1B}[K" + line : line + "\n").utf8))
-                }
+                progress.update(vectors.count)
             }
-            if interactive && Date().timeIntervalSince(started) > 0.5 { FileHandle.standardError.write(Data("\n".utf8)) }
             if embedder.truncated > 0 { warn("\(embedder.truncated) text(s) were longer than \(embedder.maxLength) tokens and were cut to that length") }
 
             func jsonLines() throws -> Data {

@@ -146,7 +146,9 @@ public struct SquadFeatures: Sendable {
                             version2: Bool, nullThreshold: Double = 0) throws -> (answers: [String: String], nullOdds: [String: Double]) {
         var best = [(score: Double, text: String)?](repeating: nil, count: questions.count)
         var null = [Double](repeating: .infinity, count: questions.count)
+        let progress = BatchProgress(total: windows.count, unit: "windows")
         for start in stride(from: 0, to: windows.count, by: max(batchSize, 1)) {
+            defer { progress.update(min(start + batchSize, windows.count)) }
             let idx = Array(start..<min(start + batchSize, windows.count))
             let x = batch(idx[...], padId: padId, withPositions: false)
             let out = try model(x)
