@@ -79,3 +79,51 @@ struct QuestionAnsweringTests {
         #expect(v2.answers.values.allSatisfy { $0.isEmpty })
     }
 }
+
+/// The task pipelines on excerpts of the real data (Tests/ElectraTrainingTests/Fixtures/tasks,
+/// cut from ../shared/data): SQuAD answers map back through small windows, CoNLL sentences
+/// split into windows lose no word.
+struct RealDataExcerptTests {
+    static let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("tasks")
+
+    @Test func squadAnswersSurviveSmallWindows() throws {
+        let tok = try ElectraTokenizer.load(directory: QuestionAnsweringTests.folder)
+        let loaded = try SquadFile.read(Self.fixtures.appendingPathComponent("squad-excerpt.json"))
+        #expect(loaded.questions.count == 13 && loaded.mismatched.isEmpty)
+        for (length, stride) in [(48, 16), (96, 32)] {
+            let f = try SquadFeatures(loaded.questions, tokenizer: tok, maxLength: length, docStride: stride)
+            var exact = 0, held = 0
+            for (qi, q) in loaded.questions.enumerated() {
+                let answer = q.answers[0].text
+                let windows = f.windows.filter { $0.question == qi && $0.start > 0 }
+                #expect(!windows.isEmpty, "\(q.id): no window holds \"\(answer)\"")
+                let scalars = Array(q.context.unicodeScalars)
+                for w in windows {
+                    held += 1
+                    let text = String(String.UnicodeScalarView(scalars[w.contextOffsets[w.start]!.lowerBound..<w.contextOffsets[w.end]!.upperBound]))
+                    #expect(text.contains(answer), "\(q.id): \"\(text)\" should contain \"\(answer)\"")
+                    if text == answer { exact += 1 }
+                }
+            }
+            // Only answers that start or end inside a word piece come back wider.
+            #expect(Double(exact) >= 0.9 * Double(held), "\(exact) of \(held) exact")
+        }
+    }
+
+    @Test func conllSentencesLoseNoWordInWindows() throws {
+        let tok = try ElectraTokenizer.load(directory: QuestionAnsweringTests.folder)
+        let sentences = try CoNLL.read(Self.fixtures.appendingPathComponent("conll2003-dev-excerpt.txt"))
+        #expect(sentences.count >= 55)
+        let labels = Dictionary(uniqueKeysWithValues: CoNLL.labels(sentences).enumerated().map { ($0.element, $0.offset) })
+        for length in [12, 32, 128] {
+            let set = try TokenClassificationSet(sentences, file: "excerpt", tokenizer: tok, maxLength: length, labelIds: labels)
+            #expect(set.windows.allSatisfy { $0.ids.count <= length })
+            for (s, sentence) in sentences.enumerated() {
+                let words = set.windows.filter { $0.sentence == s }.reduce(0) { $0 + $1.wordStarts.count }
+                #expect(words == sentence.words.count, "sentence \(s) at length \(length)")
+            }
+            // Every word's label sits on exactly one subword.
+            #expect(set.windows.reduce(0) { $0 + $1.labels.filter { $0 >= 0 }.count } == sentences.reduce(0) { $0 + $1.words.count })
+        }
+    }
+}
