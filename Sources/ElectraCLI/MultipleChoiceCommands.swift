@@ -27,10 +27,7 @@ enum MultipleChoiceCLI {
         let trainer = try Trainer(task: job, options: o, output: out)
         if f.overwriteOutput { try RunOutput.clearPreviousRun(out, models: [(folder: "", extraFiles: TokenizerFiles.names)]) }
         FileHandle.standardError.write(Data("fine-tuning multiple choice on \(train.count) questions of \(trainSet.choices) choices, \(trainer.totalSteps) steps of \(f.batchSize)\n".utf8))
-        let s = try trainer.run(resume: f.resume)
-        let metrics = s.metrics.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: ", ")
-        print("done: \(s.steps) steps in \(String(format: "%.1f", s.seconds)) s, last loss \(String(format: "%.4f", s.finalLoss)); validation: \(metrics.isEmpty ? "none" : metrics)")
-        print("model: \(out.appendingPathComponent("model.safetensors").path); log: metrics.jsonl; plot: training.svg")
+        printRunSummary(try trainer.run(resume: f.resume), out: out)
     }
 
     static func load(_ model: String) throws -> (ElectraForMultipleChoice, ElectraTokenizer) {

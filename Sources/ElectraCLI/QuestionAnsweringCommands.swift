@@ -35,10 +35,7 @@ enum QuestionAnsweringCLI {
         let trainer = try Trainer(task: job, options: o, output: out)
         if f.overwriteOutput { try RunOutput.clearPreviousRun(out, models: [(folder: "", extraFiles: TokenizerFiles.names)]) }
         FileHandle.standardError.write(Data("fine-tuning question answering (SQuAD \(version2 ? "2.0" : "1.1")) on \(train.count) questions, \(trainSet.count) windows of \(length) tokens, \(trainer.totalSteps) steps of \(f.batchSize)\n".utf8))
-        let s = try trainer.run(resume: f.resume)
-        let metrics = s.metrics.sorted { $0.key < $1.key }.map { String(format: "%@ %.2f", $0.key, $0.value) }.joined(separator: ", ")
-        print("done: \(s.steps) steps in \(String(format: "%.1f", s.seconds)) s, last loss \(String(format: "%.4f", s.finalLoss)); validation: \(metrics.isEmpty ? "none" : metrics)")
-        print("model: \(out.appendingPathComponent("model.safetensors").path); log: metrics.jsonl; plot: training.svg")
+        printRunSummary(try trainer.run(resume: f.resume), out: out)
     }
 
     struct Settings {

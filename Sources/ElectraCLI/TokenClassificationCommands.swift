@@ -30,10 +30,7 @@ enum TokenClassificationCLI {
         let trainer = try Trainer(task: job, options: o, output: out)
         if f.overwriteOutput { try RunOutput.clearPreviousRun(out, models: [(folder: "", extraFiles: TokenizerFiles.names)]) }
         FileHandle.standardError.write(Data("fine-tuning token classification on \(train.count) sentences (\(trainSet.count) windows, \(trainSet.tokenCount) tokens), \(trainer.totalSteps) steps of \(f.batchSize); tags: \(names.joined(separator: ", "))\n".utf8))
-        let s = try trainer.run(resume: f.resume)
-        let metrics = s.metrics.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: ", ")
-        print("done: \(s.steps) steps in \(String(format: "%.1f", s.seconds)) s, last loss \(String(format: "%.4f", s.finalLoss)); validation: \(metrics.isEmpty ? "none" : metrics)")
-        print("model: \(out.appendingPathComponent("model.safetensors").path); log: metrics.jsonl; plot: training.svg")
+        printRunSummary(try trainer.run(resume: f.resume), out: out)
     }
 
     static func reportUnknown(_ set: TokenClassificationSet, _ labelIds: [String: Int], file: String) {
@@ -83,8 +80,9 @@ enum TokenClassificationCLI {
         var byLine: [Int: String] = [:]
         for (s, tags) in zip(sentences, predicted) { for (line, t) in zip(s.lines, tags) { byLine[line] = t } }
         var out = ""
-        for (k, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            if k == text.split(separator: "\n", omittingEmptySubsequences: false).count - 1 && raw.isEmpty { break }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        for (k, raw) in lines.enumerated() {
+            if k == lines.count - 1 && raw.isEmpty { break }  // the file's final newline
             let line = raw.hasSuffix("\r") ? String(raw.dropLast()) : String(raw)
             out += (byLine[k + 1].map { line + " " + $0 } ?? line) + "\n"
         }
@@ -135,4 +133,11 @@ enum TokenClassificationCLI {
             }
         }
     }
+}
+
+/// The two lines every finetune ends with: steps, time, last loss, validation; where things went.
+func printRunSummary(_ s: Trainer.Summary, out: URL) {
+    let metrics = s.metrics.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: ", ")
+    print("done: \(s.steps) steps in \(String(format: "%.1f", s.seconds)) s, last loss \(String(format: "%.4f", s.finalLoss)); validation: \(metrics.isEmpty ? "none" : metrics)")
+    print("model: \(out.appendingPathComponent("model.safetensors").path); log: metrics.jsonl; plot: training.svg")
 }
