@@ -37,7 +37,7 @@ struct Pretrain: ParsableCommand {
     @Option(help: "Share of tokens masked.") var maskProb: Double?
     @Option(help: "Weight of the discriminator's loss.") var discriminatorWeight: Float = 50
     @Option(help: "Weight of the generator's loss.") var generatorWeight: Float = 1
-    @Option(help: "Sampling temperature of the generator.") var temperature: Float = 1
+    @Option(help: "Sampling temperature of the generator (default: the preset's: 1.5 for tiny and mini, 1 for the paper's shapes).") var temperature: Float?
     @Option(help: "Max tokens per example when --data is raw text.") var maxSeqLength = 128
     @Option(help: "Seed (weights, masking, sampling, dropout, order).") var seed: UInt64 = 42
     @Option(help: "Checkpoint every N steps (and at the end).") var saveSteps = 500
@@ -59,7 +59,7 @@ struct Pretrain: ParsableCommand {
             var masking = MaskingOptions()
             masking.maskProbability = maskProb ?? preset.maskProbability
             try masking.validate()
-            for (name, v) in [("--discriminator-weight", discriminatorWeight), ("--generator-weight", generatorWeight), ("--temperature", temperature)]
+            for (name, v) in [("--discriminator-weight", discriminatorWeight), ("--generator-weight", generatorWeight), ("--temperature", temperature ?? preset.temperature)]
             where !(v.isFinite && v > 0) {
                 throw ElectraError("\(name) must be a positive number, got \(v)")
             }
@@ -138,7 +138,7 @@ struct Pretrain: ParsableCommand {
                                                    seed: seed, extraFiles: tokFiles)
                 t.generatorWeight = generatorWeight
                 t.discriminatorWeight = discriminatorWeight
-                t.temperature = temperature
+                t.temperature = temperature ?? preset.temperature
                 job = t
                 summary = "discriminator: \(describe(disc)) (\(d.parameterCount) parameters); generator: \(describe(gen))"
             } else {

@@ -40,4 +40,41 @@ struct SquadMetricsTests {
         #expect(abs(v2["NoAns_exact"]! - 50) < 1e-9 && abs(v2["HasAns_exact"]! - 100.0 / 3) < 1e-9)
         #expect(abs(v2["f1"]! - 100 * (1 + 0 + 0.8 + 1 + 0) / 5) < 1e-9)
     }
+
+    /// Against the official scripts' logic as transformers ships it
+    /// (scripts/reference/make_squad_fixture.py): normalisation of accents, CJK, tabs and
+    /// no-break spaces, non-ASCII punctuation, v1.1's and v2.0's F1, the totals and splits.
+    @Test func matchesTheOfficialScripts() throws {
+        let url = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("squad_metrics.json")
+        let root = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        for case let n as [String: String] in root["normalize"] as! [Any] {
+            #expect(SquadMetrics.normalize(n["text"]!) == n["normalized"]!, "\(n["text"]!)")
+        }
+        for case let p as [String: Any] in root["pairs"] as! [Any] {
+            let g = p["gold"] as! String, q = p["predicted"] as! String
+            #expect(SquadMetrics.exact(g, q) == (p["exact"] as! NSNumber).doubleValue, "\(g) / \(q)")
+            #expect(abs(SquadMetrics.f1(g, q) - (p["f1"] as! NSNumber).doubleValue) < 1e-12, "\(g) / \(q)")
+        }
+        for (key, version2) in [("v1", false), ("v2", true)] {
+            let v = root[key] as! [String: Any]
+            let questions = (v["questions"] as! [[String: Any]]).map {
+                SquadMetrics.Question(id: $0["id"] as! String, answers: $0["answers"] as! [String])
+            }
+            let predictions = v["predictions"] as! [String: String]
+            let got = SquadMetrics.evaluate(questions, predictions: predictions, version2: version2)
+            let want = version2 ? v["metrics"] as! [String: NSNumber]
+                : ["exact_match": v["exact_match"] as! NSNumber, "f1": v["f1"] as! NSNumber]
+            #expect(Set(got.keys) == Set(want.keys), "\(key)")
+            for (name, value) in want {
+                #expect(abs((got[name] ?? .nan) - value.doubleValue) < 1e-9, "\(key) \(name): \(got[name] ?? .nan) vs \(value)")
+            }
+            // Question by question, through evaluate on one question.
+            for q in questions where predictions[q.id] != nil {
+                let per = (v["per_question"] as! [String: [String: NSNumber]])[q.id]!
+                let one = SquadMetrics.evaluate([q], predictions: predictions, version2: version2)
+                #expect(abs(one[version2 ? "exact" : "exact_match"]! / 100 - per["exact"]!.doubleValue) < 1e-12, "\(key) \(q.id)")
+                #expect(abs(one["f1"]! / 100 - per["f1"]!.doubleValue) < 1e-12, "\(key) \(q.id)")
+            }
+        }
+    }
 }

@@ -36,11 +36,12 @@ public enum SquadMetrics {
         normalize(gold) == normalize(predicted) ? 1 : 0
     }
 
-    /// v2.0's F1 (equal to v1.1's whenever both sides have tokens): an empty side scores 1 only
-    /// against another empty side.
-    public static func f1(_ gold: String, _ predicted: String) -> Double {
+    /// Token-overlap F1. The scripts differ only where a side normalises to nothing: v2.0
+    /// scores 1 when both do (an unanswerable question left empty), v1.1 scores 0 without a
+    /// shared token.
+    public static func f1(_ gold: String, _ predicted: String, version2: Bool = true) -> Double {
         let g = tokens(gold), p = tokens(predicted)
-        if g.isEmpty || p.isEmpty { return g.isEmpty && p.isEmpty ? 1 : 0 }
+        if g.isEmpty || p.isEmpty { return version2 && g.isEmpty && p.isEmpty ? 1 : 0 }
         var counts: [Substring: Int] = [:]
         for t in g { counts[t, default: 0] += 1 }
         var same = 0
@@ -62,7 +63,8 @@ public enum SquadMetrics {
         }
     }
 
-    /// v1.1: {"exact_match", "f1"}; v2.0: {"exact", "f1", "total", "HasAns_exact", "HasAns_f1",
+    /// A question without a prediction scores 0 and counts (v1.1's rule; the v2.0 script
+    /// fails on one). v1.1: {"exact_match", "f1"}; v2.0: {"exact", "f1", "total", "HasAns_exact", "HasAns_f1",
     /// "HasAns_total", "NoAns_exact", "NoAns_f1", "NoAns_total"} (the parts present), with
     /// the key names of HF's squad / squad_v2 metrics.
     public static func evaluate(_ questions: [Question], predictions: [String: String], version2: Bool) -> [String: Double] {
@@ -77,7 +79,7 @@ public enum SquadMetrics {
                 continue
             }
             exactScores.append(golds.map { exact($0, p) }.max()!)
-            f1Scores.append(golds.map { f1($0, p) }.max()!)
+            f1Scores.append(golds.map { f1($0, p, version2: version2) }.max()!)
         }
         func mean(_ xs: [Double]) -> Double { xs.isEmpty ? 0 : 100 * xs.reduce(0, +) / Double(xs.count) }
         guard version2 else { return ["exact_match": mean(exactScores), "f1": mean(f1Scores)] }
