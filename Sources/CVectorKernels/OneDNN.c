@@ -13,10 +13,13 @@
 
 typedef int (*dnnl_sgemm_fn)(char, char, int64_t, int64_t, int64_t, float, const float *, int64_t, const float *,
                              int64_t, float, float *, int64_t);
+typedef int (*dnnl_gemm_bf16_fn)(char, char, int64_t, int64_t, int64_t, float, const uint16_t *, int64_t,
+                                 const uint16_t *, int64_t, float, float *, int64_t);
 typedef void (*omp_set_num_threads_fn)(int);
 typedef const void *(*dnnl_version_fn)(void);
 
 static dnnl_sgemm_fn ek_dnnl_sgemm_ptr;
+static dnnl_gemm_bf16_fn ek_dnnl_gemm_bf16_ptr;
 static omp_set_num_threads_fn ek_omp_set_num_threads_ptr;
 static int ek_dnnl_major, ek_dnnl_minor, ek_dnnl_patch;
 static __thread int ek_omp_pinned;
@@ -41,6 +44,7 @@ int ek_onednn_load(void) {
         ek_dnnl_patch = v[2];
     }
     ek_omp_set_num_threads_ptr = omp;
+    ek_dnnl_gemm_bf16_ptr = (dnnl_gemm_bf16_fn)dlsym(handle, "dnnl_gemm_bf16bf16f32");
     ek_dnnl_sgemm_ptr = sgemm;
     return 1;
 }
@@ -51,11 +55,24 @@ void ek_onednn_version(int *major, int *minor, int *patch) {
     *patch = ek_dnnl_patch;
 }
 
-int ek_onednn_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
-                    const float *b, long ldb, float beta, float *c, long ldc) {
+static inline void pin_omp(void) {
     if (!ek_omp_pinned) {
         if (ek_omp_set_num_threads_ptr) ek_omp_set_num_threads_ptr(1);
         ek_omp_pinned = 1;
     }
+}
+
+int ek_onednn_has_bf16(void) { return ek_dnnl_gemm_bf16_ptr != NULL; }
+
+int ek_onednn_gemm_bf16(int trans_a, int trans_b, long m, long n, long k, float alpha, const unsigned short *a,
+                        long lda, const unsigned short *b, long ldb, float beta, float *c, long ldc) {
+    pin_omp();
+    return ek_dnnl_gemm_bf16_ptr(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c,
+                                 ldc);
+}
+
+int ek_onednn_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
+                    const float *b, long ldb, float beta, float *c, long ldc) {
+    pin_omp();
     return ek_dnnl_sgemm_ptr(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }

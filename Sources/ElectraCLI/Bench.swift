@@ -33,7 +33,7 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print one JSON object per shape instead of a table.")
     var json = false
 
-    @Option(help: "fp32, int8 (dynamic quantization of the encoder's products) or both (alternating).")
+    @Option(help: "fp32, int8 (dynamic quantization of the encoder's products), bf16, both (fp32 and int8), or a comma list such as fp32,bf16 (alternating).")
     var dtype = "fp32"
 
     @Flag(help: "Measure training steps instead: ElectraForPreTraining with replaced-token labels, dropout on, clip 1.0, AdamW (default shape small:32x128).")
@@ -60,14 +60,15 @@ struct Bench: ParsableCommand {
                 throw ElectraError("unknown --weight-layout '\(weightLayout)'; expected inference, hf or both")
             }
             let layouts = weightLayout == "both" ? ["hf", "inference"] : [weightLayout]
-            let dtypes: [InferenceDType] = dtype == "both" ? [.fp32, .int8] : [try DTypeOption.parse(dtype, alsoAccepted: "both")]
+            let dtypes: [InferenceDType] = dtype == "both" ? [.fp32, .int8]
+                : try dtype.split(separator: ",").map { try DTypeOption.parse(String($0), alsoAccepted: "both, or a comma list") }
             // Every combination, one model each (same seed, same weights), forwards alternating.
             let variants = layouts.flatMap { l in dtypes.map { (layout: l, dtype: $0) } }
             let labelWidth = variants.count > 1 ? 32 : 17
             let peak = measureGemmPeak()
             if !json {
                 print("CPU: \(CPUFeatures.current); products: \(GemmBackend.summary); elementwise kernels: \(vectorKernels)")
-                print("threads \(Parallel.threads), BLAS core \(blasCoreName), elementwise kernels \(vectorKernels), int8 kernel \(Int8Kernel.current.rawValue), weight layout \(weightLayout), sgemm 1024^3 peak \(String(format: "%.1f", peak)) GFLOP/s")
+                print("threads \(Parallel.threads), BLAS core \(blasCoreName), elementwise kernels \(vectorKernels), int8 kernel \(Int8Kernel.current.rawValue), bf16: \(BF16Kernel.summary), weight layout \(weightLayout), sgemm 1024^3 peak \(String(format: "%.1f", peak)) GFLOP/s")
                 print("shape".padding(toLength: labelWidth, withPad: " ", startingAt: 0) + "  tokens/s     ms/batch   GFLOP/s   % of sgemm peak")
             }
             for spec in shapes.isEmpty ? ["small:32x128", "base:8x128", "small:1x16"] : shapes {
@@ -84,7 +85,7 @@ struct Bench: ParsableCommand {
                     let tps = Double(b * l) / median
                     let gflops = tps * config.forwardFlopsPerToken(length: l) / 1e9
                     if json {
-                        print(#"{"shape": "\#(spec)", "tokens_per_s": \#(tps), "ms_per_batch": \#(median * 1000), "gflops": \#(gflops), "sgemm_peak_gflops": \#(peak), "threads": \#(Parallel.threads), "elementwise": "\#(vectorKernels)", "weight_layout": "\#(layout)", "dtype": "\#(dtype.rawValue)", "int8_kernel": "\#(Int8Kernel.current.rawValue)", "runs": \#(runs)}"#)
+                        print(#"{"shape": "\#(spec)", "tokens_per_s": \#(tps), "ms_per_batch": \#(median * 1000), "gflops": \#(gflops), "sgemm_peak_gflops": \#(peak), "threads": \#(Parallel.threads), "elementwise": "\#(vectorKernels)", "weight_layout": "\#(layout)", "dtype": "\#(dtype.rawValue)", "int8_kernel": "\#(Int8Kernel.current.rawValue)", "bf16_kernel": "\#(BF16Kernel.current.rawValue)", "runs": \#(runs)}"#)
                     } else {
                         let name = variants.count > 1 ? "\(spec) \(layout) \(dtype.rawValue)" : spec
                         print(name.padding(toLength: labelWidth, withPad: " ", startingAt: 0),

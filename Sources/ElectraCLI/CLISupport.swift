@@ -71,19 +71,17 @@ func checkedMaxLength(_ requested: Int?, config: ElectraConfig) throws -> Int {
 }
 
 enum DTypeOption {
-    static let help = "fp32 (default) or int8: the encoder's linear layers quantized dynamically (weights per output channel, activations per row), the rest in fp32. int8 runs on AVX512-VNNI or AVX2; without AVX2 it falls back to a portable loop, with a warning (slower than fp32)."
+    static let help = "fp32 (default), int8 or bf16, for the encoder's linear layers (the rest stays fp32). int8: quantized dynamically (weights per output channel, activations per row), on AVX512-VNNI or AVX2, else a portable loop with a warning (slower than fp32). bf16: weights and activations rounded to bf16, products accumulated in fp32, on AMX or AVX512-BF16 through oneDNN; on other CPUs a portable path with the same rounding runs, with a warning (it saves memory, not time)."
 
     /// `alsoAccepted` names further values the command takes itself (bench's "both").
     static func parse(_ value: String, alsoAccepted: String? = nil) throws -> InferenceDType {
-        if value == "bf16" {
-            throw ElectraError("--dtype bf16 is not available in this build yet; use fp32 or int8")
-        }
         guard let d = InferenceDType(rawValue: value) else {
-            throw ElectraError("--dtype must be fp32\(alsoAccepted.map { ", int8 or \($0)" } ?? " or int8"), got '\(value)'")
+            throw ElectraError("--dtype must be fp32, int8\(alsoAccepted.map { ", bf16 or \($0)" } ?? " or bf16"), got '\(value)'")
         }
         if d == .int8 && Int8Kernel.current == .portable {
             warn("this CPU has no AVX2 (or ELECTRA_MAX_ISA=sse caps it): int8 runs on the portable loop, which saves memory but is slower than fp32 here")
         }
+        if d == .bf16, let w = BF16Kernel.portableWarning { warn(w) }
         return d
     }
 }

@@ -115,6 +115,20 @@ void ek_onednn_version(int *major, int *minor, int *patch);
 int ek_onednn_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
                     const float *b, long ldb, float beta, float *c, long ldc);
 
+/// oneDNN's bf16 product with fp32 accumulation and output, C = alpha op(A) op(B) + beta C,
+/// row-major, A and B bf16 bits (AMX or AVX512-BF16 inside oneDNN). ek_onednn_has_bf16 is 1
+/// when the loaded oneDNN exports it.
+int ek_onednn_has_bf16(void);
+int ek_onednn_gemm_bf16(int trans_a, int trans_b, long m, long n, long k, float alpha, const unsigned short *a,
+                        long lda, const unsigned short *b, long ldb, float beta, float *c, long ldc);
+
+/// fp32 -> bf16 (round to nearest even, NaN stays NaN) and back (BF16.c); the AVX-512
+/// versions give the same bits.
+void ek_f32_to_bf16(const float *src, unsigned short *dst, long n);
+void ek_bf16_to_f32(const unsigned short *src, float *dst, long n);
+void ek_f32_to_bf16_avx512bf16(const float *src, unsigned short *dst, long n);
+void ek_bf16_to_f32_avx512(const unsigned short *src, float *dst, long n);
+
 /// Dropout keep-mask for pairs [pair_begin, pair_end) of `count` elements: pair j's
 /// SplitMix64(key + j) gives elements 2j (low 32 bits) and 2j + 1 (high), each `keep` when
 /// its 32 bits are >= threshold, else 0 (Dropout512.c; equal to the Swift loop).

@@ -11,6 +11,8 @@ public struct Linear: Sendable {
     let packed: DerivedWeight<Tensor>
     /// The int8 copy the forward uses when the inference dtype is int8 (Quantization.swift).
     let int8: DerivedWeight<QuantizedWeight>
+    /// The bf16 copy the forward uses when the inference dtype is bf16.
+    let bf16: DerivedWeight<BF16Weight>
 
     public init(weight: Parameter, bias: Parameter?, inFeatures: Int, outFeatures: Int) {
         self.init(weight: weight, bias: bias, inFeatures: inFeatures, outFeatures: outFeatures, sources: [weight])
@@ -25,12 +27,17 @@ public struct Linear: Sendable {
         self.outFeatures = outFeatures
         packed = DerivedWeight(sources: sources)
         int8 = DerivedWeight(sources: sources)
+        bf16 = DerivedWeight(sources: sources)
     }
 
     /// y: [rows, out] = x: [rows, in] · W^T + b.
     public func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int) {
         if let q = int8.current({ _ in QuantizedWeight(weight: weight.pointer, rows: outFeatures, columns: inFeatures) }) {
             q.forward(y, x, rows: rows, bias: bias.map { UnsafePointer($0.pointer) })
+            return
+        }
+        if let w = bf16.current({ _ in BF16Weight(weight: weight.pointer, rows: outFeatures, columns: inFeatures) }) {
+            w.forward(y, x, rows: rows, bias: bias.map { UnsafePointer($0.pointer) })
             return
         }
         if PanelGemm.enabled {

@@ -1,0 +1,155 @@
+import CVectorKernels
+import Foundation
+
+/// Which kernel runs bf16 products (bf16 operands, fp32 accumulation and output).
+///
+/// - `onednn`: oneDNN's `dnnl_gemm_bf16bf16f32`, on AMX tiles or AVX512-BF16 (measured on
+///   Emerald Rapids, one core: 150-480 GFLOP/s on the encoder's shapes against 70-100 for
+///   fp32), when the CPU has either and oneDNN is installed (OneDNN.c loads it at run time).
+/// - `portable`: the operands, already rounded to bf16, widened back to fp32 and multiplied by
+///   the fp32 product. The same rounding of the operands, so the numerics can be tested on any
+///   CPU; it saves the memory of bf16 weights, not time (the widening adds some).
+///
+/// `ELECTRA_BF16=portable` forces the portable path; `ELECTRA_MAX_ISA` below avx512 too.
+public enum BF16Kernel: String, Sendable {
+    case onednn
+    case portable
+
+    public static let current: BF16Kernel = choose()
+
+    /// Whether the CPU computes bf16 products natively (AMX-BF16 or AVX512-BF16).
+    public static var cpuHasBF16: Bool {
+        CPUFeatures.current.contains(.amxBF16) || CPUFeatures.current.contains(.avx512bf16)
+    }
+
+    static func choose() -> BF16Kernel {
+        if ProcessInfo.processInfo.environment["ELECTRA_BF16"]?.lowercased() == "portable" { return .portable }
+        guard VectorISA.level == .avx512, cpuHasBF16, GemmBackend.oneDNNAvailable, ek_onednn_has_bf16() != 0 else {
+            return .portable
+        }
+        return .onednn
+    }
+
+    /// For `electra info` and `bench`.
+    public static var summary: String {
+        switch current {
+        case .onednn:
+            let unit = CPUFeatures.current.contains(.amxBF16) ? "AMX-BF16" : "AVX512-BF16"
+            return "\(GemmBackend.oneDNNVersion ?? "oneDNN") bf16 products (\(unit))"
+        case .portable:
+            let why = !cpuHasBF16 ? "this CPU has no AMX-BF16 or AVX512-BF16"
+                : !GemmBackend.oneDNNAvailable ? "oneDNN (libdnnl) is not installed"
+                : "ELECTRA_BF16 or ELECTRA_MAX_ISA asked for it"
+            return "portable bf16 (operands rounded to bf16, products in fp32: \(why))"
+        }
+    }
+
+    /// Why the portable path saves no time, for a command's warning; nil on the native path.
+    public static var portableWarning: String? {
+        current == .portable ? "bf16 runs on the \(summary); it saves weight memory but not time here" : nil
+    }
+}
+
+/// Whether fp32 -> bf16 runs on AVX512-BF16's vcvtne2ps2bf16 (same bits as the portable loop).
+public let bf16ConversionIsNative = VectorISA.level == .avx512 && CPUFeatures.current.contains(.avx512bf16)
+
+/// dst[i] = bf16(src[i]) (round to nearest even; NaN stays NaN), split across threads when long.
+public func convertToBF16(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, count: Int) {
+    let run: (UnsafePointer<Float>, UnsafeMutablePointer<UInt16>, Int) -> Void =
+        bf16ConversionIsNative ? { ek_f32_to_bf16_avx512bf16($0, $1, $2) } : { ek_f32_to_bf16($0, $1, $2) }
+    if count < 1 << 16 {
+        run(src, dst, count)
+        return
+    }
+    Parallel.forRanges(count, minChunk: 1 << 15) { _, r in run(src + r.lowerBound, dst + r.lowerBound, r.count) }
+}
+
+/// dst[i] = the fp32 value of bf16 src[i] (exact).
+public func convertFromBF16(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+    if VectorISA.level == .avx512 { ek_bf16_to_f32_avx512(src, dst, count) } else { ek_bf16_to_f32(src, dst, count) }
+}
+
+/// Row-major bf16 product on the calling thread, fp32 accumulation and output:
+/// C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, A and B bf16 bits. `kernel` is for
+/// tests (.onednn only where `BF16Kernel.current` is).
+public func bf16gemm(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+    alpha: Float, a: UnsafePointer<UInt16>, lda: Int,
+    b: UnsafePointer<UInt16>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, kernel: BF16Kernel = .current
+) {
+    if m == 0 || n == 0 { return }
+    if k > 0 && kernel == .onednn {
+        _ = ek_onednn_gemm_bf16(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        return
+    }
+    // Portable (and k = 0, where sgemm applies beta itself): widen the operands as stored.
+    let aRows = transA ? k : m, aColumns = transA ? m : k
+    let bRows = transB ? n : k, bColumns = transB ? k : n
+    ScratchPool.shared.with(bytes: 4 * (aRows * aColumns + bRows * bColumns)) { raw in
+        let wa = raw.assumingMemoryBound(to: Float.self), wb = wa + aRows * aColumns
+        for r in 0..<aRows { convertFromBF16(a + r * lda, wa + r * aColumns, count: aColumns) }
+        for r in 0..<bRows { convertFromBF16(b + r * ldb, wb + r * bColumns, count: bColumns) }
+        sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: wa, lda: aColumns,
+              b: wb, ldb: bColumns, beta: beta, c: c, ldc: ldc)
+    }
+}
+
+/// `bf16gemm` split across `Parallel.threads` the way `parallelSgemm` splits (along the larger
+/// of M and N, one chunk per thread), with the same `rowInit` (each row of C starts at it,
+/// beta 1).
+public func parallelBF16Gemm(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+    alpha: Float, a: UnsafePointer<UInt16>, lda: Int,
+    b: UnsafePointer<UInt16>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, rowInit: UnsafePointer<Float>? = nil
+) {
+    let beta: Float = rowInit == nil ? beta : 1
+    @inline(__always) func block(_ rows: Range<Int>, _ columns: Range<Int>) {
+        let cb = c + rows.lowerBound * ldc + columns.lowerBound
+        if let rowInit {
+            for r in 0..<rows.count { (cb + r * ldc).update(from: rowInit + columns.lowerBound, count: columns.count) }
+        }
+        bf16gemm(transA: transA, transB: transB, m: rows.count, n: columns.count, k: k, alpha: alpha,
+                 a: a + rows.lowerBound * (transA ? 1 : lda), lda: lda,
+                 b: b + columns.lowerBound * (transB ? ldb : 1), ldb: ldb, beta: beta, c: cb, ldc: ldc)
+    }
+    let threads = Parallel.threads
+    if threads == 1 || m * n * k < 1 << 19 {
+        block(0..<m, 0..<n)
+        return
+    }
+    if m >= n {
+        Parallel.forChunks(m, minChunk: 16, perThread: 1) { _, r in block(r, 0..<n) }
+    } else {
+        Parallel.forChunks(n, minChunk: 16, perThread: 1) { _, r in block(0..<m, r) }
+    }
+}
+
+/// A weight kept in bf16 for inference: HF's [out, in] layout, rounded once.
+public final class BF16Weight: @unchecked Sendable {
+    public let rows: Int, columns: Int
+    public let values: UnsafeMutablePointer<UInt16>
+
+    /// weight: [rows, columns] fp32.
+    public init(weight: UnsafePointer<Float>, rows: Int, columns: Int) {
+        self.rows = rows
+        self.columns = columns
+        values = .allocate(capacity: max(1, rows * columns))
+        convertToBF16(weight, values, count: rows * columns)
+    }
+
+    deinit { values.deallocate() }
+
+    public var byteCount: Int { 2 * rows * columns }
+
+    /// y [m, rows] = bf16(x) [m, columns] · Wᵀ (+ bias), fp32 accumulation.
+    public func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows m: Int, bias: UnsafePointer<Float>?) {
+        ScratchPool.shared.with(bytes: 2 * m * columns) { raw in
+            let xb = raw.assumingMemoryBound(to: UInt16.self)
+            convertToBF16(x, xb, count: m * columns)
+            parallelBF16Gemm(transA: false, transB: true, m: m, n: rows, k: columns, alpha: 1, a: xb, lda: columns,
+                             b: values, ldb: columns, beta: 0, c: y, ldc: rows, rowInit: bias)
+        }
+    }
+}
