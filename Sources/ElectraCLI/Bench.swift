@@ -104,10 +104,12 @@ struct Bench: ParsableCommand {
 
     /// Training-step throughput, the counterpart of scripts/bench/pytorch_train.py.
     func runTraining() throws {
-        if !json { print("threads \(Parallel.threads), training steps (forward + backward + clip + AdamW)") }
+        let dtype = try TrainingDTypeOption.parse(self.dtype)
+        if !json { print("threads \(Parallel.threads), training steps (forward + backward + clip + AdamW), \(dtype) products\(dtype == .bf16 ? " (\(BF16Kernel.summary))" : "")") }
         for spec in shapes.isEmpty ? ["small:32x128"] : shapes {
             let (config, b, l, ids) = try setup(spec)
             let model = try ElectraForPreTraining(config: config, seed: 1)
+            model.setInferenceDType(dtype)
             var rng = Xoshiro256(seed: 11)
             var inputs = ElectraInputs(inputIds: IntTensor(shape: [b, l], values: ids))
             inputs.attentionMask = IntTensor(shape: [b, l], values: Array(repeating: 1, count: b * l))
@@ -124,7 +126,7 @@ struct Bench: ParsableCommand {
             let median = medians[0]
             let tps = Double(b * l) / median
             if json {
-                print(#"{"shape": "\#(spec)", "mode": "train", "tokens_per_s": \#(tps), "ms_per_step": \#(median * 1000), "threads": \#(Parallel.threads), "runs": \#(runs)}"#)
+                print(#"{"shape": "\#(spec)", "mode": "train", "dtype": "\#(dtype.rawValue)", "tokens_per_s": \#(tps), "ms_per_step": \#(median * 1000), "threads": \#(Parallel.threads), "runs": \#(runs)}"#)
             } else {
                 print(spec.padding(toLength: 17, withPad: " ", startingAt: 0), String(format: "%10.0f tokens/s   %9.1f ms/step", tps, median * 1000))
             }
@@ -139,6 +141,9 @@ struct Bench: ParsableCommand {
         let p = try PretrainingPreset.named(preset)
         let gen = try PretrainingPreset.generatorConfig(discriminator: p.discriminator, size: p.generatorSize)
         let (disc, g) = try PretrainingModels.build(discriminator: p.discriminator, generator: gen, seed: 1)
+        let dtype = try TrainingDTypeOption.parse(self.dtype)
+        disc.setInferenceDType(dtype)
+        g.setInferenceDType(dtype)
         var rng = Xoshiro256(seed: 5)
         let examples = (0..<batchSize).map { _ -> PackedExample in
             var ids: [Int32] = [101]
@@ -170,9 +175,9 @@ struct Bench: ParsableCommand {
         let peak = Self.peakMemoryMB()
         let spec = "\(preset):\(batchSize)x\(length)"
         if json {
-            print(#"{"shape": "\#(spec)", "mode": "pretrain", "tokens_per_s": \#(tps), "ms_per_step": \#(medians[0] * 1000), "peak_rss_mb": \#(peak), "generator_hidden": \#(gen.hiddenSize), "threads": \#(Parallel.threads), "runs": \#(runs)}"#)
+            print(#"{"shape": "\#(spec)", "mode": "pretrain", "dtype": "\#(dtype.rawValue)", "tokens_per_s": \#(tps), "ms_per_step": \#(medians[0] * 1000), "peak_rss_mb": \#(peak), "generator_hidden": \#(gen.hiddenSize), "threads": \#(Parallel.threads), "runs": \#(runs)}"#)
         } else {
-            print("threads \(Parallel.threads), RTD step: generator (hidden \(gen.hiddenSize)) at masked positions + sampling + discriminator + backward + clip + AdamWeightDecay; products \(GemmBackend.current)")
+            print("threads \(Parallel.threads), RTD step: generator (hidden \(gen.hiddenSize)) at masked positions + sampling + discriminator + backward + clip + AdamWeightDecay; products \(GemmBackend.current), \(dtype)\(dtype == .bf16 ? " (\(BF16Kernel.summary))" : "")")
             print(spec.padding(toLength: 17, withPad: " ", startingAt: 0), String(format: "%10.0f tokens/s   %9.1f ms/step   peak RSS %.0f MB", tps, medians[0] * 1000, peak))
         }
     }

@@ -86,6 +86,17 @@ enum DTypeOption {
     }
 }
 
+/// `--dtype` of the training commands.
+enum TrainingDTypeOption {
+    static let help = "fp32 (default) or bf16: mixed precision, the encoder's products in bf16 forward and backward with fp32 accumulation; fp32 master weights, gradients, optimizer state and checkpoints. On AMX or AVX512-BF16 through oneDNN; on other CPUs a portable path with the same rounding runs, with a warning (no faster than fp32)."
+
+    static func parse(_ value: String) throws -> InferenceDType {
+        guard value == "fp32" || value == "bf16" else { throw ElectraError("--dtype for training must be fp32 or bf16, got '\(value)'") }
+        if value == "bf16", let w = BF16Kernel.portableWarning { warn(w) }
+        return InferenceDType(rawValue: value)!
+    }
+}
+
 /// How a model-running command runs: worker threads and the number format.
 struct RunOptions: ParsableArguments {
     @Option(help: "Worker threads (default: all cores).") var threads: Int?

@@ -109,6 +109,7 @@ struct FineTune: ParsableCommand {
     @Flag(help: "Replace what an earlier run wrote in the output folder (after the inputs are read).") var overwriteOutput = false
     @Flag(help: "Continue from the latest checkpoint in the output folder (same settings and data).") var resume = false
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(help: ArgumentHelp(stringLiteral: TrainingDTypeOption.help)) var dtype = "fp32"
 
     func options() throws -> TrainerOptions {
         var o = TrainerOptions()
@@ -121,6 +122,7 @@ struct FineTune: ParsableCommand {
         o.seed = seed; o.shuffle = !noShuffle; o.maxSteps = maxSteps
         o.evalSteps = evalSteps; o.saveSteps = saveSteps; o.saveTotalLimit = saveTotalLimit
         o.metricForBest = metricForBest; o.earlyStoppingPatience = earlyStoppingPatience
+        o.computeDType = try TrainingDTypeOption.parse(dtype)
         try o.validate()
         if let d = dropout, !(d >= 0 && d < 1) { throw ElectraError("--dropout must be in [0, 1), got \(d)") }
         if metricForBest != nil && validation == nil { throw ElectraError("--metric-for-best needs --validation (the data it is measured on)") }

@@ -46,6 +46,7 @@ struct Pretrain: ParsableCommand {
     @Flag(help: "Continue from the latest checkpoint in the output folder (same settings and data).") var resume = false
     @Flag(help: "Replace what an earlier run wrote in the output folder.") var overwriteOutput = false
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(help: ArgumentHelp(stringLiteral: TrainingDTypeOption.help)) var dtype = "fp32"
 
     func run() throws {
         try runReportingErrors {
@@ -126,6 +127,7 @@ struct Pretrain: ParsableCommand {
             o.saveTotalLimit = saveTotalLimit
             o.logSteps = logSteps
             o.checkpointOnSignal = true
+            o.computeDType = try TrainingDTypeOption.parse(dtype)
             try o.validate()
 
             let job: any TrainingTask

@@ -139,6 +139,13 @@ public final class BF16Weight: @unchecked Sendable {
         convertToBF16(weight, values, count: rows * columns)
     }
 
+    /// Rounds `weight` (same shape) again into this copy: training refreshes it after every
+    /// optimizer step without allocating.
+    public func refill(from weight: UnsafePointer<Float>) -> BF16Weight {
+        convertToBF16(weight, values, count: rows * columns)
+        return self
+    }
+
     deinit { values.deallocate() }
 
     public var byteCount: Int { 2 * rows * columns }
@@ -151,5 +158,27 @@ public final class BF16Weight: @unchecked Sendable {
             parallelBF16Gemm(transA: false, transB: true, m: m, n: rows, k: columns, alpha: 1, a: xb, lda: columns,
                              b: values, ldb: columns, beta: 0, c: y, ldc: rows, rowInit: bias)
         }
+    }
+
+    /// The backward of `forward` with bf16 operands and fp32 accumulation: dx [m, columns]
+    /// = bf16(dy) · W (+= when `accumulate`, skipped when nil), dWeight [rows, columns] +=
+    /// bf16(dy)ᵀ · bf16(x), dBias += Σ dy in fp32.
+    public func backward(
+        dx: UnsafeMutablePointer<Float>?, accumulate: Bool, dWeight: UnsafeMutablePointer<Float>,
+        dBias: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, x: UnsafePointer<Float>, rows m: Int
+    ) {
+        let n = rows, k = columns
+        ScratchPool.shared.with(bytes: 2 * m * (n + k)) { raw in
+            let dyb = raw.assumingMemoryBound(to: UInt16.self), xb = dyb + m * n
+            convertToBF16(dy, dyb, count: m * n)
+            convertToBF16(x, xb, count: m * k)
+            if let dx {
+                parallelBF16Gemm(transA: false, transB: false, m: m, n: k, k: n, alpha: 1, a: dyb, lda: n,
+                                 b: values, ldb: k, beta: accumulate ? 1 : 0, c: dx, ldc: k)
+            }
+            parallelBF16Gemm(transA: true, transB: false, m: n, n: k, k: m, alpha: 1, a: dyb, lda: n,
+                             b: xb, ldb: k, beta: 1, c: dWeight, ldc: k)
+        }
+        if let dBias { addColumnSums(dBias, dy, rows: m, columns: n) }
     }
 }

@@ -61,8 +61,8 @@ extension HeadPass {
     func trainingPass(_ inputs: ElectraInputs, dropout: DropoutContext?, lossScale: Float = 1) throws -> ElectraOutput {
         let batch = try TokenBatch(inputs, config: config, flattenChoices: Self.flattensChoices)
         guard hasLabels(inputs) else { throw ElectraError("training \(Self.architecture) needs \(Self.trainingLabels)") }
-        guard backbone.inferenceDType == .fp32 else {
-            throw ElectraError("this model runs its products in \(backbone.inferenceDType.rawValue) for inference; training needs fp32 (setInferenceDType(.fp32))")
+        guard backbone.inferenceDType != .int8 else {
+            throw ElectraError("this model runs its products in int8 for inference; training needs fp32 or bf16 (setInferenceDType(.fp32))")
         }
         let tape = backbone.trainingForward(batch, dropout: dropout)
         let h = tape.output

@@ -24,7 +24,7 @@ extension ElectraForMaskedLM {
         for p in positions where p < 0 || p >= batch.tokens || !seen.insert(p).inserted {
             throw ElectraError("masked position \(p) is repeated or outside the batch's \(batch.tokens) tokens")
         }
-        guard backbone.inferenceDType == .fp32 else { throw ElectraError("training needs fp32 products (setInferenceDType(.fp32))") }
+        guard backbone.inferenceDType != .int8 else { throw ElectraError("training needs fp32 or bf16 products (setInferenceDType(.fp32))") }
         let m = positions.count, H = config.hiddenSize, V = config.vocabSize
         let tape = backbone.trainingForward(batch, dropout: dropout)
         let gathered = scratch.tensor(8, [m, H])

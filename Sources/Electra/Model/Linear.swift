@@ -30,13 +30,18 @@ public struct Linear: Sendable {
         bf16 = DerivedWeight(sources: sources)
     }
 
+    /// Builds or refreshes the bf16 copy (DerivedWeight hands back the previous one).
+    private func bf16Copy(_ old: BF16Weight?) -> BF16Weight {
+        old?.refill(from: weight.pointer) ?? BF16Weight(weight: weight.pointer, rows: outFeatures, columns: inFeatures)
+    }
+
     /// y: [rows, out] = x: [rows, in] · W^T + b.
     public func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int) {
         if let q = int8.current({ _ in QuantizedWeight(weight: weight.pointer, rows: outFeatures, columns: inFeatures) }) {
             q.forward(y, x, rows: rows, bias: bias.map { UnsafePointer($0.pointer) })
             return
         }
-        if let w = bf16.current({ _ in BF16Weight(weight: weight.pointer, rows: outFeatures, columns: inFeatures) }) {
+        if let w = bf16.current(bf16Copy) {
             w.forward(y, x, rows: rows, bias: bias.map { UnsafePointer($0.pointer) })
             return
         }
@@ -96,6 +101,13 @@ extension Linear {
         dx: UnsafeMutablePointer<Float>?, accumulate: Bool = false, dy: UnsafePointer<Float>,
         x: UnsafePointer<Float>, rows: Int
     ) {
+        // Mixed precision (the model set to bf16): the products of the backward in bf16 too,
+        // the gradients accumulated in fp32 into the fp32 master weights' gradients.
+        if let w = bf16.current(bf16Copy) {
+            w.backward(dx: dx, accumulate: accumulate, dWeight: weight.gradPointer, dBias: bias?.gradPointer,
+                       dy: dy, x: x, rows: rows)
+            return
+        }
         linearBackward(dx: dx, accumulate: accumulate, dWeight: weight.gradPointer, dBias: bias?.gradPointer,
                        dy: dy, x: x, weight: weight.pointer, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
     }

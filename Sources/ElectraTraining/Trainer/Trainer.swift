@@ -39,6 +39,7 @@ public final class Trainer {
         }
         parameters = table
         trainable = table.uniqueParameters.map(\.parameter)
+        for m in task.models { m.model.setInferenceDType(o.computeDType) }
         let perStep = o.batchSize * o.gradientAccumulation
         stepsPerEpoch = (task.exampleCount + perStep - 1) / perStep
         totalSteps = o.maxSteps ?? o.epochs * stepsPerEpoch
@@ -88,6 +89,7 @@ public final class Trainer {
         f["adam_epsilon"] = "\(o.adamEpsilon)"
         f["max_grad_norm"] = "\(o.maxGradNorm)"
         f["lr_schedule"] = o.schedule.rawValue
+        if o.computeDType != .fp32 { f["dtype"] = o.computeDType.rawValue }  // absent from fp32 runs' states
         f["seed"] = "\(o.seed)"
         f["shuffle"] = "\(o.shuffle)"
         f["total_steps"] = "\(totalSteps)"
@@ -133,6 +135,11 @@ public final class Trainer {
                 setTotalSteps(n)
                 state.run = runFingerprint
                 state.run["total_steps_from_time"] = "true"
+            }
+            // fp32 runs record no dtype (their states predate it).
+            let savedDType = savedRun["dtype"] ?? InferenceDType.fp32.rawValue
+            guard savedDType == options.computeDType.rawValue else {
+                throw ElectraError("--resume: \(ckpt.lastPathComponent) was made with dtype \(savedDType), this run has \(options.computeDType.rawValue); resume with the same --dtype or start a new output folder")
             }
             for (key, value) in state.run.sorted(by: { $0.key < $1.key }) where savedRun[key] != nil && savedRun[key] != value {
                 throw ElectraError("--resume: \(ckpt.lastPathComponent) was made with \(key) \(savedRun[key]!), this run has \(value); resume with the same value or start a new output folder")

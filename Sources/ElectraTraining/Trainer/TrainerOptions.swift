@@ -45,6 +45,11 @@ public struct TrainerOptions: Sendable {
     /// Stop after N validations in a row without improving `metricForBest`.
     public var earlyStoppingPatience: Int?
 
+    /// The products' number format: fp32, or bf16 for mixed precision (bf16 operands forward
+    /// and backward with fp32 accumulation, fp32 master weights, gradients and optimizer
+    /// state; checkpoints in fp32).
+    public var computeDType: InferenceDType = .fp32
+
     public init() {}
 
     /// Checks every value a user can set; the message names the option.
@@ -64,6 +69,7 @@ public struct TrainerOptions: Sendable {
         try check(maxTime.map { $0.isFinite && $0 > 0 } ?? true, "--max-time must be a positive duration")
         try check(evalSteps >= 0 && saveSteps >= 0, "--eval-steps and --save-steps must be >= 0 (0: each epoch)")
         try check(logSteps > 0, "log steps must be positive")
+        try check(computeDType != .int8, "--dtype int8 is for inference; training takes fp32 or bf16")
         try check(saveTotalLimit.map { $0 > 0 } ?? true, "--save-total-limit must be positive, got \(saveTotalLimit ?? 0)")
         if let p = earlyStoppingPatience {
             try check(p > 0, "--early-stopping-patience must be positive, got \(p)")
