@@ -35,9 +35,12 @@ def main():
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--weight-layout", default="inference", choices=["inference", "hf"],
                     help="Swift's encoder weight layout (electra bench --weight-layout)")
-    ap.add_argument("--dtype", default="fp32", choices=["fp32", "int8"],
-                    help="both sides: fp32, or int8 dynamic quantization (PyTorch: quantize_dynamic)")
+    ap.add_argument("--dtype", default="fp32", choices=["fp32", "int8", "bf16"],
+                    help="both sides: fp32, int8 dynamic quantization (PyTorch: quantize_dynamic), or bf16 (PyTorch: autocast)")
+    ap.add_argument("--torch-dtype", choices=["fp32", "int8", "bf16", "bf16-weights"],
+                    help="PyTorch's side when it differs from --dtype, e.g. bf16-weights (the model cast to bfloat16)")
     args = ap.parse_args()
+    torch_dtype = args.torch_dtype or args.dtype
     try:
         import torch  # noqa: F401
         import transformers  # noqa: F401
@@ -46,11 +49,11 @@ def main():
         have_torch = False
         print("PyTorch/transformers not importable: reporting Swift numbers only", file=sys.stderr)
     cpu = platform.processor() or platform.machine()
-    print(f"# {datetime.date.today()} {cpu}, {os.cpu_count()} cores, threads={args.threads}, Swift weight layout {args.weight_layout}, dtype {args.dtype}")
+    print(f"# {datetime.date.today()} {cpu}, {os.cpu_count()} cores, threads={args.threads}, Swift weight layout {args.weight_layout}, dtype {args.dtype} (PyTorch {torch_dtype})")
     swift_cmd = [args.electra, "bench", "--json", "--threads", str(args.threads), "--min-seconds", str(args.min_seconds),
                  "--weight-layout", args.weight_layout, "--dtype", args.dtype, "--shapes"]
     torch_cmd = [sys.executable, os.path.join(HERE, "pytorch_forward.py"), "--threads", str(args.threads),
-                 "--min-seconds", str(args.min_seconds), "--dtype", args.dtype, "--shapes"]
+                 "--min-seconds", str(args.min_seconds), "--dtype", torch_dtype, "--shapes"]
     ratios = {s: [] for s in args.shapes}
     print(f"{'round':<6}{'shape':<16}{'swift tok/s':>12}{'swift ms':>10}{'torch tok/s':>12}{'torch ms':>10}{'speed-up':>10}  %sgemm-peak")
     for r in range(args.rounds):

@@ -5,6 +5,8 @@ Prints one JSON object per shape (same keys as `electra bench --json`). Random w
 eval mode, torch.inference_mode, sdpa attention, fp32, `--threads` intra-op threads.
 `--dtype int8`: torch.ao.quantization.quantize_dynamic over every nn.Linear (qint8 weights,
 activations quantized per call), PyTorch's counterpart of `electra bench --dtype int8`.
+`--dtype bf16`: fp32 weights under torch.autocast("cpu", dtype=torch.bfloat16), the one-line
+bf16 a PyTorch user writes; `--dtype bf16-weights`: the model cast to bfloat16 (model.to).
   python scripts/bench/pytorch_forward.py --shapes small:32x128 base:8x128 small:1x16 --threads 2
 """
 import argparse
@@ -44,10 +46,15 @@ def bench_args(shapes, min_seconds, iterations):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--min-seconds", type=float, default=min_seconds)
     ap.add_argument("--iterations", type=int, default=iterations)
-    ap.add_argument("--dtype", default="fp32", choices=["fp32", "int8"])
+    ap.add_argument("--dtype", default="fp32", choices=["fp32", "int8", "bf16", "bf16-weights"])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     return args
+
+
+def autocast(dtype):
+    """torch.autocast to bfloat16 for --dtype bf16, else a no-op context."""
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == "bf16")
 
 
 def parse_shape(spec):
@@ -67,8 +74,10 @@ def main():
             model = ElectraModel(config).eval()
         if args.dtype == "int8":
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        if args.dtype == "bf16-weights":
+            model = model.to(torch.bfloat16)
         ids = torch.randint(0, config.vocab_size, (b, l))
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(args.dtype):
             median, runs = median_seconds(lambda: model(input_ids=ids), 2, args.iterations, args.min_seconds)
         print(json.dumps({"shape": spec, "tokens_per_s": b * l / median, "ms_per_batch": median * 1000,
                           "threads": args.threads, "runs": runs, "torch": torch.__version__, "dtype": args.dtype,

@@ -45,6 +45,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--min-seconds", type=float, default=10.0)
     ap.add_argument("--iterations", type=int, default=3)
+    ap.add_argument("--dtype", default="fp32", choices=["fp32", "bf16"],
+                    help="bf16: both models' forwards and losses under torch.autocast(cpu, bfloat16)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -76,6 +78,8 @@ def main():
             to_mask = chosen & (torch.rand(b, l) < 0.85)
             masked[to_mask] = 103
             opt.zero_grad(set_to_none=False)
+            ctx = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.dtype == "bf16")
+            ctx.__enter__()
             h = gen.electra(input_ids=masked, attention_mask=mask, token_type_ids=types).last_hidden_state
             hm = h[chosen]  # [M, H] only the masked positions
             logits = gen.generator_lm_head(gen.generator_predictions(hm))
@@ -87,13 +91,14 @@ def main():
             d_ids[chosen] = sampled
             labels = (d_ids != ids).long()
             d_loss = disc(input_ids=d_ids, attention_mask=mask, token_type_ids=types, labels=labels).loss
+            ctx.__exit__(None, None, None)
             (g_loss + 50 * d_loss).backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
 
         median, runs = median_seconds(step, 1, args.iterations, args.min_seconds)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(json.dumps({"shape": f"{name}:{b}x{l}", "mode": "pretrain", "tokens_per_s": b * l / median,
+        print(json.dumps({"shape": f"{name}:{b}x{l}", "mode": "pretrain", "dtype": args.dtype, "tokens_per_s": b * l / median,
                           "ms_per_step": median * 1000, "peak_rss_mb": peak, "generator_hidden": gcfg.hidden_size,
                           "threads": args.threads, "runs": runs, "torch": torch.__version__}), flush=True)
 
