@@ -8,7 +8,7 @@ struct InitModel: ParsableCommand {
         commandName: "init",
         abstract: "Write a randomly initialised model folder (HF init) for a published shape, with tokenizer files copied in.")
 
-    @Option(help: "One of \(ElectraConfig.presetNames.joined(separator: ", ")).") var preset = "small"
+    @Option(help: "One of \(ElectraConfig.presetNames.joined(separator: ", ")), or a pretraining shape: tiny, mini (the random-initialisation baseline for models `electra pretrain` makes).") var preset = "small"
     @Option(help: "Output folder.") var output: String
     @Option(help: "Folder whose tokenizer files (tokenizer.json, vocab.txt, ...) are copied in.") var tokenizer: String?
     @Option(help: "Seed of the initialisation.") var seed: UInt64 = 0
@@ -16,8 +16,13 @@ struct InitModel: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            guard let config = ElectraConfig.preset(preset) else {
-                throw ElectraError("unknown preset '\(preset)'; expected one of \(ElectraConfig.presetNames.joined(separator: ", "))")
+            var found = ElectraConfig.preset(preset)
+            if found == nil, ["tiny", "mini"].contains(preset) {
+                found = try PretrainingPreset.named(preset).discriminator
+                found?.architectures = ["ElectraModel"]
+            }
+            guard let config = found else {
+                throw ElectraError("unknown preset '\(preset)'; expected one of \((ElectraConfig.presetNames + ["tiny", "mini"]).joined(separator: ", "))")
             }
             let out = URL(fileURLWithPath: output)
             if let tokenizer { try refuseOutputOverInputs(out, [("--tokenizer", URL(fileURLWithPath: tokenizer))]) }
