@@ -22,6 +22,7 @@ struct Demo: ParsableCommand {
     @Option(help: "Seconds of live pretraining (0 skips it).") var pretrainSeconds = 40.0
     @Option(help: "Folder for the live run (default: a new temporary folder).") var output: String?
     @Option(help: "Seed for masking and sampling.") var seed: UInt64 = 1
+    @Option(help: "The generator's sampling temperature (default 1.5, the one the shipped pair was pretrained with).") var temperature: Float = 1.5
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
 
     func run() throws {
@@ -35,7 +36,8 @@ struct Demo: ParsableCommand {
             let (disc, tok) = try ShippedModel.load(ElectraForPreTraining.self, discDir, command: "demo")
             let (gen, _) = try ShippedModel.load(ElectraForMaskedLM.self, genDir, command: "demo")
             let held = try TextInput.lines(try sentences ?? ShippedModel.resource("examples/demo/heldout-sentences.txt", option: "--sentences").path).map(String.init)
-            var corrupter = Corrupter(generator: gen, discriminator: disc, tokenizer: tok, rng: Xoshiro256(seed: seed))
+            guard temperature.isFinite && temperature > 0 else { throw ElectraError("--temperature must be a positive number, got \(temperature)") }
+            var corrupter = Corrupter(generator: gen, discriminator: disc, tokenizer: tok, rng: Xoshiro256(seed: seed), temperature: temperature)
 
             say("""
             ELECTRA trains two models together. A small generator learns to fill in masked words; \
@@ -98,6 +100,7 @@ struct Demo: ParsableCommand {
         let task = ReplacedTokenDetectionTask(generator: g, discriminator: d, data: data, masking: MaskingOptions(),
                                               special: SpecialIds(cls: tok.clsTokenId, sep: tok.sepTokenId, mask: tok.maskTokenId, pad: tok.padTokenId, vocabSize: tok.vocabSizeWithAddedTokens),
                                               seed: 7, extraFiles: tokFiles)
+        task.temperature = preset.temperature
         var o = TrainerOptions()
         o.learningRate = preset.learningRate; o.layerwiseDecay = 1; o.batchSize = 32; o.maxTime = pretrainSeconds
         o.epochs = 1_000_000; o.saveSteps = 1_000_000; o.logSteps = 5; o.saveTotalLimit = 1
@@ -123,6 +126,7 @@ struct Corrupter {
     let discriminator: ElectraForPreTraining
     let tokenizer: ElectraTokenizer
     var rng: Xoshiro256
+    let temperature: Float
 
     struct Corrupted {
         var original: [Int], rewritten: [Int]
@@ -175,7 +179,7 @@ struct Corrupter {
             let rows = positions.map { (b * L + $0 + 1) * V }
             let gathered = rows.flatMap { Array(UnsafeBufferPointer(start: logits.pointer + $0, count: V)) }
             let uniforms = positions.map { _ in rng.nextUniform() }
-            let samples = sampleCategorical(logits: gathered, rows: positions.count, classes: V, temperature: 1, uniforms: uniforms).samples
+            let samples = sampleCategorical(logits: gathered, rows: positions.count, classes: V, temperature: temperature, uniforms: uniforms).samples
             for (p, s) in zip(positions, samples) { items[b].rewritten[p] = s }
         }
         let z = try discriminator(batch(items.map(\.rewritten))).logits!.scalars
