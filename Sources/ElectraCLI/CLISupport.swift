@@ -102,9 +102,16 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Option(help: ArgumentHelp(stringLiteral: DTypeOption.help)) var dtype = "fp32"
 
-    /// Applies the threads; returns the dtype.
+    /// Applies the threads; returns the dtype, which the task commands' loaders also apply
+    /// (`RunOptions.loadedDType`).
     func apply() throws -> InferenceDType {
         try ThreadOption.apply(threads)
-        return try DTypeOption.parse(dtype)
+        let d = try DTypeOption.parse(dtype)
+        RunOptions.loadedDType = d
+        return d
     }
+
+    /// The dtype of this process's command, for the loaders of the task pipelines (one
+    /// command runs per process).
+    nonisolated(unsafe) static var loadedDType = InferenceDType.fp32
 }

@@ -36,6 +36,7 @@ enum MultipleChoiceCLI {
         if report.missing.contains(where: { $0.hasPrefix("classifier") }) {
             throw ElectraError("\(dir.path) holds no multiple-choice head (classifier weights missing); fine-tune one with --task multiple-choice")
         }
+        m.setInferenceDType(RunOptions.loadedDType)
         return (m, try TokenizerFiles.load(dir, hint: "the model folder must hold its tokenizer files").0)
     }
 

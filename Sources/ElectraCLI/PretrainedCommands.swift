@@ -46,6 +46,7 @@ enum ShippedModel {
             throw ElectraError("\(dir.path) lacks the \(Model.architecture) head (\(head.joined(separator: ", "))); \(command) needs a trained \(Model.architecture) folder")
         }
         let (tok, _) = try TokenizerFiles.load(dir, hint: "the model folder must hold its tokenizer files")
+        model.setInferenceDType(RunOptions.loadedDType)
         return (model, tok)
     }
 }
@@ -60,11 +61,11 @@ struct Detect: ParsableCommand {
     @Argument(help: "The text.") var text: String?
     @Option(help: "Probability above which a token counts as replaced.") var threshold: Double = 0.5
     @Flag(help: "One JSON object per text.") var json = false
-    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @OptionGroup var running: RunOptions
 
     func run() throws {
         try runReportingErrors {
-            try ThreadOption.apply(threads)
+            _ = try running.apply()
             guard threshold > 0 && threshold < 1 else { throw ElectraError("--threshold must be in (0, 1), got \(threshold)") }
             let texts = try inputTexts(text, file)
             let dir = try model.map { URL(fileURLWithPath: $0) }
@@ -88,11 +89,11 @@ struct FillMask: ParsableCommand {
     @Argument(help: "Text with one or more [MASK] tokens.") var text: String?
     @Option(help: "Candidates per [MASK].") var topK = 5
     @Flag(help: "One JSON object per text.") var json = false
-    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @OptionGroup var running: RunOptions
 
     func run() throws {
         try runReportingErrors {
-            try ThreadOption.apply(threads)
+            _ = try running.apply()
             guard topK > 0 else { throw ElectraError("--top-k must be positive, got \(topK)") }
             let texts = try inputTexts(text, file)
             let dir = try model.map { URL(fileURLWithPath: $0) }

@@ -53,6 +53,7 @@ enum QuestionAnsweringCLI {
         if report.missing.contains(where: { $0.hasPrefix("qa_outputs") }) {
             throw ElectraError("\(dir.path) holds no question-answering head (qa_outputs weights missing); fine-tune one with --task question-answering")
         }
+        m.setInferenceDType(RunOptions.loadedDType)
         return (m, try TokenizerFiles.load(dir, hint: "the model folder must hold its tokenizer files").0)
     }
 

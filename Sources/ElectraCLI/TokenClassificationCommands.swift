@@ -46,6 +46,7 @@ enum TokenClassificationCLI {
         if report.missing.contains(where: { $0.hasPrefix("classifier") }) {
             throw ElectraError("\(dir.path) holds no token-classification head (classifier weights missing); fine-tune one with --task token-classification")
         }
+        m.setInferenceDType(RunOptions.loadedDType)
         return (m, try TokenizerFiles.load(dir, hint: "the model folder must hold its tokenizer files").0)
     }
 
