@@ -95,9 +95,8 @@ public func bf16gemm(
     }
 }
 
-/// `bf16gemm` split across `Parallel.threads` the way `parallelSgemm` splits (along the larger
-/// of M and N, one chunk per thread), with the same `rowInit` (each row of C starts at it,
-/// beta 1).
+/// `bf16gemm` split across threads as `parallelSgemm` is (`forProductBlocks`), with the same
+/// `rowInit` (each row of C starts at it, beta 1).
 public func parallelBF16Gemm(
     transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
     alpha: Float, a: UnsafePointer<UInt16>, lda: Int,
@@ -105,24 +104,10 @@ public func parallelBF16Gemm(
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, rowInit: UnsafePointer<Float>? = nil
 ) {
     let beta: Float = rowInit == nil ? beta : 1
-    @inline(__always) func block(_ rows: Range<Int>, _ columns: Range<Int>) {
-        let cb = c + rows.lowerBound * ldc + columns.lowerBound
-        if let rowInit {
-            for r in 0..<rows.count { (cb + r * ldc).update(from: rowInit + columns.lowerBound, count: columns.count) }
-        }
+    forProductBlocks(m: m, n: n, k: k, c: c, ldc: ldc, rowInit: rowInit) { rows, columns, cb in
         bf16gemm(transA: transA, transB: transB, m: rows.count, n: columns.count, k: k, alpha: alpha,
                  a: a + rows.lowerBound * (transA ? 1 : lda), lda: lda,
                  b: b + columns.lowerBound * (transB ? ldb : 1), ldb: ldb, beta: beta, c: cb, ldc: ldc)
-    }
-    let threads = Parallel.threads
-    if threads == 1 || m * n * k < 1 << 19 {
-        block(0..<m, 0..<n)
-        return
-    }
-    if m >= n {
-        Parallel.forChunks(m, minChunk: 16, perThread: 1) { _, r in block(r, 0..<n) }
-    } else {
-        Parallel.forChunks(n, minChunk: 16, perThread: 1) { _, r in block(0..<m, r) }
     }
 }
 

@@ -60,18 +60,31 @@ public func parallelSgemm(
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, rowInit: UnsafePointer<Float>? = nil
 ) {
     let beta: Float = rowInit == nil ? beta : 1
+    forProductBlocks(m: m, n: n, k: k, c: c, ldc: ldc, rowInit: rowInit) { rows, columns, cb in
+        sgemm(transA: transA, transB: transB, m: rows.count, n: columns.count, k: k, alpha: alpha,
+              a: a + rows.lowerBound * (transA ? 1 : lda), lda: lda,
+              b: b + columns.lowerBound * (transB ? ldb : 1), ldb: ldb, beta: beta, c: cb, ldc: ldc)
+    }
+}
+
+/// The split of the parallel products (parallelSgemm, parallelBF16Gemm): C[M,N] in blocks
+/// along M when M is the larger side, else along N, one per thread; inline below ~1 MFLOP,
+/// where a thread hop costs more than it saves. `rowInit` [n], when given, is written into
+/// each block's rows just before `product(rows, columns, blockOfC)` accumulates into them,
+/// while they are in cache.
+@inline(__always)
+func forProductBlocks(
+    m: Int, n: Int, k: Int, c: UnsafeMutablePointer<Float>, ldc: Int, rowInit: UnsafePointer<Float>?,
+    _ product: (Range<Int>, Range<Int>, UnsafeMutablePointer<Float>) -> Void
+) {
     @inline(__always) func block(_ rows: Range<Int>, _ columns: Range<Int>) {
         let cb = c + rows.lowerBound * ldc + columns.lowerBound
         if let rowInit {
             for r in 0..<rows.count { (cb + r * ldc).update(from: rowInit + columns.lowerBound, count: columns.count) }
         }
-        sgemm(transA: transA, transB: transB, m: rows.count, n: columns.count, k: k, alpha: alpha,
-              a: a + rows.lowerBound * (transA ? 1 : lda), lda: lda,
-              b: b + columns.lowerBound * (transB ? ldb : 1), ldb: ldb, beta: beta, c: cb, ldc: ldc)
+        product(rows, columns, cb)
     }
-    let threads = Parallel.threads
-    // Below ~1 MFLOP a thread hop costs more than it saves.
-    if threads == 1 || m * n * k < 1 << 19 {
+    if Parallel.threads == 1 || m * n * k < 1 << 19 {
         block(0..<m, 0..<n)
         return
     }
