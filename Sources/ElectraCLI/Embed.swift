@@ -18,11 +18,11 @@ struct Embed: ParsableCommand {
     @Flag(help: "Scale each vector to unit L2 norm.") var normalize = false
     @Option(help: "Tokens per text, special tokens included (default: min(512, max_position_embeddings)); longer texts are cut and counted.") var maxLength: Int?
     @Option(help: "Texts per forward pass.") var batchSize = 32
-    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @OptionGroup var running: RunOptions
 
     func run() throws {
         try runReportingErrors {
-            try ThreadOption.apply(threads)
+            let dtype = try running.apply()
             guard let pool = SentenceEmbedder.Pooling(rawValue: pooling) else {
                 throw ElectraError("--pooling must be mean or cls, got '\(pooling)'")
             }
@@ -45,6 +45,7 @@ struct Embed: ParsableCommand {
             }
             let dir = URL(fileURLWithPath: model)
             let (m, report) = try ElectraModel.load(from: dir)
+            m.setInferenceDType(dtype)
             if !report.missing.isEmpty { warn("\(dir.path) lacks \(report.missing.count) encoder weights (initialised at random): \(report.missing.prefix(3).joined(separator: ", "))") }
             let (tok, _) = try TokenizerFiles.load(dir, hint: "the model folder must hold its tokenizer files")
             var embedder = SentenceEmbedder(model: m, tokenizer: tok)
