@@ -81,6 +81,18 @@ extension CLITests {
         let parsed = try JSONValue.parse(Data(d.stdout.utf8), source: "detect").objectValue!
         let tokens = parsed["tokens"]!.arrayValue!
         #expect(tokens.count == 6 && tokens.allSatisfy { ($0.objectValue!["probability"]!.doubleValue!).isFinite })
+        // bf16 on the portable path (forced here; the only path on CPUs without bf16): the
+        // warning, and the same probabilities to bf16's precision.
+        for env in [["ELECTRA_BF16": "portable"], [:]] {
+            let b = try run(["detect", "--model", disc, "--json", "--dtype", "bf16", "the cat sat on a mat"], env: env)
+            #expect(b.status == 0, "\(b.stderr)")
+            let warned = b.stderr.contains("saves weight memory but not time")
+            #expect(warned == (!env.isEmpty || BF16Kernel.current == .portable), "\(b.stderr)")
+            let bt = try JSONValue.parse(Data(b.stdout.utf8), source: "detect").objectValue!["tokens"]!.arrayValue!
+            for (x, y) in zip(tokens, bt) {
+                #expect(abs(x.objectValue!["probability"]!.doubleValue! - y.objectValue!["probability"]!.doubleValue!) < 0.01)
+            }
+        }
         // Longer than the model's 512 positions: read in windows, every token scored.
         let long = Array(repeating: "the cat sat", count: 200).joined(separator: " ")
         let dl = try run(["detect", "--model", disc, "--json", long])
