@@ -65,7 +65,7 @@ struct Demo: ParsableCommand {
                        stats.precision, stats.recall, stats.auc))
             say(String(format: "   guessing at the same rate would give precision %.3f\n", stats.replacedShare))
 
-            say("3. The generator fills in [MASK]:")
+            say("3. The generator fills in [MASK]. ELECTRA keeps it small (here a quarter of the discriminator's width): it should write plausible but imperfect rewrites, so it mostly proposes frequent words.")
             let filler = MaskFiller(model: gen, tokenizer: tok)
             for text in ["the capital of france is [MASK] .", "she played the [MASK] in the school orchestra .",
                          "the river flows into the [MASK] sea .", "he was born in [MASK] and studied law ."] {
