@@ -197,7 +197,7 @@ extension CLITests {
 }
 
 extension CLITests {
-    @Test func dtypeOptionRunsInt8AndRefusesWhatItCannot() throws {
+    @Test func dtypeOptionRunsInt8AndBF16AndRefusesWhatItCannot() throws {
         let fx = Fixtures.models.appendingPathComponent("seqcls_single_silu")
         let out = tmp.appendingPathComponent("int8.safetensors")
         let args = ["infer", "--model", fx.appendingPathComponent("model").path, "--input", fx.appendingPathComponent("inputs.safetensors").path, "--output", out.path]
@@ -208,9 +208,15 @@ extension CLITests {
         let d = maxAbsDiff(got, want)
         #expect(d > 0 && d <= 0.03 * want.scalars.map(abs).max()!, "int8 logits off by \(d)")
         let bf16 = try run(args + ["--dtype", "bf16"])
-        #expect(bf16.status != 0 && bf16.stderr.contains("--dtype bf16 is not available in this build yet"), "\(bf16.stderr)")
+        #expect(bf16.status == 0, "\(bf16.stderr)")
+        let b = maxAbsDiff(try SafeTensorsFile(url: out).floatTensor("logits"), want)
+        #expect(b > 0 && b <= 0.025 * want.scalars.map(abs).max()!, "bf16 logits off by \(b)")
         let bad = try run(args + ["--dtype", "int4"])
-        #expect(bad.status != 0 && bad.stderr.contains("--dtype must be fp32 or int8, got 'int4'"), "\(bad.stderr)")
+        #expect(bad.status != 0 && bad.stderr.contains("--dtype must be fp32, int8 or bf16, got 'int4'"), "\(bad.stderr)")
+        // Training takes fp32 or bf16 only.
+        let train = try run(["finetune", "--model", fx.appendingPathComponent("model").path, "--train", "/nonexistent.tsv",
+                             "--output", tmp.appendingPathComponent("ft-int8").path, "--dtype", "int8"])
+        #expect(train.status != 0 && train.stderr.contains("--dtype for training must be fp32 or bf16"), "\(train.stderr)")
         let portable = try run(args + ["--dtype", "int8"], env: ["ELECTRA_MAX_ISA": "sse"])
         #expect(portable.status == 0 && portable.stderr.contains("int8 runs on the portable loop"), "\(portable.stderr)")
     }
