@@ -11,7 +11,7 @@ public struct Linear: Sendable {
     let packed: DerivedWeight<Tensor>
     /// The int8 copy the forward uses when the inference dtype is int8 (Quantization.swift).
     let int8: DerivedWeight<QuantizedWeight>
-    /// The bf16 copy the forward uses when the inference dtype is bf16.
+    /// The bf16 copy forward and backward use when the dtype is bf16 (BF16.swift).
     let bf16: DerivedWeight<BF16Weight>
 
     public init(weight: Parameter, bias: Parameter?, inFeatures: Int, outFeatures: Int) {
