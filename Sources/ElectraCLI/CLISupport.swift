@@ -1,5 +1,6 @@
 import ArgumentParser
 import Electra
+import ElectraTokenizers
 import ElectraTraining
 import Foundation
 
@@ -95,6 +96,19 @@ enum TrainingDTypeOption {
         if value == "bf16", let w = BF16Kernel.portableWarning { warn(w) }
         return InferenceDType(rawValue: value)!
     }
+}
+
+/// A fine-tuned task model and its tokenizer for evaluate/predict: refused when the head's
+/// weights (`headPrefix`) are missing, set to the command's `--dtype`.
+func loadFineTuned<Model: ElectraHeadModel>(_ type: Model.Type, _ model: String, headPrefix: String, task: String) throws
+    -> (Model, ElectraTokenizer) {
+    let dir = URL(fileURLWithPath: model)
+    let (m, report) = try Model.load(from: dir)
+    if report.missing.contains(where: { $0.hasPrefix(headPrefix) }) {
+        throw ElectraError("\(dir.path) holds no \(task) head (\(headPrefix) weights missing); fine-tune one with --task \(task)")
+    }
+    m.setInferenceDType(RunOptions.loadedDType)
+    return (m, try TokenizerFiles.load(dir, hint: "the model folder must hold its tokenizer files").0)
 }
 
 /// How a model-running command runs: worker threads and the number format.

@@ -31,13 +31,7 @@ enum MultipleChoiceCLI {
     }
 
     static func load(_ model: String) throws -> (ElectraForMultipleChoice, ElectraTokenizer) {
-        let dir = URL(fileURLWithPath: model)
-        let (m, report) = try ElectraForMultipleChoice.load(from: dir)
-        if report.missing.contains(where: { $0.hasPrefix("classifier") }) {
-            throw ElectraError("\(dir.path) holds no multiple-choice head (classifier weights missing); fine-tune one with --task multiple-choice")
-        }
-        m.setInferenceDType(RunOptions.loadedDType)
-        return (m, try TokenizerFiles.load(dir, hint: "the model folder must hold its tokenizer files").0)
+        try loadFineTuned(ElectraForMultipleChoice.self, model, headPrefix: "classifier", task: "multiple-choice")
     }
 
     static func run(model: String, file: String, maxLength: Int?, batchSize: Int) throws -> ([ChoiceExample], [[Double]]) {

@@ -48,13 +48,7 @@ enum QuestionAnsweringCLI {
     }
 
     static func load(_ model: String) throws -> (ElectraForQuestionAnswering, ElectraTokenizer) {
-        let dir = URL(fileURLWithPath: model)
-        let (m, report) = try ElectraForQuestionAnswering.load(from: dir)
-        if report.missing.contains(where: { $0.hasPrefix("qa_outputs") }) {
-            throw ElectraError("\(dir.path) holds no question-answering head (qa_outputs weights missing); fine-tune one with --task question-answering")
-        }
-        m.setInferenceDType(RunOptions.loadedDType)
-        return (m, try TokenizerFiles.load(dir, hint: "the model folder must hold its tokenizer files").0)
+        try loadFineTuned(ElectraForQuestionAnswering.self, model, headPrefix: "qa_outputs", task: "question-answering")
     }
 
     static func answer(_ model: String, _ questions: [SquadQuestion], _ s: Settings) throws -> (answers: [String: String], odds: [String: Double], version2: Bool) {

@@ -41,13 +41,7 @@ enum TokenClassificationCLI {
     }
 
     static func load(_ model: String) throws -> (ElectraForTokenClassification, ElectraTokenizer) {
-        let dir = URL(fileURLWithPath: model)
-        let (m, report) = try ElectraForTokenClassification.load(from: dir)
-        if report.missing.contains(where: { $0.hasPrefix("classifier") }) {
-            throw ElectraError("\(dir.path) holds no token-classification head (classifier weights missing); fine-tune one with --task token-classification")
-        }
-        m.setInferenceDType(RunOptions.loadedDType)
-        return (m, try TokenizerFiles.load(dir, hint: "the model folder must hold its tokenizer files").0)
+        try loadFineTuned(ElectraForTokenClassification.self, model, headPrefix: "classifier", task: "token-classification")
     }
 
     static func evaluate(model: String, data: String, tagColumn: Int?, maxLength: Int?, batchSize: Int, json: Bool) throws {
