@@ -425,6 +425,37 @@ struct PretrainingTests {
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("checkpoint-\(s.steps)").path))
     }
 
+    /// A resumed --max-time run spends only what its earlier sessions left of the budget:
+    /// checkpoints record the run's elapsed seconds, and a checkpoint whose budget is spent
+    /// resumes for one step and stops.
+    @Test func resumedMaxTimeRunCountsEarlierSessions() throws {
+        let out = ft.tempDir()
+        func trainer() throws -> Trainer {
+            let (d, g) = try tinyPair()
+            let task = ReplacedTokenDetectionTask(generator: g, discriminator: d, data: syntheticData(count: 24, length: 16),
+                                                  masking: MaskingOptions(), special: special, seed: 1)
+            var o = TrainerOptions()
+            o.batchSize = 4; o.epochs = 1_000_000; o.maxTime = 1.5; o.layerwiseDecay = 1; o.saveSteps = 8
+            let t = try Trainer(task: task, options: o, output: out)
+            t.quiet = true
+            return t
+        }
+        let first = try trainer().run(resume: false)
+        try #require(first.steps > 9)
+        let ckpt = out.appendingPathComponent("checkpoint-8/trainer_state.json")
+        var json = try JSONValue.parse(Data(contentsOf: ckpt), source: "state").objectValue!
+        let recorded = try #require(json["elapsed_seconds"]?.doubleValue)
+        #expect(recorded > 0 && recorded < first.seconds)
+        for name in try FileManager.default.contentsOfDirectory(atPath: out.path) where name.hasPrefix("checkpoint-") && name != "checkpoint-8" {
+            try FileManager.default.removeItem(at: out.appendingPathComponent(name))
+        }
+        json["elapsed_seconds"] = .number(100)
+        try JSONValue.object(json).serialized(pretty: true).write(to: ckpt)
+        let resumed = try trainer().run(resume: true)
+        #expect(resumed.steps == 9)
+        #expect(resumed.seconds >= 100)
+    }
+
     /// The whole loop learns something in 200 steps of a tiny pair. Each text repeats one
     /// word: the generator's loss falls (it learns which words occur), and the discriminator
     /// ranks the replaced tokens above the others (AUC well above chance) with a loss below

@@ -41,8 +41,11 @@ public final class MetricsLog {
 /// A single-line live progress display: step, epoch, loss, the task's own values, learning
 /// rate, tokens/s, ETA.
 public struct ProgressLine {
-    let total: Int
+    /// nil while unknown (a time-budgeted run before its pace is measured).
+    let total: Int?
     let start: Date
+    /// Seconds spent before `start` by earlier sessions of a resumed run (shown in elapsed).
+    let priorSeconds: Double
     /// The step the run started from (a resumed run's ETA counts only its own steps).
     let firstStep: Int
     var lastPrint = Date.distantPast
@@ -51,9 +54,10 @@ public struct ProgressLine {
     /// When the run must end (a time budget): the ETA never goes past it.
     let deadline: Date?
 
-    public init(totalSteps: Int, started: Date = Date(), firstStep: Int = 0, deadline: Date? = nil) {
+    public init(totalSteps: Int?, started: Date = Date(), firstStep: Int = 0, priorSeconds: Double = 0, deadline: Date? = nil) {
         total = totalSteps
         start = started
+        self.priorSeconds = priorSeconds
         self.firstStep = firstStep
         self.deadline = deadline
     }
@@ -64,11 +68,11 @@ public struct ProgressLine {
         guard force || now.timeIntervalSince(lastPrint) > (interactive ? 0.5 : 15) || step == total else { return }
         lastPrint = now
         let elapsed = now.timeIntervalSince(start)
-        var eta = step > firstStep ? elapsed / Double(step - firstStep) * Double(total - step) : 0
-        if let deadline { eta = min(eta, max(0, deadline.timeIntervalSince(now))) }
+        var eta = step > firstStep ? elapsed / Double(step - firstStep) * Double((total ?? step) - step) : 0
+        if let deadline { eta = total == nil ? max(0, deadline.timeIntervalSince(now)) : min(eta, max(0, deadline.timeIntervalSince(now))) }
         let more = extras.map { String(format: "  %@ %.4f", $0.key, $0.value) }.joined()
-        let line = String(format: "step %d/%d  epoch %.2f  loss %.4f%@  lr %.2e  %.0f tok/s  elapsed %@  eta %@",
-                          step, total, epoch, loss, more, learningRate, tokensPerSecond, Self.clock(elapsed), Self.clock(eta))
+        let line = "step \(step)/\(total.map(String.init) ?? "?")  " + String(format: "epoch %.2f  loss %.4f%@  lr %.2e  %.0f tok/s  elapsed %@  eta %@",
+                          epoch, loss, more, learningRate, tokensPerSecond, Self.clock(priorSeconds + elapsed), Self.clock(eta))
         FileHandle.standardError.write(Data((interactive ? "\r\u{1B}[K" + line : line + "\n").utf8))
     }
 

@@ -149,16 +149,24 @@ public final class Trainer {
             state.bestMetric = saved.bestMetric
             state.bestCheckpoint = saved.bestCheckpoint
             state.evalsWithoutImprovement = saved.evalsWithoutImprovement
+            state.elapsedSeconds = saved.elapsedSeconds
             try task.restoreCheckpointState(saved.task)
             say("resuming from \(ckpt.lastPathComponent) at step \(state.step)")
         }
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         let log = try MetricsLog(url: output.appendingPathComponent("metrics.jsonl"))
-        let started = Date()
-        let deadline = options.maxTime.map { started.addingTimeInterval($0) }
-        var progress = ProgressLine(totalSteps: totalSteps, started: started, firstStep: state.step, deadline: deadline)
+        let started = Date(), priorSeconds = state.elapsedSeconds, startStep = state.step
+        /// Training seconds over all sessions of this run.
+        func runSeconds() -> Double { priorSeconds + Date().timeIntervalSince(started) }
+        let deadline = options.maxTime.map { started.addingTimeInterval($0 - priorSeconds) }
+        func progressLine() -> ProgressLine {
+            // Before a time-sized run knows its pace its length is unknown (shown as "?").
+            let known = !(sizingFromTime && state.run["total_steps_from_time"] == nil)
+            return ProgressLine(totalSteps: known ? totalSteps : nil, started: started, firstStep: startStep,
+                                priorSeconds: priorSeconds, deadline: deadline)
+        }
+        var progress = progressLine()
         var firstStepDone: Date?
-        let startStep = state.step
         if options.checkpointOnSignal { StopSignals.install() }
         var window = LogWindow()
         var lastLoss = Double.nan, lastMetrics: [String: Double] = [:], stoppedEarly = false
@@ -203,11 +211,11 @@ public final class Trainer {
                 if step == startStep + 1 { firstStepDone = Date() }
                 if step == startStep + 6, let t1 = firstStepDone {
                     let perStep = Date().timeIntervalSince(t1) / 5
-                    let left = options.maxTime! - Date().timeIntervalSince(started)
+                    let left = options.maxTime! - runSeconds()
                     setTotalSteps(min(step + Int(left / perStep), options.epochs * stepsPerEpoch))
                     state.run = runFingerprint
                     state.run["total_steps_from_time"] = "true"
-                    progress = ProgressLine(totalSteps: totalSteps, started: started, firstStep: startStep, deadline: deadline)
+                    progress = progressLine()
                     say("\(String(format: "%.2f", perStep)) s/step: the --max-time budget fits \(totalSteps) steps; the schedule now ends there")
                 }
             }
@@ -252,12 +260,13 @@ public final class Trainer {
                 }
                 try writePlot(log: log)
             }
-            let outOfTime = options.maxTime.map { Date().timeIntervalSince(started) >= $0 } ?? false
+            let outOfTime = options.maxTime.map { runSeconds() >= $0 } ?? false
             let stopRequested = options.checkpointOnSignal && StopSignals.requested
             if (options.saveSteps > 0 && step % options.saveSteps == 0) || epochEnd || outOfTime || stopRequested {
                 try checkFinite(step: step)
                 if improved { state.bestCheckpoint = TrainerCheckpoints.name(step: step) }
                 state.dropoutRNG = dropout.rng.state
+                state.elapsedSeconds = runSeconds()
                 state.task = task.checkpointState()
                 try TrainerCheckpoints.save(step: step, models: task.models, optimizer: optimizer, state: state, in: output)
                 if let limit = options.saveTotalLimit {
@@ -288,7 +297,7 @@ public final class Trainer {
         try checkFinite(step: state.step)
         try TrainerCheckpoints.saveModels(task.models, to: output)
         try writePlot(log: log)
-        return Summary(steps: state.step, finalLoss: lastLoss, metrics: lastMetrics, seconds: Date().timeIntervalSince(started),
+        return Summary(steps: state.step, finalLoss: lastLoss, metrics: lastMetrics, seconds: runSeconds(),
                        bestCheckpoint: state.bestCheckpoint, bestMetric: state.bestMetric, stoppedEarly: stoppedEarly)
     }
 

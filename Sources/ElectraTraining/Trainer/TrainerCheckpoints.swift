@@ -16,6 +16,9 @@ public struct TrainerState: Sendable {
     public var evalsWithoutImprovement = 0
     /// The task's generator states (TrainingTask.checkpointState).
     public var task: [String: JSONValue] = [:]
+    /// Wall-clock seconds of training up to `step`, over all resumed sessions (a resumed
+    /// `--max-time` run spends only what is left of its budget).
+    public var elapsedSeconds = 0.0
 
     var json: JSONValue {
         var o: [String: JSONValue] = [
@@ -24,6 +27,7 @@ public struct TrainerState: Sendable {
             "optimizer": .string(optimizerKind),
             "run": .object(run.mapValues { .string($0) }),
             "evals_without_improvement": .number(Double(evalsWithoutImprovement)),
+            "elapsed_seconds": .number(elapsedSeconds),
         ]
         if !task.isEmpty { o["task"] = .object(task) }
         if let bestMetric { o["best_metric"] = .number(bestMetric) }
@@ -46,6 +50,7 @@ public struct TrainerState: Sendable {
         bestCheckpoint = o["best_checkpoint"]?.stringValue
         evalsWithoutImprovement = o["evals_without_improvement"]?.intValue ?? 0
         task = o["task"]?.objectValue ?? [:]
+        elapsedSeconds = o["elapsed_seconds"]?.doubleValue ?? 0  // absent from older states
     }
 }
 
