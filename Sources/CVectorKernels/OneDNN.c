@@ -55,7 +55,7 @@ void ek_onednn_version(int *major, int *minor, int *patch) {
     *patch = ek_dnnl_patch;
 }
 
-static inline void pin_omp(void) {
+void ek_onednn_pin_omp(void) {
     if (!ek_omp_pinned) {
         if (ek_omp_set_num_threads_ptr) ek_omp_set_num_threads_ptr(1);
         ek_omp_pinned = 1;
@@ -66,13 +66,13 @@ int ek_onednn_has_bf16(void) { return ek_dnnl_gemm_bf16_ptr != NULL; }
 
 int ek_onednn_gemm_bf16(int trans_a, int trans_b, long m, long n, long k, float alpha, const unsigned short *a,
                         long lda, const unsigned short *b, long ldb, float beta, float *c, long ldc) {
-    pin_omp();
+    ek_onednn_pin_omp();
     return ek_dnnl_gemm_bf16_ptr(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c,
                                  ldc);
 }
 
 int ek_onednn_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
                     const float *b, long ldb, float beta, float *c, long ldc) {
-    pin_omp();
+    ek_onednn_pin_omp();
     return ek_dnnl_sgemm_ptr(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }

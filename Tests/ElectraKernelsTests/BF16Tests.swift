@@ -15,6 +15,9 @@ struct BF16Tests {
         if: BF16Kernel.current == .onednn,
         "needs AMX-BF16 or AVX512-BF16 and oneDNN (libdnnl) with dnnl_gemm_bf16bf16f32: \(BF16Kernel.summary)")
 
+    static let matmul = Testing.ConditionTrait.enabled(
+        if: bf16UsesMatmulPrimitive, "needs oneDNN 2.x's matmul primitive on a bf16 CPU: \(BF16Kernel.summary)")
+
     /// Round to nearest even on the bit pattern, as torch.bfloat16 does.
     static func reference(_ x: Float) -> UInt16 {
         if x.isNaN { return UInt16(x.bitPattern >> 16) | 0x40 }
@@ -111,5 +114,48 @@ struct BF16Tests {
                              beta: 0, c: &many, ldc: n, rowInit: bias)
         }
         #expect(zip(one, many).allSatisfy { abs($0 - $1) <= 1e-5 })
+    }
+
+    /// The matmul-primitive route of parallelBF16Gemm (K <= 1024, alpha 1): with a bias,
+    /// beta 0 and beta 1 (the sum post-op), B transposed or not, padded leading dimensions,
+    /// split across 2 threads by rows and by columns; and K beyond the limit (the gemm API).
+    /// Each against the fp64 product of the same bf16 values.
+    @Test(matmul) func matmulPrimitiveRoute() {
+        var rng = Xoshiro256(seed: 21)
+        func w(_ x: UInt16) -> Double { Double(Float(bitPattern: UInt32(x) << 16)) }
+        // The primitive itself takes the encoder's shapes (else every case below would only
+        // test the fallback).
+        let one = [UInt16](repeating: 0x3F80, count: 64 * 256)
+        var out = [Float](repeating: 0, count: 64 * 64)
+        #expect(ek_onednn_matmul_bf16(0, 1, 64, 64, 256, one, 256, one, 256, 0, &out, 64, nil) == 0)
+        #expect(out.allSatisfy { $0 == 256 })
+        for (m, n, k) in [(300, 40, 256), (24, 520, 64), (7, 9, 1100)] {
+            for transB in [false, true] {
+                for mode in ["bias", "beta0", "beta1"] {
+                    let lda = k + 5, ldb = (transB ? k : n) + 3, ldc = n + 2
+                    let a = (0..<(m * lda)).map { _ in Self.reference(Float(rng.nextUniform() * 2 - 1)) }
+                    let b = (0..<((transB ? n : k) * ldb)).map { _ in Self.reference(Float(rng.nextUniform() * 2 - 1)) }
+                    let bias = (0..<n).map { _ in Float(rng.nextUniform()) }
+                    let c0 = (0..<(m * ldc)).map { _ in Float(rng.nextUniform()) }
+                    var c = c0
+                    Parallel.withThreads(2) {
+                        bias.withUnsafeBufferPointer { bp in
+                            parallelBF16Gemm(transA: false, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb,
+                                             beta: mode == "beta1" ? 1 : 0, c: &c, ldc: ldc, rowInit: mode == "bias" ? bp.baseAddress : nil)
+                        }
+                    }
+                    var worst = 0.0
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var s = mode == "bias" ? Double(bias[j]) : mode == "beta1" ? Double(c0[i * ldc + j]) : 0
+                            for t in 0..<k { s += w(a[i * lda + t]) * w(transB ? b[j * ldb + t] : b[t * ldb + j]) }
+                            worst = max(worst, abs(Double(c[i * ldc + j]) - s))
+                        }
+                        for j in n..<ldc { #expect(c[i * ldc + j] == c0[i * ldc + j], "wrote past the row") }
+                    }
+                    #expect(worst <= 1e-6 * Double(k + 2), "\(m)x\(n)x\(k) tB \(transB) \(mode): \(worst)")
+                }
+            }
+        }
     }
 }
