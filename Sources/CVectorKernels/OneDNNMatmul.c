@@ -39,6 +39,7 @@ static struct {
     int (*post_ops_destroy)(dnnl_handle);
     int (*post_ops_append_sum)(dnnl_handle, float);
     int (*attr_set_post_ops)(dnnl_handle, dnnl_handle);
+    int (*attr_set_output_scales)(dnnl_handle, int64_t, int, const float *);
     int (*pd_create)(dnnl_handle *, const void *, dnnl_handle, dnnl_handle, dnnl_handle);
     int (*pd_query)(dnnl_handle, int, int, void *);
     int (*pd_destroy)(dnnl_handle);
@@ -70,6 +71,7 @@ static void load(void) {
     SYM(attr_create, "dnnl_primitive_attr_create") SYM(attr_destroy, "dnnl_primitive_attr_destroy")
     SYM(post_ops_create, "dnnl_post_ops_create") SYM(post_ops_destroy, "dnnl_post_ops_destroy")
     SYM(post_ops_append_sum, "dnnl_post_ops_append_sum") SYM(attr_set_post_ops, "dnnl_primitive_attr_set_post_ops")
+    SYM(attr_set_output_scales, "dnnl_primitive_attr_set_output_scales")
     SYM(pd_create, "dnnl_primitive_desc_create") SYM(pd_query, "dnnl_primitive_desc_query")
     SYM(pd_destroy, "dnnl_primitive_desc_destroy") SYM(primitive_create, "dnnl_primitive_create")
     SYM(primitive_destroy, "dnnl_primitive_destroy") SYM(primitive_execute, "dnnl_primitive_execute")
@@ -87,6 +89,7 @@ int ek_onednn_matmul_available(void) {
 
 typedef struct {
     int64_t m, n, k, lda, ldb, ldc;
+    float alpha;
     int trans_a, trans_b, accumulate, has_bias;
     int usable;  // 0: oneDNN had only a reference kernel for it; the caller falls back
     dnnl_handle primitive, a, b, c, bias;
@@ -105,7 +108,8 @@ static void release(entry *e) {
     memset(e, 0, sizeof *e);
 }
 
-// Builds the primitive for C[m,n] (+)= op(A)[m,k] op(B)[k,n] (+ bias[n]) in `e`.
+// Builds the primitive for C[m,n] = alpha op(A)[m,k] op(B)[k,n] (+ C) (+ bias[n]) in `e`
+// (oneDNN 2.x: output scales apply before the sum post-op, as gemm's alpha and beta 1 do).
 static void build(entry *e) {
     memory_desc a, b, c, bias;
     int64_t ad[2] = {e->m, e->k}, as[2] = {e->trans_a ? 1 : e->lda, e->trans_a ? e->lda : 1};
@@ -118,9 +122,11 @@ static void build(entry *e) {
     matmul_desc desc;
     if (api.matmul_desc_init(&desc, &a, &b, e->has_bias ? &bias : NULL, &c)) return;
     dnnl_handle attr = NULL, post_ops = NULL, pd = NULL;
-    if (e->accumulate) {
-        if (api.attr_create(&attr) || api.post_ops_create(&post_ops) || api.post_ops_append_sum(post_ops, 1) ||
-            api.attr_set_post_ops(attr, post_ops))
+    if (e->accumulate || e->alpha != 1) {
+        if (api.attr_create(&attr)) goto done;
+        if (e->alpha != 1 && api.attr_set_output_scales(attr, 1, 0, &e->alpha)) goto done;
+        if (e->accumulate && (api.post_ops_create(&post_ops) || api.post_ops_append_sum(post_ops, 1) ||
+                              api.attr_set_post_ops(attr, post_ops)))
             goto done;
     }
     if (api.pd_create(&pd, &desc, attr, engine, NULL)) goto done;
@@ -138,15 +144,14 @@ done:
     if (post_ops) api.post_ops_destroy(post_ops);
     if (attr) api.attr_destroy(attr);
     if (!e->usable) {
-        int64_t keep[6] = {e->m, e->n, e->k, e->lda, e->ldb, e->ldc};
-        int flags[4] = {e->trans_a, e->trans_b, e->accumulate, e->has_bias};
+        entry key = *e;
         release(e);  // keeps the key, so the shape is not tried again
-        e->m = keep[0]; e->n = keep[1]; e->k = keep[2]; e->lda = keep[3]; e->ldb = keep[4]; e->ldc = keep[5];
-        e->trans_a = flags[0]; e->trans_b = flags[1]; e->accumulate = flags[2]; e->has_bias = flags[3];
+        *e = key;
+        e->primitive = e->a = e->b = e->c = e->bias = NULL;
     }
 }
 
-int ek_onednn_matmul_bf16(int trans_a, int trans_b, long m, long n, long k, const unsigned short *a, long lda,
+int ek_onednn_matmul_bf16(int trans_a, int trans_b, long m, long n, long k, float alpha, const unsigned short *a, long lda,
                           const unsigned short *b, long ldb, int accumulate, float *c, long ldc, const float *bias) {
     if (!ek_onednn_matmul_available() || m <= 0 || n <= 0 || k <= 0) return 1;
     ek_onednn_pin_omp();
@@ -156,7 +161,8 @@ int ek_onednn_matmul_bf16(int trans_a, int trans_b, long m, long n, long k, cons
     for (int i = 0; i < cache_count; i++) {
         entry *x = &cache[i];
         if (x->m == m && x->n == n && x->k == k && x->lda == lda && x->ldb == ldb && x->ldc == ldc &&
-            x->trans_a == trans_a && x->trans_b == trans_b && x->accumulate == accumulate && x->has_bias == has_bias) {
+            x->alpha == alpha && x->trans_a == trans_a && x->trans_b == trans_b && x->accumulate == accumulate &&
+            x->has_bias == has_bias) {
             e = x;
             break;
         }
@@ -164,7 +170,7 @@ int ek_onednn_matmul_bf16(int trans_a, int trans_b, long m, long n, long k, cons
     if (!e) {
         if (cache_count < cache_size) e = &cache[cache_count++];
         else { e = &cache[cache_next]; cache_next = (cache_next + 1) % cache_size; release(e); }
-        *e = (entry){.m = m, .n = n, .k = k, .lda = lda, .ldb = ldb, .ldc = ldc, .trans_a = trans_a,
+        *e = (entry){.m = m, .n = n, .k = k, .lda = lda, .ldb = ldb, .ldc = ldc, .alpha = alpha, .trans_a = trans_a,
                      .trans_b = trans_b, .accumulate = accumulate, .has_bias = has_bias};
         build(e);
     }

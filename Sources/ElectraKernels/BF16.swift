@@ -112,7 +112,9 @@ public func parallelBF16Gemm(
     b: UnsafePointer<UInt16>, ldb: Int,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, rowInit: UnsafePointer<Float>? = nil
 ) {
-    let primitive = bf16UsesMatmulPrimitive && alpha == 1 && (beta == 0 || beta == 1) && !transA && k <= matmulMaxK
+    // (alpha with a bias is left to the gemm API: oneDNN 2.x's output scales would scale the bias too.)
+    let primitive = bf16UsesMatmulPrimitive && (beta == 0 || beta == 1) && !transA && k <= matmulMaxK
+        && (alpha == 1 || rowInit == nil)
     let beta: Float = rowInit == nil ? beta : 1
     forProductBlocks(m: m, n: n, k: k, c: c, ldc: ldc, rowInit: primitive ? nil : rowInit) { rows, columns, cb in
         let ab = a + rows.lowerBound * (transA ? 1 : lda), bb = b + columns.lowerBound * (transB ? ldb : 1)
@@ -121,7 +123,7 @@ public func parallelBF16Gemm(
             // a bias is the sum post-op.
             let bias = rowInit.map { $0 + columns.lowerBound }
             let accumulate: Int32 = rowInit == nil && beta == 1 ? 1 : 0
-            if ek_onednn_matmul_bf16(0, transB ? 1 : 0, rows.count, columns.count, k, ab, lda, bb, ldb,
+            if ek_onednn_matmul_bf16(0, transB ? 1 : 0, rows.count, columns.count, k, alpha, ab, lda, bb, ldb,
                                      accumulate, cb, ldc, bias) == 0 { return }
             if let rowInit {
                 for r in 0..<rows.count { (cb + r * ldc).update(from: rowInit + columns.lowerBound, count: columns.count) }

@@ -116,8 +116,8 @@ struct BF16Tests {
         #expect(zip(one, many).allSatisfy { abs($0 - $1) <= 1e-5 })
     }
 
-    /// The matmul-primitive route of parallelBF16Gemm (K <= 1024, alpha 1): with a bias,
-    /// beta 0 and beta 1 (the sum post-op), B transposed or not, padded leading dimensions,
+    /// The matmul-primitive route of parallelBF16Gemm (K <= 1024): with a bias, beta 0, beta 1
+    /// (the sum post-op) and alpha 0.7 with beta 1 (output scales), B transposed or not, padded leading dimensions,
     /// split across 2 threads by rows and by columns; and K beyond the limit (the gemm API).
     /// Each against the fp64 product of the same bf16 values.
     @Test(matmul) func matmulPrimitiveRoute() {
@@ -127,11 +127,12 @@ struct BF16Tests {
         // test the fallback).
         let one = [UInt16](repeating: 0x3F80, count: 64 * 256)
         var out = [Float](repeating: 0, count: 64 * 64)
-        #expect(ek_onednn_matmul_bf16(0, 1, 64, 64, 256, one, 256, one, 256, 0, &out, 64, nil) == 0)
+        #expect(ek_onednn_matmul_bf16(0, 1, 64, 64, 256, 1, one, 256, one, 256, 0, &out, 64, nil) == 0)
         #expect(out.allSatisfy { $0 == 256 })
         for (m, n, k) in [(300, 40, 256), (24, 520, 64), (7, 9, 1100)] {
             for transB in [false, true] {
-                for mode in ["bias", "beta0", "beta1"] {
+                for mode in ["bias", "beta0", "beta1", "alpha"] {
+                    let alpha: Float = mode == "alpha" ? 0.7 : 1
                     let lda = k + 5, ldb = (transB ? k : n) + 3, ldc = n + 2
                     let a = (0..<(m * lda)).map { _ in Self.reference(Float(rng.nextUniform() * 2 - 1)) }
                     let b = (0..<((transB ? n : k) * ldb)).map { _ in Self.reference(Float(rng.nextUniform() * 2 - 1)) }
@@ -140,15 +141,16 @@ struct BF16Tests {
                     var c = c0
                     Parallel.withThreads(2) {
                         bias.withUnsafeBufferPointer { bp in
-                            parallelBF16Gemm(transA: false, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb,
-                                             beta: mode == "beta1" ? 1 : 0, c: &c, ldc: ldc, rowInit: mode == "bias" ? bp.baseAddress : nil)
+                            parallelBF16Gemm(transA: false, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                                             beta: mode == "beta0" || mode == "bias" ? 0 : 1, c: &c, ldc: ldc, rowInit: mode == "bias" ? bp.baseAddress : nil)
                         }
                     }
                     var worst = 0.0
                     for i in 0..<m {
                         for j in 0..<n {
-                            var s = mode == "bias" ? Double(bias[j]) : mode == "beta1" ? Double(c0[i * ldc + j]) : 0
-                            for t in 0..<k { s += w(a[i * lda + t]) * w(transB ? b[j * ldb + t] : b[t * ldb + j]) }
+                            var p = 0.0
+                            for t in 0..<k { p += w(a[i * lda + t]) * w(transB ? b[j * ldb + t] : b[t * ldb + j]) }
+                            let s = Double(alpha) * p + (mode == "bias" ? Double(bias[j]) : mode == "beta0" ? 0 : Double(c0[i * ldc + j]))
                             worst = max(worst, abs(Double(c[i * ldc + j]) - s))
                         }
                         for j in n..<ldc { #expect(c[i * ldc + j] == c0[i * ldc + j], "wrote past the row") }
@@ -157,5 +159,42 @@ struct BF16Tests {
                 }
             }
         }
+    }
+}
+
+/// Inference attention in bf16 against the fp32 kernel on the same inputs: two sequences of
+/// 48 with the second padded after 30 (the mask), head size 32 (alpha 1/√32, not a power of
+/// two). The outputs differ only by the bf16 rounding of Q, K, V and the exponentials: each
+/// a relative error below 2^-9, averaging out over the 48-term sums, so within 1% of the
+/// largest output (measured about 0.3%). Padded keys get no weight in either.
+struct AttentionBF16Tests {
+    @Test func bf16AttentionTracksFP32() {
+        let s = AttentionShape(batch: 2, length: 48, heads: 3, headDim: 32)
+        let H = s.hidden, n = s.batch * s.length
+        var rng = Xoshiro256(seed: 5)
+        let qkv = (0..<(n * 3 * H)).map { _ in Float(rng.nextUniform() * 4 - 2) }
+        var mask = [Float](repeating: 0, count: n)
+        for r in 30..<48 { mask[48 + r] = -Float.greatestFiniteMagnitude }
+        var scratch = [Float](repeating: 0, count: 2 * s.scratchPerThread)
+        var want = [Float](repeating: 0, count: n * H), got = want
+        qkv.withUnsafeBufferPointer { p in
+            let q = p.baseAddress!
+            attentionForward(q: q, k: q + H, v: q + 2 * H, ldqkv: 3 * H, ctx: &want, probs: nil, maskBias: mask,
+                             shape: s, relative: nil, scratch: &scratch, scratchRows: 2)
+            Parallel.withThreads(2) {
+                attentionForwardBF16(qkv: q, ldqkv: 3 * H, ctx: &got, maskBias: mask, shape: s, scratch: &scratch, scratchRows: 2)
+            }
+        }
+        let scale = want.map(abs).max()!
+        let worst = zip(want, got).map { abs($0 - $1) }.max()! / scale
+        #expect(worst <= 0.01 && worst > 0, "bf16 attention off by \(worst) of the largest output")
+        // A padded key changed: neither output moves.
+        var qkv2 = qkv
+        for c in 0..<(2 * H) { qkv2[(48 + 40) * 3 * H + H + c] = 100 }  // key and value of a padded position
+        var got2 = got
+        qkv2.withUnsafeBufferPointer { p in
+            attentionForwardBF16(qkv: p.baseAddress!, ldqkv: 3 * H, ctx: &got2, maskBias: mask, shape: s, scratch: &scratch, scratchRows: 2)
+        }
+        #expect(got2 == got)
     }
 }

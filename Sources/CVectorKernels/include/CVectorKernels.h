@@ -125,11 +125,11 @@ int ek_onednn_gemm_bf16(int trans_a, int trans_b, long m, long n, long k, float 
 void ek_onednn_pin_omp(void);
 
 /// The same product through oneDNN 2.x's matmul primitive (OneDNNMatmul.c; brgemm on AMX):
-/// C[m,n] = op(A) op(B) (+ C when accumulate) (+ bias[n] when non-NULL), alpha 1. Returns 0
+/// C[m,n] = alpha op(A) op(B) (+ C when accumulate) (+ bias[n] when non-NULL). Returns 0
 /// when it ran, nonzero when this oneDNN or shape has no fast kernel for it (then nothing
 /// was written and the caller uses ek_onednn_gemm_bf16).
 int ek_onednn_matmul_available(void);
-int ek_onednn_matmul_bf16(int trans_a, int trans_b, long m, long n, long k, const unsigned short *a, long lda,
+int ek_onednn_matmul_bf16(int trans_a, int trans_b, long m, long n, long k, float alpha, const unsigned short *a, long lda,
                           const unsigned short *b, long ldb, int accumulate, float *c, long ldc, const float *bias);
 
 /// fp32 -> bf16 (round to nearest even, NaN stays NaN) and back (BF16.c); the AVX-512
