@@ -63,16 +63,10 @@ public struct EncoderLayer: Sendable {
         // a.qkv: [N, 3H], q | k | v per row, one product (X packed once, a wider N).
         let H = s.hidden
         qkv.forward(a.qkv.pointer, x, rows: n)
-        if qkv.bf16.isEnabled && probs == nil && a.attentionDropoutRate == 0 && distanceEmbedding == nil
-            && s.length >= AttentionShape.bf16MinLength {
-            attentionForwardBF16(qkv: a.qkv.pointer, ldqkv: 3 * H, ctx: a.context.pointer, maskBias: maskBias, shape: s,
-                                 scratch: scratch.pointer, scratchRows: scratch.shape[0])
-        } else {
-            attentionForward(q: a.q, k: a.k, v: a.v, ldqkv: 3 * H, ctx: a.context.pointer,
-                             probs: probs, maskBias: maskBias, shape: s,
-                             relative: relativePositions, scratch: scratch.pointer, scratchRows: scratch.shape[0],
-                             probsDropout: a.attentionDropoutRate > 0 ? UnsafePointer(a.probsMask.pointer) : nil)
-        }
+        attentionForward(q: a.q, k: a.k, v: a.v, ldqkv: 3 * H, ctx: a.context.pointer,
+                         probs: probs, maskBias: maskBias, shape: s,
+                         relative: relativePositions, scratch: scratch.pointer, scratchRows: scratch.shape[0],
+                         probsDropout: a.attentionDropoutRate > 0 ? UnsafePointer(a.probsMask.pointer) : nil)
         // attention.output: dense -> (dropout) -> LayerNorm(dense + x)
         attentionOutput.forward(a.attentionDense.pointer, a.context.pointer, rows: n)
         if let d = dropout, d.hidden > 0 {

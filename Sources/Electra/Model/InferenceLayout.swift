@@ -36,12 +36,6 @@ final class DerivedWeight<Value>: @unchecked Sendable {
         if !on { value = nil }
     }
 
-    var isEnabled: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return enabled
-    }
-
     /// `measure` of the copy (nil until a forward builds it).
     func measure<R>(_ measure: (Value?) -> R) -> R {
         lock.lock()

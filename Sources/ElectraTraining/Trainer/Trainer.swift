@@ -154,6 +154,8 @@ public final class Trainer {
             say("resuming from \(ckpt.lastPathComponent) at step \(state.step)")
         }
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        // Before the log exists, so a run whose metrics.jsonl is there always stops cleanly.
+        if options.checkpointOnSignal { StopSignals.install() }
         let log = try MetricsLog(url: output.appendingPathComponent("metrics.jsonl"))
         let started = Date(), priorSeconds = state.elapsedSeconds, startStep = state.step
         /// Training seconds over all sessions of this run.
@@ -167,7 +169,6 @@ public final class Trainer {
         }
         var progress = progressLine()
         var firstStepDone: Date?
-        if options.checkpointOnSignal { StopSignals.install() }
         var window = LogWindow()
         var lastLoss = Double.nan, lastMetrics: [String: Double] = [:], stoppedEarly = false
         var order: (epoch: Int, perm: [Int]) = (-1, [])
