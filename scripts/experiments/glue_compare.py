@@ -48,6 +48,7 @@ def main():
     ap.add_argument("--glue", default=os.path.join(HERE, "..", "..", "..", "shared", "data", "glue"))
     ap.add_argument("--lrs", nargs="+", default=["1e-4", "3e-4", "1e-3"])
     ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--task-lrs", action="append", default=[], help="TASK=LR,LR: learning rates for one task (else --lrs)")
     ap.add_argument("--task-epochs", action="append", default=[], help="TASK=N: epochs for one task (else --epochs)")
     ap.add_argument("--extra-dev", action="append", default=[],
                     help="TASK=NAME=TSV: also evaluate each final model on TSV (e.g. a dev subset that shares no text with train)")
@@ -57,6 +58,7 @@ def main():
     ap.add_argument("--threads", type=int)
     args = ap.parse_args()
     starts = [s.split("=", 1) for s in args.start]
+    task_lrs = dict((t, v.split(",")) for t, v in (e.split("=", 1) for e in args.task_lrs))
     task_epochs = dict((t, int(n)) for t, n in (e.split("=", 1) for e in args.task_epochs))
     extra = {}
     for e in args.extra_dev:
@@ -67,7 +69,7 @@ def main():
         data = os.path.join(args.glue, task)
         epochs = task_epochs.get(task, args.epochs)
         for name, model in starts:
-            for lr in args.lrs:
+            for lr in task_lrs.get(task, args.lrs):
                 run = os.path.join(args.runs, f"{task}-{name}-lr{lr}")
                 done = [e for e in evals(run) if e.get("epoch", 0) >= epochs - 1e-9]
                 if not done:
