@@ -406,17 +406,23 @@ struct PretrainingTests {
         #expect { try t4.run(resume: true) } throws: { ($0 as? ElectraError)?.message.contains("hidden_size") == true }
     }
 
-    /// --max-time: the schedule is sized from the first steps, the run ends in time with its
-    /// models saved.
-    @Test func maxTimeEndsTheRunWithModelsSaved() throws {
-        let out = ft.tempDir()
+    /// A tiny RTD run with a 1.5 s budget and an unbounded schedule (sized from its speed).
+    func maxTimeTrainer(_ out: URL, saveSteps: Int) throws -> Trainer {
         let (d, g) = try tinyPair()
         let task = ReplacedTokenDetectionTask(generator: g, discriminator: d, data: syntheticData(count: 24, length: 16),
                                               masking: MaskingOptions(), special: special, seed: 1)
         var o = TrainerOptions()
-        o.batchSize = 4; o.epochs = 1_000_000; o.maxTime = 1.5; o.layerwiseDecay = 1; o.saveSteps = 1_000_000
+        o.batchSize = 4; o.epochs = 1_000_000; o.maxTime = 1.5; o.layerwiseDecay = 1; o.saveSteps = saveSteps
         let t = try Trainer(task: task, options: o, output: out)
         t.quiet = true
+        return t
+    }
+
+    /// --max-time: the schedule is sized from the first steps, the run ends in time with its
+    /// models saved.
+    @Test func maxTimeEndsTheRunWithModelsSaved() throws {
+        let out = ft.tempDir()
+        let t = try maxTimeTrainer(out, saveSteps: 1_000_000)
         let started = Date()
         let s = try t.run(resume: false)
         #expect(Date().timeIntervalSince(started) < 10)
@@ -430,16 +436,7 @@ struct PretrainingTests {
     /// resumes for one step and stops.
     @Test func resumedMaxTimeRunCountsEarlierSessions() throws {
         let out = ft.tempDir()
-        func trainer() throws -> Trainer {
-            let (d, g) = try tinyPair()
-            let task = ReplacedTokenDetectionTask(generator: g, discriminator: d, data: syntheticData(count: 24, length: 16),
-                                                  masking: MaskingOptions(), special: special, seed: 1)
-            var o = TrainerOptions()
-            o.batchSize = 4; o.epochs = 1_000_000; o.maxTime = 1.5; o.layerwiseDecay = 1; o.saveSteps = 8
-            let t = try Trainer(task: task, options: o, output: out)
-            t.quiet = true
-            return t
-        }
+        func trainer() throws -> Trainer { try maxTimeTrainer(out, saveSteps: 8) }
         let first = try trainer().run(resume: false)
         try #require(first.steps > 9)
         let ckpt = out.appendingPathComponent("checkpoint-8/trainer_state.json")
