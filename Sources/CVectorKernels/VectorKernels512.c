@@ -73,6 +73,19 @@ AVX512 void ek_gelu_avx512(float *x, const float *bias, long n) {
     }
 }
 
+// GELU of x (+ bias) rounded straight to bf16 (RNE, as ek_f32_to_bf16_avx512bf16): the input
+// of a bf16 product, without writing and re-reading the fp32 activation.
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma,avx512bf16")))
+void ek_gelu_to_bf16_avx512bf16(const float *x, const float *bias, unsigned short *dst, long n) {
+    for (long i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : ek512_tail(n - i);
+        __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+        if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, bias + i));
+        __m256bh b = _mm512_cvtneps_pbh(ek512_gelu(v));
+        _mm256_mask_storeu_epi16((void *)(dst + i), m, (__m256i)b);
+    }
+}
+
 AVX512 void ek_gelu_backward_avx512(const float *x, const float *dy, float *dx, long n) {
     for (long i = 0; i < n; i += 16) {
         __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : ek512_tail(n - i);
@@ -97,6 +110,7 @@ AVX512 float ek_exp_shifted_avx512(float *x, long n, float shift) {
 
 void ek_gelu_avx512(float *x, const float *bias, long n) { (void)x; (void)bias; (void)n; }
 void ek_gelu_backward_avx512(const float *x, const float *dy, float *dx, long n) { (void)x; (void)dy; (void)dx; (void)n; }
+void ek_gelu_to_bf16_avx512bf16(const float *x, const float *bias, unsigned short *dst, long n) { (void)x; (void)bias; (void)dst; (void)n; }
 float ek_exp_shifted_avx512(float *x, long n, float shift) { (void)x; (void)n; (void)shift; return 0; }
 
 #endif

@@ -168,6 +168,28 @@ public final class BF16Weight: @unchecked Sendable {
         }
     }
 
+    /// y [m, rows] = bf16(activation(x)) [m, columns] · Wᵀ (+ bias): x holds the
+    /// pre-activation and is overwritten with the activation where the rounding cannot be
+    /// fused. On AVX512-BF16 GELU and the rounding are one pass (the fp32 activation is never
+    /// written), with the same bits as the two passes.
+    public func forward(_ y: UnsafeMutablePointer<Float>, activating x: UnsafeMutablePointer<Float>, _ activation: Activation,
+                        rows m: Int, bias: UnsafePointer<Float>?) {
+        ScratchPool.shared.with(bytes: 2 * m * columns) { raw in
+            let xb = raw.assumingMemoryBound(to: UInt16.self)
+            if activation == .gelu && bf16ConversionIsNative {
+                let c = columns
+                Parallel.forChunks(m, minChunk: max(1, 4096 / max(c, 1))) { _, r in
+                    ek_gelu_to_bf16_avx512bf16(x + r.lowerBound * c, nil, xb + r.lowerBound * c, r.count * c)
+                }
+            } else {
+                activation.forward(x, rows: m, columns: columns)
+                convertToBF16(x, xb, count: m * columns)
+            }
+            parallelBF16Gemm(transA: false, transB: true, m: m, n: rows, k: columns, alpha: 1, a: xb, lda: columns,
+                             b: values, ldb: columns, beta: 0, c: y, ldc: rows, rowInit: bias)
+        }
+    }
+
     /// The backward of `forward` with bf16 operands and fp32 accumulation: dx [m, columns]
     /// = bf16(dy) · W (+= when `accumulate`, skipped when nil), dWeight [rows, columns] +=
     /// bf16(dy)ᵀ · bf16(x), dBias += Σ dy in fp32.

@@ -160,5 +160,26 @@ struct BF16Tests {
             }
         }
     }
-}
 
+    /// The activation fused into a bf16 product's input (GELU on AVX512-BF16, the others as
+    /// two passes) gives exactly the product of the rounded activation: the same bits, with a
+    /// bias, rows split across threads and a row length that leaves a tail.
+    @Test(arguments: [Activation.gelu, .relu])
+    func activationFusedIntoTheProduct(_ activation: Activation) {
+        var rng = Xoshiro256(seed: 12)
+        let (m, k, n) = (70, 87, 40)
+        let x = (0..<(m * k)).map { _ in Float(rng.nextUniform() * 6 - 3) }
+        let weight = (0..<(n * k)).map { _ in Float(rng.nextUniform() * 2 - 1) }
+        let bias = (0..<n).map { _ in Float(rng.nextUniform()) }
+        let w = BF16Weight(weight: weight, rows: n, columns: k)
+        var fused = [Float](repeating: 0, count: m * n), twoPass = fused
+        var pre = x, act = x
+        Parallel.withThreads(2) {
+            w.forward(&fused, activating: &pre, activation, rows: m, bias: bias)
+            activation.forward(&act, rows: m, columns: k)
+            w.forward(&twoPass, act, rows: m, bias: bias)
+        }
+        #expect(fused == twoPass)
+        #expect(fused.contains { $0 != 0 })
+    }
+}

@@ -135,6 +135,8 @@ int ek_onednn_matmul_bf16(int trans_a, int trans_b, long m, long n, long k, floa
 /// fp32 -> bf16 (round to nearest even, NaN stays NaN) and back (BF16.c); the AVX-512
 /// versions give the same bits.
 void ek_f32_to_bf16(const float *src, unsigned short *dst, long n);
+/// dst = bf16(GELU(x + bias)) (bias may be NULL), erf GELU as ek_gelu_avx512, RNE rounding.
+void ek_gelu_to_bf16_avx512bf16(const float *x, const float *bias, unsigned short *dst, long n);
 void ek_bf16_to_f32(const unsigned short *src, float *dst, long n);
 void ek_f32_to_bf16_avx512bf16(const float *src, unsigned short *dst, long n);
 void ek_bf16_to_f32_avx512(const unsigned short *src, float *dst, long n);

@@ -77,11 +77,14 @@ public struct EncoderLayer: Sendable {
                                    rows: n, mean: a.attentionMean.pointer, rstd: a.attentionRstd.pointer)
         // intermediate: dense -> activation (pre-activation kept when training)
         intermediate.forward(a.intermediate.pointer, a.attentionOut.pointer, rows: n)
-        let actOut = a.keepsPreActivation ? a.intermediateAct.pointer : a.intermediate.pointer
-        if a.keepsPreActivation { actOut.update(from: a.intermediate.pointer, count: n * intermediate.outFeatures) }
-        activation.forward(actOut, rows: n, columns: intermediate.outFeatures)
-        // output: dense -> (dropout) -> LayerNorm(dense + attentionOut)
-        output.forward(a.outputDense.pointer, actOut, rows: n)
+        // output: dense -> (dropout) -> LayerNorm(dense + attentionOut). In bf16 inference the
+        // activation goes straight into the product's bf16 input.
+        if a.keepsPreActivation || !output.forward(a.outputDense.pointer, activating: a.intermediate.pointer, activation, rows: n) {
+            let actOut = a.keepsPreActivation ? a.intermediateAct.pointer : a.intermediate.pointer
+            if a.keepsPreActivation { actOut.update(from: a.intermediate.pointer, count: n * intermediate.outFeatures) }
+            activation.forward(actOut, rows: n, columns: intermediate.outFeatures)
+            output.forward(a.outputDense.pointer, actOut, rows: n)
+        }
         if let d = dropout, d.hidden > 0 {
             d.context.fillMask(a.outputDropout.pointer, count: n * s.hidden, p: d.hidden)
             multiplyInPlace(a.outputDense.pointer, a.outputDropout.pointer, count: n * s.hidden)

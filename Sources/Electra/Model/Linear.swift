@@ -31,7 +31,7 @@ public struct Linear: Sendable {
     }
 
     /// Builds or refreshes the bf16 copy (DerivedWeight hands back the previous one).
-    private func bf16Copy(_ old: BF16Weight?) -> BF16Weight {
+    fileprivate func bf16Copy(_ old: BF16Weight?) -> BF16Weight {
         old?.refill(from: weight.pointer) ?? BF16Weight(weight: weight.pointer, rows: outFeatures, columns: inFeatures)
     }
 
@@ -70,6 +70,15 @@ public struct Linear: Sendable {
 }
 
 extension Linear {
+    /// y = activation(x) · Wᵀ + b in bf16 when the dtype is bf16 (BF16Weight's fused form;
+    /// x, the pre-activation, may be overwritten); false, with nothing done, otherwise.
+    func forward(_ y: UnsafeMutablePointer<Float>, activating x: UnsafeMutablePointer<Float>, _ activation: Activation,
+                 rows: Int) -> Bool {
+        guard let w = bf16.current(bf16Copy) else { return false }
+        w.forward(y, activating: x, activation, rows: rows, bias: bias.map { UnsafePointer($0.pointer) })
+        return true
+    }
+
     /// One Linear computing the concatenation of `parts`' outputs (all of one input width,
     /// all with or all without bias). Each part's weight and bias move into the shared
     /// [Σout, in] block and become views of it: the parts stay the HF-named parameters that
