@@ -19,7 +19,6 @@
 #include <string.h>
 
 typedef void *dnnl_handle;
-typedef int64_t dnnl_dims[12];
 typedef struct { _Alignas(64) unsigned char bytes[1024]; } memory_desc;
 typedef struct { _Alignas(64) unsigned char bytes[4096]; } matmul_desc;
 typedef struct { int arg; dnnl_handle memory; } exec_arg;
@@ -100,12 +99,13 @@ static __thread entry cache[cache_size];
 static __thread int cache_count, cache_next;
 static __thread dnnl_handle stream;
 
-static void release(entry *e) {
+// Destroys the entry's oneDNN objects; its key stays.
+static void drop_objects(entry *e) {
     if (e->primitive) api.primitive_destroy(e->primitive);
     dnnl_handle mems[4] = {e->a, e->b, e->c, e->bias};
     for (int i = 0; i < 4; i++)
         if (mems[i]) api.memory_destroy(mems[i]);
-    memset(e, 0, sizeof *e);
+    e->primitive = e->a = e->b = e->c = e->bias = NULL;
 }
 
 // Builds the primitive for C[m,n] = alpha op(A)[m,k] op(B)[k,n] (+ C) (+ bias[n]) in `e`
@@ -143,12 +143,7 @@ done:
     if (pd) api.pd_destroy(pd);
     if (post_ops) api.post_ops_destroy(post_ops);
     if (attr) api.attr_destroy(attr);
-    if (!e->usable) {
-        entry key = *e;
-        release(e);  // keeps the key, so the shape is not tried again
-        *e = key;
-        e->primitive = e->a = e->b = e->c = e->bias = NULL;
-    }
+    if (!e->usable) drop_objects(e);  // the key stays, so the shape is not tried again
 }
 
 int ek_onednn_matmul_bf16(int trans_a, int trans_b, long m, long n, long k, float alpha, const unsigned short *a, long lda,
@@ -169,7 +164,7 @@ int ek_onednn_matmul_bf16(int trans_a, int trans_b, long m, long n, long k, floa
     }
     if (!e) {
         if (cache_count < cache_size) e = &cache[cache_count++];
-        else { e = &cache[cache_next]; cache_next = (cache_next + 1) % cache_size; release(e); }
+        else { e = &cache[cache_next]; cache_next = (cache_next + 1) % cache_size; drop_objects(e); }
         *e = (entry){.m = m, .n = n, .k = k, .lda = lda, .ldb = ldb, .ldc = ldc, .alpha = alpha, .trans_a = trans_a,
                      .trans_b = trans_b, .accumulate = accumulate, .has_bias = has_bias};
         build(e);

@@ -125,9 +125,7 @@ public func parallelBF16Gemm(
             let accumulate: Int32 = rowInit == nil && beta == 1 ? 1 : 0
             if ek_onednn_matmul_bf16(0, transB ? 1 : 0, rows.count, columns.count, k, alpha, ab, lda, bb, ldb,
                                      accumulate, cb, ldc, bias) == 0 { return }
-            if let rowInit {
-                for r in 0..<rows.count { (cb + r * ldc).update(from: rowInit + columns.lowerBound, count: columns.count) }
-            }
+            if let rowInit { initRows(cb, ldc: ldc, rows: rows.count, from: rowInit, columns: columns) }
         }
         bf16gemm(transA: transA, transB: transB, m: rows.count, n: columns.count, k: k, alpha: alpha,
                  a: ab, lda: lda, b: bb, ldb: ldb, beta: beta, c: cb, ldc: ldc)
@@ -163,9 +161,14 @@ public final class BF16Weight: @unchecked Sendable {
         ScratchPool.shared.with(bytes: 2 * m * columns) { raw in
             let xb = raw.assumingMemoryBound(to: UInt16.self)
             convertToBF16(x, xb, count: m * columns)
-            parallelBF16Gemm(transA: false, transB: true, m: m, n: rows, k: columns, alpha: 1, a: xb, lda: columns,
-                             b: values, ldb: columns, beta: 0, c: y, ldc: rows, rowInit: bias)
+            product(y, xb, rows: m, bias: bias)
         }
+    }
+
+    /// y [m, rows] = xb [m, columns] · Wᵀ (+ bias), xb already bf16.
+    private func product(_ y: UnsafeMutablePointer<Float>, _ xb: UnsafePointer<UInt16>, rows m: Int, bias: UnsafePointer<Float>?) {
+        parallelBF16Gemm(transA: false, transB: true, m: m, n: rows, k: columns, alpha: 1, a: xb, lda: columns,
+                         b: values, ldb: columns, beta: 0, c: y, ldc: rows, rowInit: bias)
     }
 
     /// y [m, rows] = bf16(activation(x)) [m, columns] · Wᵀ (+ bias): x holds the
@@ -185,8 +188,7 @@ public final class BF16Weight: @unchecked Sendable {
                 activation.forward(x, rows: m, columns: columns)
                 convertToBF16(x, xb, count: m * columns)
             }
-            parallelBF16Gemm(transA: false, transB: true, m: m, n: rows, k: columns, alpha: 1, a: xb, lda: columns,
-                             b: values, ldb: columns, beta: 0, c: y, ldc: rows, rowInit: bias)
+            product(y, xb, rows: m, bias: bias)
         }
     }
 

@@ -67,6 +67,12 @@ public func parallelSgemm(
     }
 }
 
+/// Each of `rows` rows of the block at cb (stride ldc) starts as rowInit[columns].
+@inline(__always)
+func initRows(_ cb: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, from rowInit: UnsafePointer<Float>, columns: Range<Int>) {
+    for r in 0..<rows { (cb + r * ldc).update(from: rowInit + columns.lowerBound, count: columns.count) }
+}
+
 /// The split of the parallel products (parallelSgemm, parallelBF16Gemm): C[M,N] in blocks
 /// along M when M is the larger side, else along N, one per thread; inline below ~1 MFLOP,
 /// where a thread hop costs more than it saves. `rowInit` [n], when given, is written into
@@ -79,9 +85,7 @@ func forProductBlocks(
 ) {
     @inline(__always) func block(_ rows: Range<Int>, _ columns: Range<Int>) {
         let cb = c + rows.lowerBound * ldc + columns.lowerBound
-        if let rowInit {
-            for r in 0..<rows.count { (cb + r * ldc).update(from: rowInit + columns.lowerBound, count: columns.count) }
-        }
+        if let rowInit { initRows(cb, ldc: ldc, rows: rows.count, from: rowInit, columns: columns) }
         product(rows, columns, cb)
     }
     if Parallel.threads == 1 || m * n * k < 1 << 19 {
