@@ -99,6 +99,8 @@ struct FineTune: ParsableCommand {
     @Option(help: "Seed for shuffling, dropout and new head weights.") var seed: UInt64 = 42
     @Flag(help: "Batches are consecutive rows in file order.") var noShuffle = false
     @Option(help: "Override every dropout probability of the config, in [0, 1).") var dropout: Float?
+    @Option(help: "Re-initialise the top N encoder layers before training, as HF initialises them (0: keep every pretrained layer).")
+    var reinitLayers = 0
     @Option(help: "Stop after N optimizer steps.") var maxSteps: Int?
     @Option(help: "Validate every N steps (0: each epoch).") var evalSteps = 0
     @Option(help: "Checkpoint every N steps (0: each epoch).") var saveSteps = 0
@@ -125,9 +127,21 @@ struct FineTune: ParsableCommand {
         o.computeDType = try TrainingDTypeOption.parse(dtype)
         try o.validate()
         if let d = dropout, !(d >= 0 && d < 1) { throw ElectraError("--dropout must be in [0, 1), got \(d)") }
+        if reinitLayers < 0 { throw ElectraError("--reinit-layers must be >= 0, got \(reinitLayers)") }
         if metricForBest != nil && validation == nil { throw ElectraError("--metric-for-best needs --validation (the data it is measured on)") }
         if resume && overwriteOutput { throw ElectraError("pass either --resume or --overwrite-output, not both") }
         return o
+    }
+
+    /// --reinit-layers, applied right after loading (before anything is written).
+    func reinitialize<M: ElectraHeadModel>(_ model: M) throws {
+        guard reinitLayers > 0 else { return }
+        do {
+            try model.reinitializeTopLayers(reinitLayers, seed: seed &+ 1)
+        } catch let e as ElectraError {
+            throw ElectraError("--reinit-layers: \(e.message)")
+        }
+        FileHandle.standardError.write(Data("note: re-initialised the top \(reinitLayers) of \(model.config.numHiddenLayers) encoder layers\n".utf8))
     }
 
     func run() throws {
@@ -169,6 +183,7 @@ struct FineTune: ParsableCommand {
                                                         dropout: dropout, layout: layout == nil ? lay.taskName : nil)
             let (m, report) = try ElectraForSequenceClassification.load(config: setup.config, weights: try CheckpointWeights.open(modelDir), seed: seed)
             for w in report.warnings { FileHandle.standardError.write(Data("note: \(w)\n".utf8)) }
+            try reinitialize(m)
             let trainSet = try EncodedClassificationSet(trainRows, file: trainURL.lastPathComponent, tokenizer: tok, maxLength: maxLength,
                                                         labelIds: setup.labelIds, regression: setup.isRegression)
             let valSet = try valRows.map { try EncodedClassificationSet($0, file: valURL!.lastPathComponent, tokenizer: tok, maxLength: maxLength,

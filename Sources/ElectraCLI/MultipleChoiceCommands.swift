@@ -17,6 +17,7 @@ enum MultipleChoiceCLI {
         if let d = f.dropout { config.hiddenDropoutProb = d; config.attentionProbsDropoutProb = d; config.summaryLastDropout = d }
         let (m, report) = try ElectraForMultipleChoice.load(config: config, weights: try CheckpointWeights.open(modelDir), seed: f.seed)
         for w in report.warnings { FileHandle.standardError.write(Data("note: \(w)\n".utf8)) }
+        try f.reinitialize(m)
         let trainSet = try EncodedChoiceSet(train, tokenizer: tok, maxLength: length)
         let valSet = try val.map { try EncodedChoiceSet($0, tokenizer: tok, maxLength: length) }
         if let v = valSet, v.choices != trainSet.choices {

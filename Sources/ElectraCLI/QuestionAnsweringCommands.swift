@@ -27,6 +27,7 @@ enum QuestionAnsweringCLI {
         if let d = f.dropout { config.hiddenDropoutProb = d; config.attentionProbsDropoutProb = d }
         let (m, report) = try ElectraForQuestionAnswering.load(config: config, weights: try CheckpointWeights.open(modelDir), seed: f.seed)
         for w in report.warnings { FileHandle.standardError.write(Data("note: \(w)\n".utf8)) }
+        try f.reinitialize(m)
         let trainSet = try SquadFeatures(train, tokenizer: tok, maxLength: length, docStride: f.docStride)
         let valSet = try val.map { try SquadFeatures($0, tokenizer: tok, maxLength: length, docStride: f.docStride) }
         let job = QuestionAnsweringTask(model: m, train: trainSet, validation: valSet, padId: tok.padTokenId, version2: version2, extraFiles: tokFiles,

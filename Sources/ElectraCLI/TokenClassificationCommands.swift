@@ -20,6 +20,7 @@ enum TokenClassificationCLI {
         if let d = f.dropout { config.hiddenDropoutProb = d; config.attentionProbsDropoutProb = d; config.classifierDropout = d }
         let (m, report) = try ElectraForTokenClassification.load(config: config, weights: try CheckpointWeights.open(modelDir), seed: f.seed)
         for w in report.warnings { FileHandle.standardError.write(Data("note: \(w)\n".utf8)) }
+        try f.reinitialize(m)
         let trainSet = try TokenClassificationSet(train, file: trainURL.lastPathComponent, tokenizer: tok, maxLength: f.maxLength,
                                                   labelIds: config.label2id, labelAllSubwords: f.labelAllSubwords)
         let valSet = try val.map { try TokenClassificationSet($0, file: valURL!.lastPathComponent, tokenizer: tok, maxLength: f.maxLength, labelIds: config.label2id) }

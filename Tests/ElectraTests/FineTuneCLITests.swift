@@ -90,6 +90,8 @@ extension CLITests {
             (base, ["ELECTRA_NUM_THREADS": "abc"], "ELECTRA_NUM_THREADS is 'abc'"),
             (base + ["--max-length", "9999"], [:], "--max-length 9999 exceeds the model's max_position_embeddings (128)"),
             (base + ["--early-stopping-patience", "2"], [:], "needs --metric-for-best"),
+            (base + ["--reinit-layers=-1"], [:], "--reinit-layers must be >= 0, got -1"),
+            (base + ["--reinit-layers", "99"], [:], "--reinit-layers: cannot re-initialise 99 layers: the model has"),
             (["evaluate", "--model", w.model.path, "--data", w.dev.path, "--batch-size", "0"], [:], "--batch-size must be positive"),
             (["predict", "--model", w.model.path, "--max-length", "9999", "text"], [:], "--max-length 9999 exceeds"),
             (["bench", "--shapes", "small:1x9999"], [:], "length 9999 exceeds small's max_position_embeddings (512)"),

@@ -24,6 +24,35 @@ struct LoadingTests {
         #expect(m.backbone.embeddings.word.value.scalars == plain.backbone.embeddings.word.value.scalars)
     }
 
+    /// --reinit-layers: the top layers are drawn as HF initialises them, the rest and the
+    /// embeddings stay the checkpoint's.
+    @Test func reinitializingTopLayersRedrawsOnlyThem() throws {
+        let (m, _) = try ElectraForSequenceClassification.load(from: base)
+        let (kept, _) = try ElectraForSequenceClassification.load(from: base)
+        let L = m.config.numHiddenLayers
+        #expect(L >= 2)
+        #expect(try m.reinitializeTopLayers(0, seed: 1).isEmpty)
+        let touched = try m.reinitializeTopLayers(1, seed: 1)
+        let top = "electra.encoder.layer.\(L - 1)."
+        #expect(!touched.isEmpty && touched.allSatisfy { $0.hasPrefix(top) })
+        for (name, p) in m.parameters.uniqueParameters {
+            let before = kept.parameters[name]!.value.scalars, after = p.value.scalars
+            guard name.hasPrefix(top) else {
+                #expect(after == before, "\(name) changed")
+                continue
+            }
+            switch p.role {
+            case .linearWeight:
+                #expect(after != before, "\(name) not redrawn")
+                let std = (after.map { $0 * $0 }.reduce(0, +) / Float(after.count)).squareRoot()
+                #expect(abs(std - m.config.initializerRange) < 0.3 * m.config.initializerRange, "\(name): std \(std)")
+            case .layerNormWeight: #expect(after.allSatisfy { $0 == 1 })
+            default: #expect(after.allSatisfy { $0 == 0 })
+            }
+        }
+        #expect(errorMessage { _ = try m.reinitializeTopLayers(L + 1, seed: 1) }.contains("the model has \(L) encoder layers"))
+    }
+
     @Test func headCheckpointIntoTheBaseModelListsUnusedWeights() throws {
         let (_, report) = try ElectraModel.load(from: pretraining)
         #expect(report.missing.isEmpty)

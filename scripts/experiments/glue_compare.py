@@ -56,6 +56,9 @@ def main():
     ap.add_argument("--runs", required=True, help="folder for the fine-tuning runs")
     ap.add_argument("--out", required=True, help="writes OUT.json and OUT.md")
     ap.add_argument("--threads", type=int)
+    ap.add_argument("--finetune-args", default="",
+                    help="more finetune options for every run, e.g. '--reinit-layers 1' (a recipe variant)")
+    ap.add_argument("--tag", default="", help="suffix of the run folders' names (keeps a recipe variant's runs apart)")
     args = ap.parse_args()
     starts = [s.split("=", 1) for s in args.start]
     task_lrs = dict((t, v.split(",")) for t, v in (e.split("=", 1) for e in args.task_lrs))
@@ -70,7 +73,7 @@ def main():
         epochs = task_epochs.get(task, args.epochs)
         for name, model in starts:
             for lr in task_lrs.get(task, args.lrs):
-                run = os.path.join(args.runs, f"{task}-{name}-lr{lr}")
+                run = os.path.join(args.runs, f"{task}-{name}-lr{lr}{args.tag}")
                 done = [e for e in evals(run) if e.get("epoch", 0) >= epochs - 1e-9]
                 if not done:
                     cmd = [args.electra, "finetune", "--model", model, "--train", os.path.join(data, "train.tsv"),
@@ -80,6 +83,7 @@ def main():
                         cmd += ["--tokenizer", args.tokenizer]
                     if args.threads:
                         cmd += ["--threads", str(args.threads)]
+                    cmd += args.finetune_args.split()
                     print("$", " ".join(cmd), flush=True)
                     t0 = time.time()
                     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)

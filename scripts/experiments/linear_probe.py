@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """How much sentiment a frozen encoder's sentence vectors carry: `electra embed` (mean over
-the attention mask, last layer) on 4,000 SST-2 train sentences of 5+ words and on the clean
+the attention mask, of each layer in --layers; the last by default) on 4,000 SST-2 train sentences of 5+ words and on the clean
 dev subset (sst2_clean_dev.py), then an L2-regularised logistic regression (Newton's method)
 on the standardised vectors; dev accuracy per regularisation strength. No fine-tuning, so it
 reads what pretraining put into the features. Needs numpy.
@@ -56,6 +56,8 @@ def main():
     ap.add_argument("--glue", default=os.path.join(HERE, "..", "..", "..", "shared", "data", "glue"))
     ap.add_argument("--clean-dev", required=True)
     ap.add_argument("--work", required=True)
+    ap.add_argument("--layers", nargs="+", type=int, default=[-1],
+                    help="hidden states to probe (electra embed --layer: 0 = embeddings, -1 = last)")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     train = [r for r in rows(os.path.join(args.glue, "SST-2", "train.tsv")) if len(r[0].split()) >= 5]
@@ -67,13 +69,13 @@ def main():
         with open(os.path.join(args.work, f"{name}.txt"), "w", encoding="utf-8") as f:
             f.writelines(r[0].strip() + "\n" for r in rs)
     y = {name: np.array([int(r[1]) for r in rs], dtype=float) for name, rs in sets.items()}
-    for start in args.start:
+    for start, layer in ((s, l) for s in args.start for l in args.layers):
         name, model = start.split("=", 1)
         x = {}
         for part in sets:
-            out = os.path.join(args.work, f"{name}-{part}.safetensors")
+            out = os.path.join(args.work, f"{name}-layer{layer}-{part}.safetensors")
             subprocess.run([args.electra, "embed", "--model", model, "--file", os.path.join(args.work, f"{part}.txt"),
-                            "--output", out], check=True, capture_output=True)
+                            "--layer", str(layer), "--output", out], check=True, capture_output=True)
             x[part] = load_embeddings(out).astype(float)
         mu, sd = x["train"].mean(0), x["train"].std(0) + 1e-6
         xt, xd = (x["train"] - mu) / sd, (x["dev"] - mu) / sd
@@ -82,7 +84,7 @@ def main():
             w = fit(xt, y["train"], l2)
             acc = lambda a, t: float((((np.hstack([a, np.ones((len(a), 1))]) @ w) > 0) == (t > 0.5)).mean())
             cells.append(f"l2 {l2:g}: train {acc(xt, y['train']):.3f} dev {acc(xd, y['dev']):.3f}")
-        print(f"{name}: " + "; ".join(cells), flush=True)
+        print(f"{name} layer {layer}: " + "; ".join(cells), flush=True)
 
 
 if __name__ == "__main__":
