@@ -101,6 +101,8 @@ struct Demo: ParsableCommand {
                                               special: SpecialIds(cls: tok.clsTokenId, sep: tok.sepTokenId, mask: tok.maskTokenId, pad: tok.padTokenId, vocabSize: tok.vocabSizeWithAddedTokens),
                                               seed: 7, extraFiles: tokFiles)
         task.temperature = preset.temperature
+        // 40 s is too short for detection to start (the summary shows the AUC); a collapse warning would only confuse.
+        task.collapseWatch.patience = .max
         var o = TrainerOptions()
         o.learningRate = preset.learningRate; o.layerwiseDecay = 1; o.batchSize = 32; o.maxTime = pretrainSeconds
         o.epochs = 1_000_000; o.saveSteps = 1_000_000; o.logSteps = 5; o.saveTotalLimit = 1

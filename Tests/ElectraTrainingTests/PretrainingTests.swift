@@ -39,6 +39,23 @@ struct PretrainingTests {
     // MARK: Packing
 
     /// Lines of document d use ids 1000 d + ..., so every example shows where its tokens came from.
+    /// The collapse warning: once, after `patience` steps in a row without a detection; a
+    /// detection restarts the count; steps with nothing replaced do not count.
+    @Test func collapseWarningComesOnceAfterTheStretch() {
+        var w = CollapseWatch()
+        w.patience = 5
+        let dead: [String: Double] = ["recall": 0, "replaced_fraction": 0.14, "discriminator_auc": 0.53]
+        let alive: [String: Double] = ["recall": 0.1, "replaced_fraction": 0.14]
+        for _ in 0..<4 { #expect(w.observe(dead) == nil) }
+        #expect(w.observe(alive) == nil)
+        #expect(w.observe(["recall": 0, "replaced_fraction": 0]) == nil)
+        for _ in 0..<4 { #expect(w.observe(dead) == nil) }
+        let message = w.observe(dead)
+        #expect(message?.hasPrefix("the discriminator has flagged no replaced token for 5 steps (AUC 0.53)") == true)
+        #expect(message?.contains("--temperature") == true)
+        for _ in 0..<10 { #expect(w.observe(dead) == nil) }
+    }
+
     @Test func packingNeverMixesDocumentsAndKeepsTheLayout() {
         var rng = Xoshiro256(seed: 1)
         var b = ExampleBuilder(maxLength: 32, clsId: 2, sepId: 3, seed: 7)

@@ -19,6 +19,7 @@ public final class ReplacedTokenDetectionTask: TrainingTask {
     public var discriminatorWeight: Float = 50
     public var temperature: Float = 1
     public let extraFiles: [URL]
+    public var collapseWatch = CollapseWatch()
 
     public init(generator: ElectraForMaskedLM, discriminator: ElectraForPreTraining, data: PretrainingData,
                 masking: MaskingOptions, special: SpecialIds, seed: UInt64, extraFiles: [URL] = []) {
@@ -98,6 +99,37 @@ public final class ReplacedTokenDetectionTask: TrainingTask {
     }
 
     public func evaluate() throws -> [String: Double]? { nil }
+
+    public func warning(afterStep step: Int, metrics: [String: Double]) -> String? {
+        collapseWatch.observe(metrics)
+    }
+}
+
+/// Notices a discriminator that has stopped detecting: no replaced token above 0.5 for
+/// `patience` optimizer steps in a row. At small batches this follows the generator learning
+/// word frequencies (its samples then look like the data), and the discriminator's outputs stop
+/// depending on the input: its loss sits at the entropy of the replaced share and a model
+/// fine-tuned from it learns nothing (docs/pretraining/temperature-probe). Healthy runs here
+/// went at most 20 steps without a detection, collapsed ones 900 and more; one that
+/// recovered went 240. Warns once per run.
+public struct CollapseWatch: Sendable {
+    public var patience = 500
+    var stepsWithoutDetection = 0
+    var warned = false
+
+    public init() {}
+
+    public mutating func observe(_ metrics: [String: Double]) -> String? {
+        guard let recall = metrics["recall"], (metrics["replaced_fraction"] ?? 0) > 0 else { return nil }
+        stepsWithoutDetection = recall > 0 ? 0 : stepsWithoutDetection + 1
+        guard stepsWithoutDetection >= patience, !warned else { return nil }
+        warned = true
+        let auc = metrics["discriminator_auc"].map { String(format: " (AUC %.2f)", $0) } ?? ""
+        return "the discriminator has flagged no replaced token for \(patience) steps\(auc): it has probably collapsed "
+            + "(its outputs no longer depend on the input), and a model fine-tuned from it learns little. "
+            + "A higher --temperature (1.5, the tiny and mini default), a longer --warmup-steps or a larger --batch-size "
+            + "keeps a small-batch run learning (docs/pretraining/temperature-probe)."
+    }
 }
 
 /// `--objective mlm`: BERT-style masked LM on a discriminator-sized model, with the same data,

@@ -220,6 +220,10 @@ public final class Trainer {
                     say("\(String(format: "%.2f", perStep)) s/step: the --max-time budget fits \(totalSteps) steps; the schedule now ends there")
                 }
             }
+            if let w = task.warning(afterStep: step, metrics: metrics), !quiet {
+                progress.finish()
+                say("warning: \(w)")
+            }
             window.add(loss: loss, tokens: tokens, metrics: metrics)
             let tps = window.tokensPerSecond
             let epochs = Double(step) / Double(stepsPerEpoch)
