@@ -41,7 +41,7 @@ struct Pretrain: ParsableCommand {
     @Option(help: "Max tokens per example when --data is raw text.") var maxSeqLength = 128
     @Option(help: "Seed (weights, masking, sampling, dropout, order).") var seed: UInt64 = 42
     @Option(help: "Checkpoint every N steps (and at the end).") var saveSteps = 500
-    @Option(help: "Keep at most N checkpoints.") var saveTotalLimit: Int? = 2
+    @Option(help: "Keep at most N checkpoints.") var saveTotalLimit = 2
     @Option(help: "Log to metrics.jsonl every N steps.") var logSteps = 10
     @Flag(help: "Continue from the latest checkpoint in the output folder (same settings and data).") var resume = false
     @Flag(help: "Replace what an earlier run wrote in the output folder.") var overwriteOutput = false
