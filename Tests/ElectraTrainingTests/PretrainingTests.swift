@@ -36,9 +36,8 @@ struct PretrainingTests {
         return text
     }
 
-    // MARK: Packing
+    // MARK: Collapse warning
 
-    /// Lines of document d use ids 1000 d + ..., so every example shows where its tokens came from.
     /// The collapse warning: once, after `patience` steps in a row without a detection; a
     /// detection restarts the count; steps with nothing replaced do not count.
     @Test func collapseWarningComesOnceAfterTheStretch() {
@@ -56,6 +55,9 @@ struct PretrainingTests {
         for _ in 0..<10 { #expect(w.observe(dead) == nil) }
     }
 
+    // MARK: Packing
+
+    /// Lines of document d use ids 1000 d + ..., so every example shows where its tokens came from.
     @Test func packingNeverMixesDocumentsAndKeepsTheLayout() {
         var rng = Xoshiro256(seed: 1)
         var b = ExampleBuilder(maxLength: 32, clsId: 2, sepId: 3, seed: 7)

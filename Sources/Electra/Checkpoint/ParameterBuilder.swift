@@ -72,15 +72,9 @@ public struct ParameterBuilder {
         }
         if weights != nil { state.missing.append(name) }
         let t = Tensor(zeros: shape)
-        switch role {
-        case .linearWeight, .embedding:
-            guard state.randomInit else { break }
-            t.fillNormal(std: state.initializerRange, rng: &state.rng)
-            if let pad = paddingIndex, shape.count == 2, pad < shape[0] {
-                (t.pointer + pad * shape[1]).update(repeating: 0, count: shape[1])
-            }
-        case .layerNormWeight: t.fill(1)
-        case .bias, .layerNormBias: break
+        if state.randomInit || !role.isDrawn { role.initialize(t, std: state.initializerRange, rng: &state.rng) }
+        if let pad = paddingIndex, shape.count == 2, pad < shape[0] {
+            (t.pointer + pad * shape[1]).update(repeating: 0, count: shape[1])
         }
         let p = Parameter(t, role: role)
         table.register(name, p)

@@ -6,6 +6,19 @@ public enum ParameterRole: Sendable {
     case linearWeight, embedding, bias, layerNormWeight, layerNormBias
 
     public var decays: Bool { self == .linearWeight || self == .embedding }
+
+    /// Whether HF's initialisation draws this role at random (else it is a constant).
+    var isDrawn: Bool { self == .linearWeight || self == .embedding }
+
+    /// HF's `_init_weights`: linear weights and embeddings normal(0, std), LayerNorm weights 1,
+    /// biases 0. Used for weights a checkpoint lacks and for re-drawn layers.
+    func initialize(_ t: Tensor, std: Float, rng: inout Xoshiro256) {
+        switch self {
+        case .linearWeight, .embedding: t.fillNormal(std: std, rng: &rng)
+        case .layerNormWeight: t.fill(1)
+        case .bias, .layerNormBias: t.fill(0)
+        }
+    }
 }
 
 /// A trainable tensor. A reference type on purpose: tying or sharing a weight between two

@@ -19,11 +19,7 @@ extension ElectraHeadModel {
         var touched: [String] = []
         for (name, p) in parameters.uniqueParameters {
             guard let layer = Self.encoderLayerIndex(name), chosen.contains(layer) else { continue }
-            switch p.role {
-            case .linearWeight, .embedding: p.value.fillNormal(std: config.initializerRange, rng: &rng)
-            case .layerNormWeight: p.value.fill(1)
-            case .bias, .layerNormBias: p.value.fill(0)
-            }
+            p.role.initialize(p.value, std: config.initializerRange, rng: &rng)
             p.markChanged()
             touched.append(name)
         }

@@ -100,7 +100,7 @@ public final class ReplacedTokenDetectionTask: TrainingTask {
 
     public func evaluate() throws -> [String: Double]? { nil }
 
-    public func warning(afterStep step: Int, metrics: [String: Double]) -> String? {
+    public func warning(after metrics: [String: Double]) -> String? {
         collapseWatch.observe(metrics)
     }
 }

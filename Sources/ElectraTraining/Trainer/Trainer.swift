@@ -220,7 +220,7 @@ public final class Trainer {
                     say("\(String(format: "%.2f", perStep)) s/step: the --max-time budget fits \(totalSteps) steps; the schedule now ends there")
                 }
             }
-            if let w = task.warning(afterStep: step, metrics: metrics), !quiet {
+            if let w = task.warning(after: metrics), !quiet {
                 progress.finish()
                 say("warning: \(w)")
             }

@@ -60,11 +60,11 @@ public protocol TrainingTask: AnyObject {
     func restoreCheckpointState(_ state: [String: JSONValue]) throws
     /// Called after every optimizer step with its metrics (means over the micro-batches):
     /// a warning for the person running the job when the run looks unhealthy, else nil.
-    func warning(afterStep step: Int, metrics: [String: Double]) -> String?
+    func warning(after metrics: [String: Double]) -> String?
 }
 
 extension TrainingTask {
-    public func warning(afterStep step: Int, metrics: [String: Double]) -> String? { nil }
+    public func warning(after metrics: [String: Double]) -> String? { nil }
     public var runFingerprint: [String: String] { [:] }
     public var trainingPanels: [(title: String, metrics: [String])] { [] }
     public func checkpointState() -> [String: JSONValue] { [:] }
