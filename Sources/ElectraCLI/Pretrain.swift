@@ -38,6 +38,21 @@ struct Pretrain: ParsableCommand {
     @Option(help: "Weight of the discriminator's loss.") var discriminatorWeight: Float = 50
     @Option(help: "Weight of the generator's loss.") var generatorWeight: Float = 1
     @Option(help: "Sampling temperature of the generator (default: the preset's: 1.5 for tiny and mini, 1 for the paper's shapes).") var temperature: Float?
+    @Option(help: "Dropout of both models (hidden and attention; default: the preset's).") var dropout: Float?
+    @Option(help: "absolute (learned positions, every HF version), relative_key or relative_key_query (transformers 4.x only).") var positionEmbeddingType = "absolute"
+    @Option(help: "Position embeddings' start: normal (HF's init) or sinusoidal (default: the preset's).") var positionInit: String?
+    @Option(help: "Sequence length warmup: the first N steps train on pieces of the examples (--seq-length-start tokens, doubling in equal shares of the N steps), then on whole examples (default: the preset's).") var seqLengthWarmup: Int?
+    @Option(help: "The first piece length of the sequence length warmup.") var seqLengthStart = 16
+    @Option(help: "sinusoidal: the table's RMS (default: initializer_range, the normal init's std).") var positionInitRms: Float?
+    @Option(help: "Attention weights' start: normal (HF's init) or mimetic (key = query, output = gain x value transpose).") var attentionInit = "normal"
+    @Option(help: "mimetic: the std of the shared query/key draw.") var attentionQueryKeyStd: Float = 0.06
+    @Option(help: "mimetic: W_O W_V = gain x identity.") var attentionValueGain: Float = 1
+    @Option(help: "adam (AdamWeightDecay without bias correction, the original's) or adamw (bias-corrected, PyTorch's).") var optimizer = "electra"
+    @Option(help: "Adam's second-moment decay.") var adamBeta2: Float = 0.999
+    @Option(help: "Adam's epsilon.") var adamEpsilon: Float = 1e-6
+    @Option(help: "A prepare-data folder of held-out text, scored every --eval-steps: the generator on [MASK]ed positions, the discriminator at temperature 1.") var validation: String?
+    @Option(help: "Score --validation every N steps (and at the end).") var evalSteps = 500
+    @Option(help: "Examples of --validation scored (the first N, masked once with a fixed seed).") var evalExamples = 512
     @Option(help: "Max tokens per example when --data is raw text.") var maxSeqLength = 128
     @Option(help: "Seed (weights, masking, sampling, dropout, order).") var seed: UInt64 = 42
     @Option(help: "Checkpoint every N steps (and at the end).") var saveSteps = 500
@@ -64,6 +79,20 @@ struct Pretrain: ParsableCommand {
             where !(v.isFinite && v > 0) {
                 throw ElectraError("\(name) must be a positive number, got \(v)")
             }
+            let positions = try positionInit.map { name in
+                guard let p = PositionInitialization(rawValue: name) else {
+                    throw ElectraError("--position-init must be \(PositionInitialization.allCases.map(\.rawValue).joined(separator: " or ")), got '\(name)'")
+                }
+                return p
+            } ?? preset.positionInitialization
+            let dropoutProb = dropout ?? preset.dropout
+            guard dropoutProb >= 0 && dropoutProb < 1 else { throw ElectraError("--dropout must be in [0, 1), got \(dropoutProb)") }
+            guard let optimizerKind = TrainerOptions.OptimizerKind(rawValue: optimizer == "adam" ? "electra" : optimizer) else {
+                throw ElectraError("--optimizer must be electra (AdamWeightDecay, no bias correction) or adamw, got '\(optimizer)'")
+            }
+            let lengthWarmup = SequenceLengthWarmup(steps: seqLengthWarmup ?? preset.sequenceLengthWarmupSteps, start: seqLengthStart)
+            try lengthWarmup.validate()
+            guard evalExamples > 0 else { throw ElectraError("--eval-examples must be positive, got \(evalExamples)") }
             let out = URL(fileURLWithPath: output)
             let folders = objective == "rtd" ? ["discriminator", "generator"] : ["model"]
             let layout = folders.map { (folder: $0, extraFiles: TokenizerFiles.names) }
@@ -71,6 +100,7 @@ struct Pretrain: ParsableCommand {
             guard !dataURLs.isEmpty else { throw ElectraError("--data needs a prepare-data folder or text files") }
             let isFolder = dataURLs.count == 1 && FileManager.default.fileExists(atPath: dataURLs[0].appendingPathComponent(PretrainingManifest.fileName).path)
             var inputs = dataURLs.map { ("--data", $0) }
+            if let v = validation { inputs.append(("--validation", URL(fileURLWithPath: v))) }
             if let t = tokenizer { inputs.append(("--tokenizer", URL(fileURLWithPath: t))) }
             try RunOutput.check(out, inputs: inputs, mode: resume ? .resume : overwriteOutput ? .overwrite : .fresh, models: layout)
 
@@ -102,7 +132,17 @@ struct Pretrain: ParsableCommand {
             guard corpus.manifest.tokenizerFingerprint == tok.fingerprint else {
                 throw ElectraError("\(dataFolder.path) was prepared with another tokenizer (manifest \(corpus.manifest.tokenizerFingerprint), this one \(tok.fingerprint)); prepare the data again with this tokenizer")
             }
+            let heldOutData = try validation.map { try PretrainingData(folder: URL(fileURLWithPath: $0)) }
+            if let h = heldOutData, h.manifest.tokenizerFingerprint != tok.fingerprint {
+                throw ElectraError("--validation \(h.folder.path) was prepared with another tokenizer than --data; prepare it with the same one")
+            }
             var disc = preset.discriminator
+            disc.hiddenDropoutProb = dropoutProb
+            guard let pet = PositionEmbeddingType(rawValue: positionEmbeddingType) else {
+                throw ElectraError("--position-embedding-type must be one of \(PositionEmbeddingType.allCases.map(\.rawValue).joined(separator: ", ")), got '\(positionEmbeddingType)'")
+            }
+            disc.positionEmbeddingType = pet
+            disc.attentionProbsDropoutProb = dropoutProb
             disc.vocabSize = tok.vocabSizeWithAddedTokens
             disc.padTokenId = tok.padTokenId
             guard corpus.manifest.maxSeqLength <= disc.maxPositionEmbeddings else {
@@ -116,7 +156,10 @@ struct Pretrain: ParsableCommand {
             o.weightDecay = weightDecay
             o.batchSize = batchSize
             o.gradientAccumulation = gradientAccumulationSteps
-            o.optimizer = .electra
+            o.optimizer = optimizerKind
+            o.adamBeta2 = adamBeta2
+            o.adamEpsilon = adamEpsilon
+            o.evalSteps = heldOutData == nil ? 0 : evalSteps
             o.schedule = .electra
             o.seed = seed
             o.warmupSteps = warmupSteps
@@ -141,13 +184,25 @@ struct Pretrain: ParsableCommand {
                 t.generatorWeight = generatorWeight
                 t.discriminatorWeight = discriminatorWeight
                 t.temperature = temperature ?? preset.temperature
+                t.heldOut = heldOutData.map { HeldOutBatches(data: $0, examples: evalExamples, masking: masking, special: special) }
+                if lengthWarmup.steps > 0 { t.batches.lengthWarmup = lengthWarmup }
+                if positions == .sinusoidal { PositionInitialization.sinusoidal(d.backbone.embeddings.position, rms: positionInitRms ?? disc.initializerRange) }
+                if attentionInit == "mimetic" {
+                    AttentionInitialization.mimetic(d.backbone, queryKeyStd: attentionQueryKeyStd, valueGain: attentionValueGain, seed: seed &+ 11)
+                    AttentionInitialization.mimetic(g.backbone, queryKeyStd: attentionQueryKeyStd, valueGain: attentionValueGain, seed: seed &+ 13)
+                }
                 job = t
                 summary = "discriminator: \(describe(disc)) (\(d.parameterCount) parameters); generator: \(describe(gen))"
             } else {
                 var c = disc
                 c.architectures = [ElectraForMaskedLM.architecture]
                 let m = try ElectraForMaskedLM(config: c, seed: seed)
-                job = MaskedLMPretrainingTask(model: m, data: corpus, masking: masking, special: special, seed: seed, extraFiles: tokFiles)
+                let t = MaskedLMPretrainingTask(model: m, data: corpus, masking: masking, special: special, seed: seed, extraFiles: tokFiles)
+                t.heldOut = heldOutData.map { HeldOutBatches(data: $0, examples: evalExamples, masking: masking, special: special) }
+                if lengthWarmup.steps > 0 { t.batches.lengthWarmup = lengthWarmup }
+                if positions == .sinusoidal { PositionInitialization.sinusoidal(m.backbone.embeddings.position, rms: positionInitRms ?? c.initializerRange) }
+                if attentionInit == "mimetic" { AttentionInitialization.mimetic(m.backbone, queryKeyStd: attentionQueryKeyStd, valueGain: attentionValueGain, seed: seed &+ 11) }
+                job = t
                 summary = "masked LM: \(describe(c)) (\(m.parameterCount) parameters)"
             }
             let trainer = try Trainer(task: job, options: o, output: out)
@@ -159,18 +214,29 @@ struct Pretrain: ParsableCommand {
         }
     }
 
-    /// The end-of-run paragraph: steps, time, tokens, and the last logged metrics.
+    /// The end-of-run paragraph: steps, time, tokens, the last logged metrics against the
+    /// unigram baseline, and the last held-out scores.
     static func summaryParagraph(_ s: Trainer.Summary, objective: String, output: URL, folders: [String], log: [[String: JSONValue]]) -> String {
         let last = log.last { $0["kind"]?.stringValue == "train" } ?? [:]
-        func v(_ k: String) -> String { last[k]?.doubleValue.map { String(format: "%.3f", $0) } ?? "n/a" }
+        let eval = log.last { $0["kind"]?.stringValue == "eval" }
+        let reference = log.last { $0["kind"]?.stringValue == "reference" }
+        func v(_ k: String, _ r: [String: JSONValue] = last) -> String { r[k]?.doubleValue.map { String(format: "%.3f", $0) } ?? "n/a" }
         let tps = last["tokens_per_second"]?.doubleValue.map { String(format: "%.0f", $0) } ?? "n/a"
+        let model = objective == "rtd" ? "generator" : "model"
         var text = "Pretrained (\(objective)) for \(s.steps) steps in \(ProgressLine.clock(s.seconds)) at \(tps) tokens/s. "
+        text += "At the end the \(model) predicted \(v("generator_masked_accuracy")) of [MASK]ed tokens (loss \(v("generator_masked_loss")) nats"
+        if let r = reference {
+            text += "; knowing word frequencies only gives \(v("unigram_top1_share", r)) and \(v("unigram_entropy", r)) nats"
+        }
+        text += "). "
         if objective == "rtd" {
-            text += "At the end the generator predicted \(v("generator_accuracy")) of masked tokens (loss \(v("generator_loss"))); "
-            text += "the discriminator classified \(v("discriminator_accuracy")) of tokens correctly (loss \(v("discriminator_loss"))), "
-            text += "with precision \(v("precision")) and recall \(v("recall")) on replaced tokens, which were \(v("replaced_fraction")) of all tokens. "
-        } else {
-            text += "At the end the model predicted \(v("generator_accuracy")) of masked tokens (loss \(v("generator_loss"))). "
+            text += "The discriminator classified \(v("discriminator_accuracy")) of tokens correctly (loss \(v("discriminator_loss"))), "
+            text += "AUC \(v("discriminator_auc")), precision \(v("precision")) and recall \(v("recall")) on replaced tokens, which were \(v("replaced_fraction")) of all tokens. "
+        }
+        if let e = eval {
+            text += "Held out: [MASK]ed top-1 \(v("generator_masked_accuracy", e)), loss \(v("generator_masked_loss", e))"
+            if objective == "rtd" { text += "; discriminator AUC \(v("discriminator_auc", e)) at temperature 1" }
+            text += ". "
         }
         text += "Models: \(folders.map { output.appendingPathComponent($0).path }.joined(separator: ", ")); log: metrics.jsonl; plot: training.svg."
         return text

@@ -43,6 +43,28 @@ public func softmaxCrossEntropy(
     return Float(total / Double(count))
 }
 
+/// Each row's cross-entropy (-log softmax at its label) and whether its first largest logit is
+/// the label, with no gradient: scores predictions per row, so a caller can average them over
+/// the rows it chooses (masked-LM metrics on [MASK]ed positions only). Rows run in parallel.
+public func rowCrossEntropyAndHits(
+    logits: UnsafePointer<Float>, rows n: Int, classes: Int, labels: [Int]
+) -> (losses: [Float], hits: [Bool]) {
+    var losses = [Float](repeating: 0, count: n), hits = [Bool](repeating: false, count: n)
+    losses.withUnsafeMutableBufferPointer { lp in
+        hits.withUnsafeMutableBufferPointer { hp in
+            let (lp, hp) = (lp.baseAddress!, hp.baseAddress!)
+            Parallel.forRanges(n, minChunk: max(1, 32768 / max(classes, 1))) { _, r in
+                for i in r {
+                    let row = logits + i * classes
+                    lp[i] = logSumExp(row, classes) - row[labels[i]]
+                    hp[i] = argmaxRow(row, classes) == labels[i]
+                }
+            }
+        }
+    }
+    return (losses, hits)
+}
+
 /// Sigmoid binary cross-entropy (BCEWithLogits) over the elements `include` selects (all
 /// when nil): mean of max(x, 0) - x y + log(1 + exp(-|x|)).
 public func sigmoidBinaryCrossEntropy(

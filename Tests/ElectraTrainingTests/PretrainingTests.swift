@@ -398,7 +398,7 @@ struct PretrainingTests {
             #expect(FileManager.default.fileExists(atPath: full.appendingPathComponent("checkpoint-4/\(f)/model.safetensors").path))
         }
         let log = MetricsLog.read(full.appendingPathComponent("metrics.jsonl"))
-        #expect(log.contains { $0["generator_accuracy"] != nil && $0["recall"] != nil })
+        #expect(log.contains { $0["generator_masked_accuracy"] != nil && $0["recall"] != nil })
         let svg = try String(contentsOf: full.appendingPathComponent("training.svg"), encoding: .utf8)
         #expect(svg.contains("discriminator_loss") && svg.contains("precision"))
 
@@ -505,7 +505,7 @@ struct PretrainingTests {
         let log = MetricsLog.read(out.appendingPathComponent("metrics.jsonl")).filter { $0["kind"]?.stringValue == "train" }
         func value(_ r: [String: JSONValue], _ k: String) -> Double { r[k]!.doubleValue! }
         let first = log.first!, last = log.last!
-        for r in log where value(r, "step") == 200 { print("step \(value(r, "step")): generator accuracy \(value(r, "generator_accuracy")) loss \(value(r, "generator_loss")), discriminator loss \(value(r, "discriminator_loss")) AUC \(value(r, "discriminator_auc")) precision \(value(r, "precision")) recall \(value(r, "recall")) replaced \(value(r, "replaced_fraction"))") }
+        for r in log where value(r, "step") == 200 { print("step \(value(r, "step")): generator [MASK]ed accuracy \(value(r, "generator_masked_accuracy")) loss \(value(r, "generator_loss")), discriminator loss \(value(r, "discriminator_loss")) AUC \(value(r, "discriminator_auc")) precision \(value(r, "precision")) recall \(value(r, "recall")) replaced \(value(r, "replaced_fraction"))") }
         #expect(value(last, "generator_loss") < value(first, "generator_loss") - 0.1)
         #expect(value(last, "discriminator_loss") < value(first, "discriminator_loss"))
         let lateAUC = log.suffix(3).map { value($0, "discriminator_auc") }.reduce(0, +) / 3

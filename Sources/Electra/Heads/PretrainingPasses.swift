@@ -44,6 +44,22 @@ extension ElectraForMaskedLM {
     }
 }
 
+extension ElectraForMaskedLM {
+    /// The masked LM's logits [M, V] at `positions` only (flat indices into the [B, L] batch),
+    /// inference (no dropout, no gradient): scoring a generator on held-out text without the
+    /// [B, L, V] logits of `callAsFunction`.
+    public func maskedLMLogits(_ inputs: ElectraInputs, positions: [Int]) throws -> Tensor {
+        let h = try backbone(inputs).lastHiddenState!
+        let H = config.hiddenSize
+        for p in positions where p < 0 || p * H >= h.count {
+            throw ElectraError("masked position \(p) is outside the batch's \(h.count / H) tokens")
+        }
+        let gathered = Tensor(zeros: [positions.count, H])
+        gatherRows(h.pointer, rows: positions, width: H, into: gathered.pointer)
+        return predictions(gathered.pointer, rows: positions.count, keep: false).logits
+    }
+}
+
 extension ElectraForPreTraining {
     /// `forwardBackward` with the gradients of `lossScale` x the BCE loss (the returned loss
     /// is unscaled).

@@ -8,6 +8,8 @@ public enum SVGPlot {
         public var name: String
         public var points: [(x: Double, y: Double)]
         public var color: String
+        /// Drawn dashed without markers (a reference line such as a baseline).
+        public var dashed = false
         public init(name: String, points: [(x: Double, y: Double)], color: String) {
             self.name = name
             self.points = points
@@ -44,8 +46,9 @@ public enum SVGPlot {
                 let finite = series.points.filter { $0.y.isFinite }
                 guard !finite.isEmpty else { continue }
                 let path = finite.map { String(format: "%.1f,%.1f", px($0.x), py($0.y)) }.joined(separator: " ")
-                s += #"<polyline fill="none" stroke="\#(series.color)" stroke-width="1.5" points="\#(path)"/>"#
-                if finite.count < 40 {
+                let dash = series.dashed ? #" stroke-dasharray="6,4""# : ""
+                s += #"<polyline fill="none" stroke="\#(series.color)" stroke-width="1.5"\#(dash) points="\#(path)"/>"#
+                if finite.count < 40 && !series.dashed {
                     for p in finite { s += #"<circle cx="\#(px(p.x))" cy="\#(py(p.y))" r="2.5" fill="\#(series.color)"/>"# }
                 }
                 s += #"<text x="\#(width - right - 6)" y="\#(y0 + 16 + Double(si) * 15)" text-anchor="end" fill="\#(series.color)">\#(escape(series.name))</text>"#

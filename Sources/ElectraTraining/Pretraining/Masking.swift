@@ -49,15 +49,25 @@ public struct SpecialIds: Sendable {
 }
 
 extension PretrainingData {
-    /// Examples `indices` padded to the longest, with positions masked by `rng`.
+    /// Examples `indices` padded to the longest, with positions masked by `rng`. With
+    /// `window` shorter than the data's examples, each example is cut into consecutive pieces
+    /// of at most `window` tokens, each a row of its own with positions from 0 (sequence length
+    /// warmup: the same tokens in more, shorter rows).
     public func maskedBatch(_ indices: ArraySlice<Int>, options: MaskingOptions, special s: SpecialIds,
-                            rng: inout Xoshiro256) -> MaskedBatch {
-        let b = indices.count
-        let length = indices.map { example($0).ids.count }.max() ?? 1
+                            rng: inout Xoshiro256, window: Int? = nil) -> MaskedBatch {
+        var rows: [(ids: Slice<UnsafeBufferPointer<Int32>>, firstEnd: Int)] = []
+        for i in indices {
+            let (ids, firstEnd) = example(i)
+            guard let w = window, w < ids.count else { rows.append((ids[...], firstEnd)); continue }
+            for start in stride(from: 0, to: ids.count, by: w) where ids.count - start >= 2 {
+                rows.append((ids[start..<min(start + w, ids.count)], firstEnd - start))
+            }
+        }
+        let b = rows.count
+        let length = rows.map(\.ids.count).max() ?? 1
         var original = [Int](repeating: s.pad, count: b * length)
         var types = [Int](repeating: 0, count: b * length), mask = [Int](repeating: 0, count: b * length)
-        for (row, i) in indices.enumerated() {
-            let (ids, firstEnd) = example(i)
+        for (row, (ids, firstEnd)) in rows.enumerated() {
             for (k, id) in ids.enumerated() {
                 original[row * length + k] = Int(id)
                 types[row * length + k] = k < firstEnd ? 0 : 1
@@ -65,7 +75,7 @@ extension PretrainingData {
             }
         }
         var masked = original, positions: [Int] = [], targets: [Int] = []
-        let maxPredictions = max(1, Int((options.maskProbability + 0.005) * Double(manifest.maxSeqLength)))
+        let maxPredictions = max(1, Int((options.maskProbability + 0.005) * Double(min(window ?? .max, manifest.maxSeqLength))))
         var candidates: [Int] = []
         for row in 0..<b {
             candidates.removeAll(keepingCapacity: true)
@@ -98,6 +108,41 @@ extension PretrainingData {
     }
 }
 
+/// Sequence length warmup (Li et al. 2022, "The Stability-Efficiency Dilemma: Investigating
+/// Sequence Length Warmup for Training GPT Models"): the first `steps` optimizer steps train on
+/// pieces of the examples, `start` tokens long, then twice that, and so on, each length for an
+/// equal share of the steps, then on whole examples. Tokens per step stay the same.
+///
+/// Why it matters here: a [MASK]ed position can only be predicted from other positions, and
+/// with attention uniform over 128 tokens (HF's initialisation) what reaches it is a bag of
+/// the whole example, which says little about one word. In 16 tokens the same uniform
+/// attention is a local window, the model learns at once from the neighbours, and learns to
+/// attend by position among 16 positions before it meets 128 (docs/pretraining.md, "Leaving
+/// the unigram plateau").
+public struct SequenceLengthWarmup: Sendable, Equatable {
+    public var steps: Int
+    public var start: Int
+
+    public init(steps: Int, start: Int = 16) {
+        self.steps = steps
+        self.start = start
+    }
+
+    /// The piece length at optimizer step `step` (0-based), nil for whole examples.
+    public func window(atStep step: Int, maxLength: Int) -> Int? {
+        guard step < steps, start < maxLength else { return nil }
+        var lengths: [Int] = []
+        var w = start
+        while w < maxLength { lengths.append(w); w *= 2 }
+        return lengths[min(lengths.count - 1, step * lengths.count / max(steps, 1))]
+    }
+
+    public func validate() throws {
+        guard steps >= 0 else { throw ElectraError("--seq-length-warmup must be >= 0 steps, got \(steps)") }
+        guard start >= 4 else { throw ElectraError("--seq-length-start must be at least 4 tokens, got \(start)") }
+    }
+}
+
 /// Where both pretraining objectives draw their batches: the data, the masking options, and
 /// the generator of masking (and the RTD task's sampling) draws, which checkpoints save so
 /// that a resumed run draws what the uninterrupted one would have.
@@ -105,6 +150,9 @@ public final class MaskedBatchSource {
     public let data: PretrainingData
     public var masking: MaskingOptions
     public let special: SpecialIds
+    public var lengthWarmup: SequenceLengthWarmup?
+    /// The optimizer step the next batches are for (set by the task before each step).
+    var step = 0
     var rng: Xoshiro256
 
     public init(data: PretrainingData, masking: MaskingOptions, special: SpecialIds, seed: UInt64) {
@@ -116,7 +164,8 @@ public final class MaskedBatchSource {
 
     /// Examples `indices` padded and masked.
     public func next(_ indices: ArraySlice<Int>) -> MaskedBatch {
-        data.maskedBatch(indices, options: masking, special: special, rng: &rng)
+        data.maskedBatch(indices, options: masking, special: special, rng: &rng,
+                         window: lengthWarmup?.window(atStep: step, maxLength: data.manifest.maxSeqLength))
     }
 
     /// `n` uniforms in [0, 1) from the same generator (sampling replacements).
@@ -127,6 +176,7 @@ public final class MaskedBatchSource {
         ["data_examples": "\(data.exampleCount)", "data_tokens": "\(data.manifest.tokens)", "tokenizer": data.manifest.tokenizerFingerprint,
          "mask_prob": "\(masking.maskProbability)", "mask_token_share": "\(masking.maskTokenShare)",
          "random_token_share": "\(masking.randomTokenShare)"]
+            .merging(lengthWarmup.map { ["seq_length_warmup": "\($0.steps) steps from \($0.start)"] } ?? [:]) { a, _ in a }
     }
 
     func checkpointState() -> [String: JSONValue] { ["rng": .array(rng.state.map { .string(String($0)) })] }

@@ -19,6 +19,11 @@ public struct PretrainingPreset: Sendable {
     public let maskProbability: Double
     /// The generator's sampling temperature.
     public let temperature: Float
+    /// Dropout of both models during pretraining (hidden and attention).
+    public var dropout: Float = 0.1
+    public var positionInitialization: PositionInitialization = .normal
+    /// Optimizer steps of sequence length warmup (0: whole examples from the start).
+    public var sequenceLengthWarmupSteps = 0
 
     public static let names = ["tiny", "mini", "small", "base", "large"]
 
@@ -83,5 +88,65 @@ public enum PretrainingModels {
         let builder = ParameterBuilder(weights: nil, initializerRange: g.initializerRange, seed: seed &+ 7, shared: shared)
         let gen = try ElectraForMaskedLM(config: g, builder: builder)
         return (disc, gen)
+    }
+}
+
+/// How the absolute position embeddings start. `normal` is HF's initialisation (normal(0,
+/// initializer_range), every row unrelated to its neighbours); `sinusoidal` starts them as the
+/// Transformer's sin/cos table (Vaswani et al. 2017) scaled to the same RMS. A masked position's
+/// own input is [MASK], so a masked LM can only predict it from other positions, and learning
+/// to attend to neighbours with unrelated random rows takes a long plateau; with sinusoids,
+/// position p + k is a fixed rotation of position p at every p, so one low-rank query-key map
+/// attends to "the next word" everywhere. The saved model is an ordinary HF ELECTRA (learned
+/// absolute positions): only the starting values differ.
+public enum PositionInitialization: String, Sendable, CaseIterable {
+    case normal, sinusoidal
+
+    /// Overwrites `positions` [P, E] with sin(p / 10000^(2i/E)) in column 2i and the cosine in
+    /// column 2i + 1, times `rms` x sqrt(2) (each column's mean square over a period is 1/2).
+    public static func sinusoidal(_ positions: Parameter, rms: Float) {
+        let rows = positions.shape[0], width = positions.shape[1]
+        let scale = Double(rms) * 2.0.squareRoot()
+        let w = positions.pointer
+        for p in 0..<rows {
+            for i in stride(from: 0, to: width, by: 2) {
+                let angle = Double(p) / pow(10000, Double(i) / Double(width))
+                w[p * width + i] = Float(sin(angle) * scale)
+                if i + 1 < width { w[p * width + i + 1] = Float(cos(angle) * scale) }
+            }
+        }
+        positions.markChanged()
+    }
+}
+
+/// How the attention weights start. `normal` is HF's initialisation: independent
+/// normal(0, initializer_range) draws, so every score is near 0 (attention uniform over the
+/// sequence) and what attention adds to the residual stream is tiny. Both the query-key and
+/// the value-output paths are then products of two small matrices, a saddle where a masked LM
+/// learns to use context slowly: a [MASK]ed position's own input says nothing, so everything it
+/// predicts must come through them. `mimetic` (after Trockman & Kolter 2023, "Mimetic
+/// Initialization of Self-Attention Layers") starts them where trained attention layers are:
+/// the key weight equal to the query weight (drawn from normal(0, `queryKeyStd`)), so each
+/// score is a similarity of two tokens' inputs (with sinusoidal positions, near positions score
+/// above far ones), and the output weight `valueGain` x the value weight's transpose, with the
+/// value weight drawn from normal(0, 1/sqrt(H)), so attention passes the attended tokens'
+/// inputs into the residual stream at full scale (W_O W_V = valueGain x I in expectation).
+/// Biases stay 0; the saved model is an ordinary HF ELECTRA.
+public enum AttentionInitialization: String, Sendable, CaseIterable {
+    case normal, mimetic
+
+    public static func mimetic(_ backbone: ElectraBackbone, queryKeyStd: Float, valueGain: Float, seed: UInt64) {
+        var rng = Xoshiro256(seed: seed)
+        let H = backbone.config.hiddenSize
+        let valueStd = 1 / Float(H).squareRoot()
+        for layer in backbone.layers {
+            let q = layer.query.weight, k = layer.key.weight, v = layer.value.weight, o = layer.attentionOutput.weight
+            for i in 0..<q.value.count { q.pointer[i] = rng.nextNormal() * queryKeyStd }
+            k.pointer.update(from: q.pointer, count: q.value.count)
+            for i in 0..<v.value.count { v.pointer[i] = rng.nextNormal() * valueStd }
+            // W_O = gain x W_V^T ([out, in] layout: o[r, c] = gain x v[c, r]).
+            for r in 0..<H { for c in 0..<H { o.pointer[r * H + c] = valueGain * v.pointer[c * H + r] } }
+            for p in [q, k, v, o] { p.markChanged() }
+        }
     }
 }

@@ -20,6 +20,16 @@ public final class ReplacedTokenDetectionTask: TrainingTask {
     public var temperature: Float = 1
     public let extraFiles: [URL]
     public var collapseWatch = CollapseWatch()
+    public var plateauWatch: PlateauWatch
+    /// The training data's unigram reference (docs: the plateau a generator must leave).
+    public let baseline: UnigramBaseline
+    /// Held-out examples scored by `evaluate()`: the generator on [MASK]ed positions, the
+    /// discriminator on replacements sampled at `evaluationTemperature`.
+    public var heldOut: HeldOutBatches?
+    /// The paper's sampling (1) unless set: held-out numbers stay comparable across recipes
+    /// whatever temperature training samples at.
+    public var evaluationTemperature: Float = 1
+    var stepTokens = 0
 
     public init(generator: ElectraForMaskedLM, discriminator: ElectraForPreTraining, data: PretrainingData,
                 masking: MaskingOptions, special: SpecialIds, seed: UInt64, extraFiles: [URL] = []) {
@@ -27,6 +37,8 @@ public final class ReplacedTokenDetectionTask: TrainingTask {
         self.discriminator = discriminator
         batches = MaskedBatchSource(data: data, masking: masking, special: special, seed: seed)
         self.extraFiles = extraFiles
+        baseline = UnigramBaseline(data: data, special: special)
+        plateauWatch = PlateauWatch(baseline: baseline)
     }
 
     public var models: [TrainedModel] {
@@ -35,10 +47,17 @@ public final class ReplacedTokenDetectionTask: TrainingTask {
     }
     public var exampleCount: Int { batches.data.exampleCount }
     public var plottedMetrics: [String] { [] }
+    /// Held-out curves (`evaluate`) are drawn beside the training ones of the same name.
     public var trainingPanels: [(title: String, metrics: [String])] {
-        [("generator and discriminator losses", ["generator_loss", "discriminator_loss"]),
-         ("training metrics", ["generator_accuracy", "discriminator_accuracy", "precision", "recall", "replaced_fraction", "discriminator_auc"])]
+        [("generator loss on [MASK]ed positions (dashed: unigram entropy)", ["generator_masked_loss"]),
+         ("generator top-1 on [MASK]ed positions (dashed: unigram top-1 share)", ["generator_masked_accuracy", "generator_chosen_accuracy"]),
+         ("discriminator loss", ["discriminator_loss"]),
+         ("discriminator on replaced tokens", ["discriminator_auc", "precision", "recall", "replaced_fraction"])]
     }
+    public var referenceLines: [ReferenceLine] {
+        HeldOutBatches.referenceLines(baseline, heldOut: heldOut, maskId: batches.special.mask)
+    }
+    public var referenceRecord: [String: Double]? { referenceRecord(baseline, lines: referenceLines) }
 
     public var runFingerprint: [String: String] {
         var f = batches.fingerprint
@@ -46,62 +65,76 @@ public final class ReplacedTokenDetectionTask: TrainingTask {
         f["generator_weight"] = "\(generatorWeight)"
         f["discriminator_weight"] = "\(discriminatorWeight)"
         f["temperature"] = "\(temperature)"
+        f["dropout"] = "\(discriminator.config.hiddenDropoutProb)"
         f.merge(discriminator.config.shapeFingerprint()) { a, _ in a }
         f.merge(generator.config.shapeFingerprint(prefix: "generator_")) { a, _ in a }
         return f
     }
 
+    public func willStartStep(_ step: Int) { batches.step = step }
     public func checkpointState() -> [String: JSONValue] { batches.checkpointState() }
     public func restoreCheckpointState(_ state: [String: JSONValue]) throws { try batches.restoreCheckpointState(state) }
 
     public func trainingStep(_ indices: ArraySlice<Int>, dropout: DropoutContext) throws -> StepResult {
         let mb = batches.next(indices)
-        let m = mb.positions.count
-        let uniforms = batches.uniforms(m)
-        var samples: [Int] = [], argmax: [Int] = []
+        let uniforms = batches.uniforms(mb.positions.count)
+        var samples: [Int] = []
+        var score = MaskedLMScore()
         let gLoss = try generator.maskedLMForwardBackward(
             mb.inputs(ids: mb.masked), positions: mb.positions, targets: mb.targets,
             lossScale: generatorWeight, dropout: dropout) { logits, rows, classes in
-            (samples, argmax) = sampleCategorical(logits: logits, rows: rows, classes: classes, temperature: self.temperature, uniforms: uniforms)
+            score.add(logits: logits, classes: classes, batch: mb, maskId: self.batches.special.mask)
+            samples = sampleCategorical(logits: logits, rows: rows, classes: classes, temperature: self.temperature, uniforms: uniforms).samples
         }
+        let (ids, labels) = Self.replace(mb, samples: samples)
+        let out = try discriminator.forwardBackward(mb.inputs(ids: ids, labels: labels), lossScale: discriminatorWeight, dropout: dropout)
+        let dLoss = out.loss!
+        var detection = DetectionScore()
+        detection.add(logits: out.logits!.pointer, labels: labels, attentionMask: mb.attentionMask)
+        var metrics = score.metrics().merging(detection.metrics()) { a, _ in a }
+        metrics["generator_loss"] = Double(gLoss)
+        metrics["discriminator_loss"] = Double(dLoss)
+        stepTokens += mb.tokens
+        let loss = Double(generatorWeight) * Double(gLoss) + Double(discriminatorWeight) * Double(dLoss)
+        return StepResult(loss: loss, tokens: mb.tokens, metrics: metrics)
+    }
+
+    /// The discriminator's input (the original tokens with each sample at its masked position)
+    /// and its labels (1 where the sample differs from the original).
+    static func replace(_ mb: MaskedBatch, samples: [Int]) -> (ids: [Int], labels: [Int]) {
         var ids = mb.original, labels = [Int](repeating: 0, count: mb.original.count)
-        var correct = 0
         for (j, p) in mb.positions.enumerated() {
             ids[p] = samples[j]
             labels[p] = samples[j] != mb.original[p] ? 1 : 0
-            if argmax[j] == mb.targets[j] { correct += 1 }
         }
-        let out = try discriminator.forwardBackward(mb.inputs(ids: ids, labels: labels), lossScale: discriminatorWeight, dropout: dropout)
-        let dLoss = out.loss!
-        var tp = 0, fp = 0, fn = 0, right = 0, tokens = 0, replaced = 0
-        let z = out.logits!.pointer
-        var scored: [(Float, Bool)] = []
-        scored.reserveCapacity(labels.count)
-        for i in 0..<labels.count where mb.attentionMask[i] == 1 {
-            scored.append((z[i], labels[i] == 1))
-            tokens += 1
-            let predicted = z[i] > 0, actual = labels[i] == 1
-            if actual { replaced += 1 }
-            if predicted == actual { right += 1 }
-            if predicted && actual { tp += 1 } else if predicted { fp += 1 } else if actual { fn += 1 }
-        }
-        let metrics: [String: Double] = [
-            "generator_loss": Double(gLoss), "discriminator_loss": Double(dLoss),
-            "generator_accuracy": Double(correct) / Double(max(m, 1)),
-            "discriminator_accuracy": Double(right) / Double(max(tokens, 1)),
-            "precision": tp + fp > 0 ? Double(tp) / Double(tp + fp) : 0,
-            "recall": tp + fn > 0 ? Double(tp) / Double(tp + fn) : 0,
-            "replaced_fraction": Double(replaced) / Double(max(tokens, 1)),
-            "discriminator_auc": rankAUC(scored),
-        ]
-        let loss = Double(generatorWeight) * Double(gLoss) + Double(discriminatorWeight) * Double(dLoss)
-        return StepResult(loss: loss, tokens: tokens, metrics: metrics)
+        return (ids, labels)
     }
 
-    public func evaluate() throws -> [String: Double]? { nil }
+    /// On `heldOut`: the generator's loss and top-1 on [MASK]ed positions, and the
+    /// discriminator's AUC, precision and recall on replacements sampled at
+    /// `evaluationTemperature` (no dropout, fixed masking and draws).
+    public func evaluate() throws -> [String: Double]? {
+        guard let heldOut else { return nil }
+        var score = MaskedLMScore(), detection = DetectionScore(), bce = 0.0
+        for (mb, uniforms) in zip(heldOut.batches, heldOut.uniforms) {
+            let logits = try generator.maskedLMLogits(mb.inputs(ids: mb.masked), positions: mb.positions)
+            let V = generator.config.vocabSize
+            score.add(logits: logits.pointer, classes: V, batch: mb, maskId: batches.special.mask)
+            let samples = sampleCategorical(logits: logits.pointer, rows: mb.positions.count, classes: V,
+                                            temperature: evaluationTemperature, uniforms: uniforms).samples
+            let (ids, labels) = Self.replace(mb, samples: samples)
+            let out = try discriminator(mb.inputs(ids: ids, labels: labels), options: ForwardOptions())
+            bce += Double(out.loss!) * Double(mb.tokens)
+            detection.add(logits: out.logits!.pointer, labels: labels, attentionMask: mb.attentionMask)
+        }
+        var m = score.metrics().merging(detection.metrics()) { a, _ in a }
+        m["discriminator_loss"] = bce / Double(max(detection.scored.count, 1))
+        return m
+    }
 
     public func warning(after metrics: [String: Double]) -> String? {
-        collapseWatch.observe(metrics)
+        defer { stepTokens = 0 }
+        return plateauWatch.observe(metrics, stepTokens: stepTokens) ?? collapseWatch.observe(metrics)
     }
 }
 
@@ -139,40 +172,70 @@ public final class MaskedLMPretrainingTask: TrainingTask {
     public let model: ElectraForMaskedLM
     public let batches: MaskedBatchSource
     public let extraFiles: [URL]
+    public var plateauWatch: PlateauWatch
+    public let baseline: UnigramBaseline
+    /// Held-out examples scored by `evaluate()` (loss and top-1 on [MASK]ed positions).
+    public var heldOut: HeldOutBatches?
+    var stepTokens = 0
 
     public init(model: ElectraForMaskedLM, data: PretrainingData, masking: MaskingOptions, special: SpecialIds,
                 seed: UInt64, extraFiles: [URL] = []) {
         self.model = model
         batches = MaskedBatchSource(data: data, masking: masking, special: special, seed: seed)
         self.extraFiles = extraFiles
+        baseline = UnigramBaseline(data: data, special: special)
+        plateauWatch = PlateauWatch(baseline: baseline)
     }
 
     public var models: [TrainedModel] { [TrainedModel(folder: "model", model: model, extraFiles: extraFiles)] }
     public var exampleCount: Int { batches.data.exampleCount }
     public var plottedMetrics: [String] { [] }
-    public var trainingPanels: [(title: String, metrics: [String])] { [("masked LM accuracy", ["generator_accuracy"])] }
+    public var trainingPanels: [(title: String, metrics: [String])] {
+        [("masked LM loss on [MASK]ed positions (dashed: unigram entropy)", ["generator_masked_loss"]),
+         ("masked LM top-1 on [MASK]ed positions (dashed: unigram top-1 share)", ["generator_masked_accuracy", "generator_chosen_accuracy"])]
+    }
+    public var referenceLines: [ReferenceLine] {
+        HeldOutBatches.referenceLines(baseline, heldOut: heldOut, maskId: batches.special.mask)
+    }
+    public var referenceRecord: [String: Double]? { referenceRecord(baseline, lines: referenceLines) }
     public var runFingerprint: [String: String] {
         var f = batches.fingerprint
         f["objective"] = "mlm"
+        f["dropout"] = "\(model.config.hiddenDropoutProb)"
         f.merge(model.config.shapeFingerprint()) { a, _ in a }
         return f
     }
+    public func willStartStep(_ step: Int) { batches.step = step }
     public func checkpointState() -> [String: JSONValue] { batches.checkpointState() }
     public func restoreCheckpointState(_ state: [String: JSONValue]) throws { try batches.restoreCheckpointState(state) }
 
     public func trainingStep(_ indices: ArraySlice<Int>, dropout: DropoutContext) throws -> StepResult {
         let mb = batches.next(indices)
-        var correct = 0
+        var score = MaskedLMScore()
         let loss = try model.maskedLMForwardBackward(mb.inputs(ids: mb.masked), positions: mb.positions,
-                                                     targets: mb.targets, dropout: dropout) { logits, rows, classes in
-            for j in 0..<rows where argmaxRow(logits + j * classes, classes) == mb.targets[j] { correct += 1 }
+                                                     targets: mb.targets, dropout: dropout) { logits, _, classes in
+            score.add(logits: logits, classes: classes, batch: mb, maskId: self.batches.special.mask)
         }
-        return StepResult(loss: Double(loss), tokens: mb.tokens,
-                          metrics: ["generator_loss": Double(loss),
-                                    "generator_accuracy": Double(correct) / Double(max(mb.positions.count, 1))])
+        var metrics = score.metrics()
+        metrics["generator_loss"] = Double(loss)
+        stepTokens += mb.tokens
+        return StepResult(loss: Double(loss), tokens: mb.tokens, metrics: metrics)
     }
 
-    public func evaluate() throws -> [String: Double]? { nil }
+    public func evaluate() throws -> [String: Double]? {
+        guard let heldOut else { return nil }
+        var score = MaskedLMScore()
+        for mb in heldOut.batches {
+            let logits = try model.maskedLMLogits(mb.inputs(ids: mb.masked), positions: mb.positions)
+            score.add(logits: logits.pointer, classes: model.config.vocabSize, batch: mb, maskId: batches.special.mask)
+        }
+        return score.metrics()
+    }
+
+    public func warning(after metrics: [String: Double]) -> String? {
+        defer { stepTokens = 0 }
+        return plateauWatch.observe(metrics, stepTokens: stepTokens)
+    }
 }
 
 /// The area under the ROC curve of scores for positive labels (the probability that a random
@@ -202,5 +265,16 @@ extension ElectraConfig {
          "num_hidden_layers": numHiddenLayers, "num_attention_heads": numAttentionHeads,
          "intermediate_size": intermediateSize, "max_position_embeddings": maxPositionEmbeddings]
             .reduce(into: [:]) { $0[prefix + $1.key] = "\($1.value)" }
+    }
+}
+
+extension TrainingTask {
+    /// The baseline's record plus the held-out unigram numbers when there are any.
+    func referenceRecord(_ baseline: UnigramBaseline, lines: [ReferenceLine]) -> [String: Double] {
+        var r = baseline.record
+        for line in lines where line.heldOut {
+            r[line.metric == "generator_masked_loss" ? "heldout_unigram_loss" : "heldout_unigram_top1_share"] = line.value
+        }
+        return r
     }
 }

@@ -48,9 +48,9 @@ public final class Trainer {
         let multiplier: ((String) -> Float)? = o.layerwiseDecay == 1 ? nil : { lw.multiplier(for: $0) }
         switch o.optimizer {
         case .adamw:
-            optimizer = AdamW(parameters: named, epsilon: o.adamEpsilon, weightDecay: o.weightDecay, learningRateMultiplier: multiplier)
+            optimizer = AdamW(parameters: named, beta2: o.adamBeta2, epsilon: o.adamEpsilon, weightDecay: o.weightDecay, learningRateMultiplier: multiplier)
         case .electra:
-            optimizer = ElectraAdamWeightDecay(parameters: named, epsilon: o.adamEpsilon, weightDecay: o.weightDecay, learningRateMultiplier: multiplier)
+            optimizer = ElectraAdamWeightDecay(parameters: named, beta2: o.adamBeta2, epsilon: o.adamEpsilon, weightDecay: o.weightDecay, learningRateMultiplier: multiplier)
         }
         schedule = Self.schedule(o, totalSteps: totalSteps)
         dropout = DropoutContext(seed: o.seed &+ 1)
@@ -87,6 +87,7 @@ public final class Trainer {
         f["gradient_accumulation_steps"] = "\(o.gradientAccumulation)"
         f["optimizer"] = o.optimizer.rawValue
         f["adam_epsilon"] = "\(o.adamEpsilon)"
+        if o.adamBeta2 != 0.999 { f["adam_beta2"] = "\(o.adamBeta2)" }  // absent from earlier runs' states
         f["max_grad_norm"] = "\(o.maxGradNorm)"
         f["lr_schedule"] = o.schedule.rawValue
         if o.computeDType != .fp32 { f["dtype"] = o.computeDType.rawValue }  // absent from fp32 runs' states
@@ -157,6 +158,10 @@ public final class Trainer {
         // Before the log exists, so a run whose metrics.jsonl is there always stops cleanly.
         if options.checkpointOnSignal { StopSignals.install() }
         let log = try MetricsLog(url: output.appendingPathComponent("metrics.jsonl"))
+        if var reference = task.referenceRecord {
+            reference["step"] = Double(state.step)
+            log.append(reference, kind: "reference")
+        }
         let started = Date(), priorSeconds = state.elapsedSeconds, startStep = state.step
         /// Training seconds over all sessions of this run.
         func runSeconds() -> Double { priorSeconds + Date().timeIntervalSince(started) }
@@ -180,6 +185,7 @@ public final class Trainer {
             // summed by the backward passes, then averaged by the accumulator.
             let stepRows = order.perm[(pos * perStep)..<min((pos + 1) * perStep, task.exampleCount)]
             parameters.zeroGradients()
+            task.willStartStep(state.step)
             var accumulator = GradientAccumulator(steps: micro)
             var loss = 0.0, used = 0, tokens = 0, metrics: [String: Double] = [:]
             var lo = stepRows.startIndex
@@ -332,8 +338,22 @@ public final class Trainer {
         var panels: [(title: String, series: [SVGPlot.Series])] = [
             ("loss", [series("train", "loss", colors[0]), series("eval", "loss", colors[1])]),
         ]
+        let xs = records.compactMap { $0["step"]?.doubleValue }
+        let span = (xs.min() ?? 0, max(xs.max() ?? 1, 1))
         for panel in task.trainingPanels {
-            panels.append((panel.title, panel.metrics.enumerated().map { series("train", $0.element, colors[$0.offset % colors.count]) }))
+            var lines = panel.metrics.enumerated().map { series("train", $0.element, colors[$0.offset % colors.count]) }
+            // The same metric on held-out data, when the task evaluates it, beside the training curve.
+            lines += panel.metrics.enumerated().map { series("eval", $0.element, colors[($0.offset + 4) % colors.count]) }
+                .filter { !$0.points.isEmpty }
+            for (k, metric) in panel.metrics.enumerated() {
+                for r in task.referenceLines where r.metric == metric {
+                    var line = SVGPlot.Series(name: r.label, points: [(span.0, r.value), (span.1, r.value)],
+                                              color: colors[(k + (r.heldOut ? 4 : 0)) % colors.count])
+                    line.dashed = true
+                    lines.append(line)
+                }
+            }
+            panels.append((panel.title, lines))
         }
         if !task.plottedMetrics.isEmpty {
             panels.append(("validation", task.plottedMetrics.enumerated().map { series("eval", $0.element, colors[($0.offset + 2) % colors.count]) }))

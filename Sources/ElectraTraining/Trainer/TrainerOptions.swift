@@ -20,6 +20,8 @@ public struct TrainerOptions: Sendable {
     public var gradientAccumulation: Int = 1
     public var optimizer: OptimizerKind = .electra
     public var adamEpsilon: Float = 1e-6
+    /// Adam's second-moment decay (0.999 in both recipes; lower forgets old gradient scales sooner).
+    public var adamBeta2: Float = 0.999
     public var maxGradNorm: Float = 1.0
     public var schedule: ScheduleKind = .electra
     public var seed: UInt64 = 42
@@ -63,6 +65,7 @@ public struct TrainerOptions: Sendable {
         try check(batchSize > 0, "--batch-size must be positive, got \(batchSize)")
         try check(gradientAccumulation > 0, "--gradient-accumulation-steps must be positive, got \(gradientAccumulation)")
         try check(adamEpsilon.isFinite && adamEpsilon > 0, "--adam-epsilon must be positive, got \(adamEpsilon)")
+        try check(adamBeta2 > 0 && adamBeta2 < 1, "--adam-beta2 must be in (0, 1), got \(adamBeta2)")
         try check(maxGradNorm.isFinite && maxGradNorm > 0, "--max-grad-norm must be positive, got \(maxGradNorm)")
         try check(maxSteps.map { $0 > 0 } ?? true, "--max-steps must be positive, got \(maxSteps ?? 0)")
         try check(warmupSteps.map { $0 >= 0 } ?? true, "--warmup-steps must be >= 0, got \(warmupSteps ?? 0)")

@@ -61,12 +61,39 @@ public protocol TrainingTask: AnyObject {
     /// Called after every optimizer step with its metrics (means over the micro-batches):
     /// a warning for the person running the job when the run looks unhealthy, else nil.
     func warning(after metrics: [String: Double]) -> String?
+    /// Called before the micro-batches of optimizer step `step` (0-based): a task whose
+    /// batches follow a schedule (sequence length warmup) reads the step here.
+    func willStartStep(_ step: Int)
+    /// Horizontal reference lines in the plot, by the training metric whose panel they go in
+    /// (a baseline the curve must leave: a masked LM's unigram entropy).
+    var referenceLines: [ReferenceLine] { get }
+    /// Written once at the start of metrics.jsonl as a "reference" record (the baselines).
+    var referenceRecord: [String: Double]? { get }
 }
 
 extension TrainingTask {
     public func warning(after metrics: [String: Double]) -> String? { nil }
+    public var referenceLines: [ReferenceLine] { [] }
+    public func willStartStep(_ step: Int) {}
+    public var referenceRecord: [String: Double]? { nil }
     public var runFingerprint: [String: String] { [:] }
     public var trainingPanels: [(title: String, metrics: [String])] { [] }
     public func checkpointState() -> [String: JSONValue] { [:] }
     public func restoreCheckpointState(_ state: [String: JSONValue]) throws {}
+}
+
+/// A horizontal line in the plot panel of `metric`: a baseline its curve must leave.
+public struct ReferenceLine: Sendable {
+    public var metric: String
+    public var label: String
+    public var value: Double
+    /// A baseline of the held-out curve (drawn in its colour) rather than the training one.
+    public var heldOut: Bool
+
+    public init(metric: String, label: String, value: Double, heldOut: Bool = false) {
+        self.metric = metric
+        self.label = label
+        self.value = value
+        self.heldOut = heldOut
+    }
 }
