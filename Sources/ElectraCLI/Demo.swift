@@ -22,7 +22,8 @@ struct Demo: ParsableCommand {
     @Option(help: "Seconds of live pretraining (0 skips it).") var pretrainSeconds = 40.0
     @Option(help: "Folder for the live run (default: a new temporary folder).") var output: String?
     @Option(help: "Seed for masking and sampling.") var seed: UInt64 = 1
-    @Option(help: "The generator's sampling temperature (default 1.5, the one the shipped pair was pretrained with).") var temperature: Float = 1.5
+    @Option(help: "The generator's sampling temperature in parts 1 and 2 (default 1, the paper's, at which the shipped pair is judged).") var temperature: Float = 1
+    @Option(help: "The live run's sampling temperature (part 4).") var liveTemperature: Float = Demo.liveTemperatureDefault
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
 
     func run() throws {
@@ -37,6 +38,7 @@ struct Demo: ParsableCommand {
             let (gen, _) = try ShippedModel.load(ElectraForMaskedLM.self, genDir, command: "demo")
             let held = try TextInput.lines(try sentences ?? ShippedModel.resource("examples/demo/heldout-sentences.txt", option: "--sentences").path).map(String.init)
             guard temperature.isFinite && temperature > 0 else { throw ElectraError("--temperature must be a positive number, got \(temperature)") }
+            guard liveTemperature.isFinite && liveTemperature > 0 else { throw ElectraError("--live-temperature must be a positive number, got \(liveTemperature)") }
             var corrupter = Corrupter(generator: gen, discriminator: disc, tokenizer: tok, rng: Xoshiro256(seed: seed), temperature: temperature)
 
             say("""
@@ -55,7 +57,7 @@ struct Demo: ParsableCommand {
                 say("   marked:    \(marked.isEmpty ? "nothing" : marked)\n")
             }
 
-            say("2. Detection over \(held.count) held-out sentences (not seen in pretraining), 15% of tokens rewritten:")
+            say("2. Detection over \(held.count) held-out sentences (not seen in pretraining), 15% of tokens rewritten at temperature \(temperature):")
             var stats = DetectionStats()
             for start in stride(from: 0, to: held.count, by: 32) {
                 for c in try corrupter.corrupt(Array(held[start..<min(start + 32, held.count)])) { stats.add(c) }
@@ -65,7 +67,7 @@ struct Demo: ParsableCommand {
                        stats.precision, stats.recall, stats.auc))
             say(String(format: "   guessing at the same rate would give precision %.3f\n", stats.replacedShare))
 
-            say("3. The generator fills in [MASK]. ELECTRA keeps it small (here a quarter of the discriminator's width): it should write plausible but imperfect rewrites, so it mostly proposes frequent words.")
+            say("3. The generator fills in [MASK]. Its rewrites should be plausible but imperfect. This one has the discriminator's size: in a CPU budget a smaller one never got past word frequencies (docs/pretraining.md).")
             let filler = MaskFiller(model: gen, tokenizer: tok)
             for text in ["the capital of france is [MASK] .", "she played the [MASK] in the school orchestra .",
                          "the river flows into the [MASK] sea .", "he was born in [MASK] and studied law ."] {
@@ -95,30 +97,40 @@ struct Demo: ParsableCommand {
         let manifest = try prep.run(inputs: [sliceURL], into: dataDir)
         let data = try PretrainingData(folder: dataDir)
         let preset = try PretrainingPreset.named("tiny", vocabSize: tok.vocabSizeWithAddedTokens)
-        let (d, g) = try PretrainingModels.build(discriminator: preset.discriminator,
-                                                 generator: try PretrainingPreset.generatorConfig(discriminator: preset.discriminator, size: 0.25), seed: 7)
-        let task = ReplacedTokenDetectionTask(generator: g, discriminator: d, data: data, masking: MaskingOptions(),
-                                              special: SpecialIds(cls: tok.clsTokenId, sep: tok.sepTokenId, mask: tok.maskTokenId, pad: tok.padTokenId, vocabSize: tok.vocabSizeWithAddedTokens),
-                                              seed: 7, extraFiles: tokFiles)
-        task.temperature = preset.temperature
-        // 40 s is too short for detection to start (the summary shows the AUC); a collapse warning would only confuse.
+        let special = SpecialIds(cls: tok.clsTokenId, sep: tok.sepTokenId, mask: tok.maskTokenId, pad: tok.padTokenId, vocabSize: tok.vocabSizeWithAddedTokens)
+        var recipe = preset.recipe
+        // One fixed temperature for the whole run, so the AUC curve means one thing.
+        recipe.temperature = liveTemperature
+        recipe.startTemperature = nil
+        let job = try recipe.makeTask(objective: .rtd, discriminator: preset.discriminator, data: data, special: special, seed: 7, extraFiles: tokFiles)
+        guard let task = job as? ReplacedTokenDetectionTask else { return }
         task.collapseWatch.patience = .max
+        task.plateauWatch.tokens = .max
         var o = TrainerOptions()
         o.learningRate = preset.learningRate; o.layerwiseDecay = 1; o.batchSize = 32; o.maxTime = pretrainSeconds
         o.epochs = 1_000_000; o.saveSteps = 1_000_000; o.logSteps = 5; o.saveTotalLimit = 1
-        say("   \(manifest.examples) examples of up to 64 tokens; a 2-layer discriminator (hidden 128) and its generator (hidden 32)")
+        let d = preset.discriminator
+        say("   \(manifest.examples) examples of up to 64 tokens; a \(d.numHiddenLayers)-layer discriminator (hidden \(d.hiddenSize)) and a generator of its size "
+            + "(the tiny preset's recipe); replacements sampled at temperature \(liveTemperature)")
         let s = try Trainer(task: task, options: o, output: out).run(resume: false)
-        let log = MetricsLog.read(out.appendingPathComponent("metrics.jsonl")).filter { $0["kind"]?.stringValue == "train" }
-        func value(_ r: [String: JSONValue]?, _ k: String) -> Double { r?[k]?.doubleValue ?? .nan }
-        say(String(format: "   %d steps in %.0f s: generator accuracy %.3f -> %.3f, generator loss %.2f -> %.2f, discriminator AUC %.3f -> %.3f",
-                   s.steps, s.seconds, value(log.first, "generator_accuracy"), value(log.last, "generator_accuracy"),
-                   value(log.first, "generator_loss"), value(log.last, "generator_loss"),
-                   value(log.first, "discriminator_auc"), value(log.last, "discriminator_auc")))
+        say("   The generator trained alone for the first \(task.warmups.generator) steps; then the discriminator started as a copy of its encoder.")
+        let records = MetricsLog.read(out.appendingPathComponent("metrics.jsonl"))
+        let log = records.filter { $0["kind"]?.stringValue == "train" }
+        func first(_ k: String) -> Double { log.first { $0[k] != nil }?[k]?.doubleValue ?? .nan }
+        func last(_ k: String) -> Double { log.last { $0[k] != nil }?[k]?.doubleValue ?? .nan }
+        say(String(format: "   %d steps in %.0f s. The generator on [MASK]ed positions: loss %.2f -> %.2f nats (word frequencies alone give %.2f), "
+                   + "top-1 %.3f -> %.3f (the most frequent word alone: %.3f).", s.steps, s.seconds,
+                   first("generator_masked_loss"), last("generator_masked_loss"), task.baseline.entropy,
+                   first("generator_masked_accuracy"), last("generator_masked_accuracy"), task.baseline.topShare))
+        say(String(format: "   The discriminator on replaced tokens at temperature %g: AUC %.3f -> %.3f (0.5 is guessing), precision %.3f, recall %.3f at the end.",
+                   Double(liveTemperature), first("discriminator_auc"), last("discriminator_auc"), last("precision"), last("recall")))
         say("   The curves: \(out.appendingPathComponent("training.svg").path) (open it in a browser); every logged step: \(out.appendingPathComponent("metrics.jsonl").path)")
         say("   The models it wrote: \(out.appendingPathComponent("discriminator").path) and \(out.appendingPathComponent("generator").path)")
     }
 
     func say(_ s: String) { FileHandle.standardOutput.write(Data((s + "\n").utf8)) }
+
+    static let liveTemperatureDefault: Float = 2
 }
 
 /// Rewrites 15% of a sentence's tokens with the generator's samples (as pretraining does)

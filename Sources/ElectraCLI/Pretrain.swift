@@ -26,7 +26,7 @@ struct Pretrain: ParsableCommand {
     @Option(help: "Tokenizer folder (default: the one prepare-data stored with the data).") var tokenizer: String?
     @Option(help: "Model shape: \(PretrainingPreset.names.joined(separator: ", ")).") var preset = "small"
     @Option(help: "rtd (replaced token detection) or mlm (masked LM).") var objective = "rtd"
-    @Option(help: "Generator hidden size as a share of the discriminator's (default: the preset's, 0.25 for small).") var generatorSize: Double?
+    @Option(help: "Generator hidden size as a share of the discriminator's (default: the preset's: 1 for tiny and mini, 0.25 for small).") var generatorSize: Double?
     @Option(help: "Examples per micro-batch.") var batchSize = 32
     @Option(help: "Micro-batches per optimizer step.") var gradientAccumulationSteps = 1
     @Option(help: "Optimizer steps (default: one pass over the data, or what --max-time allows).") var maxSteps: Int?
@@ -37,16 +37,18 @@ struct Pretrain: ParsableCommand {
     @Option(help: "Share of tokens masked.") var maskProb: Double?
     @Option(help: "Weight of the discriminator's loss.") var discriminatorWeight: Float = 50
     @Option(help: "Weight of the generator's loss.") var generatorWeight: Float = 1
-    @Option(help: "Sampling temperature of the generator (default: the preset's: 1.5 for tiny and mini, 1 for the paper's shapes).") var temperature: Float?
-    @Option(help: "Dropout of both models (hidden and attention; default: the preset's).") var dropout: Float?
+    @Option(help: "Sampling temperature of the generator once any temperature warmup is over (default 1).") var temperature: Float?
+    @Option(help: "rtd: sample at this temperature when the discriminator joins, cooling linearly to --temperature over --temperature-warmup steps (default: the preset's: 3 for tiny and mini).") var startTemperature: Float?
+    @Option(help: "Dropout of both models, hidden and attention (default: the preset's: 0 for tiny and mini, 0.1 for the paper's shapes).") var dropout: Float?
     @Option(help: "absolute (learned positions, every HF version), relative_key or relative_key_query (transformers 4.x only).") var positionEmbeddingType = "absolute"
-    @Option(help: "Position embeddings' start: normal (HF's init) or sinusoidal (default: the preset's).") var positionInit: String?
-    @Option(help: "Sequence length warmup: the first N steps train on pieces of the examples (--seq-length-start tokens, doubling in equal shares of the N steps), then on whole examples (default: the preset's).") var seqLengthWarmup: Int?
+    @Option(help: "Position embeddings' start: normal (HF's init) or sinusoidal (default: the preset's: sinusoidal for tiny and mini).") var positionInit: String?
+    @Option(help: "sinusoidal: the table's RMS (default: the preset's: 0.1 for tiny and mini).") var positionInitRms: Float?
+    @Option(help: "Sequence length warmup: the first N steps train on pieces of the examples (--seq-length-start tokens, doubling in equal shares of the N steps), then on whole examples.") var seqLengthWarmup: Int?
     @Option(help: "The first piece length of the sequence length warmup.") var seqLengthStart = 16
-    @Option(help: "sinusoidal: the table's RMS (default: initializer_range, the normal init's std).") var positionInitRms: Float?
-    @Option(help: "Attention weights' start: normal (HF's init) or mimetic (key = query, output = gain x value transpose).") var attentionInit = "normal"
-    @Option(help: "mimetic: the std of the shared query/key draw.") var attentionQueryKeyStd: Float = 0.06
-    @Option(help: "mimetic: W_O W_V = gain x identity.") var attentionValueGain: Float = 1
+    @Option(help: "rtd: the first N steps train the generator alone.") var generatorWarmup: Int?
+    @Option(help: "rtd: true to start the discriminator's encoder as a copy of the generator's when it joins after --generator-warmup (needs --generator-size 1; default: the preset's: true for tiny and mini).") var discriminatorFromGenerator: Bool?
+    @Option(help: "rtd: steps over which the discriminator's own learning rate ramps up from 0 after --generator-warmup.") var discriminatorRamp: Int?
+    @Option(help: "rtd: steps over which sampling cools from --start-temperature to --temperature after --generator-warmup.") var temperatureWarmup: Int?
     @Option(help: "adam (AdamWeightDecay without bias correction, the original's) or adamw (bias-corrected, PyTorch's).") var optimizer = "electra"
     @Option(help: "Adam's second-moment decay.") var adamBeta2: Float = 0.999
     @Option(help: "Adam's epsilon.") var adamEpsilon: Float = 1e-6
@@ -72,27 +74,12 @@ struct Pretrain: ParsableCommand {
             if resume && overwriteOutput { throw ElectraError("pass either --resume or --overwrite-output, not both") }
             let preset = try PretrainingPreset.named(self.preset)
             let budget = try maxTime.map(Self.parseDuration)
-            var masking = MaskingOptions()
-            masking.maskProbability = maskProb ?? preset.maskProbability
-            try masking.validate()
-            for (name, v) in [("--discriminator-weight", discriminatorWeight), ("--generator-weight", generatorWeight), ("--temperature", temperature ?? preset.temperature)]
-            where !(v.isFinite && v > 0) {
-                throw ElectraError("\(name) must be a positive number, got \(v)")
-            }
-            let positions = try positionInit.map { name in
-                guard let p = PositionInitialization(rawValue: name) else {
-                    throw ElectraError("--position-init must be \(PositionInitialization.allCases.map(\.rawValue).joined(separator: " or ")), got '\(name)'")
-                }
-                return p
-            } ?? preset.positionInitialization
-            let dropoutProb = dropout ?? preset.dropout
-            guard dropoutProb >= 0 && dropoutProb < 1 else { throw ElectraError("--dropout must be in [0, 1), got \(dropoutProb)") }
+            let recipe = try self.recipe(preset)
             guard let optimizerKind = TrainerOptions.OptimizerKind(rawValue: optimizer == "adam" ? "electra" : optimizer) else {
                 throw ElectraError("--optimizer must be electra (AdamWeightDecay, no bias correction) or adamw, got '\(optimizer)'")
             }
-            let lengthWarmup = SequenceLengthWarmup(steps: seqLengthWarmup ?? preset.sequenceLengthWarmupSteps, start: seqLengthStart)
-            try lengthWarmup.validate()
             guard evalExamples > 0 else { throw ElectraError("--eval-examples must be positive, got \(evalExamples)") }
+            let kind = PretrainingRecipe.Objective(rawValue: objective)!
             let out = URL(fileURLWithPath: output)
             let folders = objective == "rtd" ? ["discriminator", "generator"] : ["model"]
             let layout = folders.map { (folder: $0, extraFiles: TokenizerFiles.names) }
@@ -137,12 +124,6 @@ struct Pretrain: ParsableCommand {
                 throw ElectraError("--validation \(h.folder.path) was prepared with another tokenizer than --data; prepare it with the same one")
             }
             var disc = preset.discriminator
-            disc.hiddenDropoutProb = dropoutProb
-            guard let pet = PositionEmbeddingType(rawValue: positionEmbeddingType) else {
-                throw ElectraError("--position-embedding-type must be one of \(PositionEmbeddingType.allCases.map(\.rawValue).joined(separator: ", ")), got '\(positionEmbeddingType)'")
-            }
-            disc.positionEmbeddingType = pet
-            disc.attentionProbsDropoutProb = dropoutProb
             disc.vocabSize = tok.vocabSizeWithAddedTokens
             disc.padTokenId = tok.padTokenId
             guard corpus.manifest.maxSeqLength <= disc.maxPositionEmbeddings else {
@@ -173,37 +154,14 @@ struct Pretrain: ParsableCommand {
             o.computeDType = try TrainingDTypeOption.parse(dtype)
             try o.validate()
 
-            let job: any TrainingTask
+            let job = try recipe.makeTask(objective: kind, discriminator: disc, data: corpus, special: special, seed: seed,
+                                          extraFiles: tokFiles, heldOut: heldOutData, evalExamples: evalExamples)
             let describe = { (c: ElectraConfig) in "\(c.numHiddenLayers) layers, hidden \(c.hiddenSize), \(c.numAttentionHeads) heads, FFN \(c.intermediateSize), embeddings \(c.embeddingSize)" }
             var summary = ""
-            if objective == "rtd" {
-                let gen = try PretrainingPreset.generatorConfig(discriminator: disc, size: generatorSize ?? preset.generatorSize)
-                let (d, g) = try PretrainingModels.build(discriminator: disc, generator: gen, seed: seed)
-                let t = ReplacedTokenDetectionTask(generator: g, discriminator: d, data: corpus, masking: masking, special: special,
-                                                   seed: seed, extraFiles: tokFiles)
-                t.generatorWeight = generatorWeight
-                t.discriminatorWeight = discriminatorWeight
-                t.temperature = temperature ?? preset.temperature
-                t.heldOut = heldOutData.map { HeldOutBatches(data: $0, examples: evalExamples, masking: masking, special: special) }
-                if lengthWarmup.steps > 0 { t.batches.lengthWarmup = lengthWarmup }
-                if positions == .sinusoidal { PositionInitialization.sinusoidal(d.backbone.embeddings.position, rms: positionInitRms ?? disc.initializerRange) }
-                if attentionInit == "mimetic" {
-                    AttentionInitialization.mimetic(d.backbone, queryKeyStd: attentionQueryKeyStd, valueGain: attentionValueGain, seed: seed &+ 11)
-                    AttentionInitialization.mimetic(g.backbone, queryKeyStd: attentionQueryKeyStd, valueGain: attentionValueGain, seed: seed &+ 13)
-                }
-                job = t
-                summary = "discriminator: \(describe(disc)) (\(d.parameterCount) parameters); generator: \(describe(gen))"
-            } else {
-                var c = disc
-                c.architectures = [ElectraForMaskedLM.architecture]
-                let m = try ElectraForMaskedLM(config: c, seed: seed)
-                let t = MaskedLMPretrainingTask(model: m, data: corpus, masking: masking, special: special, seed: seed, extraFiles: tokFiles)
-                t.heldOut = heldOutData.map { HeldOutBatches(data: $0, examples: evalExamples, masking: masking, special: special) }
-                if lengthWarmup.steps > 0 { t.batches.lengthWarmup = lengthWarmup }
-                if positions == .sinusoidal { PositionInitialization.sinusoidal(m.backbone.embeddings.position, rms: positionInitRms ?? c.initializerRange) }
-                if attentionInit == "mimetic" { AttentionInitialization.mimetic(m.backbone, queryKeyStd: attentionQueryKeyStd, valueGain: attentionValueGain, seed: seed &+ 11) }
-                job = t
-                summary = "masked LM: \(describe(c)) (\(m.parameterCount) parameters)"
+            if let t = job as? ReplacedTokenDetectionTask {
+                summary = "discriminator: \(describe(t.discriminator.config)) (\(t.discriminator.parameterCount) parameters); generator: \(describe(t.generator.config))"
+            } else if let t = job as? MaskedLMPretrainingTask {
+                summary = "masked LM: \(describe(t.model.config)) (\(t.model.parameterCount) parameters)"
             }
             let trainer = try Trainer(task: job, options: o, output: out)
             if overwriteOutput { try RunOutput.clearPreviousRun(out, models: layout) }
@@ -212,6 +170,43 @@ struct Pretrain: ParsableCommand {
             let s = try trainer.run(resume: resume)
             print(Self.summaryParagraph(s, objective: objective, output: out, folders: folders, log: MetricsLog.read(out.appendingPathComponent("metrics.jsonl"))))
         }
+    }
+
+    /// The preset's recipe with the options given on top. Giving any warmup length uses the
+    /// warmups as given (the preset's for the others), unscaled by the run's length.
+    func recipe(_ preset: PretrainingPreset) throws -> PretrainingRecipe {
+        var r = preset.recipe
+        if let v = generatorSize { r.generatorSize = v }
+        if let v = maskProb { r.masking.maskProbability = v }
+        r.discriminatorWeight = discriminatorWeight
+        r.generatorWeight = generatorWeight
+        if let v = temperature { r.temperature = v }
+        if let v = startTemperature { r.startTemperature = v }
+        if let v = dropout { r.dropout = v }
+        guard let pet = PositionEmbeddingType(rawValue: positionEmbeddingType) else {
+            throw ElectraError("--position-embedding-type must be one of \(PositionEmbeddingType.allCases.map(\.rawValue).joined(separator: ", ")), got '\(positionEmbeddingType)'")
+        }
+        r.positionEmbeddingType = pet
+        if let name = positionInit {
+            guard let p = PositionInitialization(rawValue: name) else {
+                throw ElectraError("--position-init must be \(PositionInitialization.allCases.map(\.rawValue).joined(separator: " or ")), got '\(name)'")
+            }
+            r.positionInitialization = p
+        }
+        if let v = positionInitRms { r.positionInitRMS = v }
+        r.sequenceLengthStart = seqLengthStart
+        if let v = discriminatorFromGenerator { r.discriminatorFromGenerator = v }
+        let given = [seqLengthWarmup, generatorWarmup, discriminatorRamp, temperatureWarmup]
+        if given.contains(where: { $0 != nil }) { r.scalesWarmups = false }
+        if let v = seqLengthWarmup { r.warmups.sequenceLength = v }
+        if let v = generatorWarmup { r.warmups.generator = v }
+        if let v = discriminatorRamp { r.warmups.discriminatorRamp = v }
+        if let v = temperatureWarmup { r.warmups.temperature = v }
+        if objective == "rtd", r.discriminatorFromGenerator, r.generatorSize != 1 || r.warmups.generator == 0, discriminatorFromGenerator == nil {
+            r.discriminatorFromGenerator = false  // the preset's default, with a generator it cannot copy
+        }
+        try r.validate()
+        return r
     }
 
     /// The end-of-run paragraph: steps, time, tokens, the last logged metrics against the

@@ -6,8 +6,8 @@ import Foundation
 /// The pretrained pair this package ships (models/, issue 15), found from the working
 /// directory or beside the executable (.build/<config>/electra in a checkout).
 enum ShippedModel {
-    static let discriminator = "models/electra-mini-discriminator"
-    static let generator = "models/electra-mini-generator"
+    static let discriminator = "models/electra-tiny-discriminator"
+    static let generator = "models/electra-tiny-generator"
 
     static func locate(_ relative: String, option: String, expected: String) throws -> URL {
         if let found = candidates(relative).first(where: { FileManager.default.fileExists(atPath: $0.appendingPathComponent("config.json").path) }) {

@@ -346,7 +346,7 @@ extension CLITests {
         try (all.split(separator: "\n").prefix(60).joined(separator: "\n") + "\n").write(to: held, atomically: true, encoding: .utf8)
         let demo = try run(["demo", "--sentences", held.path, "--pretrain-seconds", "0"])
         #expect(demo.status == 0, "\(demo.stderr)")
-        #expect(demo.stdout.contains("models/electra-mini-discriminator"), "\(demo.stdout)")
+        #expect(demo.stdout.contains("models/electra-tiny-discriminator"), "\(demo.stdout)")
         let auc = demo.stdout.components(separatedBy: "AUC ").dropFirst().first.flatMap { Double($0.prefix(5)) }
         #expect((auc ?? 0) > 0.65, "held-out AUC \(auc ?? .nan)\n\(demo.stdout)")
         let d = try run(["detect", "--json", "paris is the capital city of dogs ."])

@@ -51,7 +51,7 @@ struct PretrainingTests {
         for _ in 0..<4 { #expect(w.observe(dead) == nil) }
         let message = w.observe(dead)
         #expect(message?.hasPrefix("the discriminator has flagged no replaced token for 5 steps (AUC 0.53)") == true)
-        #expect(message?.contains("--temperature") == true)
+        #expect(message?.contains("--start-temperature") == true)
         for _ in 0..<10 { #expect(w.observe(dead) == nil) }
     }
 

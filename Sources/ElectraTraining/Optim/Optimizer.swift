@@ -68,6 +68,10 @@ public class AdamOptimizer: Optimizer, @unchecked Sendable {
     public private(set) var stepCount = 0
     public let parameters: [OptimizedParameter]
     let rule: Rule
+    /// Extra learning-rate factors by parameter object for the next `step` (absent: 1), set
+    /// per step by the trainer from the task: a model that joins a run late ramps up its own
+    /// rate as the run's warmup did for the others.
+    public var stepScales: [ObjectIdentifier: Float] = [:]
 
     init(
         rule: Rule, kind: String, parameters named: [(name: String, parameter: Parameter)],
@@ -117,7 +121,7 @@ public class AdamOptimizer: Optimizer, @unchecked Sendable {
             let bc1 = 1 - pow(Double(beta1), t)
             let bc2Sqrt = (1 - pow(Double(beta2), t)).squareRoot()
             let scalars = active.map { p -> AdamWScalars in
-                let plr = lr * Double(p.learningRateMultiplier)
+                let plr = lr * Double(p.learningRateMultiplier) * Double(stepScales[ObjectIdentifier(p.parameter)] ?? 1)
                 return AdamWScalars(
                     decayFactor: p.decays ? Float(1 - plr * Double(weightDecay)) : 1,
                     beta1: beta1, oneMinusBeta1: Float(1 - Double(beta1)),
@@ -132,7 +136,7 @@ public class AdamOptimizer: Optimizer, @unchecked Sendable {
         case .electra:
             let scalars = active.map { p -> ElectraScalars in
                 ElectraScalars(
-                    learningRate: Float(lr * Double(p.learningRateMultiplier)),
+                    learningRate: Float(lr * Double(p.learningRateMultiplier) * Double(stepScales[ObjectIdentifier(p.parameter)] ?? 1)),
                     weightDecay: p.decays ? weightDecay : 0,
                     beta1: beta1, oneMinusBeta1: Float(1 - Double(beta1)),
                     beta2: beta2, oneMinusBeta2: Float(1 - Double(beta2)), epsilon: epsilon)

@@ -176,7 +176,6 @@ public final class MaskedBatchSource {
         ["data_examples": "\(data.exampleCount)", "data_tokens": "\(data.manifest.tokens)", "tokenizer": data.manifest.tokenizerFingerprint,
          "mask_prob": "\(masking.maskProbability)", "mask_token_share": "\(masking.maskTokenShare)",
          "random_token_share": "\(masking.randomTokenShare)"]
-            .merging(lengthWarmup.map { ["seq_length_warmup": "\($0.steps) steps from \($0.start)"] } ?? [:]) { a, _ in a }
     }
 
     func checkpointState() -> [String: JSONValue] { ["rng": .array(rng.state.map { .string(String($0)) })] }

@@ -2,28 +2,27 @@ import Electra
 import Foundation
 
 /// Model shapes and recipe defaults for `electra pretrain`: the paper's small, base and large
-/// (ELECTRA-NOTES.md), and two shapes for CPU experiments and tests: mini (4 layers, hidden
-/// 256, 4 heads, FFN 1024, embeddings 128) and tiny (2 layers, hidden 128, 2 heads, FFN 512).
-///
-/// The CPU shapes sample replacements at temperature 1.5, not the paper's 1: measured on
-/// mini (docs/pretraining.md), at temperature 1 the discriminator's outputs collapse to the
-/// replaced share within a few hundred steps, once the generator samples frequent words, and
-/// two hours of CPU were not enough to leave that state (PyTorch did the same); at 1.5 the
-/// replacements stay detectable and the discriminator keeps learning.
+/// (ELECTRA-NOTES.md) with the paper's recipe, and two shapes for CPU runs: mini (4 layers,
+/// hidden 256, 4 heads, FFN 1024, embeddings 128) and tiny (2 layers, hidden 128, 2 heads,
+/// FFN 512), with the recipe that takes them off the unigram plateau within a CPU budget
+/// (docs/pretraining.md, "Leaving the unigram plateau"):
+/// - sinusoidal position embeddings at RMS 0.1 and sequence length warmup (pieces of 16, 32
+///   and 64 tokens first): with HF's initialisation, attention stayed uniform over the
+///   example for thousands of steps, so a [MASK]ed position saw only a bag of the whole
+///   example and the masked LM predicted word frequencies;
+/// - dropout 0: the run is far too short to overfit;
+/// - a generator of the discriminator's size that trains alone first, then starts the
+///   discriminator (the paper's two-stage variant) and keeps training with it; the
+///   discriminator ramps its learning rate up, and sampling cools from temperature 3 to the
+///   paper's 1, so it meets easy replacements first.
+/// The warmups shrink for short runs (`PretrainingRecipe.warmups(totalSteps:)`).
 public struct PretrainingPreset: Sendable {
     public let name: String
     public let discriminator: ElectraConfig
-    /// The generator's hidden size as a share of the discriminator's.
-    public let generatorSize: Double
     public let learningRate: Float
-    public let maskProbability: Double
-    /// The generator's sampling temperature.
-    public let temperature: Float
-    /// Dropout of both models during pretraining (hidden and attention).
-    public var dropout: Float = 0.1
-    public var positionInitialization: PositionInitialization = .normal
-    /// Optimizer steps of sequence length warmup (0: whole examples from the start).
-    public var sequenceLengthWarmupSteps = 0
+    public var recipe: PretrainingRecipe
+
+    public var generatorSize: Double { recipe.generatorSize }
 
     public static let names = ["tiny", "mini", "small", "base", "large"]
 
@@ -31,28 +30,47 @@ public struct PretrainingPreset: Sendable {
         var c = ElectraConfig()
         c.vocabSize = vocabSize
         c.architectures = [ElectraForPreTraining.architecture]
-        var gen = 0.25, lr: Float = 5e-4, mask = 0.15, temperature: Float = 1
+        var recipe = PretrainingRecipe(generatorSize: 0.25, temperature: 1)
+        var lr: Float = 5e-4
         func shape(_ e: Int, _ h: Int, _ layers: Int, _ heads: Int, _ ffn: Int) {
             c.embeddingSize = e; c.hiddenSize = h; c.numHiddenLayers = layers; c.numAttentionHeads = heads; c.intermediateSize = ffn
         }
+        func cpuRecipe(warmup: Int) {
+            recipe.generatorSize = 1
+            recipe.dropout = 0
+            recipe.positionInitialization = .sinusoidal
+            recipe.positionInitRMS = 0.1
+            recipe.warmups.sequenceLength = warmup
+            recipe.warmups.generator = warmup
+            recipe.warmups.discriminatorRamp = warmup / 3
+            recipe.warmups.temperature = warmup * 5 / 3
+            recipe.startTemperature = 3
+            recipe.discriminatorFromGenerator = true
+            lr = 1e-3
+        }
         switch name {
-        case "tiny": shape(128, 128, 2, 2, 512); lr = 1e-3; temperature = 1.5
-        case "mini": shape(128, 256, 4, 4, 1024); lr = 1e-3; temperature = 1.5
+        case "tiny": shape(128, 128, 2, 2, 512); cpuRecipe(warmup: 600)
+        case "mini": shape(128, 256, 4, 4, 1024); cpuRecipe(warmup: 900)
         case "small": shape(128, 256, 12, 4, 1024)
-        case "base": shape(768, 768, 12, 12, 3072); gen = 1.0 / 3; lr = 2e-4
-        case "large": shape(1024, 1024, 24, 16, 4096); lr = 2e-4; mask = 0.25
+        case "base": shape(768, 768, 12, 12, 3072); recipe.generatorSize = 1.0 / 3; lr = 2e-4
+        case "large": shape(1024, 1024, 24, 16, 4096); lr = 2e-4; recipe.masking.maskProbability = 0.25
         default:
             throw ElectraError("unknown preset '\(name)'; choose one of \(names.joined(separator: ", "))")
         }
-        return PretrainingPreset(name: name, discriminator: c, generatorSize: gen, learningRate: lr, maskProbability: mask,
-                                 temperature: temperature)
+        return PretrainingPreset(name: name, discriminator: c, learningRate: lr, recipe: recipe)
     }
 
     /// The generator of the RTD recipe: the discriminator's depth and embeddings, hidden size
-    /// x `size` (heads = hidden / 64, at least 1; FFN = 4 x hidden).
+    /// x `size` (heads = hidden / 64, at least 1; FFN = 4 x hidden). Size 1 is the
+    /// discriminator's own shape, heads and FFN included (its encoder can then seed the
+    /// discriminator's).
     public static func generatorConfig(discriminator d: ElectraConfig, size: Double) throws -> ElectraConfig {
         guard size > 0 && size <= 1 else { throw ElectraError("--generator-size must be in (0, 1], got \(size)") }
         var g = d
+        if size == 1 {
+            g.architectures = [ElectraForMaskedLM.architecture]
+            return g
+        }
         var hidden = max(1, Int((Double(d.hiddenSize) * size).rounded()))
         let heads = max(1, hidden / 64)
         hidden = hidden / heads * heads
@@ -116,37 +134,5 @@ public enum PositionInitialization: String, Sendable, CaseIterable {
             }
         }
         positions.markChanged()
-    }
-}
-
-/// How the attention weights start. `normal` is HF's initialisation: independent
-/// normal(0, initializer_range) draws, so every score is near 0 (attention uniform over the
-/// sequence) and what attention adds to the residual stream is tiny. Both the query-key and
-/// the value-output paths are then products of two small matrices, a saddle where a masked LM
-/// learns to use context slowly: a [MASK]ed position's own input says nothing, so everything it
-/// predicts must come through them. `mimetic` (after Trockman & Kolter 2023, "Mimetic
-/// Initialization of Self-Attention Layers") starts them where trained attention layers are:
-/// the key weight equal to the query weight (drawn from normal(0, `queryKeyStd`)), so each
-/// score is a similarity of two tokens' inputs (with sinusoidal positions, near positions score
-/// above far ones), and the output weight `valueGain` x the value weight's transpose, with the
-/// value weight drawn from normal(0, 1/sqrt(H)), so attention passes the attended tokens'
-/// inputs into the residual stream at full scale (W_O W_V = valueGain x I in expectation).
-/// Biases stay 0; the saved model is an ordinary HF ELECTRA.
-public enum AttentionInitialization: String, Sendable, CaseIterable {
-    case normal, mimetic
-
-    public static func mimetic(_ backbone: ElectraBackbone, queryKeyStd: Float, valueGain: Float, seed: UInt64) {
-        var rng = Xoshiro256(seed: seed)
-        let H = backbone.config.hiddenSize
-        let valueStd = 1 / Float(H).squareRoot()
-        for layer in backbone.layers {
-            let q = layer.query.weight, k = layer.key.weight, v = layer.value.weight, o = layer.attentionOutput.weight
-            for i in 0..<q.value.count { q.pointer[i] = rng.nextNormal() * queryKeyStd }
-            k.pointer.update(from: q.pointer, count: q.value.count)
-            for i in 0..<v.value.count { v.pointer[i] = rng.nextNormal() * valueStd }
-            // W_O = gain x W_V^T ([out, in] layout: o[r, c] = gain x v[c, r]).
-            for r in 0..<H { for c in 0..<H { o.pointer[r * H + c] = valueGain * v.pointer[c * H + r] } }
-            for p in [q, k, v, o] { p.markChanged() }
-        }
     }
 }

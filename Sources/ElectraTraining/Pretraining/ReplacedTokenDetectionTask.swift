@@ -4,20 +4,39 @@ import Foundation
 
 /// ELECTRA's replaced token detection on the shared trainer. Each micro-batch:
 /// 1. mask positions (`MaskingOptions`) and run the generator's masked LM at those positions
-///    only; its loss (x `generatorWeight`) back-propagates at once;
+///    only; its loss (x `recipe.generatorWeight`) back-propagates at once;
 /// 2. sample replacements from softmax(logits / temperature) (no gradient through the draw);
 /// 3. the discriminator reads the original tokens with the samples at the masked positions,
 ///    labelled 1 where a sample differs from the original, and its BCE over the attention
-///    mask (x `discriminatorWeight`) back-propagates.
+///    mask (x `recipe.discriminatorWeight`) back-propagates.
 /// Loss = 1 x MLM + 50 x BCE by default. Saved as OUT/discriminator and OUT/generator.
-public final class ReplacedTokenDetectionTask: TrainingTask {
+///
+/// The recipe's warmups (docs/pretraining.md, "Leaving the unigram plateau"):
+/// - sequence length warmup: pieces of 16, 32, ... tokens before whole examples;
+/// - generator warmup: the generator trains alone (the discriminator neither runs nor
+///   learns), so the shared embeddings first take the shape a masked LM gives them before the
+///   discriminator's 50 x weighted gradient joins in;
+/// - when the discriminator joins, its encoder can start as a copy of the generator's (the
+///   ELECTRA paper's two-stage variant starts its discriminator from the generator too): it
+///   inherits an attention that already uses context instead of finding one from a binary
+///   signal;
+/// - its own weights (not the shared embeddings) ramp their learning rate up from 0: joining
+///   at the run's peak rate with fresh Adam moments (whose first updates, without bias
+///   correction, are about 3x the rate) it collapsed to a constant output within 10 steps;
+/// - sampling starts hot and cools to `recipe.temperature`: a discriminator joining a
+///   generator that already knows some language first meets near-random replacements, which it
+///   learns to spot at once, as it would beside a young generator, then harder ones.
+public final class ReplacedTokenDetectionTask: TrainingTask, PretrainingRun {
     public let generator: ElectraForMaskedLM
     public let discriminator: ElectraForPreTraining
     /// The data, the masking, and the generator of masking and sampling draws.
     public let batches: MaskedBatchSource
-    public var generatorWeight: Float = 1
-    public var discriminatorWeight: Float = 50
-    public var temperature: Float = 1
+    /// Weights, sampling and warmups (the warmups take effect for the run's length when the
+    /// trainer sizes it: `didSizeRun`).
+    public var recipe: PretrainingRecipe {
+        didSet { warmups = recipe.warmups; batches.masking = recipe.masking; applyWarmups() }
+    }
+    public private(set) var warmups = PretrainingRecipe.Warmups()
     public let extraFiles: [URL]
     public var collapseWatch = CollapseWatch()
     public var plateauWatch: PlateauWatch
@@ -29,7 +48,14 @@ public final class ReplacedTokenDetectionTask: TrainingTask {
     /// The paper's sampling (1) unless set: held-out numbers stay comparable across recipes
     /// whatever temperature training samples at.
     public var evaluationTemperature: Float = 1
+    /// The dropout written into the saved configs (nil: the one trained with). The CPU recipe
+    /// pretrains without dropout; fine-tuning from the folders should get HF's 0.1.
+    public var savedDropout: Float?
     var stepTokens = 0
+    private lazy var discriminatorOwn: [ObjectIdentifier] = {
+        let shared = Set(generator.parameters.uniqueParameters.map { ObjectIdentifier($0.parameter) })
+        return discriminator.parameters.uniqueParameters.map { ObjectIdentifier($0.parameter) }.filter { !shared.contains($0) }
+    }()
 
     public init(generator: ElectraForMaskedLM, discriminator: ElectraForPreTraining, data: PretrainingData,
                 masking: MaskingOptions, special: SpecialIds, seed: UInt64, extraFiles: [URL] = []) {
@@ -39,11 +65,36 @@ public final class ReplacedTokenDetectionTask: TrainingTask {
         self.extraFiles = extraFiles
         baseline = UnigramBaseline(data: data, special: special)
         plateauWatch = PlateauWatch(baseline: baseline)
+        var r = PretrainingRecipe(generatorSize: Double(generator.config.hiddenSize) / Double(discriminator.config.hiddenSize), temperature: 1)
+        r.masking = masking
+        recipe = r
+    }
+
+    public func didSizeRun(totalSteps: Int) {
+        warmups = recipe.warmups(totalSteps: totalSteps)
+        applyWarmups()
+    }
+
+    func applyWarmups() {
+        batches.lengthWarmup = warmups.sequenceLength > 0
+            ? SequenceLengthWarmup(steps: warmups.sequenceLength, start: recipe.sequenceLengthStart) : nil
+    }
+
+    /// Generator-only steps cost about the generator's share of a full step (multiply-adds per
+    /// token: the encoder, plus the LM head at the masked share of positions).
+    public func relativeStepCost(atStep step: Int) -> Double {
+        guard step < warmups.generator else { return 1 }
+        func encoder(_ c: ElectraConfig) -> Double { Double(c.numHiddenLayers) * 12 * Double(c.hiddenSize * c.hiddenSize) }
+        let g = generator.config, d = discriminator.config
+        let gen = encoder(g) + recipe.masking.maskProbability * Double(g.embeddingSize * g.vocabSize)
+        return gen / (gen + encoder(d) + Double(d.hiddenSize * d.hiddenSize))
     }
 
     public var models: [TrainedModel] {
-        [TrainedModel(folder: "discriminator", model: discriminator, extraFiles: extraFiles),
-         TrainedModel(folder: "generator", model: generator, extraFiles: extraFiles)]
+        [TrainedModel(folder: "discriminator", model: discriminator, extraFiles: extraFiles,
+                      savedConfig: savedDropout.map { discriminator.config.withDropout($0) }),
+         TrainedModel(folder: "generator", model: generator, extraFiles: extraFiles,
+                      savedConfig: savedDropout.map { generator.config.withDropout($0) })]
     }
     public var exampleCount: Int { batches.data.exampleCount }
     public var plottedMetrics: [String] { [] }
@@ -62,16 +113,56 @@ public final class ReplacedTokenDetectionTask: TrainingTask {
     public var runFingerprint: [String: String] {
         var f = batches.fingerprint
         f["objective"] = "rtd"
-        f["generator_weight"] = "\(generatorWeight)"
-        f["discriminator_weight"] = "\(discriminatorWeight)"
-        f["temperature"] = "\(temperature)"
+        f["generator_weight"] = "\(recipe.generatorWeight)"
+        f["discriminator_weight"] = "\(recipe.discriminatorWeight)"
+        f["temperature"] = "\(recipe.temperature)"
         f["dropout"] = "\(discriminator.config.hiddenDropoutProb)"
+        f.merge(warmupFingerprint(warmups, recipe)) { a, _ in a }
+        if recipe.discriminatorFromGenerator { f["discriminator_from_generator"] = "true" }
+        if let t0 = recipe.startTemperature { f["start_temperature"] = "\(t0)" }
         f.merge(discriminator.config.shapeFingerprint()) { a, _ in a }
         f.merge(generator.config.shapeFingerprint(prefix: "generator_")) { a, _ in a }
         return f
     }
 
-    public func willStartStep(_ step: Int) { batches.step = step }
+    public func willStartStep(_ step: Int) {
+        batches.step = step
+        if recipe.discriminatorFromGenerator && warmups.generator > 0 && step == warmups.generator { copyGeneratorEncoder() }
+    }
+
+    /// The generator's encoder weights into the discriminator's (same HF names under
+    /// electra.encoder and electra.embeddings_project); its head stays as it is.
+    func copyGeneratorEncoder() {
+        for (name, p) in discriminator.parameters.uniqueParameters
+        where name.hasPrefix("electra.encoder.") || name.hasPrefix("electra.embeddings_project.") {
+            guard let g = generator.parameters[name], g !== p, g.shape == p.shape else { continue }
+            p.pointer.update(from: g.pointer, count: p.value.count)
+            p.markChanged()
+        }
+    }
+
+    /// The sampling temperature at optimizer step `step`.
+    public func samplingTemperature(atStep step: Int) -> Float {
+        guard let start = recipe.startTemperature, warmups.temperature > 0 else { return recipe.temperature }
+        let progress = Float(max(0, step - warmups.generator)) / Float(warmups.temperature)
+        return recipe.temperature + (start - recipe.temperature) * max(0, 1 - progress)
+    }
+
+    /// The discriminator's own weights: rate 0 during the generator warmup (their gradients
+    /// are zero there, and weight decay alone would still shrink them), then the ramp.
+    public func learningRateScales(atStep step: Int) -> [ObjectIdentifier: Float] {
+        let since = step - warmups.generator
+        let scale: Float
+        if warmups.generator > 0 && since < 0 {
+            scale = 0
+        } else if warmups.generator > 0, warmups.discriminatorRamp > 0, since < warmups.discriminatorRamp {
+            scale = Float(since + 1) / Float(warmups.discriminatorRamp + 1)
+        } else {
+            return [:]
+        }
+        return Dictionary(uniqueKeysWithValues: discriminatorOwn.map { ($0, scale) })
+    }
+
     public func checkpointState() -> [String: JSONValue] { batches.checkpointState() }
     public func restoreCheckpointState(_ state: [String: JSONValue]) throws { try batches.restoreCheckpointState(state) }
 
@@ -82,20 +173,25 @@ public final class ReplacedTokenDetectionTask: TrainingTask {
         var score = MaskedLMScore()
         let gLoss = try generator.maskedLMForwardBackward(
             mb.inputs(ids: mb.masked), positions: mb.positions, targets: mb.targets,
-            lossScale: generatorWeight, dropout: dropout) { logits, rows, classes in
+            lossScale: recipe.generatorWeight, dropout: dropout) { logits, rows, classes in
             score.add(logits: logits, classes: classes, batch: mb, maskId: self.batches.special.mask)
-            samples = sampleCategorical(logits: logits, rows: rows, classes: classes, temperature: self.temperature, uniforms: uniforms).samples
+            samples = sampleCategorical(logits: logits, rows: rows, classes: classes, temperature: self.samplingTemperature(atStep: self.batches.step), uniforms: uniforms).samples
+        }
+        stepTokens += mb.tokens
+        if batches.step < warmups.generator {
+            var metrics = score.metrics()
+            metrics["generator_loss"] = Double(gLoss)
+            return StepResult(loss: Double(recipe.generatorWeight) * Double(gLoss), tokens: mb.tokens, metrics: metrics)
         }
         let (ids, labels) = Self.replace(mb, samples: samples)
-        let out = try discriminator.forwardBackward(mb.inputs(ids: ids, labels: labels), lossScale: discriminatorWeight, dropout: dropout)
+        let out = try discriminator.forwardBackward(mb.inputs(ids: ids, labels: labels), lossScale: recipe.discriminatorWeight, dropout: dropout)
         let dLoss = out.loss!
         var detection = DetectionScore()
         detection.add(logits: out.logits!.pointer, labels: labels, attentionMask: mb.attentionMask)
         var metrics = score.metrics().merging(detection.metrics()) { a, _ in a }
         metrics["generator_loss"] = Double(gLoss)
         metrics["discriminator_loss"] = Double(dLoss)
-        stepTokens += mb.tokens
-        let loss = Double(generatorWeight) * Double(gLoss) + Double(discriminatorWeight) * Double(dLoss)
+        let loss = Double(recipe.generatorWeight) * Double(gLoss) + Double(recipe.discriminatorWeight) * Double(dLoss)
         return StepResult(loss: loss, tokens: mb.tokens, metrics: metrics)
     }
 
@@ -160,22 +256,30 @@ public struct CollapseWatch: Sendable {
         let auc = metrics["discriminator_auc"].map { String(format: " (AUC %.2f)", $0) } ?? ""
         return "the discriminator has flagged no replaced token for \(patience) steps\(auc): it has probably collapsed "
             + "(its outputs no longer depend on the input), and a model fine-tuned from it learns little. "
-            + "A higher --temperature (1.5, the tiny and mini default), a longer --warmup-steps or a larger --batch-size "
-            + "keeps a small-batch run learning (docs/pretraining/temperature-probe)."
+            + "A generator warmup with the discriminator started from the generator, a --discriminator-ramp and a hot "
+            + "--start-temperature (the tiny and mini recipe), or a larger --batch-size, keep a small-batch run learning "
+            + "(docs/pretraining.md, \"Leaving the unigram plateau\")."
     }
 }
 
 /// `--objective mlm`: BERT-style masked LM on a discriminator-sized model, with the same data,
 /// masking and budget as RTD, saved as OUT/model (ElectraForMaskedLM), for the comparison
 /// at equal compute the paper makes.
-public final class MaskedLMPretrainingTask: TrainingTask {
+public final class MaskedLMPretrainingTask: TrainingTask, PretrainingRun {
     public let model: ElectraForMaskedLM
     public let batches: MaskedBatchSource
     public let extraFiles: [URL]
     public var plateauWatch: PlateauWatch
     public let baseline: UnigramBaseline
+    /// Masking and the sequence length warmup (the other fields are RTD's).
+    public var recipe: PretrainingRecipe {
+        didSet { warmups = recipe.warmups; batches.masking = recipe.masking; applyWarmups() }
+    }
+    public private(set) var warmups = PretrainingRecipe.Warmups()
     /// Held-out examples scored by `evaluate()` (loss and top-1 on [MASK]ed positions).
     public var heldOut: HeldOutBatches?
+    /// The dropout written into the saved config (nil: the one trained with).
+    public var savedDropout: Float?
     var stepTokens = 0
 
     public init(model: ElectraForMaskedLM, data: PretrainingData, masking: MaskingOptions, special: SpecialIds,
@@ -185,9 +289,26 @@ public final class MaskedLMPretrainingTask: TrainingTask {
         self.extraFiles = extraFiles
         baseline = UnigramBaseline(data: data, special: special)
         plateauWatch = PlateauWatch(baseline: baseline)
+        var r = PretrainingRecipe(generatorSize: 1, temperature: 1)
+        r.masking = masking
+        recipe = r
     }
 
-    public var models: [TrainedModel] { [TrainedModel(folder: "model", model: model, extraFiles: extraFiles)] }
+    public func didSizeRun(totalSteps: Int) {
+        warmups = recipe.warmups(totalSteps: totalSteps)
+        applyWarmups()
+    }
+
+    func applyWarmups() {
+        batches.lengthWarmup = warmups.sequenceLength > 0
+            ? SequenceLengthWarmup(steps: warmups.sequenceLength, start: recipe.sequenceLengthStart) : nil
+    }
+
+    public func willStartStep(_ step: Int) { batches.step = step }
+
+    public var models: [TrainedModel] {
+        [TrainedModel(folder: "model", model: model, extraFiles: extraFiles, savedConfig: savedDropout.map { model.config.withDropout($0) })]
+    }
     public var exampleCount: Int { batches.data.exampleCount }
     public var plottedMetrics: [String] { [] }
     public var trainingPanels: [(title: String, metrics: [String])] {
@@ -202,10 +323,10 @@ public final class MaskedLMPretrainingTask: TrainingTask {
         var f = batches.fingerprint
         f["objective"] = "mlm"
         f["dropout"] = "\(model.config.hiddenDropoutProb)"
+        f.merge(warmupFingerprint(warmups, recipe)) { a, _ in a }
         f.merge(model.config.shapeFingerprint()) { a, _ in a }
         return f
     }
-    public func willStartStep(_ step: Int) { batches.step = step }
     public func checkpointState() -> [String: JSONValue] { batches.checkpointState() }
     public func restoreCheckpointState(_ state: [String: JSONValue]) throws { try batches.restoreCheckpointState(state) }
 
@@ -266,6 +387,16 @@ extension ElectraConfig {
          "intermediate_size": intermediateSize, "max_position_embeddings": maxPositionEmbeddings]
             .reduce(into: [:]) { $0[prefix + $1.key] = "\($1.value)" }
     }
+}
+
+/// The warmups a resumed run must share (absent when off, as in runs that predate them).
+func warmupFingerprint(_ w: PretrainingRecipe.Warmups, _ r: PretrainingRecipe) -> [String: String] {
+    var f: [String: String] = [:]
+    if w.sequenceLength > 0 { f["seq_length_warmup"] = "\(w.sequenceLength) steps from \(r.sequenceLengthStart)" }
+    if w.generator > 0 { f["generator_warmup"] = "\(w.generator)" }
+    if w.discriminatorRamp > 0 { f["discriminator_ramp"] = "\(w.discriminatorRamp)" }
+    if w.temperature > 0 { f["temperature_warmup"] = "\(w.temperature)" }
+    return f
 }
 
 extension TrainingTask {

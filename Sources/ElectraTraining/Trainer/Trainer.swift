@@ -54,6 +54,7 @@ public final class Trainer {
         }
         schedule = Self.schedule(o, totalSteps: totalSteps)
         dropout = DropoutContext(seed: o.seed &+ 1)
+        task.didSizeRun(totalSteps: totalSteps)
         parameters.zeroGradients()
     }
 
@@ -70,6 +71,22 @@ public final class Trainer {
     func setTotalSteps(_ n: Int) {
         totalSteps = max(1, n)
         schedule = Self.schedule(options, totalSteps: totalSteps)
+        task.didSizeRun(totalSteps: totalSteps)
+    }
+
+    /// The run length that spends `seconds` more from step `step`, at `perStep` seconds a step
+    /// measured over steps `measured`: the task's relative step costs (cheap early steps) are
+    /// counted, and depend on the length itself, so the length is found by a few iterations.
+    func stepsFitting(seconds: Double, from step: Int, perStep: Double, measured: Range<Int>) -> Int {
+        let measuredCost = measured.reduce(0.0) { $0 + task.relativeStepCost(atStep: $1) } / Double(max(measured.count, 1))
+        let perUnit = perStep / max(measuredCost, 1e-3)
+        var n = step + Int(seconds / perUnit)
+        for _ in 0..<4 {
+            task.didSizeRun(totalSteps: n)
+            let saved = (step..<n).reduce(0.0) { $0 + 1 - task.relativeStepCost(atStep: $1) }
+            n = step + Int(seconds / perUnit + saved)
+        }
+        return n
     }
 
     /// Whether the schedule's length still waits for the first steps' speed.
@@ -208,6 +225,7 @@ public final class Trainer {
             }
             let norm = Gradients.clipGlobalNorm(trainable, maxNorm: options.maxGradNorm)
             let lr = schedule.learningRate(at: optimizer.stepCount)
+            optimizer.stepScales = task.learningRateScales(atStep: state.step)
             optimizer.step(learningRate: lr)
             state.step += 1
             let step = state.step
@@ -219,7 +237,8 @@ public final class Trainer {
                 if step == startStep + 6, let t1 = firstStepDone {
                     let perStep = Date().timeIntervalSince(t1) / 5
                     let left = options.maxTime! - runSeconds()
-                    setTotalSteps(min(step + Int(left / perStep), options.epochs * stepsPerEpoch))
+                    let fit = stepsFitting(seconds: left, from: step, perStep: perStep, measured: (startStep + 1)..<(startStep + 6))
+                    setTotalSteps(min(fit, options.epochs * stepsPerEpoch))
                     state.run = runFingerprint
                     state.run["total_steps_from_time"] = "true"
                     progress = progressLine()

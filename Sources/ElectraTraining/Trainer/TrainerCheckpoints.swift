@@ -85,7 +85,7 @@ public enum TrainerCheckpoints {
     public static func saveModels(_ models: [TrainedModel], to dir: URL) throws {
         for m in models {
             let folder = m.folder.isEmpty ? dir : dir.appendingPathComponent(m.folder)
-            try m.model.save(to: folder)
+            try m.model.save(to: folder, config: m.savedConfig)
             for f in m.extraFiles { try copyReplacing(f, into: folder) }
         }
     }

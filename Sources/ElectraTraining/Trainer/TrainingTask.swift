@@ -10,11 +10,15 @@ public struct TrainedModel {
     public let model: any ElectraHeadModel
     /// Files copied into the model's folder whenever it is saved (the tokenizer files).
     public let extraFiles: [URL]
+    /// The config written with the weights, when it differs from the one trained with (a
+    /// pretraining recipe without dropout saves the dropout fine-tuning expects).
+    public let savedConfig: ElectraConfig?
 
-    public init(folder: String, model: any ElectraHeadModel, extraFiles: [URL] = []) {
+    public init(folder: String, model: any ElectraHeadModel, extraFiles: [URL] = [], savedConfig: ElectraConfig? = nil) {
         self.folder = folder
         self.model = model
         self.extraFiles = extraFiles
+        self.savedConfig = savedConfig
     }
 }
 
@@ -64,6 +68,14 @@ public protocol TrainingTask: AnyObject {
     /// Called before the micro-batches of optimizer step `step` (0-based): a task whose
     /// batches follow a schedule (sequence length warmup) reads the step here.
     func willStartStep(_ step: Int)
+    /// Called with the run's length in optimizer steps once it is known (at the start, or
+    /// after the first steps of a run sized by time), and again on resume.
+    func didSizeRun(totalSteps: Int)
+    /// What optimizer step `step` costs relative to a full step (1), for sizing a run by time
+    /// when early steps are cheaper (a generator that trains alone at first).
+    func relativeStepCost(atStep step: Int) -> Double
+    /// Learning-rate factors by parameter object for optimizer step `step` (absent: 1).
+    func learningRateScales(atStep step: Int) -> [ObjectIdentifier: Float]
     /// Horizontal reference lines in the plot, by the training metric whose panel they go in
     /// (a baseline the curve must leave: a masked LM's unigram entropy).
     var referenceLines: [ReferenceLine] { get }
@@ -75,6 +87,9 @@ extension TrainingTask {
     public func warning(after metrics: [String: Double]) -> String? { nil }
     public var referenceLines: [ReferenceLine] { [] }
     public func willStartStep(_ step: Int) {}
+    public func didSizeRun(totalSteps: Int) {}
+    public func relativeStepCost(atStep step: Int) -> Double { 1 }
+    public func learningRateScales(atStep step: Int) -> [ObjectIdentifier: Float] { [:] }
     public var referenceRecord: [String: Double]? { nil }
     public var runFingerprint: [String: String] { [:] }
     public var trainingPanels: [(title: String, metrics: [String])] { [] }
