@@ -337,8 +337,8 @@ extension CLITests {
 extension CLITests {
     /// The shipped pair (models/) is what detect, fill-mask and demo use without a model
     /// option (found from the executable's location), and its discriminator ranks the
-    /// generator's replacements on held-out sentences far above chance: AUC 0.77 over the
-    /// 300 sentences (model card); here the first 60, above 0.65.
+    /// generator's replacements on held-out sentences above chance at the paper's temperature
+    /// 1: AUC 0.667 over the 300 sentences (model card); here the first 60 (0.679), above 0.62.
     @Test func shippedPairIsTheDefaultAndDetects() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let all = try String(contentsOf: root.appendingPathComponent("examples/demo/heldout-sentences.txt"), encoding: .utf8)
@@ -348,7 +348,7 @@ extension CLITests {
         #expect(demo.status == 0, "\(demo.stderr)")
         #expect(demo.stdout.contains("models/electra-tiny-discriminator"), "\(demo.stdout)")
         let auc = demo.stdout.components(separatedBy: "AUC ").dropFirst().first.flatMap { Double($0.prefix(5)) }
-        #expect((auc ?? 0) > 0.65, "held-out AUC \(auc ?? .nan)\n\(demo.stdout)")
+        #expect((auc ?? 0) > 0.62, "held-out AUC \(auc ?? .nan)\n\(demo.stdout)")
         let d = try run(["detect", "--json", "paris is the capital city of dogs ."])
         #expect(d.status == 0, "\(d.stderr)")
         let tokens = try JSONValue.parse(Data(d.stdout.utf8), source: "detect").objectValue!["tokens"]!.arrayValue!
