@@ -4,7 +4,7 @@ picks each starting point's learning rate on the dev split, and writes the table
 comparison (RTD vs masked-LM pretraining vs random initialisation).
 
     python3 scripts/experiments/glue_compare.py \
-        --start rtd=models/electra-mini-discriminator --start mlm=/work/runs/mlm-mini/model \
+        --start rtd=models/electra-tiny-discriminator --start mlm=/work/runs/mlm-mini/model \
         --start random=/work/runs/random-mini --tasks SST-2 CoLA --runs /work/runs/glue \
         --out docs/pretraining/comparison
 

@@ -5,7 +5,7 @@ dev subset (sst2_clean_dev.py), then an L2-regularised logistic regression (Newt
 on the standardised vectors; dev accuracy per regularisation strength. No fine-tuning, so it
 reads what pretraining put into the features. Needs numpy.
 
-    python3 scripts/experiments/linear_probe.py --start rtd=models/electra-mini-discriminator \
+    python3 scripts/experiments/linear_probe.py --start rtd=models/electra-tiny-discriminator \
         --start random=/work/runs/random-mini --clean-dev /work/data/sst2-dev-clean.tsv --work /work/probe
 """
 import argparse

@@ -3,7 +3,7 @@
 with one recipe, evaluates each with the official metrics, and writes a table.
 
     python3 scripts/experiments/task_compare.py \
-        --start rtd=models/electra-mini-discriminator --start random=/work/runs/random-mini \
+        --start rtd=models/electra-tiny-discriminator --start random=/work/runs/random-mini \
         --runs /work/runs/tasks --out docs/pretraining/tasks
 
 Data: CoNLL-2003 NER (train -> dev.txt), CoNLL-2000 chunking (train minus its last 1,000
