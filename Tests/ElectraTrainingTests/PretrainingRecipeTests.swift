@@ -145,5 +145,17 @@ struct PretrainingRecipeTests {
         #expect(abs(cost - 300) <= perStep / cheap)
         // Full-cost steps only: 300 s at 0.5 / cheap s per step.
         #expect(n - 6 < Int(300 / perStep))
+
+        // Short pieces of the sequence length warmup cost less than whole examples.
+        var w = task.recipe
+        w.warmups.sequenceLength = 8
+        w.sequenceLengthStart = 4  // pieces of 4 and 8 tokens of the 16-token examples
+        task.recipe = w
+        #expect(task.relativeStepCost(atStep: 0) < cheap && task.relativeStepCost(atStep: 100) == 1)
+        let mlm = try #require(try w.makeTask(objective: .mlm, discriminator: task.discriminator.config,
+                                              data: pt.syntheticData(count: 24, length: 16), special: special, seed: 3)
+                                as? MaskedLMPretrainingTask)
+        mlm.didSizeRun(totalSteps: 1000)
+        #expect(mlm.relativeStepCost(atStep: 0) < 1 && mlm.relativeStepCost(atStep: 8) == 1)
     }
 }

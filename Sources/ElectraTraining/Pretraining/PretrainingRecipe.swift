@@ -149,3 +149,21 @@ extension ElectraConfig {
         return c
     }
 }
+
+/// Multiply-adds per token of the pretraining passes, to size time budgets when steps differ
+/// in cost: per layer 12 h^2 (the projections and the FFN at 4 h) plus 2 L h (attention over
+/// L positions); the masked LM adds its vocabulary-wide head at the masked share of tokens.
+enum StepCost {
+    static func encoder(_ c: ElectraConfig, length: Int) -> Double {
+        let h = Double(c.hiddenSize)
+        return Double(c.numHiddenLayers) * (12 * h * h + 2 * Double(length) * h)
+    }
+
+    static func maskedLM(_ c: ElectraConfig, length: Int, maskShare: Double) -> Double {
+        encoder(c, length: length) + maskShare * Double(c.embeddingSize * c.vocabSize)
+    }
+
+    static func discriminator(_ c: ElectraConfig, length: Int) -> Double {
+        encoder(c, length: length) + Double(c.hiddenSize * c.hiddenSize)
+    }
+}

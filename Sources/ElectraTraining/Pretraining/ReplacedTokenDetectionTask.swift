@@ -80,14 +80,18 @@ public final class ReplacedTokenDetectionTask: TrainingTask, PretrainingRun {
             ? SequenceLengthWarmup(steps: warmups.sequenceLength, start: recipe.sequenceLengthStart) : nil
     }
 
-    /// Generator-only steps cost about the generator's share of a full step (multiply-adds per
-    /// token: the encoder, plus the LM head at the masked share of positions).
+    /// A step's cost against a full step on whole examples, in multiply-adds per token
+    /// (`StepCost`): generator-only steps skip the discriminator, and the sequence length
+    /// warmup's short pieces attend over fewer positions.
     public func relativeStepCost(atStep step: Int) -> Double {
-        guard step < warmups.generator else { return 1 }
-        func encoder(_ c: ElectraConfig) -> Double { Double(c.numHiddenLayers) * 12 * Double(c.hiddenSize * c.hiddenSize) }
-        let g = generator.config, d = discriminator.config
-        let gen = encoder(g) + recipe.masking.maskProbability * Double(g.embeddingSize * g.vocabSize)
-        return gen / (gen + encoder(d) + Double(d.hiddenSize * d.hiddenSize))
+        let full = batches.data.manifest.maxSeqLength
+        let window = batches.lengthWarmup?.window(atStep: step, maxLength: full) ?? full
+        let mask = recipe.masking.maskProbability
+        func cost(_ length: Int, discriminator withDiscriminator: Bool) -> Double {
+            StepCost.maskedLM(generator.config, length: length, maskShare: mask)
+                + (withDiscriminator ? StepCost.discriminator(discriminator.config, length: length) : 0)
+        }
+        return cost(window, discriminator: step >= warmups.generator) / cost(full, discriminator: true)
     }
 
     public var models: [TrainedModel] {
@@ -305,6 +309,14 @@ public final class MaskedLMPretrainingTask: TrainingTask, PretrainingRun {
     }
 
     public func willStartStep(_ step: Int) { batches.step = step }
+
+    /// The sequence length warmup's short pieces cost less than whole examples (`StepCost`).
+    public func relativeStepCost(atStep step: Int) -> Double {
+        let full = batches.data.manifest.maxSeqLength
+        let window = batches.lengthWarmup?.window(atStep: step, maxLength: full) ?? full
+        let mask = recipe.masking.maskProbability
+        return StepCost.maskedLM(model.config, length: window, maskShare: mask) / StepCost.maskedLM(model.config, length: full, maskShare: mask)
+    }
 
     public var models: [TrainedModel] {
         [TrainedModel(folder: "model", model: model, extraFiles: extraFiles, savedConfig: savedDropout.map { model.config.withDropout($0) })]
