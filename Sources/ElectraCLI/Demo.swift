@@ -58,7 +58,7 @@ struct Demo: ParsableCommand {
             }
 
             say("2. Detection over \(held.count) held-out sentences (not seen in pretraining), 15% of tokens rewritten at temperature \(temperature):")
-            var stats = DetectionStats()
+            var stats = DetectionScore()
             for start in stride(from: 0, to: held.count, by: 32) {
                 for c in try corrupter.corrupt(Array(held[start..<min(start + 32, held.count)])) { stats.add(c) }
             }
@@ -204,25 +204,13 @@ struct Corrupter {
     }
 }
 
-/// Token-level detection counts at p > 0.5, and the AUC.
-struct DetectionStats {
-    var tp = 0, fp = 0, fn = 0, tokens = 0, replaced = 0
-    var scored: [(Float, Bool)] = []
-
+extension DetectionScore {
+    /// Every token of a rewritten sentence, called replaced at p > 0.5.
     mutating func add(_ c: Corrupter.Corrupted) {
         for i in c.rewritten.indices {
-            let actual = c.rewritten[i] != c.original[i], predicted = c.probabilities[i] > 0.5
-            tokens += 1
-            if actual { replaced += 1 }
-            if predicted && actual { tp += 1 } else if predicted { fp += 1 } else if actual { fn += 1 }
-            scored.append((Float(c.probabilities[i]), actual))
+            add(score: Float(c.probabilities[i]), predicted: c.probabilities[i] > 0.5, replaced: c.rewritten[i] != c.original[i])
         }
     }
-
-    var precision: Double { tp + fp > 0 ? Double(tp) / Double(tp + fp) : 0 }
-    var recall: Double { tp + fn > 0 ? Double(tp) / Double(tp + fn) : 0 }
-    var replacedShare: Double { Double(replaced) / Double(max(tokens, 1)) }
-    var auc: Double { rankAUC(scored) }
 }
 
 /// WordPiece tokens as text: "##" pieces join the previous token.

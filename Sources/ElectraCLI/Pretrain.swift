@@ -202,8 +202,8 @@ struct Pretrain: ParsableCommand {
         if let v = generatorWarmup { r.warmups.generator = v }
         if let v = discriminatorRamp { r.warmups.discriminatorRamp = v }
         if let v = temperatureWarmup { r.warmups.temperature = v }
-        if objective == "rtd", r.discriminatorFromGenerator, r.generatorSize != 1 || r.warmups.generator == 0, discriminatorFromGenerator == nil {
-            r.discriminatorFromGenerator = false  // the preset's default, with a generator it cannot copy
+        if r.discriminatorFromGenerator, r.generatorSize != 1 || r.warmups.generator == 0, discriminatorFromGenerator == nil {
+            r.discriminatorFromGenerator = false  // the preset's default, with no generator it could copy (or no generator at all: mlm)
         }
         try r.validate()
         return r

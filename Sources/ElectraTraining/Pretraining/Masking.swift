@@ -136,11 +136,6 @@ public struct SequenceLengthWarmup: Sendable, Equatable {
         while w < maxLength { lengths.append(w); w *= 2 }
         return lengths[min(lengths.count - 1, step * lengths.count / max(steps, 1))]
     }
-
-    public func validate() throws {
-        guard steps >= 0 else { throw ElectraError("--seq-length-warmup must be >= 0 steps, got \(steps)") }
-        guard start >= 4 else { throw ElectraError("--seq-length-start must be at least 4 tokens, got \(start)") }
-    }
 }
 
 /// Where both pretraining objectives draw their batches: the data, the masking options, and
@@ -160,6 +155,18 @@ public final class MaskedBatchSource {
         self.masking = masking
         self.special = special
         rng = Xoshiro256(seed: seed &+ 31)
+    }
+
+    /// Pieces of `start`, 2 x `start`, ... tokens for the first `steps` optimizer steps, then
+    /// whole examples (0 steps: whole examples throughout).
+    public func useLengthWarmup(steps: Int, start: Int) {
+        lengthWarmup = steps > 0 ? SequenceLengthWarmup(steps: steps, start: start) : nil
+    }
+
+    /// The longest row of optimizer step `step`'s batches: the warmup's piece length, or the data's.
+    public func rowLength(atStep step: Int) -> Int {
+        let full = data.manifest.maxSeqLength
+        return lengthWarmup?.window(atStep: step, maxLength: full) ?? full
     }
 
     /// Examples `indices` padded and masked.

@@ -34,31 +34,41 @@ struct MaskedLMScore {
     }
 }
 
-/// A discriminator's replaced-token predictions over the real tokens of a batch.
-struct DetectionScore {
+/// A discriminator's replaced-token predictions over real tokens: counts at its decision
+/// (p > 0.5) and the scores for the AUC.
+public struct DetectionScore {
     var scored: [(Float, Bool)] = []
     var tp = 0, fp = 0, fn = 0, right = 0, replaced = 0
+
+    public init() {}
 
     /// `logits` [B*L]; `labels` 1 = replaced; tokens where `attentionMask` is 0 are skipped.
     mutating func add(logits z: UnsafePointer<Float>, labels: [Int], attentionMask: [Int]) {
         for i in 0..<labels.count where attentionMask[i] == 1 {
-            let actual = labels[i] == 1, predicted = z[i] > 0
-            scored.append((z[i], actual))
-            if actual { replaced += 1 }
-            if predicted == actual { right += 1 }
-            if predicted && actual { tp += 1 } else if predicted { fp += 1 } else if actual { fn += 1 }
+            add(score: z[i], predicted: z[i] > 0, replaced: labels[i] == 1)
         }
     }
 
+    /// One token: any score that ranks like the logit (the logit, the probability), whether the
+    /// discriminator calls it replaced, and whether it was.
+    public mutating func add(score: Float, predicted: Bool, replaced actual: Bool) {
+        scored.append((score, actual))
+        if actual { replaced += 1 }
+        if predicted == actual { right += 1 }
+        if predicted && actual { tp += 1 } else if predicted { fp += 1 } else if actual { fn += 1 }
+    }
+
+    public var tokens: Int { scored.count }
+    public var precision: Double { tp + fp > 0 ? Double(tp) / Double(tp + fp) : 0 }
+    public var recall: Double { tp + fn > 0 ? Double(tp) / Double(tp + fn) : 0 }
+    public var replacedShare: Double { Double(replaced) / Double(max(tokens, 1)) }
+    /// The chance a replaced token scores above an original one (0.5: guessing).
+    public var auc: Double { rankAUC(scored) }
+
     func metrics(prefix: String = "") -> [String: Double] {
-        let tokens = max(scored.count, 1)
-        return [
-            prefix + "discriminator_accuracy": Double(right) / Double(tokens),
-            prefix + "precision": tp + fp > 0 ? Double(tp) / Double(tp + fp) : 0,
-            prefix + "recall": tp + fn > 0 ? Double(tp) / Double(tp + fn) : 0,
-            prefix + "replaced_fraction": Double(replaced) / Double(tokens),
-            prefix + "discriminator_auc": rankAUC(scored),
-        ]
+        [prefix + "discriminator_accuracy": Double(right) / Double(max(tokens, 1)),
+         prefix + "precision": precision, prefix + "recall": recall,
+         prefix + "replaced_fraction": replacedShare, prefix + "discriminator_auc": auc]
     }
 }
 

@@ -135,9 +135,18 @@ public struct PretrainingRecipe: Sendable, Equatable {
 /// length, and the unigram baseline its curves are drawn against.
 public protocol PretrainingRun: AnyObject {
     var recipe: PretrainingRecipe { get set }
+    /// The data, masking and sequence length warmup the batches come from.
+    var batches: MaskedBatchSource { get }
     var baseline: UnigramBaseline { get }
     /// The warmups in effect (the recipe's, for the run's length once known).
     var warmups: PretrainingRecipe.Warmups { get }
+}
+
+extension PretrainingRun {
+    /// The warmups in effect applied to the batches (the sequence length warmup).
+    func applyWarmups() {
+        batches.useLengthWarmup(steps: warmups.sequenceLength, start: recipe.sequenceLengthStart)
+    }
 }
 
 extension ElectraConfig {

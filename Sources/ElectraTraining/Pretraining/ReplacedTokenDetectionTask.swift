@@ -75,17 +75,11 @@ public final class ReplacedTokenDetectionTask: TrainingTask, PretrainingRun {
         applyWarmups()
     }
 
-    func applyWarmups() {
-        batches.lengthWarmup = warmups.sequenceLength > 0
-            ? SequenceLengthWarmup(steps: warmups.sequenceLength, start: recipe.sequenceLengthStart) : nil
-    }
-
     /// A step's cost against a full step on whole examples, in multiply-adds per token
     /// (`StepCost`): generator-only steps skip the discriminator, and the sequence length
     /// warmup's short pieces attend over fewer positions.
     public func relativeStepCost(atStep step: Int) -> Double {
-        let full = batches.data.manifest.maxSeqLength
-        let window = batches.lengthWarmup?.window(atStep: step, maxLength: full) ?? full
+        let full = batches.data.manifest.maxSeqLength, window = batches.rowLength(atStep: step)
         let mask = recipe.masking.maskProbability
         func cost(_ length: Int, discriminator withDiscriminator: Bool) -> Double {
             StepCost.maskedLM(generator.config, length: length, maskShare: mask)
@@ -303,17 +297,11 @@ public final class MaskedLMPretrainingTask: TrainingTask, PretrainingRun {
         applyWarmups()
     }
 
-    func applyWarmups() {
-        batches.lengthWarmup = warmups.sequenceLength > 0
-            ? SequenceLengthWarmup(steps: warmups.sequenceLength, start: recipe.sequenceLengthStart) : nil
-    }
-
     public func willStartStep(_ step: Int) { batches.step = step }
 
     /// The sequence length warmup's short pieces cost less than whole examples (`StepCost`).
     public func relativeStepCost(atStep step: Int) -> Double {
-        let full = batches.data.manifest.maxSeqLength
-        let window = batches.lengthWarmup?.window(atStep: step, maxLength: full) ?? full
+        let full = batches.data.manifest.maxSeqLength, window = batches.rowLength(atStep: step)
         let mask = recipe.masking.maskProbability
         return StepCost.maskedLM(model.config, length: window, maskShare: mask) / StepCost.maskedLM(model.config, length: full, maskShare: mask)
     }
