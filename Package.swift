@@ -1,14 +1,14 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Dependency direction: CBLAS, CVectorKernels <- ElectraKernels <- Electra <- ElectraCLI.
+// Dependency direction: CBLAS, CVectorKernels <- ElectraKernels <- Electra <- ElectraPipelines <- ElectraCLI.
 // ElectraTokenizers stands alone (pure Swift) so servers can tokenize without the model.
 // ElectraHDF5 (TF2 .h5 checkpoints) is its own product so only users who need it link HDF5.
 let package = Package(
     name: "Electra",
     platforms: [.macOS(.v15)],  // Synchronization.Atomic (thread pool)
     products: [
-        .library(name: "Electra", targets: ["Electra", "ElectraKernels", "ElectraTokenizers", "ElectraTraining"]),
+        .library(name: "Electra", targets: ["Electra", "ElectraKernels", "ElectraTokenizers", "ElectraPipelines", "ElectraTraining"]),
         .library(name: "ElectraHDF5", targets: ["ElectraHDF5"]),
         .executable(name: "electra", targets: ["ElectraCLI"]),
     ],
@@ -36,11 +36,13 @@ let package = Package(
         .target(name: "Electra", dependencies: ["ElectraKernels"]),
         .target(name: "ElectraTraining", dependencies: ["Electra", "ElectraTokenizers"]),
         .target(name: "ElectraTokenizers"),
+        // Text in, results out (HF pipeline() semantics): what library users and the server call.
+        .target(name: "ElectraPipelines", dependencies: ["Electra", "ElectraTokenizers"]),
         .target(name: "ElectraHDF5", dependencies: ["Electra", "CHDF5"]),
         .executableTarget(
             name: "ElectraCLI",
             dependencies: [
-                "Electra", "ElectraTokenizers", "ElectraTraining", "ElectraHDF5",
+                "Electra", "ElectraTokenizers", "ElectraPipelines", "ElectraTraining", "ElectraHDF5",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -51,6 +53,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ElectraTests", dependencies: ["Electra", "ElectraHDF5"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "ElectraPipelinesTests", dependencies: ["ElectraPipelines"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

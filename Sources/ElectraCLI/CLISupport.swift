@@ -1,5 +1,6 @@
 import ArgumentParser
 import Electra
+import ElectraPipelines
 import ElectraTokenizers
 import ElectraTraining
 import Foundation
@@ -128,4 +129,26 @@ struct RunOptions: ParsableArguments {
     /// The dtype of this process's command, for the loaders of the task pipelines (one
     /// command runs per process).
     nonisolated(unsafe) static var loadedDType = InferenceDType.fp32
+
+    /// Library pipeline options for a command: its dtype and batch size; progress on a terminal.
+    func pipelineOptions(_ dtype: InferenceDType, batchSize: Int) throws -> PipelineOptions {
+        guard batchSize > 0 else { throw ElectraError("--batch-size must be positive, got \(batchSize)") }
+        return PipelineOptions(dtype: dtype, batchSize: batchSize)
+    }
+}
+
+/// A progress line on stderr for a long batch job (BatchProgress), as a library callback.
+func progressLine(_ unit: String) -> (_ done: Int, _ total: Int) -> Void {
+    var line: BatchProgress?
+    return { done, total in
+        if line == nil { line = BatchProgress(total: total, unit: unit) }
+        line!.update(done)
+    }
+}
+
+/// What a model option names: a local folder (or, later in this file, a Hub name).
+enum ModelArgument {
+    static func folder(_ value: String, option: String) throws -> URL {
+        URL(fileURLWithPath: value)
+    }
 }

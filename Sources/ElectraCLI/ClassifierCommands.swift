@@ -1,18 +1,34 @@
 import ArgumentParser
 import Electra
+import ElectraPipelines
 import ElectraTokenizers
 import ElectraTraining
 import Foundation
 
-/// The question-answering options evaluate and predict share.
+/// The question-answering options evaluate and predict share. Unset values take the defaults
+/// of the path they feed: SQuAD evaluation's (stride 128, answers up to 30 tokens) for files,
+/// HF pipeline()'s (stride min(max length / 2, 128), answers up to 15 tokens) for --question.
 struct QAOptions: ParsableArguments {
     @Flag(name: .customLong("version-2-with-negative"), inversion: .prefixedNo, help: "Question answering: SQuAD 2.0 (default: what the model folder recorded).") var version2: Bool?
-    @Option(help: "Question answering: overlap between context windows.") var docStride = 128
-    @Option(help: "Question answering: longest answer, in tokens.") var maxAnswerLength = 30
+    @Option(help: "Question answering: overlap between context windows, in tokens (default: 128 for files, HF's min(max length / 2, 128) for --question).") var docStride: Int?
+    @Option(help: "Question answering: longest answer, in tokens (default: 30 for files, HF's 15 for --question).") var maxAnswerLength: Int?
     @Option(help: "Question answering (2.0): answer \"\" when the null score beats the best span by more than this.") var nullScoreDiffThreshold = 0.0
+    @Flag(help: "Question answering with --question: offer the empty answer too (HF handle_impossible_answer).") var handleImpossibleAnswer = false
 
     func settings(maxLength: Int?, batchSize: Int) -> QuestionAnsweringCLI.Settings {
-        .init(maxLength: maxLength, docStride: docStride, maxAnswerLength: maxAnswerLength, batchSize: batchSize, version2: version2, nullThreshold: nullScoreDiffThreshold)
+        .init(maxLength: maxLength, docStride: docStride ?? 128, maxAnswerLength: maxAnswerLength ?? 30, batchSize: batchSize,
+              version2: version2, nullThreshold: nullScoreDiffThreshold)
+    }
+
+    /// The library pipeline's settings for one question (HF's defaults where unset).
+    func pipelineSettings(maxLength: Int?, topK: Int?) throws -> QuestionAnsweringPipeline.Settings {
+        var s = QuestionAnsweringPipeline.Settings()
+        if let topK { s.topK = topK }
+        if let maxAnswerLength { guard maxAnswerLength > 0 else { throw ElectraError("--max-answer-length must be positive, got \(maxAnswerLength)") }; s.maxAnswerLength = maxAnswerLength }
+        if let docStride { guard docStride >= 0 else { throw ElectraError("--doc-stride must not be negative, got \(docStride)") }; s.docStride = docStride }
+        s.maxSeqLength = maxLength
+        s.handleImpossibleAnswer = handleImpossibleAnswer
+        return s
     }
 }
 
@@ -33,7 +49,7 @@ struct Evaluate: ParsableCommand {
         try runReportingErrors {
             let inferenceDType = try running.apply()
             guard batchSize > 0 else { throw ElectraError("--batch-size must be positive, got \(batchSize)") }
-            switch try resolvedTask(task, model: model) {
+            switch try resolvedTask(task, model: try ModelArgument.folder(model, option: "--model")) {
             case .tokenClassification:
                 return try TokenClassificationCLI.evaluate(model: model, data: data, tagColumn: tagColumn, maxLength: maxLength, batchSize: batchSize, json: json)
             case .multipleChoice:
@@ -66,116 +82,113 @@ struct Evaluate: ParsableCommand {
 }
 
 struct Predict: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Label text (or a text pair) with a fine-tuned classifier.")
+    static let configuration = CommandConfiguration(
+        abstract: "Label text (or a text pair) with a fine-tuned classifier; tag entities; answer a question.",
+        discussion: "--json prints what HF's pipeline() returns for the same input and options (text-classification, token-classification, question-answering): one value per text, or per line of --file.")
     @Option(help: "Fine-tuned model folder (with tokenizer files).") var model: String
-    @Option(help: "sequence-classification, token-classification or multiple-choice (default: from the model's config).") var task: String?
-    @Option(help: "Token classification: a CoNLL file to tag (with --output).") var input: String?
-    @Option(help: "Token classification: where the tagged CoNLL file goes (the predicted tag appended to each token line).") var output: String?
+    @Option(help: "sequence-classification, token-classification, question-answering or multiple-choice (default: from the model's config).") var task: String?
+    @Option(help: "Token classification: a CoNLL file to tag (with --output). Question answering: a SQuAD JSON file (with --output).") var input: String?
+    @Option(help: "Where the tagged CoNLL file (or the SQuAD predictions) go.") var output: String?
     @Option(help: "Token classification: 0-based tag column of --input (default: the last).") var tagColumn: Int?
+    @Option(help: "Token classification of text: none (one entity per token, HF's default), simple, first, average or max (HF aggregation_strategy).") var aggregationStrategy = "none"
+    @Option(help: "Token classification of text: a label to leave out (repeat for several; default O). --ignore-label '' keeps all.") var ignoreLabel: [String] = []
+    @Option(help: "Token classification of text: read long texts in windows overlapping by this many tokens (HF stride; not with aggregation none).") var stride: Int?
+    @Option(help: "Sequence classification: labels to show per text, or all (default: the best one, as HF without top_k). Question answering: answers per question (default 1).") var topK: String?
+    @Option(help: "Sequence classification: softmax, sigmoid or none (default: as HF chooses from the config).") var functionToApply: String?
     @OptionGroup var qa: QAOptions
     @Option(help: "Question answering: where the null odds go (SQuAD 2.0's evaluation reads them).") var nullOdds: String?
     @Option(help: "Question answering: one question (with --context).") var question: String?
     @Option(help: "Question answering: the context of --question.") var context: String?
     @Option(help: "A file of lines to label (a pair per line as A<TAB>B); - reads standard input.") var file: String?
     @Argument(help: "Text, and optionally the second text of a pair.") var texts: [String] = []
-    @Option(help: "Max tokens per example (default: min(128, max_position_embeddings)).") var maxLength: Int?
+    @Option(help: "Max tokens per example; sequence classification cuts texts to it (default: the model's positions, longer texts refused unless --truncation); question answering: tokens per window (default min(384, positions)).") var maxLength: Int?
+    @Flag(help: "Sequence classification: cut texts longer than the model's positions instead of refusing them (HF truncation=True).") var truncation = false
     @Option(help: "Lines run together in one forward pass.") var batchSize = 32
-    @Flag(help: "One JSON object per line: text, pair, label, probabilities (score for regression).") var json = false
+    @Flag(help: "HF pipeline() JSON, one value per text or line.") var json = false
     @OptionGroup var running: RunOptions
 
     func run() throws {
         try runReportingErrors {
-            let inferenceDType = try running.apply()
-            guard batchSize > 0 else { throw ElectraError("--batch-size must be positive, got \(batchSize)") }
-            let resolved = try resolvedTask(task, model: model)
+            let dtype = try running.apply()
+            let options = try running.pipelineOptions(dtype, batchSize: batchSize)
+            let dir = try ModelArgument.folder(model, option: "--model")
+            let resolved = try resolvedTask(task, model: dir)
+            let k: Int? = try topK.flatMap { v -> Int? in
+                if v == "all" && resolved == .sequenceClassification { return nil }
+                guard let k = Int(v), k > 0 else { throw ElectraError("--top-k must be a positive number\(resolved == .sequenceClassification ? " or all" : ""), got '\(v)'") }
+                return k
+            }
             if resolved == .questionAnswering {
-                return try QuestionAnsweringCLI.predict(model: model, input: input, output: output, nullOdds: nullOdds, question: question,
-                                                        context: context, qa.settings(maxLength: maxLength, batchSize: batchSize))
+                if let question, let context {
+                    let p = try QuestionAnsweringPipeline(folder: dir, options: options)
+                    let answers = try p(question: question, context: context, settings: try qa.pipelineSettings(maxLength: maxLength, topK: k))
+                    print(json ? QuestionAnsweringPipeline.json([answers], singleInput: true).serialized
+                               : answers.map { String(format: "%@\t%.4f\t[%d, %d)", $0.answer, $0.score, $0.start, $0.end) }.joined(separator: "\n"))
+                    return
+                }
+                return try QuestionAnsweringCLI.predict(model: dir.path, input: input, output: output, nullOdds: nullOdds,
+                                                        qa.settings(maxLength: maxLength, batchSize: batchSize))
             }
             if resolved == .multipleChoice {
                 guard let f = file ?? input else { throw ElectraError("--task multiple-choice predicts the rows of --file F (JSON lines or SWAG CSV)") }
-                return try MultipleChoiceCLI.predict(model: model, file: f, maxLength: maxLength, batchSize: batchSize)
+                return try MultipleChoiceCLI.predict(model: dir.path, file: f, maxLength: maxLength, batchSize: batchSize)
             }
             if resolved == .tokenClassification {
                 if let input {
                     guard let output else { throw ElectraError("--input needs --output (the tagged CoNLL file)") }
-                    return try TokenClassificationCLI.predictFile(model: model, input: input, output: output, tagColumn: tagColumn, maxLength: maxLength, batchSize: batchSize)
+                    return try TokenClassificationCLI.predictFile(model: dir.path, input: input, output: output, tagColumn: tagColumn, maxLength: maxLength, batchSize: batchSize)
                 }
                 let lines = try file.map { try TextInput.lines($0).map(String.init) } ?? texts
                 guard !lines.isEmpty else { throw ElectraError("give a text, --file, or --input FILE --output FILE") }
-                return try TokenClassificationCLI.predictText(model: model, texts: lines, maxLength: maxLength, json: json)
+                guard let strategy = AggregationStrategy(rawValue: aggregationStrategy) else {
+                    throw ElectraError("--aggregation-strategy must be one of \(AggregationStrategy.allCases.map(\.rawValue).joined(separator: ", ")), got '\(aggregationStrategy)'")
+                }
+                let p = try TokenClassificationPipeline(folder: dir, options: options)
+                let ignore = ignoreLabel.isEmpty ? ["O"] : ignoreLabel.filter { !$0.isEmpty }
+                let results = try p(lines, aggregation: strategy, ignoreLabels: ignore, stride: stride)
+                for (text, entities) in zip(lines, results) {
+                    print(json ? TokenClassificationPipeline.json([entities], singleInput: true).serialized : TokenClassificationCLI.table(text, entities))
+                }
+                return
             }
-            guard input == nil && output == nil else { throw ElectraError("--input/--output are for --task token-classification") }
-            var items: [(String, String?)]
+            guard input == nil && output == nil else { throw ElectraError("--input/--output are for --task token-classification or question-answering") }
+            var items: [TextClassificationPipeline.Input]
             if let file {
                 guard texts.isEmpty else { throw ElectraError("give texts or --file, not both") }
                 items = try TextInput.lines(file).map { line in
                     let parts = line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
-                    return (String(parts[0]), parts.count > 1 ? String(parts[1]) : nil)
+                    return .init(String(parts[0]), pair: parts.count > 1 ? String(parts[1]) : nil)
                 }
                 guard !items.isEmpty else { throw ElectraError("\(file == "-" ? "standard input" : file) has no lines to label") }
             } else {
                 guard (1...2).contains(texts.count) else { throw ElectraError("give one text, a text pair, or --file") }
-                items = [(texts[0], texts.count > 1 ? texts[1] : nil)]
+                items = [.init(texts[0], pair: texts.count > 1 ? texts[1] : nil)]
             }
-            let (m, loaded) = try TokenizerFiles.loadClassifier(model)
-            m.setInferenceDType(inferenceDType)
-            let tok = loaded.forClassification(maxLength: try checkedMaxLength(maxLength, config: m.config))
+            let f = try functionToApply.map { v -> TextClassificationPipeline.Function in
+                guard let f = TextClassificationPipeline.Function(rawValue: v) else { throw ElectraError("--function-to-apply must be softmax, sigmoid or none, got '\(v)'") }
+                return f
+            }
+            let labelCount: Int? = topK == nil ? 1 : k
+            if let maxLength { _ = try checkedMaxLength(maxLength, config: try ElectraConfig.load(from: try ModelFolder.configURL(dir))) }
+            let p = try TextClassificationPipeline(folder: dir, options: options)
             // Many batches: the [in, out] weight copy (built once, a pass over the encoder's
             // weights) pays for itself (InferenceLayout.swift).
-            if items.count >= 32 { m.setInferenceWeightLayout(true) }
-            var encoded = EncodedClassificationSet(ids: [], typeIds: [], labels: [])
-            for (a, b) in items {
-                let e = try tok.encode(a, pair: b)
-                encoded.ids.append(e.ids)
-                encoded.typeIds.append(e.typeIds)
-            }
-            let C = m.config.numLabels
-            var start = 0
-            while start < items.count {
-                let idx = start..<min(start + batchSize, items.count)
-                let logits = try m(encoded.batch(ArraySlice(idx), padId: loaded.padTokenId, withLabels: false)).logits!
-                for (row, i) in idx.enumerated() {
-                    let r = Array(UnsafeBufferPointer(start: logits.pointer + row * C, count: C))
-                    guard r.allSatisfy(\.isFinite) else {
-                        throw ElectraError("\(model) produced non-finite logits (NaN or inf) for line \(i + 1): its weights are broken")
-                    }
-                    print(try format(r, text: items[i], config: m.config))
+            if items.count >= 32 { p.model.setInferenceWeightLayout(true) }
+            let results = try p(items, topK: labelCount, function: f, truncation: truncation || maxLength != nil, maxLength: maxLength)
+            for (item, r) in zip(items, results) {
+                if json {
+                    print(TextClassificationPipeline.json([r], singleInput: true, topKGiven: topK != nil, pairInput: item.pair != nil).serialized)
+                } else {
+                    print(r.map { String(format: "%@\t%.4f", $0.label, $0.score) }.joined(separator: "\t"))
                 }
-                start = idx.upperBound
             }
         }
-    }
-
-    func format(_ logits: [Float], text: (String, String?), config: ElectraConfig) throws -> String {
-        func name(_ c: Int) -> String { config.id2label[c] ?? "\(c)" }
-        if config.numLabels == 1 {
-            guard json else { return String(format: "%.4f", logits[0]) }
-            var o: [String: JSONValue] = ["text": .string(text.0), "score": .number(Double(logits[0]))]
-            if let p = text.1 { o["pair"] = .string(p) }
-            return String(decoding: try JSONValue.object(o).serialized(pretty: false), as: UTF8.self)
-        }
-        let mx = logits.max()!
-        let ex = logits.map { Foundation.exp($0 - mx) }
-        let z = ex.reduce(0, +)
-        let probs = ex.map { $0 / z }
-        let best = probs.indices.max { probs[$0] < probs[$1] }!
-        guard json else {
-            let all = probs.indices.map { "\(name($0)): \(String(format: "%.4f", probs[$0]))" }.joined(separator: ", ")
-            return "\(name(best))\t\(all)"
-        }
-        var o: [String: JSONValue] = [
-            "text": .string(text.0), "label": .string(name(best)),
-            "probabilities": .object(Dictionary(uniqueKeysWithValues: probs.indices.map { (name($0), JSONValue.number(Double(probs[$0]))) })),
-        ]
-        if let p = text.1 { o["pair"] = .string(p) }
-        return String(decoding: try JSONValue.object(o).serialized(pretty: false), as: UTF8.self)
     }
 }
 
 /// `--task` as given, or (when absent) the task the model folder's config names (sequence
 /// classification when it names another head or none).
-func resolvedTask(_ task: String?, model: String) throws -> ElectraTask {
+func resolvedTask(_ task: String?, model: URL) throws -> ElectraTask {
     let supported: [ElectraTask] = [.sequenceClassification, .tokenClassification, .multipleChoice, .questionAnswering]
     if let task {
         guard let t = ElectraTask(rawValue: task), supported.contains(t) else {
@@ -183,7 +196,7 @@ func resolvedTask(_ task: String?, model: String) throws -> ElectraTask {
         }
         return t
     }
-    let url = URL(fileURLWithPath: model).appendingPathComponent("config.json")
+    let url = model.appendingPathComponent("config.json")
     guard let config = try? ElectraConfig.load(from: url), let t = try? ElectraTask.fromConfig(config), supported.contains(t) else {
         return .sequenceClassification
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Electra
 import ElectraKernels
+import ElectraPipelines
 import ElectraTokenizers
 import ElectraTraining
 import Foundation
@@ -30,16 +31,17 @@ struct Demo: ParsableCommand {
         try runReportingErrors {
             try ThreadOption.apply(threads)
             guard pretrainSeconds >= 0 && pretrainSeconds <= 3600 else { throw ElectraError("--pretrain-seconds must be in 0...3600, got \(pretrainSeconds)") }
-            let discDir = try discriminator.map { URL(fileURLWithPath: $0) }
+            let discDir = try discriminator.map { try ModelArgument.folder($0, option: "--discriminator") }
                 ?? ShippedModel.locate(ShippedModel.discriminator, option: "--discriminator", expected: ElectraForPreTraining.architecture)
-            let genDir = try generator.map { URL(fileURLWithPath: $0) }
+            let genDir = try generator.map { try ModelArgument.folder($0, option: "--generator") }
                 ?? ShippedModel.locate(ShippedModel.generator, option: "--generator", expected: ElectraForMaskedLM.architecture)
-            let (disc, tok) = try ShippedModel.load(ElectraForPreTraining.self, discDir, command: "demo")
-            let (gen, _) = try ShippedModel.load(ElectraForMaskedLM.self, genDir, command: "demo")
+            let detector = try ReplacedTokenDetectionPipeline(folder: discDir)
+            let filler = try FillMaskPipeline(folder: genDir)
+            let tok = detector.tokenizer
             let held = try TextInput.lines(try sentences ?? ShippedModel.resource("examples/demo/heldout-sentences.txt", option: "--sentences").path).map(String.init)
             guard temperature.isFinite && temperature > 0 else { throw ElectraError("--temperature must be a positive number, got \(temperature)") }
             guard liveTemperature.isFinite && liveTemperature > 0 else { throw ElectraError("--live-temperature must be a positive number, got \(liveTemperature)") }
-            var corrupter = Corrupter(generator: gen, discriminator: disc, tokenizer: tok, rng: Xoshiro256(seed: seed), temperature: temperature)
+            var corrupter = try TextCorrupter(generator: filler.model, discriminator: detector.model, tokenizer: tok, seed: seed, temperature: temperature)
 
             say("""
             ELECTRA trains two models together. A small generator learns to fill in masked words; \
@@ -68,11 +70,10 @@ struct Demo: ParsableCommand {
             say(String(format: "   guessing at the same rate would give precision %.3f\n", stats.replacedShare))
 
             say("3. The generator fills in [MASK]. Its rewrites should be plausible but imperfect. This one has the discriminator's size: in a CPU budget a smaller one never got past word frequencies (docs/pretraining.md).")
-            let filler = MaskFiller(model: gen, tokenizer: tok)
             for text in ["the capital of france is [MASK] .", "she played the [MASK] in the school orchestra .",
                          "the river flows into the [MASK] sea .", "he was born in [MASK] and studied law ."] {
-                let masks = try filler.run(text, topK: 5)
-                let c = masks[0].candidates.map { String(format: "%@ %.2f", $0.token, $0.probability) }.joined(separator: ", ")
+                let masks = try filler(text, topK: 5)
+                let c = masks[0].map { String(format: "%@ %.2f", $0.tokenString, $0.score) }.joined(separator: ", ")
                 say("   \(text)\n      -> \(c)")
             }
 
@@ -133,82 +134,29 @@ struct Demo: ParsableCommand {
     static let liveTemperatureDefault: Float = 2
 }
 
-/// Rewrites 15% of a sentence's tokens with the generator's samples (as pretraining does)
-/// and scores every token with the discriminator.
-struct Corrupter {
-    let generator: ElectraForMaskedLM
-    let discriminator: ElectraForPreTraining
-    let tokenizer: ElectraTokenizer
-    var rng: Xoshiro256
-    let temperature: Float
-
-    struct Corrupted {
-        var original: [Int], rewritten: [Int]
-        var chosen: Set<Int>
-        var probabilities: [Double]  // per token of `rewritten` (no [CLS]/[SEP])
-
-        func display(_ tok: ElectraTokenizer) -> String {
-            wordsJoined(rewritten.indices.map { i in
-                let t = tok.idToToken(rewritten[i]) ?? "?"
-                let shown = chosen.contains(i) ? (t.hasPrefix("##") ? "##[" + t.dropFirst(2) + "]" : "[" + t + "]") : t
-                return probabilities[i] > 0.5 ? shown + "*" : shown
-            })
-        }
-
-        func markedWords(_ tok: ElectraTokenizer) -> String {
-            rewritten.indices.filter { probabilities[$0] > 0.5 }.map { i in
-                let t = tok.idToToken(rewritten[i]) ?? "?"
-                let truth = rewritten[i] != original[i] ? "replaced" : "original"
-                return String(format: "%@ (p %.2f, %@)", t, probabilities[i], truth)
-            }.joined(separator: ", ")
-        }
+/// How the demo shows a corrupted sentence.
+extension TextCorrupter.Corrupted {
+    func display(_ tok: ElectraTokenizer) -> String {
+        wordsJoined(rewritten.indices.map { i in
+            let t = tok.idToToken(rewritten[i]) ?? "?"
+            let shown = chosen.contains(i) ? (t.hasPrefix("##") ? "##[" + t.dropFirst(2) + "]" : "[" + t + "]") : t
+            return probabilities[i] > 0.5 ? shown + "*" : shown
+        })
     }
 
-    mutating func corrupt(_ sentences: [String]) throws -> [Corrupted] {
-        var tok = tokenizer
-        try tok.setTruncation(nil)
-        tok.padding = nil
-        let limit = min(discriminator.config.maxPositionEmbeddings, generator.config.maxPositionEmbeddings) - 2
-        var items: [Corrupted] = []
-        for s in sentences {
-            let ids = Array(try tok.encode(s, addSpecialTokens: false).ids.prefix(limit))
-            guard !ids.isEmpty else { continue }
-            let n = max(1, Int((Double(ids.count) * 0.15).rounded()))
-            var order = Array(ids.indices)
-            for j in 0..<n { order.swapAt(j, j + Int(rng.next() % UInt64(order.count - j))) }
-            items.append(Corrupted(original: ids, rewritten: ids, chosen: Set(order.prefix(n)), probabilities: []))
-        }
-        guard !items.isEmpty else { return [] }
-        let L = items.map(\.original.count).max()! + 2
-        func batch(_ rows: [[Int]]) -> ElectraInputs {
-            var x = ElectraInputs(inputIds: IntTensor(shape: [rows.count, L], values: rows.flatMap { [tok.clsTokenId] + $0 + [tok.sepTokenId] + Array(repeating: tok.padTokenId, count: L - $0.count - 2) }))
-            x.attentionMask = IntTensor(shape: [rows.count, L], values: rows.flatMap { Array(repeating: 1, count: $0.count + 2) + Array(repeating: 0, count: L - $0.count - 2) })
-            return x
-        }
-        let masked = items.map { item in item.original.indices.map { item.chosen.contains($0) ? tok.maskTokenId : item.original[$0] } }
-        let logits = try generator(batch(masked)).logits!
-        let V = generator.config.vocabSize
-        for b in items.indices {
-            let positions = items[b].chosen.sorted()
-            let rows = positions.map { (b * L + $0 + 1) * V }
-            let gathered = rows.flatMap { Array(UnsafeBufferPointer(start: logits.pointer + $0, count: V)) }
-            let uniforms = positions.map { _ in rng.nextUniform() }
-            let samples = sampleCategorical(logits: gathered, rows: positions.count, classes: V, temperature: temperature, uniforms: uniforms).samples
-            for (p, s) in zip(positions, samples) { items[b].rewritten[p] = s }
-        }
-        let z = try discriminator(batch(items.map(\.rewritten))).logits!.scalars
-        for b in items.indices {
-            items[b].probabilities = items[b].rewritten.indices.map { 1 / (1 + exp(-Double(z[b * L + $0 + 1]))) }
-        }
-        return items
+    func markedWords(_ tok: ElectraTokenizer) -> String {
+        rewritten.indices.filter { probabilities[$0] > 0.5 }.map { i in
+            let t = tok.idToToken(rewritten[i]) ?? "?"
+            return String(format: "%@ (p %.2f, %@)", t, probabilities[i], isReplaced(i) ? "replaced" : "original")
+        }.joined(separator: ", ")
     }
 }
 
 extension DetectionScore {
     /// Every token of a rewritten sentence, called replaced at p > 0.5.
-    mutating func add(_ c: Corrupter.Corrupted) {
+    mutating func add(_ c: TextCorrupter.Corrupted) {
         for i in c.rewritten.indices {
-            add(score: Float(c.probabilities[i]), predicted: c.probabilities[i] > 0.5, replaced: c.rewritten[i] != c.original[i])
+            add(score: c.probabilities[i], predicted: c.probabilities[i] > 0.5, replaced: c.isReplaced(i))
         }
     }
 }

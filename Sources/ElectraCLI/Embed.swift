@@ -1,5 +1,6 @@
 import ArgumentParser
 import Electra
+import ElectraPipelines
 import ElectraTokenizers
 import ElectraTraining
 import Foundation
@@ -23,10 +24,9 @@ struct Embed: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let dtype = try running.apply()
-            guard let pool = SentenceEmbedder.Pooling(rawValue: pooling) else {
+            guard let pool = SentenceEmbeddingPipeline.Pooling(rawValue: pooling) else {
                 throw ElectraError("--pooling must be mean or cls, got '\(pooling)'")
             }
-            guard batchSize > 0 else { throw ElectraError("--batch-size must be positive, got \(batchSize)") }
             let format = try output.map { path -> String in
                 let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
                 guard ext == "safetensors" || ext == "jsonl" else {
@@ -43,26 +43,20 @@ struct Embed: ParsableCommand {
                 guard !texts.isEmpty else { throw ElectraError("give texts or --file") }
                 inputs = texts
             }
-            let dir = URL(fileURLWithPath: model)
-            let (m, report) = try ElectraModel.load(from: dir)
-            m.setInferenceDType(dtype)
-            if !report.missing.isEmpty { warn("\(dir.path) lacks \(report.missing.count) encoder weights (initialised at random): \(report.missing.prefix(3).joined(separator: ", "))") }
-            let (tok, _) = try TokenizerFiles.load(dir, hint: "the model folder must hold its tokenizer files")
-            var embedder = SentenceEmbedder(model: m, tokenizer: tok)
-            embedder.pooling = pool
-            embedder.layer = layer
-            embedder.normalize = normalize
-            embedder.batchSize = batchSize
-            if let maxLength { embedder.maxLength = maxLength }
-            _ = try embedder.layerIndex()
-
-            var vectors: [[Float]] = []
+            let dir = try ModelArgument.folder(model, option: "--model")
             let progress = BatchProgress(total: inputs.count, unit: "texts")
-            for start in stride(from: 0, to: inputs.count, by: batchSize * 8) {
-                vectors += try embedder.embed(Array(inputs[start..<min(start + batchSize * 8, inputs.count)]))
-                progress.update(vectors.count)
+            var options = try running.pipelineOptions(dtype, batchSize: batchSize)
+            options.progress = { done, _ in progress.update(done) }
+            let embedder = try SentenceEmbeddingPipeline(folder: dir, options: options)
+            let settings = SentenceEmbeddingPipeline.Settings(pooling: pool, layer: layer, normalize: normalize, maxLength: maxLength)
+            do { _ = try embedder.layerIndex(layer) } catch { throw ElectraError("--\(error)") }
+            if let maxLength, !(3...embedder.model.config.maxPositionEmbeddings).contains(maxLength) {
+                throw ElectraError("--max-length must be in 3...\(embedder.model.config.maxPositionEmbeddings), got \(maxLength)")
             }
-            if embedder.truncated > 0 { warn("\(embedder.truncated) text(s) were longer than \(embedder.maxLength) tokens and were cut to that length") }
+            let embedded = try embedder(inputs, settings: settings)
+            let vectors = embedded.map(\.vector)
+            let cut = embedded.filter(\.truncated).count
+            if cut > 0 { warn("\(cut) text(s) were longer than \(maxLength ?? min(512, embedder.model.config.maxPositionEmbeddings)) tokens and were cut to that length") }
 
             func jsonLines() throws -> Data {
                 var data = Data()

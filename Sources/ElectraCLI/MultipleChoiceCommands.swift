@@ -39,7 +39,7 @@ enum MultipleChoiceCLI {
         let (m, tok) = try load(model)
         let rows = try MultipleChoiceFile.read(URL(fileURLWithPath: file))
         let set = try EncodedChoiceSet(rows, tokenizer: tok, maxLength: try checkedMaxLength(maxLength, config: m.config))
-        return (rows, try set.probabilities(m, batchSize: batchSize, padId: tok.padTokenId))
+        return (rows, try set.probabilities(m, batchSize: batchSize, padId: tok.padTokenId, progress: progressLine("questions")))
     }
 
     static func evaluate(model: String, data: String, maxLength: Int?, batchSize: Int) throws {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Electra
+import ElectraPipelines
 import ElectraTokenizers
 import Foundation
 
@@ -32,78 +33,85 @@ enum ShippedModel {
         }
         return list
     }
-
-    /// Loads a folder that must hold `Model`'s head: another architecture, or a folder whose
-    /// head weights are missing, is an error naming what was expected.
-    static func load<Model: ElectraHeadModel>(_ type: Model.Type, _ dir: URL, command: String) throws -> (Model, ElectraTokenizer) {
-        let config = try ElectraConfig.load(from: try ModelFolder.configURL(dir))
-        if let arch = config.architectures?.first, arch != Model.architecture {
-            throw ElectraError("\(dir.path) holds an \(arch); \(command) needs an \(Model.architecture) folder")
-        }
-        let (model, report) = try Model.load(config: config, weights: try CheckpointWeights.open(dir))
-        let head = report.missing.filter { !$0.hasPrefix("electra.") }
-        guard head.isEmpty else {
-            throw ElectraError("\(dir.path) lacks the \(Model.architecture) head (\(head.joined(separator: ", "))); \(command) needs a trained \(Model.architecture) folder")
-        }
-        let (tok, _) = try TokenizerFiles.load(dir, hint: "the model folder must hold its tokenizer files")
-        model.setInferenceDType(RunOptions.loadedDType)
-        return (model, tok)
-    }
 }
 
 struct Detect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Replaced-token detection: per token, the probability that it was replaced, with a discriminator.",
-        discussion: "Prints each token with its word and probability, marks those above the threshold, and lists the replaced words. Text longer than the model's positions is read in consecutive windows.")
+        discussion: "Prints each token with its word and probability, marks those above the threshold, and lists the replaced words. Text longer than the model's positions is read in consecutive windows. --json: one object per text: text, tokens (token, word, start, end, probability; offsets in characters), words (word, start, end, probability = the highest of its tokens, replaced).")
 
     @Option(help: "An HF ElectraForPreTraining folder (default: the shipped \(ShippedModel.discriminator)).") var model: String?
     @Option(help: "A file of lines, one text each; - reads standard input.") var file: String?
     @Argument(help: "The text.") var text: String?
     @Option(help: "Probability above which a token counts as replaced.") var threshold: Double = 0.5
+    @Option(help: "Texts per forward pass.") var batchSize = 32
     @Flag(help: "One JSON object per text.") var json = false
     @OptionGroup var running: RunOptions
 
     func run() throws {
         try runReportingErrors {
-            _ = try running.apply()
+            let dtype = try running.apply()
             guard threshold > 0 && threshold < 1 else { throw ElectraError("--threshold must be in (0, 1), got \(threshold)") }
             let texts = try inputTexts(text, file)
-            let dir = try model.map { URL(fileURLWithPath: $0) }
+            let dir = try model.map { try ModelArgument.folder($0, option: "--model") }
                 ?? ShippedModel.locate(ShippedModel.discriminator, option: "--model", expected: ElectraForPreTraining.architecture)
-            let (m, tok) = try ShippedModel.load(ElectraForPreTraining.self, dir, command: "detect")
-            for t in texts {
-                let r = try ReplacedTokenDetector(model: m, tokenizer: tok).run(t)
-                print(json ? r.json(threshold: threshold) : r.table(threshold: threshold))
+            let pipeline = try ReplacedTokenDetectionPipeline(folder: dir, options: try running.pipelineOptions(dtype, batchSize: batchSize))
+            let t = Float(threshold)
+            for r in try pipeline(texts) {
+                print(json ? r.json(threshold: t).serialized : Self.table(r, threshold: t))
             }
         }
+    }
+
+    static func table(_ r: ReplacedTokenDetectionPipeline.Result, threshold: Float) -> String {
+        var lines = ["text: \(r.text)", "token                p(replaced)"]
+        for t in r.tokens {
+            let mark = t.probability > threshold ? "  <- replaced" : ""
+            lines.append(t.token.padding(toLength: 20, withPad: " ", startingAt: 0) + String(format: " %.3f", t.probability) + mark)
+        }
+        let words = r.replacedWords(threshold: threshold).map(\.word)
+        lines.append("replaced (p > \(threshold)): \(words.isEmpty ? "none" : words.joined(separator: ", "))")
+        return lines.joined(separator: "\n")
     }
 }
 
 struct FillMask: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fill-mask",
-        abstract: "The generator's top candidates, with probabilities, for each [MASK] in a text.")
+        abstract: "The generator's top candidates, with probabilities, for each [MASK] in a text.",
+        discussion: "--json prints what HF's pipeline(\"fill-mask\") returns for the text: a list of {score, token, token_str, sequence}, a list of such lists for several masks; one value per line of --file.")
 
     @Option(help: "An HF ElectraForMaskedLM folder (default: the shipped \(ShippedModel.generator)).") var model: String?
     @Option(help: "A file of lines, one text each; - reads standard input.") var file: String?
     @Argument(help: "Text with one or more [MASK] tokens.") var text: String?
     @Option(help: "Candidates per [MASK].") var topK = 5
-    @Flag(help: "One JSON object per text.") var json = false
+    @Option(help: "Score only this token (repeat for several), as HF's targets.") var target: [String] = []
+    @Option(help: "Texts per forward pass.") var batchSize = 32
+    @Flag(help: "HF pipeline() JSON, one value per text.") var json = false
     @OptionGroup var running: RunOptions
 
     func run() throws {
         try runReportingErrors {
-            _ = try running.apply()
+            let dtype = try running.apply()
             guard topK > 0 else { throw ElectraError("--top-k must be positive, got \(topK)") }
             let texts = try inputTexts(text, file)
-            let dir = try model.map { URL(fileURLWithPath: $0) }
+            let dir = try model.map { try ModelArgument.folder($0, option: "--model") }
                 ?? ShippedModel.locate(ShippedModel.generator, option: "--model", expected: ElectraForMaskedLM.architecture)
-            let (m, tok) = try ShippedModel.load(ElectraForMaskedLM.self, dir, command: "fill-mask")
-            for t in texts {
-                let masks = try MaskFiller(model: m, tokenizer: tok).run(t, topK: min(topK, m.config.vocabSize))
-                print(json ? MaskFiller.json(t, masks) : MaskFiller.table(t, masks))
+            let pipeline = try FillMaskPipeline(folder: dir, options: try running.pipelineOptions(dtype, batchSize: batchSize))
+            let results = try pipeline(texts, topK: topK, targets: target.isEmpty ? nil : target)
+            for (t, masks) in zip(texts, results) {
+                print(json ? FillMaskPipeline.json([masks], singleInput: true).serialized : Self.table(t, masks))
             }
         }
+    }
+
+    static func table(_ text: String, _ masks: [[FillMaskPipeline.Candidate]]) -> String {
+        var lines = ["text: \(text)"]
+        for (k, m) in masks.enumerated() {
+            let c = m.map { String(format: "%@ %.3f", $0.tokenString, $0.score) }.joined(separator: ", ")
+            lines.append("[MASK] \(k + 1): \(c)")
+        }
+        return lines.joined(separator: "\n")
     }
 }
 

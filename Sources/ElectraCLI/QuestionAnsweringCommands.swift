@@ -58,7 +58,7 @@ enum QuestionAnsweringCLI {
         let length = try checkedMaxLength(s.maxLength ?? min(384, m.config.maxPositionEmbeddings), config: m.config)
         let features = try SquadFeatures(questions, tokenizer: tok, maxLength: length, docStride: s.docStride)
         let p = try features.predictions(m, batchSize: s.batchSize, padId: tok.padTokenId, maxAnswerLength: s.maxAnswerLength,
-                                         version2: version2, nullThreshold: s.nullThreshold)
+                                         version2: version2, nullThreshold: s.nullThreshold, progress: progressLine("windows"))
         return (p.answers, p.nullOdds, version2)
     }
 
@@ -70,12 +70,7 @@ enum QuestionAnsweringCLI {
         print(String(decoding: try JSONValue.object(metrics.mapValues { .number($0) }).serialized(pretty: false), as: UTF8.self))
     }
 
-    static func predict(model: String, input: String?, output: String?, nullOdds: String?, question: String?, context: String?, _ s: Settings) throws {
-        if let question, let context {
-            let (answers, _, _) = try answer(model, [SquadQuestion(id: "q", question: question, context: context, answers: [], isImpossible: false)], s)
-            print(answers["q"] ?? "")
-            return
-        }
+    static func predict(model: String, input: String?, output: String?, nullOdds: String?, _ s: Settings) throws {
         guard let input, let output else { throw ElectraError("--task question-answering predicts --input dev.json --output predictions.json, or --question Q --context C") }
         let (answers, odds, _) = try answer(model, try read(input).questions, s)
         try AtomicFile.write(try JSONValue.object(answers.mapValues { .string($0) }).serialized(pretty: true), to: URL(fileURLWithPath: output))

@@ -1,4 +1,5 @@
 import Electra
+import ElectraPipelines
 import ElectraTokenizers
 import ElectraTraining
 import Foundation
@@ -52,7 +53,7 @@ enum TokenClassificationCLI {
         let set = try TokenClassificationSet(sentences, file: url.lastPathComponent, tokenizer: tok,
                                              maxLength: try checkedMaxLength(maxLength, config: m.config), labelIds: m.config.label2id)
         reportUnknown(set, m.config.label2id, file: url.lastPathComponent)
-        let r = try EntityMetrics.evaluate(gold: sentences.map(\.tags), predicted: try set.predict(m, batchSize: batchSize, padId: tok.padTokenId))
+        let r = try EntityMetrics.evaluate(gold: sentences.map(\.tags), predicted: try set.predict(m, batchSize: batchSize, padId: tok.padTokenId, progress: progressLine("windows")))
         if json {
             print(String(decoding: try r.json.serialized(pretty: false), as: UTF8.self))
             return
@@ -72,7 +73,7 @@ enum TokenClassificationCLI {
         let sentences = try CoNLL.parse(text, file: url.lastPathComponent, tagColumn: tagColumn)
         let set = try TokenClassificationSet(sentences, file: url.lastPathComponent, tokenizer: tok,
                                              maxLength: try checkedMaxLength(maxLength, config: m.config), labelIds: nil)
-        let predicted = try set.predict(m, batchSize: batchSize, padId: tok.padTokenId)
+        let predicted = try set.predict(m, batchSize: batchSize, padId: tok.padTokenId, progress: progressLine("windows"))
         var byLine: [Int: String] = [:]
         for (s, tags) in zip(sentences, predicted) { for (line, t) in zip(s.lines, tags) { byLine[line] = t } }
         var out = ""
@@ -86,48 +87,14 @@ enum TokenClassificationCLI {
         FileHandle.standardError.write(Data("\(sentences.count) sentences tagged -> \(output)\n".utf8))
     }
 
-    /// Entities in free text, with character spans.
-    static func predictText(model: String, texts: [String], maxLength: Int?, json: Bool) throws {
-        let (m, tok) = try load(model)
-        for text in texts {
-            let scalars = Array(text.unicodeScalars)
-            // Words as the tokenizer's pre-tokenizer splits them, with their character spans.
-            var t = tok
-            try t.setTruncation(nil)
-            t.padding = nil
-            let enc = try t.encode(text, addSpecialTokens: false)
-            var words: [String] = [], spans: [Range<Int>] = []
-            for (i, w) in enc.wordIds.enumerated() {
-                guard let w else { continue }
-                if w == words.count {
-                    spans.append(enc.offsets[i])
-                    words.append("")
-                } else if w == words.count - 1 {
-                    spans[w] = spans[w].lowerBound..<enc.offsets[i].upperBound
-                }
-            }
-            for k in words.indices { words[k] = String(String.UnicodeScalarView(scalars[spans[k]])) }
-            guard !words.isEmpty else { throw ElectraError("the text has no words") }
-            let sentence = CoNLLSentence(words: words, tags: words.map { _ in "O" }, lines: words.map { _ in 1 })
-            let set = try TokenClassificationSet([sentence], file: "text", tokenizer: tok,
-                                                 maxLength: try checkedMaxLength(maxLength, config: m.config), labelIds: nil)
-            let tags = try set.predict(m, batchSize: 32, padId: tok.padTokenId)[0]
-            let entities = EntityMetrics.chunks(tags).map { c -> (String, String, Int, Int) in
-                let range = spans[c.start].lowerBound..<spans[c.end].upperBound
-                return (c.type, String(String.UnicodeScalarView(scalars[range])), range.lowerBound, range.upperBound)
-            }
-            if json {
-                var list: [JSONValue] = []
-                for e in entities {
-                    let fields: [String: JSONValue] = ["type": .string(e.0), "text": .string(e.1), "start": .number(Double(e.2)), "end": .number(Double(e.3))]
-                    list.append(.object(fields))
-                }
-                let obj = JSONValue.object(["text": .string(text), "entities": .array(list)])
-                print(String(decoding: try obj.serialized(pretty: false), as: UTF8.self))
-            } else {
-                print(entities.isEmpty ? "\(text)\n  (no entities)" : "\(text)\n" + entities.map { "  \($0.0) \"\($0.1)\" [\($0.2), \($0.3))" }.joined(separator: "\n"))
-            }
+    /// Entities of one text for a person: label, score, the text and its character span.
+    static func table(_ text: String, _ entities: [TokenClassificationPipeline.Entity]) -> String {
+        let scalars = Array(text.unicodeScalars)
+        let lines = entities.map { e -> String in
+            let span = e.end <= scalars.count ? String(String.UnicodeScalarView(scalars[e.start..<e.end])) : e.word
+            return String(format: "  %@ %.4f \"%@\" [%d, %d)", e.entity, e.score, span, e.start, e.end)
         }
+        return "\(text)\n" + (lines.isEmpty ? "  (no entities)" : lines.joined(separator: "\n"))
     }
 }
 

@@ -11,6 +11,12 @@ extension ElectraTokenizer {
             if skipSpecialTokens && core.specialTokenStrings.contains(t) { continue }
             tokens.append(t)
         }
+        return decodeTokens(tokens, cleanUpTokenizationSpaces: cleanUpTokenizationSpaces)
+    }
+
+    /// Token strings back to text, as HF `convert_tokens_to_string` (the decoder alone): what
+    /// pipelines show as an entity's `word`, where an [UNK] stands for the original text.
+    public func decodeTokens(_ tokens: [String], cleanUpTokenizationSpaces: Bool? = nil) -> String {
         guard let decoder = core.decoder else { return tokens.joined(separator: " ") }
         let cleanup = cleanUpTokenizationSpaces ?? decoder.cleanup
         var out = ""

@@ -111,21 +111,27 @@ extension CLITests {
         let out = tmp.appendingPathComponent("clf")
         #expect(try run(finetuneArgs(w, out)).status == 0)
         let text = Data("a fine film\na dull mess\tmaybe a pair\nlovely\n".utf8)
-        let one = try run(["predict", "--model", out.path, "--file", "-", "--json", "--batch-size", "1"], stdin: text)
-        let three = try run(["predict", "--model", out.path, "--file", "-", "--json", "--batch-size", "3"], stdin: text)
+        let one = try run(["predict", "--model", out.path, "--file", "-", "--json", "--top-k", "all", "--batch-size", "1"], stdin: text)
+        let three = try run(["predict", "--model", out.path, "--file", "-", "--json", "--top-k", "all", "--batch-size", "3"], stdin: text)
         #expect(one.status == 0 && three.status == 0, "\(one.stderr) \(three.stderr)")
-        let rows = try one.stdout.split(separator: "\n").map { try JSONValue.parse(Data($0.utf8), source: "predict").objectValue! }
-        let batched = try three.stdout.split(separator: "\n").map { try JSONValue.parse(Data($0.utf8), source: "predict").objectValue! }
-        #expect(rows.count == 3 && rows[1]["pair"]?.stringValue == "maybe a pair" && rows[0]["text"]?.stringValue == "a fine film")
+        // HF pipeline() values: with top_k, a list of {label, score} per line, best first.
+        let rows = try one.stdout.split(separator: "\n").map { try JSONValue.parse(Data($0.utf8), source: "predict").arrayValue! }
+        let batched = try three.stdout.split(separator: "\n").map { try JSONValue.parse(Data($0.utf8), source: "predict").arrayValue! }
+        #expect(rows.count == 3 && rows.allSatisfy { $0.count == 2 })
         for (a, b) in zip(rows, batched) {
-            #expect(a["label"]?.stringValue == b["label"]?.stringValue)
-            let pa = a["probabilities"]!.objectValue!, pb = b["probabilities"]!.objectValue!
-            #expect(Set(pa.keys) == ["0", "1"])
-            for k in pa.keys { #expect(abs(pa[k]!.doubleValue! - pb[k]!.doubleValue!) < 1e-5) }
+            let la = a.map { $0.objectValue!["label"]!.stringValue! }, lb = b.map { $0.objectValue!["label"]!.stringValue! }
+            #expect(la == lb && Set(la) == ["0", "1"])
+            let sa = a.map { $0.objectValue!["score"]!.doubleValue! }, sb = b.map { $0.objectValue!["score"]!.doubleValue! }
+            #expect(sa[0] >= sa[1] && abs(sa[0] + sa[1] - 1) < 1e-5)
+            for (x, y) in zip(sa, sb) { #expect(abs(x - y) < 1e-5) }
         }
-        // The base example is no classifier: its head is random, and predict says so.
+        // Without --top-k: HF's default, the best label in a list of one.
+        let best = try run(["predict", "--model", out.path, "--json", "a fine film"])
+        let value = try JSONValue.parse(Data(best.stdout.utf8), source: "predict").arrayValue!
+        #expect(value.count == 1 && value[0].objectValue!["label"]!.stringValue! == rows[0][0].objectValue!["label"]!.stringValue!)
+        // The base example is no classifier (a discriminator): predict refuses it.
         let raw = try run(["predict", "--model", w.model.path, "some text"])
-        #expect(raw.status == 0 && raw.stderr.contains("not a fine-tuned classifier"), "\(raw.stderr)")
+        #expect(raw.status != 0 && raw.stderr.contains("needs an ElectraForSequenceClassification folder"), "\(raw.stderr)")
         let missing = try run(["predict", "--model", out.path, "--file", tmp.appendingPathComponent("none.txt").path])
         #expect(missing.status != 0 && missing.stderr.contains("none.txt does not exist"), "\(missing.stderr)")
     }

@@ -3,7 +3,7 @@ import Foundation
 /// The progress line of a long batch inference over a file (evaluate, predict, embed):
 /// items done, items per second and the time left, on stderr, redrawn at most twice a second
 /// on a terminal and every 15 s otherwise, and only once the job has run for a second.
-public final class BatchProgress {
+public final class BatchProgress: @unchecked Sendable {
     let total: Int
     let unit: String
     let start = Date()

@@ -147,9 +147,9 @@ public enum TrainerCheckpoints {
     }
 
     /// Copies `file` into `dir`, replacing a file of the same name.
+    /// Copies a tokenizer (or other) file into a model folder, replacing what is there; a
+    /// tokenizer.json loses fixed padding/truncation (TokenizerFileCopy).
     public static func copyReplacing(_ file: URL, into dir: URL) throws {
-        let dst = dir.appendingPathComponent(file.lastPathComponent)
-        try? FileManager.default.removeItem(at: dst)
-        try FileManager.default.copyItem(at: file, to: dst)
+        try TokenizerFileCopy.copy(file, to: dir.appendingPathComponent(file.lastPathComponent))
     }
 }

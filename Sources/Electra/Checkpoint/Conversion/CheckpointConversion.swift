@@ -102,7 +102,7 @@ public enum CheckpointConversion {
     static func copyTokenizerFiles(from dir: URL, to output: URL) throws {
         for f in tokenizerFiles {
             let src = dir.appendingPathComponent(f)
-            if FileManager.default.fileExists(atPath: src.path) { try copyFile(src, to: output.appendingPathComponent(f)) }
+            if FileManager.default.fileExists(atPath: src.path) { try TokenizerFileCopy.copy(src, to: output.appendingPathComponent(f)) }
         }
     }
 

@@ -138,11 +138,11 @@ public struct EncodedChoiceSet: Sendable {
     }
 
     /// Per example, the choice probabilities (softmax over the choice logits).
-    public func probabilities(_ model: ElectraForMultipleChoice, batchSize: Int, padId: Int) throws -> [[Double]] {
+    public func probabilities(_ model: ElectraForMultipleChoice, batchSize: Int, padId: Int,
+                              progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> [[Double]] {
         var out: [[Double]] = []
-        let progress = BatchProgress(total: count, unit: "questions")
         for start in stride(from: 0, to: count, by: max(batchSize, 1)) {
-            defer { progress.update(min(start + batchSize, count)) }
+            defer { progress?(min(start + batchSize, count), count) }
             let idx = Array(start..<min(start + batchSize, count))
             let z = try model(batch(idx[...], padId: padId, withLabels: false)).logits!.scalars
             for row in idx.indices {

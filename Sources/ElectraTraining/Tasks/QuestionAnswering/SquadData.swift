@@ -143,12 +143,12 @@ public struct SquadFeatures: Sendable {
     /// the null score (the lowest [CLS] start + end over the windows) beats the best span by more
     /// than `nullThreshold`. Also each question's null odds (null score - best span score).
     public func predictions(_ model: ElectraForQuestionAnswering, batchSize: Int, padId: Int, maxAnswerLength: Int = 30, nBest: Int = 20,
-                            version2: Bool, nullThreshold: Double = 0) throws -> (answers: [String: String], nullOdds: [String: Double]) {
+                            version2: Bool, nullThreshold: Double = 0,
+                            progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> (answers: [String: String], nullOdds: [String: Double]) {
         var best = [(score: Double, text: String)?](repeating: nil, count: questions.count)
         var null = [Double](repeating: .infinity, count: questions.count)
-        let progress = BatchProgress(total: windows.count, unit: "windows")
         for start in stride(from: 0, to: windows.count, by: max(batchSize, 1)) {
-            defer { progress.update(min(start + batchSize, windows.count)) }
+            defer { progress?(min(start + batchSize, windows.count), windows.count) }
             let idx = Array(start..<min(start + batchSize, windows.count))
             let x = batch(idx[...], padId: padId, withPositions: false)
             let out = try model(x)

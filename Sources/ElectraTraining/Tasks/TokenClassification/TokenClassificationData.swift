@@ -88,12 +88,12 @@ public struct TokenClassificationSet: Sendable {
     }
 
     /// Each sentence's predicted tags (the argmax at each word's first subword) from `model`.
-    public func predict(_ model: ElectraForTokenClassification, batchSize: Int, padId: Int) throws -> [[String]] {
+    public func predict(_ model: ElectraForTokenClassification, batchSize: Int, padId: Int,
+                        progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> [[String]] {
         var tags = sentences.map { [String](repeating: "O", count: $0.words.count) }
         let names = model.config.id2label
-        let progress = BatchProgress(total: windows.count, unit: "windows")
         for start in stride(from: 0, to: windows.count, by: max(batchSize, 1)) {
-            defer { progress.update(min(start + batchSize, windows.count)) }
+            defer { progress?(min(start + batchSize, windows.count), windows.count) }
             let idx = Array(start..<min(start + batchSize, windows.count))
             let x = batch(idx[...], padId: padId, withLabels: false)
             let logits = try model(x).logits!

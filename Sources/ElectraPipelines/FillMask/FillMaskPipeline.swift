@@ -1,0 +1,107 @@
+import Electra
+import ElectraTokenizers
+import Foundation
+
+/// HF `pipeline("fill-mask")`: the likeliest tokens for each [MASK] of a text, from an
+/// `ElectraForMaskedLM` folder (ELECTRA's generator).
+public final class FillMaskPipeline: Sendable {
+    public struct Candidate: Sendable, Equatable {
+        public var score: Float
+        /// The token id.
+        public var token: Int
+        /// The token alone, decoded.
+        public var tokenString: String
+        /// The text with this token in the mask's place, decoded.
+        public var sequence: String
+        public var json: PipelineJSON {
+            .object([.init("score", .score(score)), .init("token", .int(token)), .init("token_str", .string(tokenString)), .init("sequence", .string(sequence))])
+        }
+    }
+
+    public let model: ElectraForMaskedLM
+    public let tokenizer: ElectraTokenizer
+    public let options: PipelineOptions
+
+    public convenience init(folder: URL, options: PipelineOptions = .init()) throws {
+        let o = try options.validated()
+        let (m, t) = try PipelineLoading.load(ElectraForMaskedLM.self, from: folder, pipeline: "fill-mask", options: o)
+        try self.init(model: m, tokenizer: t, options: o)
+    }
+
+    public init(model: ElectraForMaskedLM, tokenizer: ElectraTokenizer, options: PipelineOptions = .init()) throws {
+        self.model = model
+        self.tokenizer = try PipelineLoading.prepared(tokenizer)
+        self.options = try options.validated()
+    }
+
+    /// The ids `targets` stand for: a vocabulary entry, else the first token of its encoding (HF).
+    public func targetIds(_ targets: [String]) throws -> [Int] {
+        var ids: [Int] = []
+        for t in targets {
+            if let id = tokenizer.tokenToId(t) {
+                ids.append(id)
+            } else if let first = try tokenizer.encode(t, addSpecialTokens: false).ids.first {
+                ids.append(first)
+            }
+        }
+        let unique = Array(Set(ids)).sorted()
+        guard !unique.isEmpty else { throw ElectraError("targets \(targets) hold no token of the vocabulary") }
+        return unique
+    }
+
+    /// For each text, for each [MASK] in it (in order), the `topK` best candidates. `targets`
+    /// limits the candidates to those tokens (scored by the full softmax, as in HF).
+    public func callAsFunction(_ texts: [String], topK: Int = 5, targets: [String]? = nil) throws -> [[[Candidate]]] {
+        guard topK >= 1 else { throw ElectraError("topK must be at least 1, got \(topK)") }
+        let targetIds = try targets.map(targetIds)
+        let k = min(topK, targetIds?.count ?? model.config.vocabSize)
+        let maxLength = model.config.maxPositionEmbeddings
+        let mask = tokenizer.maskTokenId, maskName = tokenizer.idToToken(mask) ?? "[MASK]"
+        let encodings = try texts.enumerated().map { i, text -> Encoding in
+            let e = try tokenizer.encode(text)
+            guard e.ids.contains(mask) else { throw ElectraError("text \(i + 1) has no \(maskName) token; write it where a word should be predicted") }
+            guard e.count <= maxLength else { throw ElectraError("text \(i + 1) has \(e.count) tokens; the model reads at most \(maxLength)") }
+            return e
+        }
+        let V = model.config.vocabSize
+        var results = [[[Candidate]]](repeating: [], count: texts.count)
+        try BatchRunner(options: options, padId: tokenizer.padTokenId).run(encodings, forward: { try model($0) }) { index, row, L, out in
+            let ids = encodings[index].ids
+            let positions = ids.indices.filter { ids[$0] == mask }
+            let single = positions.count == 1
+            results[index] = try positions.map { p in
+                let logits = UnsafeBufferPointer(start: out.logits!.pointer + (row * L + p) * V, count: V)
+                try PipelineChecks.finite(logits, model: "the generator")
+                let probs = Scores.softmax(Array(logits))
+                let pool = targetIds ?? Array(0..<V)
+                let best = pool.sorted { probs[$0] > probs[$1] || (probs[$0] == probs[$1] && $0 < $1) }.prefix(k)
+                return best.map { id in
+                    var filled = ids
+                    filled[p] = id
+                    filled.removeAll { $0 == tokenizer.padTokenId }
+                    return Candidate(score: probs[id], token: id, tokenString: tokenizer.decode([id]),
+                                     sequence: tokenizer.decode(filled, skipSpecialTokens: single))
+                }
+            }
+        }
+        return results
+    }
+
+    public func callAsFunction(_ text: String, topK: Int = 5, targets: [String]? = nil) throws -> [[Candidate]] {
+        try self([text], topK: topK, targets: targets)[0]
+    }
+
+    public func fill(_ texts: [String], topK: Int = 5, targets: [String]? = nil) async throws -> [[[Candidate]]] {
+        try await runBlocking { try self(texts, topK: topK, targets: targets) }
+    }
+
+    /// HF's value: for a text with one mask the candidates, with several a list per mask;
+    /// several texts give a list of those.
+    public static func json(_ results: [[[Candidate]]], singleInput: Bool) -> PipelineJSON {
+        let values = results.map { masks -> PipelineJSON in
+            let lists = masks.map { PipelineJSON.array($0.map(\.json)) }
+            return lists.count == 1 ? lists[0] : .array(lists)
+        }
+        return singleInput ? values[0] : .array(values)
+    }
+}

@@ -1,0 +1,158 @@
+import Electra
+import ElectraTokenizers
+import Foundation
+
+/// HF `pipeline("question-answering")`: answer spans of a context, from an
+/// `ElectraForQuestionAnswering` folder. Long contexts are read in overlapping windows.
+public final class QuestionAnsweringPipeline: Sendable {
+    public struct Question: Sendable {
+        public var question: String
+        public var context: String
+        public init(question: String, context: String) { self.question = question; self.context = context }
+    }
+
+    public struct Answer: Sendable, Equatable {
+        public var score: Double
+        /// Character offsets (Unicode scalars) into the context.
+        public var start: Int
+        public var end: Int
+        public var answer: String
+        public var json: PipelineJSON {
+            .object([.init("score", .number(score)), .init("start", .int(start)), .init("end", .int(end)), .init("answer", .string(answer))])
+        }
+    }
+
+    /// HF's options; nil means HF's default.
+    public struct Settings: Sendable {
+        /// Answers per question (HF `top_k`, 1).
+        public var topK = 1
+        /// Overlap between windows, in tokens (HF `doc_stride`: min(maxSeqLen / 2, 128)).
+        public var docStride: Int?
+        /// Longest answer, in tokens (HF `max_answer_len`, 15).
+        public var maxAnswerLength = 15
+        /// Tokens per window, question included (HF `max_seq_len`: min(384, the model's positions)).
+        public var maxSeqLength: Int?
+        /// Also offer the empty answer, scored by [CLS] (HF `handle_impossible_answer`).
+        public var handleImpossibleAnswer = false
+        /// Widen spans to whole words (HF `align_to_words`, true).
+        public var alignToWords = true
+        public init() {}
+    }
+
+    public let model: ElectraForQuestionAnswering
+    public let tokenizer: ElectraTokenizer
+    public let options: PipelineOptions
+
+    public convenience init(folder: URL, options: PipelineOptions = .init()) throws {
+        let o = try options.validated()
+        let (m, t) = try PipelineLoading.load(ElectraForQuestionAnswering.self, from: folder, pipeline: "question-answering", options: o)
+        try self.init(model: m, tokenizer: t, options: o)
+    }
+
+    public init(model: ElectraForQuestionAnswering, tokenizer: ElectraTokenizer, options: PipelineOptions = .init()) throws {
+        self.model = model
+        self.tokenizer = try PipelineLoading.prepared(tokenizer)
+        self.options = try options.validated()
+    }
+
+    /// The best answers of each question, best first (at most `settings.topK`).
+    public func callAsFunction(_ questions: [Question], settings s: Settings = .init()) throws -> [[Answer]] {
+        guard s.topK >= 1 else { throw ElectraError("topK must be at least 1, got \(s.topK)") }
+        guard s.maxAnswerLength >= 1 else { throw ElectraError("maxAnswerLength must be at least 1, got \(s.maxAnswerLength)") }
+        let positions = model.config.maxPositionEmbeddings
+        let maxSeq = s.maxSeqLength ?? min(384, positions)
+        guard maxSeq > 3 && maxSeq <= positions else {
+            throw ElectraError("maxSeqLength must be in 4...\(positions) (the model's positions), got \(maxSeq)")
+        }
+        let stride = s.docStride ?? min(maxSeq / 2, 128)
+        guard stride >= 0 && stride <= maxSeq else { throw ElectraError("docStride (\(stride)) must be in 0...maxSeqLength (\(maxSeq))") }
+        var tok = tokenizer
+        do {
+            try tok.setTruncation(TruncationOptions(maxLength: maxSeq, strategy: .onlySecond, stride: stride))
+        } catch {
+            throw ElectraError("docStride \(stride) does not fit windows of \(maxSeq) tokens: \(error)")
+        }
+        var windows: [Encoding] = [], owner: [Int] = []
+        for (q, x) in questions.enumerated() {
+            let e: Encoding
+            do { e = try tok.encode(x.question, pair: x.context) } catch {
+                throw ElectraError("question \(q + 1) does not fit windows of \(maxSeq) tokens with docStride \(stride) (\(error)); use a shorter question or a larger maxSeqLength")
+            }
+            var main = e
+            main.overflowing = []
+            for w in [main] + e.overflowing {
+                windows.append(w)
+                owner.append(q)
+            }
+        }
+        let preTopK = s.alignToWords ? s.topK * 2 + 10 : s.topK
+        var spans = [[SpanDecoding.Span]](repeating: [], count: windows.count)
+        var nullScores = [Float](repeating: 0, count: windows.count)
+        try BatchRunner(options: options, padId: tok.padTokenId).run(windows, forward: { try model($0) }) { index, row, L, out in
+            let w = windows[index]
+            let allowed = w.count.range.map { i in w.sequenceIds[i] == 1 || w.ids[i] == tok.clsTokenId }
+            let startLogits = out.startLogits!.pointer + row * L, endLogits = out.endLogits!.pointer + row * L
+            try PipelineChecks.finite(UnsafeBufferPointer(start: startLogits, count: w.count), model: "the QA model")
+            var start = SpanDecoding.probabilities(startLogits, count: w.count, allowed: allowed)
+            var end = SpanDecoding.probabilities(endLogits, count: w.count, allowed: allowed)
+            nullScores[index] = start[0] * end[0]
+            start[0] = 0
+            end[0] = 0
+            spans[index] = SpanDecoding.best(start: start, end: end, allowed: allowed, k: preTopK, maxAnswerLength: s.maxAnswerLength)
+        }
+        var results: [[Answer]] = []
+        for (q, x) in questions.enumerated() {
+            let context = Array(x.context.unicodeScalars)
+            var answers: [Answer] = []
+            var minNull = 1_000_000.0
+            for k in windows.indices where owner[k] == q {
+                minNull = min(minNull, Double(nullScores[k]))
+                for span in spans[k] {
+                    let (a, b) = Self.characters(windows[k], span, alignToWords: s.alignToWords)
+                    let text = a < b && b <= context.count ? String(String.UnicodeScalarView(context[a..<b])) : ""
+                    // The same text from another span or window adds its score (HF).
+                    if let same = answers.firstIndex(where: { $0.answer.lowercased() == text.lowercased() }) {
+                        answers[same].score += Double(span.score)
+                    } else {
+                        answers.append(Answer(score: Double(span.score), start: a, end: b, answer: text))
+                    }
+                }
+            }
+            if s.handleImpossibleAnswer { answers.append(Answer(score: minNull, start: 0, end: 0, answer: "")) }
+            // Stable sort, best first.
+            let ranked = answers.enumerated().sorted { $0.element.score > $1.element.score || ($0.element.score == $1.element.score && $0.offset < $1.offset) }
+            results.append(ranked.prefix(s.topK).map(\.element))
+        }
+        return results
+    }
+
+    public func callAsFunction(question: String, context: String, settings: Settings = .init()) throws -> [Answer] {
+        try self([Question(question: question, context: context)], settings: settings)[0]
+    }
+
+    public func answers(_ questions: [Question], settings: Settings = .init()) async throws -> [[Answer]] {
+        try await runBlocking { try self(questions, settings: settings) }
+    }
+
+    /// The character span of a token span: from the start of its first word to the end of its
+    /// last word (within this window) when aligning to words, else the tokens' own offsets.
+    static func characters(_ w: Encoding, _ span: SpanDecoding.Span, alignToWords: Bool) -> (Int, Int) {
+        if alignToWords, let first = w.wordIds[span.start], let last = w.wordIds[span.end] {
+            let tokensOf = { (word: Int) in w.count.range.filter { w.sequenceIds[$0] == 1 && w.wordIds[$0] == word } }
+            if let a = tokensOf(first).first, let b = tokensOf(last).last {
+                return (w.offsets[a].lowerBound, w.offsets[b].upperBound)
+            }
+        }
+        return (w.offsets[span.start].lowerBound, w.offsets[span.end].upperBound)
+    }
+
+    /// HF's value: one answer is a dict, several a list; several questions give a list of those.
+    public static func json(_ results: [[Answer]], singleInput: Bool) -> PipelineJSON {
+        let values = results.map { $0.count == 1 ? $0[0].json : PipelineJSON.array($0.map(\.json)) }
+        return singleInput ? values[0] : .array(values)
+    }
+}
+
+extension Int {
+    var range: Range<Int> { 0..<self }
+}
