@@ -10,10 +10,16 @@ let package = Package(
     products: [
         .library(name: "Electra", targets: ["Electra", "ElectraKernels", "ElectraTokenizers", "ElectraPipelines", "ElectraTraining"]),
         .library(name: "ElectraHDF5", targets: ["ElectraHDF5"]),
+        // Hub names (org/name@revision) resolved into the Hugging Face cache; links AsyncHTTPClient.
+        .library(name: "ElectraHub", targets: ["ElectraHub"]),
         .executable(name: "electra", targets: ["ElectraCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The Hub client: a maintained HTTP client, SHA-256 for LFS checks, NIO for the test's mock Hub.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // OpenBLAS through pkg-config on Linux; on macOS the kernels import Accelerate instead.
@@ -39,10 +45,18 @@ let package = Package(
         // Text in, results out (HF pipeline() semantics): what library users and the server call.
         .target(name: "ElectraPipelines", dependencies: ["Electra", "ElectraTokenizers"]),
         .target(name: "ElectraHDF5", dependencies: ["Electra", "CHDF5"]),
+        .target(
+            name: "ElectraHub",
+            dependencies: [
+                "Electra",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "ElectraCLI",
             dependencies: [
-                "Electra", "ElectraTokenizers", "ElectraPipelines", "ElectraTraining", "ElectraHDF5",
+                "Electra", "ElectraTokenizers", "ElectraPipelines", "ElectraTraining", "ElectraHDF5", "ElectraHub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -54,6 +68,15 @@ let package = Package(
         .testTarget(
             name: "ElectraTests", dependencies: ["Electra", "ElectraHDF5"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "ElectraHubTests",
+            dependencies: [
+                "ElectraHub", "ElectraPipelines",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "ElectraPipelinesTests", dependencies: ["ElectraPipelines"],

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Electra
+import ElectraHub
 import ElectraPipelines
 import ElectraTokenizers
 import ElectraTraining
@@ -146,9 +147,48 @@ func progressLine(_ unit: String) -> (_ done: Int, _ total: Int) -> Void {
     }
 }
 
-/// What a model option names: a local folder (or, later in this file, a Hub name).
+/// What a model or tokenizer option names: a local folder or file when one exists there, else a
+/// Hub name (org/name or org/name@revision) resolved into the Hugging Face cache.
 enum ModelArgument {
     static func folder(_ value: String, option: String) throws -> URL {
-        URL(fileURLWithPath: value)
+        let local = URL(fileURLWithPath: value)
+        if FileManager.default.fileExists(atPath: local.path) { return local }
+        guard let name = HubName(value), !value.hasPrefix("./"), !value.hasPrefix("../") else { return local }
+        let bar = DownloadProgress()
+        do {
+            return try HubClient(progress: { file, done, total in bar.update(file, done, total) }).snapshotBlocking(name)
+        } catch let e as ElectraError {
+            bar.finish()
+            throw ElectraError("\(option) \(value) is no local folder and the Hub gave no model: \(e.message)")
+        }
+    }
+}
+
+/// A download's progress bar on a terminal's stderr (nothing when stderr is a file).
+final class DownloadProgress: @unchecked Sendable {
+    let interactive = isatty(STDERR_FILENO) != 0
+    let lock = NSLock()
+    var last = Date.distantPast, shown = false
+
+    func update(_ file: String, _ done: Int64, _ total: Int64?) {
+        guard interactive else { return }
+        lock.lock(); defer { lock.unlock() }
+        let finished = total.map { done >= $0 } ?? false
+        guard finished || Date().timeIntervalSince(last) > 0.2 else { return }
+        last = Date()
+        let mb = { (b: Int64) in String(format: "%.1f", Double(b) / 1_048_576) }
+        var line = "downloading \(file): \(mb(done)) MB"
+        if let total, total > 0 {
+            let width = 24, filled = Int(Double(width) * Double(done) / Double(total))
+            line += " of \(mb(total)) MB [" + String(repeating: "#", count: min(filled, width)) + String(repeating: ".", count: max(0, width - filled)) + "]"
+        }
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line + (finished ? "\n" : "")).utf8))
+        shown = !finished
+    }
+
+    func finish() {
+        lock.lock(); defer { lock.unlock() }
+        if shown && interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+        shown = false
     }
 }

@@ -49,7 +49,9 @@ struct Evaluate: ParsableCommand {
         try runReportingErrors {
             let inferenceDType = try running.apply()
             guard batchSize > 0 else { throw ElectraError("--batch-size must be positive, got \(batchSize)") }
-            switch try resolvedTask(task, model: try ModelArgument.folder(model, option: "--model")) {
+            let modelDir = try ModelArgument.folder(model, option: "--model")
+            let model = modelDir.path
+            switch try resolvedTask(task, model: modelDir) {
             case .tokenClassification:
                 return try TokenClassificationCLI.evaluate(model: model, data: data, tagColumn: tagColumn, maxLength: maxLength, batchSize: batchSize, json: json)
             case .multipleChoice:

@@ -77,7 +77,7 @@ struct Convert: ParsableCommand {
                     throw ElectraError("--dtype is '\(dtype)'; expected f32, f16 or bf16")
                 }
                 let r = try CheckpointConversion.convert(
-                    input: URL(fileURLWithPath: i), config: config.map { URL(fileURLWithPath: $0) }, to: out, storing: stored)
+                    input: try ModelArgument.folder(i, option: "--input"), config: config.map { URL(fileURLWithPath: $0) }, to: out, storing: stored)
                 print("converted \(r.written) tensors (\(r.format)) -> \(final.appendingPathComponent("model.safetensors").path)")
                 if !r.skipped.isEmpty { print("skipped: \(r.skipped.joined(separator: ", "))") }
                 for w in r.warnings { print("warning: \(w)") }

@@ -155,8 +155,8 @@ struct FineTune: ParsableCommand {
             }
             let o = try options()
             let out = URL(fileURLWithPath: output)
-            let modelDir = URL(fileURLWithPath: model)
-            let tokDir = tokenizer.map { URL(fileURLWithPath: $0) } ?? modelDir
+            let modelDir = try ModelArgument.folder(model, option: "--model")
+            let tokDir = try tokenizer.map { try ModelArgument.folder($0, option: "--tokenizer") } ?? modelDir
             let trainURL = URL(fileURLWithPath: train)
             let valURL = validation.map { URL(fileURLWithPath: $0) }
             let inputs = [("--model", modelDir), ("--tokenizer", tokDir), ("--train", trainURL)] + (valURL.map { [("--validation", $0)] } ?? [])

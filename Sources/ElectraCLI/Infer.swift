@@ -38,7 +38,7 @@ struct Infer: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let inferenceDType = try running.apply()
-            let dir = URL(fileURLWithPath: model)
+            let dir = try ModelArgument.folder(model, option: "--model")
             let config = try ElectraConfig.load(from: try ModelFolder.configURL(dir))
             let chosen: ElectraTask
             if let task {

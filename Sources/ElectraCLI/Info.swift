@@ -10,7 +10,7 @@ struct Info: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let dir = URL(fileURLWithPath: model)
+            let dir = try ModelArgument.folder(model, option: "--model")
             let config = try ElectraConfig.load(from: try ModelFolder.configURL(dir))
             let weights = try CheckpointWeights.open(dir)
             let task = try ElectraTask.fromConfig(config)

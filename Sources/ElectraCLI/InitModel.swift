@@ -25,11 +25,12 @@ struct InitModel: ParsableCommand {
                 throw ElectraError("unknown preset '\(preset)'; expected one of \((ElectraConfig.presetNames + ["tiny", "mini"]).joined(separator: ", "))")
             }
             let out = URL(fileURLWithPath: output)
-            if let tokenizer { try refuseOutputOverInputs(out, [("--tokenizer", URL(fileURLWithPath: tokenizer))]) }
+            let tokenizerDir = try tokenizer.map { try ModelArgument.folder($0, option: "--tokenizer") }
+            if let tokenizerDir { try refuseOutputOverInputs(out, [("--tokenizer", tokenizerDir)]) }
             // Checked before anything is written; the folder appears whole or not at all.
-            let files = try tokenizer.map { path -> [URL] in
-                let files = TokenizerFiles.present(in: URL(fileURLWithPath: path))
-                guard !files.isEmpty else { throw ElectraError("no tokenizer files in \(path) (expected tokenizer.json or vocab.txt)") }
+            let files = try tokenizerDir.map { dir -> [URL] in
+                let files = TokenizerFiles.present(in: dir)
+                guard !files.isEmpty else { throw ElectraError("no tokenizer files in \(dir.path) (expected tokenizer.json or vocab.txt)") }
                 return files
             } ?? []
             let model = try ElectraModel(config: config, seed: seed)

@@ -34,7 +34,7 @@ struct PrepareData: ParsableCommand {
             for i in inputs where i.path == out.path || i.path.hasPrefix(out.path + "/") {
                 throw ElectraError("--input \(i.path) lies inside --output \(out.path); choose another output folder")
             }
-            let tokDir = URL(fileURLWithPath: tokenizer)
+            let tokDir = try ModelArgument.folder(tokenizer, option: "--tokenizer")
             let (tok, tokFiles) = try TokenizerFiles.load(tokDir, hint: "pass the folder of the tokenizer the model will use")
             var prep = DataPreparation(tokenizer: tok)
             prep.maxSeqLength = maxSeqLength

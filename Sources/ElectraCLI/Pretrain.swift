@@ -95,7 +95,7 @@ struct Pretrain: ParsableCommand {
             let dataFolder: URL, tok: ElectraTokenizer, tokFiles: [URL]
             if isFolder {
                 dataFolder = dataURLs[0]
-                (tok, tokFiles) = try TokenizerFiles.load(tokenizer.map { URL(fileURLWithPath: $0) } ?? dataFolder.appendingPathComponent("tokenizer"),
+                (tok, tokFiles) = try TokenizerFiles.load(tokenizer.map { try ModelArgument.folder($0, option: "--tokenizer") } ?? dataFolder.appendingPathComponent("tokenizer"),
                                                           hint: "pass --tokenizer DIR")
             } else {
                 guard let t = tokenizer else {

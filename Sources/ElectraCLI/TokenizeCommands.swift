@@ -93,7 +93,7 @@ struct Tokenize: ParsableCommand {
     // Runtime failures throw `TokenizerError` (CustomStringConvertible): ArgumentParser prints
     // "error: <message>" on stderr (ElectraCommand.main) and exits non-zero.
     func run() throws {
-        var tok = try ElectraTokenizer.load(directory: URL(fileURLWithPath: tokenizer))
+        var tok = try ElectraTokenizer.load(directory: try ModelArgument.folder(tokenizer, option: "--tokenizer"))
         if noTruncation { try tok.setTruncation(nil) }
         if noPadding { tok.padding = nil }
         if let m = maxLength {
@@ -171,7 +171,7 @@ struct Detokenize: ParsableCommand {
     var noCleanup = false
 
     func run() throws {
-        let tok = try ElectraTokenizer.load(directory: URL(fileURLWithPath: tokenizer))
+        let tok = try ElectraTokenizer.load(directory: try ModelArgument.folder(tokenizer, option: "--tokenizer"))
         var d = LineDetokenizer(tokenizer: tok)
         d.skipSpecialTokens = !keepSpecialTokens
         if noCleanup { d.cleanUpTokenizationSpaces = false }
