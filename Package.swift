@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "ElectraHDF5", targets: ["ElectraHDF5"]),
         // Hub names (org/name@revision) resolved into the Hugging Face cache; links AsyncHTTPClient.
         .library(name: "ElectraHub", targets: ["ElectraHub"]),
+        // `electra serve` as a library: TEI's API and ELECTRA's tasks over the pipelines (Hummingbird).
+        .library(name: "ElectraServer", targets: ["ElectraServer"]),
         .executable(name: "electra", targets: ["ElectraCLI"]),
     ],
     dependencies: [
@@ -20,6 +22,12 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // `electra serve`: the HTTP server, graceful shutdown, Prometheus metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // OpenBLAS through pkg-config on Linux; on macOS the kernels import Accelerate instead.
@@ -53,10 +61,21 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(
+            name: "ElectraServer",
+            dependencies: [
+                "Electra", "ElectraTokenizers", "ElectraPipelines",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         .executableTarget(
             name: "ElectraCLI",
             dependencies: [
-                "Electra", "ElectraTokenizers", "ElectraPipelines", "ElectraTraining", "ElectraHDF5", "ElectraHub",
+                "Electra", "ElectraTokenizers", "ElectraPipelines", "ElectraTraining", "ElectraHDF5", "ElectraHub", "ElectraServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -76,6 +95,14 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "ElectraServerTests",
+            dependencies: [
+                "ElectraServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(

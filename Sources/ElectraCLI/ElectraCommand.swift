@@ -7,7 +7,7 @@ struct ElectraCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "electra",
         abstract: "ELECTRA models in Swift: inference, fine-tuning, tokenization, checkpoint conversion, benchmarks.",
-        subcommands: [Info.self, Infer.self, Bench.self, InitModel.self, FineTune.self, PrepareData.self, Pretrain.self, Detect.self, FillMask.self, Demo.self, Embed.self, Evaluate.self, Predict.self, Tokenize.self, Detokenize.self, Convert.self])
+        subcommands: [Info.self, Infer.self, Bench.self, InitModel.self, FineTune.self, PrepareData.self, Pretrain.self, Detect.self, FillMask.self, Demo.self, Embed.self, Evaluate.self, Predict.self, Tokenize.self, Detokenize.self, Convert.self, Serve.self])
 
     // Every command reads tf_model.h5 too: the HDF5 reader lives in its own module.
     /// ArgumentParser's own messages start "Error:"; the commands' start "error:". One

@@ -25,7 +25,7 @@ public indirect enum PipelineJSON: Sendable, Equatable {
         return out
     }
 
-    func write(into out: inout String) {
+    public func write(into out: inout String) {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"

@@ -95,7 +95,8 @@ public final class ReplacedTokenDetectionPipeline: Sendable {
         try await runBlocking { try self(texts) }
     }
 
-    static func result(_ text: String, _ e: Encoding, _ p: [Float], tokenizer: ElectraTokenizer) -> Result {
+    /// The result for `text` from its encoding (no special tokens) and each token's probability.
+    public static func result(_ text: String, _ e: Encoding, _ p: [Float], tokenizer: ElectraTokenizer) -> Result {
         let scalars = Array(text.unicodeScalars)
         func slice(_ a: Int, _ b: Int) -> String { b <= scalars.count && a <= b ? String(String.UnicodeScalarView(scalars[a..<b])) : "" }
         var words: [Word] = [], wordOf: [Int] = []

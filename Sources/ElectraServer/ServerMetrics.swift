@@ -1,0 +1,52 @@
+import Foundation
+import Prometheus
+
+/// What /metrics reports (Prometheus text), under TEI's metric names where TEI has them:
+/// requests by route and status, the queue, batch sizes and tokens, latencies.
+public final class ServerMetrics: @unchecked Sendable {
+    let registry = PrometheusCollectorRegistry()
+    let queueGauge: Gauge
+    let batchSize: ValueHistogram
+    let batchTokens: ValueHistogram
+    let inferenceSeconds: ValueHistogram
+    let lock = NSLock()
+    var requestCounters: [String: Counter] = [:]
+    var durations: [String: ValueHistogram] = [:]
+
+    public init() {
+        queueGauge = registry.makeGauge(name: "te_queue_size", help: "Windows waiting for a batch")
+        batchSize = registry.makeValueHistogram(name: "te_batch_next_size", buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], help: "Inputs per forward pass")
+        batchTokens = registry.makeValueHistogram(name: "te_batch_next_tokens", buckets: [16, 64, 256, 1024, 4096, 16384, 65536], help: "Tokens per forward pass")
+        inferenceSeconds = registry.makeValueHistogram(name: "te_batch_inference_duration", buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], help: "Seconds per forward pass")
+    }
+
+    func queue(_ n: Int) { queueGauge.set(Double(n)) }
+
+    func batch(size: Int, tokens: Int, seconds: Double) {
+        batchSize.record(Double(size))
+        batchTokens.record(Double(tokens))
+        inferenceSeconds.record(seconds)
+    }
+
+    /// One finished request: its route, HTTP status and seconds from arrival to response.
+    func request(route: String, status: Int, seconds: Double) {
+        let key = "\(route) \(status)"
+        let (counter, histogram) = lock.withLock { () -> (Counter, ValueHistogram) in
+            if requestCounters[key] == nil {
+                requestCounters[key] = registry.makeCounter(name: "te_request_count", labels: [("method", route), ("status", "\(status)")], help: "Requests by route and HTTP status")
+            }
+            if durations[route] == nil {
+                durations[route] = registry.makeValueHistogram(name: "te_request_duration", labels: [("method", route)],
+                                                               buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+                                                               help: "Seconds from a request's arrival to its response")
+            }
+            return (requestCounters[key]!, durations[route]!)
+        }
+        counter.increment()
+        histogram.record(seconds)
+    }
+
+    public func text() -> String {
+        registry.emitToString()
+    }
+}
