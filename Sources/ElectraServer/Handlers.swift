@@ -21,8 +21,8 @@ struct Handlers: Sendable {
     var maxLength: Int { served.maxInputLength }
 
     /// One text (or pair) as the model reads it; an error when too long and not truncated.
-    func encode(_ text: String, pair: String? = nil, truncate: Bool, left: Bool) throws -> Encoding {
-        if text.isEmpty && (pair ?? "").isEmpty { throw APIError.empty("`inputs` cannot be empty") }
+    func encode(_ text: String, pair: String? = nil, truncate: Bool, left: Bool, field: String = "inputs") throws -> Encoding {
+        if text.isEmpty && (pair ?? "").isEmpty { throw APIError.empty("`\(field)` cannot be empty") }
         var tok = served.tokenizer
         if truncate {
             try tok.setTruncation(TruncationOptions(maxLength: maxLength, strategy: .longestFirst, direction: left ? .left : .right))
@@ -30,13 +30,13 @@ struct Handlers: Sendable {
         var e = try tok.encode(text, pair: pair)
         e.overflowing = []
         if e.count > maxLength {
-            throw APIError.validation("`inputs` must have less than \(maxLength) tokens. Given: \(e.count)")
+            throw APIError.validation("`\(field)` must have less than \(maxLength) tokens. Given: \(e.count)")
         }
         return e
     }
 
-    func checkBatch(_ n: Int) throws {
-        guard n > 0 else { throw APIError.empty("`inputs` cannot be empty") }
+    func checkBatch(_ n: Int, field: String = "inputs") throws {
+        guard n > 0 else { throw APIError.empty("`\(field)` cannot be empty") }
         guard n <= config.maxClientBatchSize else {
             throw APIError.validation("batch size \(n) > maximum allowed batch size \(config.maxClientBatchSize)")
         }
@@ -87,12 +87,12 @@ struct Handlers: Sendable {
     func openAIEmbeddings(_ r: JSONRequest) async throws -> Output {
         guard r.has("input") else { throw APIError.field("missing field `input`") }
         let (texts, _) = try r.texts("input")
-        try checkBatch(texts.count)
+        try checkBatch(texts.count, field: "input")
         let format = try r.string("encoding_format") ?? "float"
         guard format == "float" || format == "base64" else { throw APIError.field("`encoding_format` must be float or base64, got '\(format)'") }
         let dimensions = try r.int("dimensions")
         if let d = dimensions, !(1...served.model.config.hiddenSize).contains(d) { throw APIError.validation("`dimensions` must be in 1...\(served.model.config.hiddenSize)") }
-        let encodings = try texts.map { try encode($0, truncate: config.autoTruncate, left: false) }
+        let encodings = try texts.map { try encode($0, truncate: config.autoTruncate, left: false, field: "input") }
         let rows = try await scheduler.run(encodings, kind: .hidden)
         let tokens = encodings.reduce(0) { $0 + $1.count }
         let data: [[String: Any]] = rows.enumerated().map { i, row in
@@ -241,8 +241,10 @@ struct Handlers: Sendable {
         guard served.detector != nil else { throw APIError.backend("Model is not a discriminator (ElectraForPreTraining)") }
         let (texts, single) = try r.texts("inputs")
         try checkBatch(texts.count)
-        let threshold = Float(try number(r, "threshold") ?? 0.5)
-        guard threshold > 0 && threshold < 1 else { throw APIError.field("`threshold` must be in (0, 1)") }
+        let t = try number(r, "threshold") ?? 0.5
+        guard t > 0 && t < 1 else { throw APIError.field("`threshold` must be in (0, 1)") }
+        // Checked in double precision; a value next to 0 or 1 still separates something in fp32.
+        let threshold = min(max(Float(t), Float.leastNonzeroMagnitude), 1 - Float.ulpOfOne / 2)
         let tok = served.tokenizer, window = maxLength - 2
         var windows: [Encoding] = [], origin: [(Int, Int)] = [], encoded: [Encoding] = []
         for (t, text) in texts.enumerated() {
@@ -271,6 +273,7 @@ struct Handlers: Sendable {
         let topK = try r.int("top_k") ?? 5
         guard topK > 0 else { throw APIError.field("`top_k` must be at least 1") }
         let targets = try r.strings("targets")
+        if let targets, targets.isEmpty { throw APIError.field("`targets` must name at least one token") }
         let results = try await pipelineCall { try p(texts, topK: topK, targets: targets) }
         return Output(json: RawJSON(FillMaskPipeline.json(results, singleInput: single)))
     }
@@ -285,6 +288,8 @@ struct Handlers: Sendable {
         }
         let ignore = try r.strings("ignore_labels") ?? ["O"]
         let stride = try r.int("stride")
+        if let stride, !(0..<(maxLength - 2)).contains(stride) { throw APIError.field("`stride` must be in 0..<\(maxLength - 2), got \(stride)") }
+        if stride != nil && strategy == .none { throw APIError.field("`stride` needs an `aggregation_strategy` other than none (as in HF)") }
         for t in texts where t.isEmpty { throw APIError.empty("`inputs` cannot be empty") }
         let results = try await pipelineCall { try p(texts, aggregation: strategy, ignoreLabels: ignore, stride: stride) }
         return Output(json: RawJSON(TokenClassificationPipeline.json(results, singleInput: single)))
@@ -304,10 +309,16 @@ struct Handlers: Sendable {
         try checkBatch(questions.count)
         for q in questions where q.context.isEmpty || q.question.isEmpty { throw APIError.empty("`question` and `context` cannot be empty") }
         var s = QuestionAnsweringPipeline.Settings()
-        if let k = try r.int("top_k") { s.topK = k }
-        if let k = try r.int("max_answer_len") { s.maxAnswerLength = k }
-        if let k = try r.int("max_seq_len") { s.maxSeqLength = k }
-        if let k = try r.int("doc_stride") { s.docStride = k }
+        if let k = try r.int("top_k") { guard k >= 1 else { throw APIError.field("`top_k` must be at least 1") }; s.topK = k }
+        if let k = try r.int("max_answer_len") { guard k >= 1 else { throw APIError.field("`max_answer_len` must be at least 1") }; s.maxAnswerLength = k }
+        if let k = try r.int("max_seq_len") {
+            guard (4...maxLength).contains(k) else { throw APIError.field("`max_seq_len` must be in 4...\(maxLength), got \(k)") }
+            s.maxSeqLength = k
+        }
+        if let k = try r.int("doc_stride") {
+            guard k >= 0 && k <= (s.maxSeqLength ?? min(384, maxLength)) else { throw APIError.field("`doc_stride` must be in 0...max_seq_len, got \(k)") }
+            s.docStride = k
+        }
         s.handleImpossibleAnswer = try r.bool("handle_impossible_answer", default: false)
         s.alignToWords = try r.bool("align_to_words", default: true)
         let settings = s

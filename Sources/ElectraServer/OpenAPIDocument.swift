@@ -2,11 +2,20 @@ import Foundation
 
 /// GET /openapi.json: an OpenAPI 3.1 document of the routes this server serves.
 enum OpenAPIDocument {
-    static func json(routes: [String], apiKey: Bool) -> String {
+    /// `hidden`: the embedding width (`dimensions`' maximum); `maxLength`: the model's positions.
+    static func json(routes: [String], apiKey: Bool, hidden: Int, maxLength: Int) -> String {
         let error: [String: Any] = ["type": "object", "required": ["error", "error_type"],
                                     "properties": ["error": ["type": "string"], "error_type": ["type": "string", "enum": ["Validation", "Tokenizer", "Empty", "Overloaded", "Backend", "Unhealthy"]]]]
-        let textOrTexts: [String: Any] = ["oneOf": [["type": "string"], ["type": "array", "items": ["type": "string"]]]]
-        let truncation: [String: Any] = ["truncate": ["type": ["boolean", "null"]], "truncation_direction": ["type": "string", "enum": ["Right", "Left", "right", "left"]]]
+        // Inputs may not be empty (400 Empty); null stands for "not given" everywhere.
+        let text: [String: Any] = ["type": "string", "minLength": 1]
+        let textOrTexts: [String: Any] = ["oneOf": [text, ["type": "array", "items": text, "minItems": 1]]]
+        let flag: [String: Any] = ["type": ["boolean", "null"]]
+        func int(_ min: Int, _ max: Int? = nil) -> [String: Any] {
+            var d: [String: Any] = ["type": ["integer", "null"], "minimum": min]
+            if let max { d["maximum"] = max }
+            return d
+        }
+        let truncation: [String: Any] = ["truncate": flag, "truncation_direction": ["type": ["string", "null"], "enum": ["Right", "Left", "right", "left", NSNull()]]]
         func errorResponses() -> [String: Any] {
             let e: [String: Any] = ["content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]]
             var r: [String: Any] = [:]
@@ -27,46 +36,49 @@ enum OpenAPIDocument {
         let floats: [String: Any] = ["type": "array", "items": ["type": "number"]]
         let labelScores: [String: Any] = ["type": "array", "items": ["type": "object", "properties": ["score": ["type": "number"], "label": ["type": "string"]]]]
         var paths: [String: Any] = [
-            "/embed": post("Pooled, optionally normalised embeddings (TEI)", ["inputs": textOrTexts, "normalize": ["type": "boolean"], "dimensions": ["type": ["integer", "null"], "minimum": 1]].merging(truncation) { a, _ in a },
+            "/embed": post("Pooled, optionally normalised embeddings (TEI)", ["inputs": textOrTexts, "normalize": flag, "dimensions": int(1, hidden)].merging(truncation) { a, _ in a },
                            required: ["inputs"], response: ["type": "array", "items": floats]),
             "/embed_all": post("Every token's last hidden state (TEI)", ["inputs": textOrTexts].merging(truncation) { a, _ in a },
                                required: ["inputs"], response: ["type": "array", "items": ["type": "array", "items": floats]]),
-            "/v1/embeddings": post("OpenAI-compatible embeddings", ["input": textOrTexts, "model": ["type": ["string", "null"]], "encoding_format": ["type": "string", "enum": ["float", "base64"]],
-                                                                    "dimensions": ["type": ["integer", "null"], "minimum": 1], "user": ["type": ["string", "null"]]],
+            "/v1/embeddings": post("OpenAI-compatible embeddings", ["input": textOrTexts, "model": ["type": ["string", "null"]], "encoding_format": ["type": ["string", "null"], "enum": ["float", "base64", NSNull()]],
+                                                                    "dimensions": int(1, hidden), "user": ["type": ["string", "null"]]],
                                    required: ["input"], response: ["type": "object"]),
-            "/tokenize": post("Tokens with byte offsets (TEI)", ["inputs": textOrTexts, "add_special_tokens": ["type": "boolean"]], required: ["inputs"],
+            "/tokenize": post("Tokens with byte offsets (TEI)", ["inputs": textOrTexts, "add_special_tokens": flag], required: ["inputs"],
                               response: ["type": "array", "items": ["type": "array", "items": ["type": "object"]]]),
-            "/decode": post("Ids back to text (TEI)", ["ids": ["oneOf": [["type": "array", "items": ["type": "integer", "minimum": 0]], ["type": "array", "items": ["type": "array", "items": ["type": "integer", "minimum": 0]]]]],
-                                                       "skip_special_tokens": ["type": "boolean"]], required: ["ids"], response: ["type": "array", "items": ["type": "string"]]),
+            "/decode": post("Ids back to text (TEI)", ["ids": ["oneOf": [["type": "array", "items": ["type": "integer", "minimum": 0, "maximum": 4294967295], "minItems": 1],
+                                                                         ["type": "array", "items": ["type": "array", "items": ["type": "integer", "minimum": 0, "maximum": 4294967295], "minItems": 1], "minItems": 1]]],
+                                                       "skip_special_tokens": flag], required: ["ids"], response: ["type": "array", "items": ["type": "string"]]),
         ]
         if routes.contains("/predict") {
-            paths["/predict"] = post("Labels with scores (TEI)", ["inputs": ["oneOf": [["type": "string"], ["type": "array", "items": ["type": "string"], "minItems": 1, "maxItems": 2],
-                                                                                   ["type": "array", "items": ["type": "array", "items": ["type": "string"], "minItems": 1, "maxItems": 2]]]],
-                                                                  "raw_scores": ["type": "boolean"]].merging(truncation) { a, _ in a },
+            paths["/predict"] = post("Labels with scores (TEI)", ["inputs": ["oneOf": [text, ["type": "array", "items": text, "minItems": 1, "maxItems": 2],
+                                                                                   ["type": "array", "items": ["type": "array", "items": text, "minItems": 1, "maxItems": 2], "minItems": 1]]],
+                                                                  "raw_scores": flag].merging(truncation) { a, _ in a },
                                      required: ["inputs"], response: ["oneOf": [labelScores, ["type": "array", "items": labelScores]]])
         }
         if routes.contains("/rerank") {
-            paths["/rerank"] = post("Texts ranked by a cross-encoder (TEI)", ["query": ["type": "string"], "texts": ["type": "array", "items": ["type": "string"]],
-                                                                                "raw_scores": ["type": "boolean"], "return_text": ["type": "boolean"]].merging(truncation) { a, _ in a },
+            paths["/rerank"] = post("Texts ranked by a cross-encoder (TEI)", ["query": text, "texts": ["type": "array", "items": text, "minItems": 1],
+                                                                                "raw_scores": flag, "return_text": flag].merging(truncation) { a, _ in a },
                                     required: ["query", "texts"], response: ["type": "array", "items": ["type": "object", "properties": ["index": ["type": "integer"], "text": ["type": "string"], "score": ["type": "number"]]]])
         }
         if routes.contains("/detect") {
-            paths["/detect"] = post("Replaced-token detection per token and word", ["inputs": textOrTexts, "threshold": ["type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1]],
+            paths["/detect"] = post("Replaced-token detection per token and word", ["inputs": textOrTexts, "threshold": ["type": ["number", "null"], "exclusiveMinimum": 0, "exclusiveMaximum": 1]],
                                     required: ["inputs"], response: ["oneOf": [["type": "object"], ["type": "array"]]])
         }
         if routes.contains("/fill-mask") {
-            paths["/fill-mask"] = post("HF pipeline('fill-mask')", ["inputs": textOrTexts, "top_k": ["type": "integer", "minimum": 1], "targets": ["type": "array", "items": ["type": "string"]]],
+            paths["/fill-mask"] = post("HF pipeline('fill-mask')", ["inputs": ["oneOf": [["type": "string", "pattern": "\\[MASK\\]"], ["type": "array", "items": ["type": "string", "pattern": "\\[MASK\\]"], "minItems": 1]]],
+                                                                         "top_k": int(1), "targets": ["type": ["array", "null"], "items": text, "minItems": 1]],
                                        required: ["inputs"], response: ["type": "array"])
         }
         if routes.contains("/token-classification") {
-            paths["/token-classification"] = post("HF pipeline('token-classification')", ["inputs": textOrTexts, "aggregation_strategy": ["type": "string", "enum": ["none", "simple", "first", "average", "max"]],
-                                                                                        "ignore_labels": ["type": "array", "items": ["type": "string"]], "stride": ["type": "integer", "minimum": 0]],
+            paths["/token-classification"] = post("HF pipeline('token-classification')", ["inputs": textOrTexts, "aggregation_strategy": ["type": ["string", "null"], "enum": ["none", "simple", "first", "average", "max", NSNull()]],
+                                                                                        "ignore_labels": ["type": ["array", "null"], "items": ["type": "string"]],
+                                                                                        "stride": int(0, maxLength - 3)],
                                                   required: ["inputs"], response: ["type": "array"])
         }
         if routes.contains("/question-answering") {
-            paths["/question-answering"] = post("HF pipeline('question-answering')", ["question": textOrTexts, "context": textOrTexts, "top_k": ["type": "integer", "minimum": 1],
-                                                                                     "max_answer_len": ["type": "integer", "minimum": 1], "max_seq_len": ["type": "integer"], "doc_stride": ["type": "integer", "minimum": 0],
-                                                                                     "handle_impossible_answer": ["type": "boolean"], "align_to_words": ["type": "boolean"]],
+            paths["/question-answering"] = post("HF pipeline('question-answering')", ["question": textOrTexts, "context": textOrTexts, "top_k": int(1),
+                                                                                     "max_answer_len": int(1), "max_seq_len": int(4, maxLength), "doc_stride": int(0, maxLength),
+                                                                                     "handle_impossible_answer": flag, "align_to_words": flag],
                                                 required: ["question", "context"], response: ["oneOf": [["type": "object"], ["type": "array"]]])
         }
         paths["/info"] = ["get": ["summary": "The model and the server's limits", "responses": ["200": ["description": "OK", "content": ["application/json": ["schema": ["type": "object"]]]]]]]

@@ -84,6 +84,15 @@ enum Routes {
             }
         }
 
+        // Other methods on the POST routes: 405 with Allow, not 404.
+        for path in served.routes + ["/embeddings"] + absent {
+            for method in [HTTPRequest.Method.get, .put, .delete, .patch, .options, .trace, .head] {
+                router.on(RouterPath(stringLiteral: path), method: method) { _, _ -> Response in
+                    Response(status: .methodNotAllowed, headers: [.allow: "POST"])
+                }
+            }
+        }
+
         router.get("/info") { request, _ -> Response in
             guard authorized(request) else { return Response(status: .unauthorized) }
             return json(.ok, JSONWriter.write(handlers.info().json), [:])
@@ -95,7 +104,8 @@ enum Routes {
             Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: metrics.text())))
         }
         router.get("/openapi.json") { _, _ -> Response in
-            json(.ok, OpenAPIDocument.json(routes: served.routes, apiKey: config.apiKey != nil), [:])
+            json(.ok, OpenAPIDocument.json(routes: served.routes, apiKey: config.apiKey != nil, hidden: served.model.config.hiddenSize,
+                                           maxLength: served.maxInputLength), [:])
         }
         return router
     }

@@ -141,6 +141,9 @@ struct ServerTests {
                 #expect(s == status && text.contains(message), "\(path) \(body.prefix(40)): \(s) \(text)")
                 #expect((v as? [String: Any])?["error_type"] != nil, "\(text)")
             }
+            // Another method on a POST route: 405, as schemathesis expects.
+            let method = try await client.execute(uri: "/embed", method: .get) { Int($0.status.code) }
+            #expect(method == 405)
             // Truncation asked for: the long input is served.
             let (s, _, _) = try await post(client, "/embed", #"{"inputs": "\#(long)", "truncate": true}"#)
             #expect(s == 200)

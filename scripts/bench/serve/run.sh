@@ -34,10 +34,16 @@ for workload in embed rerank; do
   kill -TERM $PID; wait $PID || true
 
   PORT=8182
-  HF_HUB_OFFLINE=1 OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS ${INFINITY_ENV:-} \
-    "$INFINITY" v2 --model-id "$MODEL" --served-model-name bench --engine torch --device cpu --port $PORT ${INFINITY_ARGS:-} >/tmp/infinity.log 2>&1 &
+  HF_HUB_OFFLINE=1 DO_NOT_TRACK=1 OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS \
+    "$INFINITY" v2 --model-id "$MODEL" --served-model-name bench --engine torch --device cpu --no-compile --no-bettertransformer --host 127.0.0.1 --port $PORT ${INFINITY_ARGS:-} >/tmp/infinity.log 2>&1 &
   PID=$!
   wait_for http://127.0.0.1:$PORT/health
   bench infinity $workload "$([ $workload = embed ] && echo /embeddings || echo /rerank)" "$OUT/$workload-infinity.jsonl"
   kill -TERM $PID; wait $PID || true
 done
+# infinity-emb 0.0.78 was installed in its own venv (it pins numpy < 2), borrowing torch and
+# transformers from the reference venv through a .pth file:
+#   python3 -m venv /work/venv-infinity && /work/venv-infinity/bin/pip install "numpy<2"
+#   echo /work/venv/lib/python3.11/site-packages > /work/venv-infinity/lib/python3.11/site-packages/zz_work_venv_torch.pth
+#   /work/venv-infinity/bin/pip install "infinity-emb[server,torch]==0.0.78"
+# It sets no torch thread count itself: OMP_NUM_THREADS gives it THREADS, as --threads gives electra.
