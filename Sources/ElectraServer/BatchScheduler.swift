@@ -107,8 +107,8 @@ public final class BatchScheduler: @unchecked Sendable {
         }
     }
 
-    /// Waits for work, then takes the next batch: windows of the oldest request's kind, shortest
-    /// first, as many as the token and request budgets allow. Cancelled jobs are dropped here.
+    /// Waits for work, then takes the next batch: the oldest window and others of its kind,
+    /// shortest first, as many as the token and request budgets allow. Cancelled jobs are dropped here.
     func nextBatch() async -> [Pending]? {
         while true {
             let taken: [Pending]?? = lock.withLock {
@@ -121,8 +121,10 @@ public final class BatchScheduler: @unchecked Sendable {
                     c?.resume(throwing: CancellationError())
                 }
                 if queue.isEmpty { return stopped ? .some(nil) : nil }
+                // The oldest window always goes (no input waits forever behind shorter ones),
+                // then the others of its kind, shortest first.
                 let kind = queue[0].job.kind
-                let candidates = queue.indices.filter { queue[$0].job.kind == kind }
+                let candidates = [0] + queue.indices.dropFirst().filter { queue[$0].job.kind == kind }
                     .sorted { queue[$0].job.windows[queue[$0].window].count < queue[$1].job.windows[queue[$1].window].count }
                 var chosen: [Int] = [], longest = 0
                 for i in candidates {
