@@ -138,14 +138,8 @@ struct Handlers: Sendable {
         let results: [[[String: Any]]] = try rows.map { row in
             let z = row.values
             guard z.allSatisfy(\.isFinite) else { throw APIError.backend("score is NaN") }
-            let scores: [Float]
-            if raw { scores = z } else if z.count == 1 { scores = [1 / (1 + Foundation.exp(-z[0]))] } else {
-                let m = z.max()!
-                let e = z.map { Foundation.exp($0 - m) }
-                let s = e.reduce(0, +)
-                scores = e.map { $0 / s }
-            }
-            return scores.indices.sorted { scores[$0] > scores[$1] }.map { ["score": Double(scores[$0]), "label": c.id2label[$0] ?? "LABEL_\($0)"] }
+            let scores = raw ? z : z.count == 1 ? [Scores.sigmoid(z[0])] : Scores.softmax(z)
+            return Scores.descending(scores).map { ["score": Double(scores[$0]), "label": c.id2label[$0] ?? "LABEL_\($0)"] }
         }
         return Output(json: batch ? results : results[0], tokens: encodings.reduce(0) { $0 + $1.count },
                       characters: items.reduce(0) { $0 + $1.0.count + ($1.1?.count ?? 0) })
@@ -163,9 +157,9 @@ struct Handlers: Sendable {
         let rows = try await scheduler.run(encodings, kind: .head)
         let scores = try rows.map { row -> Float in
             guard row.values[0].isFinite else { throw APIError.backend("score is NaN") }
-            return raw ? row.values[0] : 1 / (1 + Foundation.exp(-row.values[0]))
+            return raw ? row.values[0] : Scores.sigmoid(row.values[0])
         }
-        let ranked: [OrderedObject] = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }.map { i in
+        let ranked: [OrderedObject] = Scores.descending(scores).map { i in
             var o = OrderedObject([("index", i)])
             if returnText { o.append("text", texts[i]) }
             o.append("score", Double(scores[i]))
@@ -260,7 +254,7 @@ struct Handlers: Sendable {
         let rows = try await scheduler.run(windows, kind: .head)
         var probabilities = encoded.map { [Float](repeating: 0, count: $0.count) }
         for (k, row) in rows.enumerated() {
-            for j in 0..<(row.tokens - 2) { probabilities[origin[k].0][origin[k].1 + j] = 1 / (1 + Foundation.exp(-row.values[1 + j])) }
+            for j in 0..<(row.tokens - 2) { probabilities[origin[k].0][origin[k].1 + j] = Scores.sigmoid(row.values[1 + j]) }
         }
         let results = texts.indices.map { ReplacedTokenDetectionPipeline.result(texts[$0], encoded[$0], probabilities[$0], tokenizer: tok).json(threshold: threshold) }
         return Output(json: RawJSON(single ? results[0] : .array(results)), tokens: windows.reduce(0) { $0 + $1.count })

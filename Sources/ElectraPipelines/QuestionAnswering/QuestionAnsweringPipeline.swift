@@ -90,7 +90,7 @@ public final class QuestionAnsweringPipeline: Sendable {
         var nullScores = [Float](repeating: 0, count: windows.count)
         try BatchRunner(options: options, padId: tok.padTokenId).run(windows, forward: { try model($0) }) { index, row, L, out in
             let w = windows[index]
-            let allowed = w.count.range.map { i in w.sequenceIds[i] == 1 || w.ids[i] == tok.clsTokenId }
+            let allowed = (0..<w.count).map { i in w.sequenceIds[i] == 1 || w.ids[i] == tok.clsTokenId }
             let startLogits = out.startLogits!.pointer + row * L, endLogits = out.endLogits!.pointer + row * L
             try PipelineChecks.finite(UnsafeBufferPointer(start: startLogits, count: w.count), model: "the QA model")
             var start = SpanDecoding.probabilities(startLogits, count: w.count, allowed: allowed)
@@ -138,7 +138,7 @@ public final class QuestionAnsweringPipeline: Sendable {
     /// last word (within this window) when aligning to words, else the tokens' own offsets.
     static func characters(_ w: Encoding, _ span: SpanDecoding.Span, alignToWords: Bool) -> (Int, Int) {
         if alignToWords, let first = w.wordIds[span.start], let last = w.wordIds[span.end] {
-            let tokensOf = { (word: Int) in w.count.range.filter { w.sequenceIds[$0] == 1 && w.wordIds[$0] == word } }
+            let tokensOf = { (word: Int) in (0..<w.count).filter { w.sequenceIds[$0] == 1 && w.wordIds[$0] == word } }
             if let a = tokensOf(first).first, let b = tokensOf(last).last {
                 return (w.offsets[a].lowerBound, w.offsets[b].upperBound)
             }
@@ -151,8 +151,4 @@ public final class QuestionAnsweringPipeline: Sendable {
         let values = results.map { $0.count == 1 ? $0[0].json : PipelineJSON.array($0.map(\.json)) }
         return singleInput ? values[0] : .array(values)
     }
-}
-
-extension Int {
-    var range: Range<Int> { 0..<self }
 }
