@@ -69,17 +69,12 @@ struct Handlers: Sendable {
     }
 
     func pooled(_ r: BatchScheduler.Rows, normalize: Bool, dimensions: Int?) -> [Float] {
-        var v = [Float](repeating: 0, count: r.width)
-        if config.pooling == "cls" {
-            for j in 0..<r.width { v[j] = r.values[j] }
-        } else {
-            for t in 0..<r.tokens { for j in 0..<r.width { v[j] += r.values[t * r.width + j] } }
-            for j in 0..<r.width { v[j] /= Float(r.tokens) }
-        }
-        if let d = dimensions { v = Array(v.prefix(d)) }
-        if normalize {
-            let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            if n > 0 { v = v.map { $0 / n } }
+        let pooling: SentenceEmbeddingPipeline.Pooling = config.pooling == "cls" ? .cls : .mean
+        // Matryoshka `dimensions`: cut first, then normalise (TEI's order).
+        var v = r.values.withUnsafeBufferPointer { SentenceEmbeddingPipeline.pool($0, width: r.width, pooling: pooling, normalize: dimensions == nil && normalize) }
+        if let d = dimensions {
+            v = Array(v.prefix(d))
+            if normalize { v = v.withUnsafeBufferPointer { SentenceEmbeddingPipeline.pool($0, width: d, pooling: .cls, normalize: true) } }
         }
         return v
     }

@@ -76,23 +76,30 @@ public final class SentenceEmbeddingPipeline: Sendable {
         let forward = { (x: ElectraInputs) in try self.model(x, options: ForwardOptions(outputHiddenStates: !last)) }
         try BatchRunner(options: options, padId: tokenizer.padTokenId).run(encodings, forward: forward) { i, row, L, out in
             let h = last ? out.lastHiddenState! : out.hiddenStates![index]
-            let base = h.pointer + row * L * H, n = encodings[i].count
-            var v = [Float](repeating: 0, count: H)
-            switch s.pooling {
-            case .cls:
-                for j in 0..<H { v[j] = base[j] }
-            case .mean:
-                for t in 0..<n { for j in 0..<H { v[j] += base[t * H + j] } }
-                let inv = 1 / Float(n)
-                for j in 0..<H { v[j] *= inv }
-            }
-            if s.normalize {
-                let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-                if norm > 0 { for j in 0..<H { v[j] /= norm } }
-            }
-            results[i] = Embedding(vector: v, truncated: cut[i])
+            let states = UnsafeBufferPointer(start: h.pointer + row * L * H, count: encodings[i].count * H)
+            results[i] = Embedding(vector: Self.pool(states, width: H, pooling: s.pooling, normalize: s.normalize), truncated: cut[i])
         }
         return results
+    }
+
+    /// One text's vector from its token states ([tokens * width], no padding): the mean or the
+    /// first ([CLS]) row, optionally scaled to unit L2 norm.
+    public static func pool(_ states: UnsafeBufferPointer<Float>, width H: Int, pooling: Pooling, normalize: Bool) -> [Float] {
+        let n = states.count / H
+        var v = [Float](repeating: 0, count: H)
+        switch pooling {
+        case .cls:
+            for j in 0..<H { v[j] = states[j] }
+        case .mean:
+            for t in 0..<n { for j in 0..<H { v[j] += states[t * H + j] } }
+            let inv = 1 / Float(n)
+            for j in 0..<H { v[j] *= inv }
+        }
+        if normalize {
+            let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            if norm > 0 { for j in 0..<H { v[j] /= norm } }
+        }
+        return v
     }
 
     public func embed(_ texts: [String], settings: Settings = .init()) async throws -> [Embedding] {
