@@ -2,7 +2,8 @@
 # Installs the system libraries the package links when they are missing, and says what it
 # installs: OpenBLAS (the CBLAS target, via pkg-config), HDF5 (ElectraHDF5, the TF2 .h5
 # reader) and pkg-config itself. Debian/Ubuntu (apt-get, as root or through sudo); on macOS
-# Accelerate replaces OpenBLAS and HDF5 comes from `brew install hdf5`. Both README commands
+# Accelerate replaces OpenBLAS and HDF5 comes from `brew install hdf5`; optional: oneDNN, Open MPI.
+# Both README commands
 # and .ci/run start with it; it does nothing when everything is there.
 set -euo pipefail
 
@@ -20,6 +21,11 @@ optional=()
 if [ "$(uname)" = Linux ] && command -v apt-get >/dev/null 2>&1 \
     && ! compgen -G '/usr/lib/*/libdnnl.so.[23]*' >/dev/null && ! compgen -G '/usr/local/lib/libdnnl.so.[23]*' >/dev/null; then
     optional+=(libdnnl2)
+fi
+# Optional: Open MPI, which data-parallel training loads at run time (`mpirun -np N electra
+# pretrain ...`); the tests that run mpirun are skipped without it.
+if [ "$(uname)" = Linux ] && command -v apt-get >/dev/null 2>&1 && ! command -v mpirun >/dev/null 2>&1; then
+    optional+=(openmpi-bin)
 fi
 [ ${#missing[@]} -eq 0 ] && [ ${#optional[@]} -eq 0 ] && exit 0
 
@@ -43,8 +49,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 if [ ${#optional[@]} -gt 0 ]; then
     if $sudo apt-get install -y -qq "${optional[@]}" >/dev/null 2>&1; then
-        echo "setup: installed ${optional[*]} (optional: oneDNN products on AVX-512)" >&2
+        echo "setup: installed ${optional[*]} (optional: oneDNN products on AVX-512, Open MPI for data-parallel training)" >&2
     else
-        echo "setup: ${optional[*]} not available (optional; products stay on OpenBLAS)" >&2
+        echo "setup: ${optional[*]} not available (optional: products stay on OpenBLAS; training runs on one process)" >&2
     fi
 fi

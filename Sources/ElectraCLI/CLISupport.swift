@@ -12,9 +12,15 @@ func runReportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let e as ElectraError {
+        if let g = DistributedJob.current as? MPIProcessGroup {
+            // Under MPI the other ranks would wait for this one forever: end the whole job.
+            FileHandle(fileDescriptor: DistributedJob.errorFD).write(Data("error (rank \(g.rank) of \(g.size)): \(e.message)\n".utf8))
+            g.abort(code: 1)
+        }
         FileHandle.standardError.write(Data("error: \(e.message)\n".utf8))
         throw ExitCode(1)
     }
+    DistributedJob.finish()
 }
 
 func warn(_ message: String) {
@@ -190,5 +196,53 @@ final class DownloadProgress: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         if shown && interactive { FileHandle.standardError.write(Data("\n".utf8)) }
         shown = false
+    }
+}
+
+/// `--distributed`, and what a training command does differently as one rank of an MPI job:
+/// rank 0 alone touches the output folder and prints; an error on any rank ends the job.
+struct DistributedOptions: ParsableArguments {
+    @Flag(help: "Join an MPI job as one data-parallel rank (implied under mpirun; see docs/pretraining.md, \"Several machines\").")
+    var distributed = false
+
+    /// The job this process belongs to (one process when not under MPI).
+    func join() throws -> any ProcessGroup {
+        let g = try ProcessGroups.make(distributed: distributed)
+        DistributedJob.current = g
+        if !g.isRoot && ProcessInfo.processInfo.environment["ELECTRA_ALL_RANKS_PRINT"] == nil {
+            DistributedJob.quietThisRank()
+        }
+        return g
+    }
+}
+
+enum DistributedJob {
+    /// The MPI job, once joined: errors abort it, a normal end finalizes it.
+    nonisolated(unsafe) static var current: (any ProcessGroup)?
+    static var group: any ProcessGroup { current ?? SingleProcess() }
+
+    /// Rank 0 runs `body` (output checks, data preparation) while the others wait for it.
+    static func rootFirst(_ group: any ProcessGroup, _ body: () throws -> Void) rethrows {
+        if group.isRoot { try body() }
+        group.barrier()
+    }
+
+    /// Ranks other than 0 print nothing (rank 0 speaks for the job); their errors still reach
+    /// stderr through a copy of it made here.
+    static func quietThisRank() {
+        errorFD = dup(2)
+        let null = open("/dev/null", O_WRONLY)
+        guard null >= 0 else { return }
+        fflush(nil)  // all streams
+        dup2(null, 1)
+        dup2(null, 2)
+        close(null)
+    }
+    nonisolated(unsafe) static var errorFD: Int32 = 2
+
+    /// Ends an MPI job normally (every rank calls it).
+    static func finish() {
+        if let g = current as? MPIProcessGroup { g.finalize() }
+        current = nil
     }
 }

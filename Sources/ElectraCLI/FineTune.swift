@@ -81,6 +81,7 @@ struct FineTune: ParsableCommand {
     @Option(help: "Output folder.") var output: String
     @Option(help: "Tokenizer folder (default: the model folder).") var tokenizer: String?
     @OptionGroup var columns: ColumnOptions
+    @OptionGroup var distributedOptions: DistributedOptions
     @Option(help: "1 for regression (float labels); default: the number of distinct training labels.")
     var numLabels: Int?
 
@@ -147,6 +148,7 @@ struct FineTune: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             try ThreadOption.apply(threads)
+            let group = try distributedOptions.join()
             guard let chosen = ElectraTask(rawValue: task) else {
                 throw ElectraError("unknown --task '\(task)'; one of \(ElectraTask.allCases.map(\.rawValue).joined(separator: ", "))")
             }
@@ -161,7 +163,9 @@ struct FineTune: ParsableCommand {
             let valURL = validation.map { URL(fileURLWithPath: $0) }
             let inputs = [("--model", modelDir), ("--tokenizer", tokDir), ("--train", trainURL)] + (valURL.map { [("--validation", $0)] } ?? [])
             let layoutFiles = [(folder: "", extraFiles: TokenizerFiles.names)]
-            try RunOutput.check(out, inputs: inputs, mode: resume ? .resume : overwriteOutput ? .overwrite : .fresh, models: layoutFiles)
+            try DistributedJob.rootFirst(group) {
+                try RunOutput.check(out, inputs: inputs, mode: resume ? .resume : overwriteOutput ? .overwrite : .fresh, models: layoutFiles)
+            }
 
             // Every input is read before anything in the output folder changes.
             if chosen == .tokenClassification {
@@ -191,8 +195,8 @@ struct FineTune: ParsableCommand {
             let job = SequenceClassificationTask(model: m, train: trainSet, validation: valSet, padId: tok.padTokenId, extraFiles: tokFiles,
                                                  evalBatchSize: max(batchSize, 64),
                                                  fingerprint: ["train_file": trainURL.lastPathComponent, "max_length": "\(maxLength)"])
-            let trainer = try Trainer(task: job, options: o, output: out)
-            if overwriteOutput { try RunOutput.clearPreviousRun(out, models: layoutFiles) }
+            let trainer = try Trainer(task: job, options: o, output: out, group: DistributedJob.group)
+            if overwriteOutput, DistributedJob.group.isRoot { try RunOutput.clearPreviousRun(out, models: layoutFiles) }
             let labels = setup.config.id2label.sorted { $0.key < $1.key }.map(\.value).joined(separator: ", ")
             FileHandle.standardError.write(Data("fine-tuning on \(trainSet.count) examples (\(trainSet.tokenCount) tokens), \(trainer.totalSteps) steps of \(batchSize); labels: \(labels)\n".utf8))
             let s = try trainer.run(resume: resume)

@@ -25,8 +25,8 @@ enum MultipleChoiceCLI {
         }
         let job = MultipleChoiceTask(model: m, train: trainSet, validation: valSet, padId: tok.padTokenId, extraFiles: tokFiles,
                                      fingerprint: ["train_file": trainURL.lastPathComponent, "max_length": "\(length)"])
-        let trainer = try Trainer(task: job, options: o, output: out)
-        if f.overwriteOutput { try RunOutput.clearPreviousRun(out, models: [(folder: "", extraFiles: TokenizerFiles.names)]) }
+        let trainer = try Trainer(task: job, options: o, output: out, group: DistributedJob.group)
+        if f.overwriteOutput, DistributedJob.group.isRoot { try RunOutput.clearPreviousRun(out, models: [(folder: "", extraFiles: TokenizerFiles.names)]) }
         FileHandle.standardError.write(Data("fine-tuning multiple choice on \(train.count) questions of \(trainSet.choices) choices, \(trainer.totalSteps) steps of \(f.batchSize)\n".utf8))
         printRunSummary(try trainer.run(resume: f.resume), out: out)
     }

@@ -63,11 +63,13 @@ struct Pretrain: ParsableCommand {
     @Flag(help: "Continue from the latest checkpoint in the output folder (same settings and data).") var resume = false
     @Flag(help: "Replace what an earlier run wrote in the output folder.") var overwriteOutput = false
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @OptionGroup var distributedOptions: DistributedOptions
     @Option(help: ArgumentHelp(stringLiteral: TrainingDTypeOption.help)) var dtype = "fp32"
 
     func run() throws {
         try runReportingErrors {
             try ThreadOption.apply(threads)
+            let group = try distributedOptions.join()
             guard objective == "rtd" || objective == "mlm" else {
                 throw ElectraError("--objective must be rtd or mlm, got '\(objective)'")
             }
@@ -89,7 +91,12 @@ struct Pretrain: ParsableCommand {
             var inputs = dataURLs.map { ("--data", $0) }
             if let v = validation { inputs.append(("--validation", URL(fileURLWithPath: v))) }
             if let t = tokenizer { inputs.append(("--tokenizer", URL(fileURLWithPath: t))) }
-            try RunOutput.check(out, inputs: inputs, mode: resume ? .resume : overwriteOutput ? .overwrite : .fresh, models: layout)
+            try DistributedJob.rootFirst(group) {
+                try RunOutput.check(out, inputs: inputs, mode: resume ? .resume : overwriteOutput ? .overwrite : .fresh, models: layout)
+            }
+            if group.size > 1 && !isFolder {
+                throw ElectraError("--data: a data-parallel job reads one prepared folder on every rank; run `electra prepare-data` first and pass its folder")
+            }
 
             // The data and its tokenizer, read (or prepared) before the output changes.
             let dataFolder: URL, tok: ElectraTokenizer, tokFiles: [URL]
@@ -163,9 +170,10 @@ struct Pretrain: ParsableCommand {
             } else if let t = job as? MaskedLMPretrainingTask {
                 summary = "masked LM: \(describe(t.model.config)) (\(t.model.parameterCount) parameters)"
             }
-            let trainer = try Trainer(task: job, options: o, output: out)
-            if overwriteOutput { try RunOutput.clearPreviousRun(out, models: layout) }
+            let trainer = try Trainer(task: job, options: o, output: out, group: DistributedJob.group)
+            if overwriteOutput, DistributedJob.group.isRoot { try RunOutput.clearPreviousRun(out, models: layout) }
             let steps = budget != nil && maxSteps == nil ? "steps sized to \(maxTime!)" : "\(trainer.totalSteps) steps"
+            if group.size > 1 { FileHandle.standardError.write(Data("rank 0 of \(group.size); ".utf8)) }
             FileHandle.standardError.write(Data("pretraining (\(objective), preset \(self.preset)) on \(corpus.exampleCount) examples (\(corpus.manifest.tokens) tokens), \(steps) of \(batchSize * gradientAccumulationSteps) examples; \(summary)\n".utf8))
             let s = try trainer.run(resume: resume)
             print(Self.summaryParagraph(s, objective: objective, output: out, folders: folders, log: MetricsLog.read(out.appendingPathComponent("metrics.jsonl"))))

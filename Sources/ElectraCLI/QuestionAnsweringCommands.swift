@@ -33,8 +33,8 @@ enum QuestionAnsweringCLI {
         let job = QuestionAnsweringTask(model: m, train: trainSet, validation: valSet, padId: tok.padTokenId, version2: version2, extraFiles: tokFiles,
                                         fingerprint: ["train_file": URL(fileURLWithPath: f.train).lastPathComponent, "max_length": "\(length)", "doc_stride": "\(f.docStride)"])
         job.maxAnswerLength = f.maxAnswerLength
-        let trainer = try Trainer(task: job, options: o, output: out)
-        if f.overwriteOutput { try RunOutput.clearPreviousRun(out, models: [(folder: "", extraFiles: TokenizerFiles.names)]) }
+        let trainer = try Trainer(task: job, options: o, output: out, group: DistributedJob.group)
+        if f.overwriteOutput, DistributedJob.group.isRoot { try RunOutput.clearPreviousRun(out, models: [(folder: "", extraFiles: TokenizerFiles.names)]) }
         FileHandle.standardError.write(Data("fine-tuning question answering (SQuAD \(version2 ? "2.0" : "1.1")) on \(train.count) questions, \(trainSet.count) windows of \(length) tokens, \(trainer.totalSteps) steps of \(f.batchSize)\n".utf8))
         printRunSummary(try trainer.run(resume: f.resume), out: out)
     }

@@ -29,8 +29,8 @@ enum TokenClassificationCLI {
         let job = TokenClassificationTask(model: m, train: trainSet, validation: valSet, padId: tok.padTokenId, extraFiles: tokFiles,
                                           fingerprint: ["train_file": trainURL.lastPathComponent, "max_length": "\(f.maxLength)",
                                                         "label_all_subwords": "\(f.labelAllSubwords)"])
-        let trainer = try Trainer(task: job, options: o, output: out)
-        if f.overwriteOutput { try RunOutput.clearPreviousRun(out, models: [(folder: "", extraFiles: TokenizerFiles.names)]) }
+        let trainer = try Trainer(task: job, options: o, output: out, group: DistributedJob.group)
+        if f.overwriteOutput, DistributedJob.group.isRoot { try RunOutput.clearPreviousRun(out, models: [(folder: "", extraFiles: TokenizerFiles.names)]) }
         FileHandle.standardError.write(Data("fine-tuning token classification on \(train.count) sentences (\(trainSet.count) windows, \(trainSet.tokenCount) tokens), \(trainer.totalSteps) steps of \(f.batchSize); tags: \(names.joined(separator: ", "))\n".utf8))
         printRunSummary(try trainer.run(resume: f.resume), out: out)
     }

@@ -13,6 +13,8 @@ public final class DropoutContext {
     public var rng: Xoshiro256
     public init(seed: UInt64) { rng = Xoshiro256(seed: seed) }
     public init(state: Xoshiro256) { rng = state }
+    /// Restarts the generator (the trainer does so per micro-batch, from its step and index).
+    public func reseed(_ seed: UInt64) { rng = Xoshiro256(seed: seed) }
 
     /// Fills `mask[count]` for drop probability `p`.
     public func fillMask(_ mask: UnsafeMutablePointer<Float>, count: Int, p: Float) {

@@ -94,6 +94,7 @@ extension ElectraBackbone {
         for i in stride(from: layers.count - 1, through: 0, by: -1) {
             layers[i].backward(dOut: tape.dHidden[cur].pointer, dInput: tape.dHidden[1 - cur].pointer,
                                x: tape.hidden[i].pointer, acts: tape.layers[i], grads: tape.grads, shape: tape.shape)
+            layerBackwardDone?(i)
             cur = 1 - cur
         }
         var dEmb = tape.dHidden[cur].pointer

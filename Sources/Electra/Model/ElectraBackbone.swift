@@ -26,6 +26,10 @@ public final class ElectraBackbone: @unchecked Sendable {
     var trainingTape: TrainingTape?
     /// The number format of the encoder's products in inference (Quantization.swift).
     public internal(set) var inferenceDType: InferenceDType = .fp32
+    /// Called in training's backward with layer i as soon as its parameter gradients are
+    /// added (top layer first), so data-parallel training can sum them over the ranks while
+    /// the layers below are still in backward (GradientReducer).
+    public var layerBackwardDone: ((Int) -> Void)?
 
     public init(_ vb: ParameterBuilder, config c: ElectraConfig) throws {
         config = c

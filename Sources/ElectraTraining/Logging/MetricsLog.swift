@@ -54,6 +54,9 @@ public struct ProgressLine {
     /// When the run must end (a time budget): the ETA never goes past it.
     let deadline: Date?
 
+    /// A data-parallel job's world size: tokens/s are the whole job's, and the line says so.
+    public var ranks = 1
+
     public init(totalSteps: Int?, started: Date = Date(), firstStep: Int = 0, priorSeconds: Double = 0, deadline: Date? = nil) {
         total = totalSteps
         start = started
@@ -71,8 +74,9 @@ public struct ProgressLine {
         var eta = step > firstStep ? elapsed / Double(step - firstStep) * Double((total ?? step) - step) : 0
         if let deadline { eta = total == nil ? max(0, deadline.timeIntervalSince(now)) : min(eta, max(0, deadline.timeIntervalSince(now))) }
         let more = extras.map { String(format: "  %@ %.4f", $0.key, $0.value) }.joined()
-        let line = "step \(step)/\(total.map(String.init) ?? "?")  " + String(format: "epoch %.2f  loss %.4f%@  lr %.2e  %.0f tok/s  elapsed %@  eta %@",
-                          epoch, loss, more, learningRate, tokensPerSecond, Self.clock(priorSeconds + elapsed), Self.clock(eta))
+        let world = ranks > 1 ? " over \(ranks) ranks" : ""
+        let line = "step \(step)/\(total.map(String.init) ?? "?")  " + String(format: "epoch %.2f  loss %.4f%@  lr %.2e  %.0f tok/s%@  elapsed %@  eta %@",
+                          epoch, loss, more, learningRate, tokensPerSecond, world, Self.clock(priorSeconds + elapsed), Self.clock(eta))
         FileHandle.standardError.write(Data((interactive ? "\r\u{1B}[K" + line : line + "\n").utf8))
     }
 

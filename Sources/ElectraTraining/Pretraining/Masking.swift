@@ -149,12 +149,21 @@ public final class MaskedBatchSource {
     /// The optimizer step the next batches are for (set by the task before each step).
     var step = 0
     var rng: Xoshiro256
+    let seed: UInt64
 
     public init(data: PretrainingData, masking: MaskingOptions, special: SpecialIds, seed: UInt64) {
         self.data = data
         self.masking = masking
         self.special = special
+        self.seed = seed
         rng = Xoshiro256(seed: seed &+ 31)
+    }
+
+    /// Draws for micro-batch `index` of the current step from a generator seeded by (seed,
+    /// step, index) alone: a micro-batch masks and samples the same on any rank of a
+    /// data-parallel job as in one process accumulating the same micro-batches.
+    func startMicroBatch(_ index: Int) {
+        rng = Xoshiro256(seed: MicroBatchSeed.derive(seed &+ 31, step: step, microBatch: index))
     }
 
     /// Pieces of `start`, 2 x `start`, ... tokens for the first `steps` optimizer steps, then

@@ -123,6 +123,8 @@ public final class ReplacedTokenDetectionTask: TrainingTask, PretrainingRun {
         return f
     }
 
+    public func willStartMicroBatch(_ index: Int) { batches.startMicroBatch(index) }
+
     public func willStartStep(_ step: Int) {
         batches.step = step
         if recipe.discriminatorFromGenerator && warmups.generator > 0 && step == warmups.generator { copyGeneratorEncoder() }
@@ -298,6 +300,7 @@ public final class MaskedLMPretrainingTask: TrainingTask, PretrainingRun {
     }
 
     public func willStartStep(_ step: Int) { batches.step = step }
+    public func willStartMicroBatch(_ index: Int) { batches.startMicroBatch(index) }
 
     /// The sequence length warmup's short pieces cost less than whole examples (`StepCost`).
     public func relativeStepCost(atStep step: Int) -> Double {

@@ -22,14 +22,24 @@ public final class Trainer {
     public let stepsPerEpoch: Int
     let dropout: DropoutContext
     private let trainable: [Parameter]
+    /// The data-parallel job this process is part of (one process: `SingleProcess`).
+    public let group: any ProcessGroup
+    /// Sums gradients over the ranks (nil for one process).
+    let reducer: GradientReducer?
+    /// Whether the backbones' layer hooks report to the reducer (the step's last local micro-batch).
+    private let hookArmed = Flag()
 
-    public init(task: any TrainingTask, options o: TrainerOptions, output: URL) throws {
+    /// `group`: the data-parallel job (DistributedTraining.md). Rank r trains on its share of
+    /// every step's examples; rank 0 alone evaluates and writes the log, plots and checkpoints.
+    public init(task: any TrainingTask, options o: TrainerOptions, output: URL, group: any ProcessGroup = SingleProcess()) throws {
         try o.validate()
         guard task.exampleCount > 0 else { throw ElectraError("the training set is empty") }
         guard let first = task.models.first else { throw ElectraError("the task trains no model") }
         self.task = task
         options = o
         self.output = output
+        self.group = group
+        if !group.isRoot { quiet = true }
         let table = ParameterTable()
         var seen = Set<ObjectIdentifier>()
         for m in task.models {
@@ -40,7 +50,7 @@ public final class Trainer {
         parameters = table
         trainable = table.uniqueParameters.map(\.parameter)
         for m in task.models { m.model.setInferenceDType(o.computeDType) }
-        let perStep = o.batchSize * o.gradientAccumulation
+        let perStep = o.batchSize * o.gradientAccumulation * group.size
         stepsPerEpoch = (task.exampleCount + perStep - 1) / perStep
         totalSteps = o.maxSteps ?? o.epochs * stepsPerEpoch
         let named = table.uniqueParameters.map { (name: $0.name, parameter: $0.parameter) }
@@ -54,8 +64,39 @@ public final class Trainer {
         }
         schedule = Self.schedule(o, totalSteps: totalSteps)
         dropout = DropoutContext(seed: o.seed &+ 1)
+        reducer = group.size > 1 ? Self.makeReducer(task: task, group: group, all: trainable, armed: hookArmed) : nil
         task.didSizeRun(totalSteps: totalSteps)
         parameters.zeroGradients()
+    }
+
+    /// One bucket per encoder layer of each model (models in reverse saving order, layers top
+    /// down: the order backward finishes them), hooked to the backbones; parameters that two
+    /// models share (RTD's embeddings) go in the last bucket with everything else.
+    static func makeReducer(task: any TrainingTask, group: any ProcessGroup, all: [Parameter], armed: Flag) -> GradientReducer {
+        var owners: [ObjectIdentifier: Int] = [:]
+        for m in task.models {
+            for (_, p) in m.model.parameters.uniqueParameters { owners[ObjectIdentifier(p), default: 0] += 1 }
+        }
+        var layers: [[Parameter]] = [], bucketOf: [(backbone: ElectraBackbone, first: Int, count: Int)] = []
+        for m in task.models.reversed() {
+            let backbone = m.model.backbone
+            let n = backbone.layers.count
+            bucketOf.append((backbone, layers.count, n))
+            for i in stride(from: n - 1, through: 0, by: -1) {
+                let tag = "encoder.layer.\(i)."
+                layers.append(m.model.parameters.uniqueParameters
+                    .filter { $0.name.contains(tag) && owners[ObjectIdentifier($0.parameter)] == 1 }.map(\.parameter))
+            }
+        }
+        let reducer = GradientReducer(group: group, layers: layers, all: all)
+        for (backbone, first, n) in bucketOf {
+            // Empty layer buckets were dropped: map layer i to its bucket by its parameters.
+            backbone.layerBackwardDone = { [weak reducer] i in
+                guard armed.value, let reducer else { return }
+                if let k = reducer.bucketIndex(layer: first + (n - 1 - i)) { reducer.markReady(k) }
+            }
+        }
+        return reducer
     }
 
     static func schedule(_ o: TrainerOptions, totalSteps: Int) -> LRSchedule {
@@ -101,7 +142,8 @@ public final class Trainer {
         f["warmup"] = o.warmupSteps.map { "\($0) steps" } ?? "\(o.warmupFraction)"
         f["weight_decay"] = "\(o.weightDecay)"
         f["batch_size"] = "\(o.batchSize)"
-        f["gradient_accumulation_steps"] = "\(o.gradientAccumulation)"
+        // Micro-batches per step over the whole job: N ranks x A equals 1 process x N*A.
+        f["gradient_accumulation_steps"] = "\(o.gradientAccumulation * group.size)"
         f["optimizer"] = o.optimizer.rawValue
         f["adam_epsilon"] = "\(o.adamEpsilon)"
         if o.adamBeta2 != 0.999 { f["adam_beta2"] = "\(o.adamBeta2)" }  // absent from earlier runs' states
@@ -160,6 +202,9 @@ public final class Trainer {
                 throw ElectraError("--resume: \(ckpt.lastPathComponent) was made with dtype \(savedDType), this run has \(options.computeDType.rawValue); resume with the same --dtype or start a new output folder")
             }
             for (key, value) in state.run.sorted(by: { $0.key < $1.key }) where savedRun[key] != nil && savedRun[key] != value {
+                if key == "gradient_accumulation_steps" {
+                    throw ElectraError("--resume: \(ckpt.lastPathComponent) was made with \(savedRun[key]!) micro-batches per step (world size x --gradient-accumulation-steps), this run has \(value) (\(group.size) x \(options.gradientAccumulation)); keep the global batch: choose --gradient-accumulation-steps so that world size x it is \(savedRun[key]!)")
+                }
                 throw ElectraError("--resume: \(ckpt.lastPathComponent) was made with \(key) \(savedRun[key]!), this run has \(value); resume with the same value or start a new output folder")
             }
             let saved = try TrainerCheckpoints.restore(from: ckpt, models: task.models, optimizer: optimizer, dropout: dropout)
@@ -171,13 +216,19 @@ public final class Trainer {
             try task.restoreCheckpointState(saved.task)
             say("resuming from \(ckpt.lastPathComponent) at step \(state.step)")
         }
-        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        defer {
+            reducer?.stop()
+            for m in task.models { m.model.backbone.layerBackwardDone = nil }
+        }
+        let root = group.isRoot
+        if root { try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true) }
         // Before the log exists, so a run whose metrics.jsonl is there always stops cleanly.
         if options.checkpointOnSignal { StopSignals.install() }
-        let log = try MetricsLog(url: output.appendingPathComponent("metrics.jsonl"))
+        // Rank 0 alone writes; the others train and follow its decisions.
+        let log = root ? try MetricsLog(url: output.appendingPathComponent("metrics.jsonl")) : nil
         if var reference = task.referenceRecord {
             reference["step"] = Double(state.step)
-            log.append(reference, kind: "reference")
+            log?.append(reference, kind: "reference")
         }
         let started = Date(), priorSeconds = state.elapsedSeconds, startStep = state.step
         /// Training seconds over all sessions of this run.
@@ -186,39 +237,57 @@ public final class Trainer {
         func progressLine() -> ProgressLine {
             // Before a time-sized run knows its pace its length is unknown (shown as "?").
             let known = !(sizingFromTime && state.run["total_steps_from_time"] == nil)
-            return ProgressLine(totalSteps: known ? totalSteps : nil, started: started, firstStep: startStep,
-                                priorSeconds: priorSeconds, deadline: deadline)
+            var line = ProgressLine(totalSteps: known ? totalSteps : nil, started: started, firstStep: startStep,
+                                    priorSeconds: priorSeconds, deadline: deadline)
+            line.ranks = group.size
+            return line
         }
         var progress = progressLine()
         var firstStepDone: Date?
         var window = LogWindow()
         var lastLoss = Double.nan, lastMetrics: [String: Double] = [:], stoppedEarly = false
         var order: (epoch: Int, perm: [Int]) = (-1, [])
-        let micro = options.gradientAccumulation, perStep = options.batchSize * micro
+        let micro = options.gradientAccumulation, B = options.batchSize, perStep = B * micro * group.size
+        if group.size > 1 {
+            say("data-parallel over \(group.size) ranks: \(group.size) x \(micro) micro-batches of \(B) examples per step (\(perStep) examples)")
+        }
         while state.step < totalSteps {
             let epoch = state.step / stepsPerEpoch, pos = state.step % stepsPerEpoch
             if order.epoch != epoch { order = (epoch, permutation(epoch: epoch)) }
-            // One optimizer step = up to `gradientAccumulation` micro-batches; gradients are
-            // summed by the backward passes, then averaged by the accumulator.
+            // One optimizer step = the step's micro-batches of `batchSize` rows, over all
+            // ranks: rank r computes micro-batches r*micro ..< (r+1)*micro (fewer, or none,
+            // in an epoch's last, partial step). Gradients are summed by the backward passes
+            // and over the ranks, then divided by the number of micro-batches.
             let stepRows = order.perm[(pos * perStep)..<min((pos + 1) * perStep, task.exampleCount)]
+            let globalMicro = (stepRows.count + B - 1) / B
+            let mine = (group.rank * micro)..<min((group.rank + 1) * micro, globalMicro)
             parameters.zeroGradients()
             task.willStartStep(state.step)
-            var accumulator = GradientAccumulator(steps: micro)
             var loss = 0.0, used = 0, tokens = 0, metrics: [String: Double] = [:]
-            var lo = stepRows.startIndex
-            while lo < stepRows.endIndex {
-                let idx = stepRows[lo..<min(lo + options.batchSize, stepRows.endIndex)]
+            for g in mine {
+                let lo = stepRows.startIndex + g * B
+                let idx = stepRows[lo..<min(lo + B, stepRows.endIndex)]
+                dropout.reseed(MicroBatchSeed.derive(options.seed &+ 1, step: state.step, microBatch: g))
+                task.willStartMicroBatch(g)
+                if g == mine.upperBound - 1, let reducer {
+                    reducer.beginStep()
+                    hookArmed.value = true
+                }
+                defer { hookArmed.value = false }
                 let r = try task.trainingStep(idx, dropout: dropout)
                 loss += r.loss
                 used += 1
                 tokens += r.tokens
                 metrics.merge(r.metrics, uniquingKeysWith: +)
-                _ = accumulator.microBatchDone(trainable)
-                lo = idx.endIndex
             }
-            _ = accumulator.flush(trainable)
-            loss /= Double(used)
-            metrics = metrics.mapValues { $0 / Double(used) }
+            if let reducer {
+                if mine.isEmpty { reducer.beginStep() }
+                reducer.finish()
+                (loss, tokens, metrics) = combine(loss: loss, tokens: tokens, metrics: metrics)
+            }
+            Gradients.scale(trainable, by: 1 / Float(globalMicro))
+            loss /= Double(globalMicro)
+            metrics = metrics.mapValues { $0 / Double(globalMicro) }
             guard loss.isFinite else {
                 let last = TrainerCheckpoints.latest(in: output)?.lastPathComponent ?? "none yet"
                 throw ElectraError("the loss became \(loss) at step \(state.step + 1); stopping. The last good checkpoint is \(last) in \(output.path)")
@@ -237,8 +306,10 @@ public final class Trainer {
                 if step == startStep + 6, let t1 = firstStepDone {
                     let perStep = Date().timeIntervalSince(t1) / 5
                     let left = options.maxTime! - runSeconds()
-                    let fit = stepsFitting(seconds: left, from: step, perStep: perStep, measured: (startStep + 1)..<(startStep + 6))
-                    setTotalSteps(min(fit, options.epochs * stepsPerEpoch))
+                    // Every rank takes rank 0's length (their clocks differ).
+                    var fit = [Double(stepsFitting(seconds: left, from: step, perStep: perStep, measured: (startStep + 1)..<(startStep + 6)))]
+                    group.broadcast(&fit)
+                    setTotalSteps(min(Int(fit[0]), options.epochs * stepsPerEpoch))
                     state.run = runFingerprint
                     state.run["total_steps_from_time"] = "true"
                     progress = progressLine()
@@ -260,12 +331,13 @@ public final class Trainer {
                 var rec = window.means
                 rec["step"] = Double(step); rec["epoch"] = epochs
                 rec["learning_rate"] = Double(lr); rec["grad_norm"] = Double(norm); rec["tokens_per_second"] = tps
-                log.append(rec, kind: "train")
+                log?.append(rec, kind: "train")
                 window = LogWindow()
             }
             let epochEnd = step % stepsPerEpoch == 0 || step == totalSteps
             var improved = false
-            if (options.evalSteps > 0 && step % options.evalSteps == 0) || epochEnd, let m = try task.evaluate() {
+            // Rank 0 validates; its verdicts reach the others with the step's decisions below.
+            if root, (options.evalSteps > 0 && step % options.evalSteps == 0) || epochEnd, let log, let m = try task.evaluate() {
                 lastMetrics = m
                 var rec = m
                 rec["step"] = Double(step); rec["epoch"] = epochs
@@ -290,9 +362,16 @@ public final class Trainer {
                 }
                 try writePlot(log: log)
             }
-            let outOfTime = options.maxTime.map { runSeconds() >= $0 } ?? false
-            let stopRequested = options.checkpointOnSignal && StopSignals.requested
-            if (options.saveSteps > 0 && step % options.saveSteps == 0) || epochEnd || outOfTime || stopRequested {
+            var outOfTime = options.maxTime.map { runSeconds() >= $0 } ?? false
+            var stopRequested = options.checkpointOnSignal && StopSignals.requested
+            var patienceOut = options.earlyStoppingPatience.map { state.evalsWithoutImprovement >= $0 } ?? false
+            if group.size > 1 {
+                // Rank 0's clock, signals and validation decide for every rank.
+                var decisions = [outOfTime, stopRequested, patienceOut].map { $0 ? 1.0 : 0.0 }
+                group.broadcast(&decisions)
+                (outOfTime, stopRequested, patienceOut) = (decisions[0] != 0, decisions[1] != 0, decisions[2] != 0)
+            }
+            if root, (options.saveSteps > 0 && step % options.saveSteps == 0) || epochEnd || outOfTime || stopRequested {
                 try checkFinite(step: step)
                 if improved { state.bestCheckpoint = TrainerCheckpoints.name(step: step) }
                 state.dropoutRNG = dropout.rng.state
@@ -312,7 +391,7 @@ public final class Trainer {
                 say("--max-time reached at step \(step) of \(totalSteps)")
                 break
             }
-            if let patience = options.earlyStoppingPatience, state.evalsWithoutImprovement >= patience {
+            if let patience = options.earlyStoppingPatience, patienceOut {
                 stoppedEarly = step < totalSteps
                 if !quiet { progress.finish() }
                 say("early stopping at step \(step): \(options.metricForBest!) has not improved for \(patience) validations")
@@ -320,15 +399,32 @@ public final class Trainer {
             }
         }
         if !quiet { progress.finish() }
+        guard root else {
+            return Summary(steps: state.step, finalLoss: lastLoss, metrics: lastMetrics, seconds: runSeconds(),
+                           bestCheckpoint: nil, bestMetric: nil, stoppedEarly: stoppedEarly)
+        }
         if let best = state.bestCheckpoint {
             // The output holds the best checkpoint's weights (HF's load_best_model_at_end).
             try TrainerCheckpoints.restoreWeights(from: output.appendingPathComponent(best), models: task.models)
         }
         try checkFinite(step: state.step)
         try TrainerCheckpoints.saveModels(task.models, to: output)
-        try writePlot(log: log)
+        if let log { try writePlot(log: log) }
         return Summary(steps: state.step, finalLoss: lastLoss, metrics: lastMetrics, seconds: runSeconds(),
                        bestCheckpoint: state.bestCheckpoint, bestMetric: state.bestMetric, stoppedEarly: stoppedEarly)
+    }
+
+    /// Sums a step's loss, tokens and metric sums over the ranks: every rank gets the loss and
+    /// the tokens (the NaN stop must agree), rank 0 the metrics (it writes the log).
+    func combine(loss: Double, tokens: Int, metrics: [String: Double]) -> (Double, Int, [String: Double]) {
+        var v = [loss, Double(tokens)]
+        group.allreduceSum(&v)
+        var merged = metrics
+        if let all = group.gather(MetricsWire.encode(metrics)) {
+            merged = [:]
+            for bytes in all { merged.merge(MetricsWire.decode(bytes), uniquingKeysWith: +) }
+        }
+        return (v[0], Int(v[1]), merged)
     }
 
     /// Refuses to save weights that overflowed (a learning rate far too high): NaN or inf in

@@ -68,6 +68,10 @@ public protocol TrainingTask: AnyObject {
     /// Called before the micro-batches of optimizer step `step` (0-based): a task whose
     /// batches follow a schedule (sequence length warmup) reads the step here.
     func willStartStep(_ step: Int)
+    /// Called before each micro-batch with its index within the optimizer step, counted over
+    /// the whole data-parallel job (rank r's first is r x accumulation): a task that draws at
+    /// random (masking, sampling) seeds its draws from (step, index), never from a rank.
+    func willStartMicroBatch(_ index: Int)
     /// Called with the run's length in optimizer steps once it is known (at the start, or
     /// after the first steps of a run sized by time), and again on resume.
     func didSizeRun(totalSteps: Int)
@@ -87,6 +91,7 @@ extension TrainingTask {
     public func warning(after metrics: [String: Double]) -> String? { nil }
     public var referenceLines: [ReferenceLine] { [] }
     public func willStartStep(_ step: Int) {}
+    public func willStartMicroBatch(_ index: Int) {}
     public func didSizeRun(totalSteps: Int) {}
     public func relativeStepCost(atStep step: Int) -> Double { 1 }
     public func learningRateScales(atStep step: Int) -> [ObjectIdentifier: Float] { [:] }

@@ -1,0 +1,136 @@
+import Electra
+import Foundation
+
+/// Sums every rank's gradients (allreduce), in buckets, overlapped with the backward pass:
+/// a bucket is one encoder layer's parameters (or the rest: embeddings, heads), and a layer's
+/// bucket is marked ready by the backbone's hook as soon as its backward is done, so its
+/// allreduce runs on this reducer's thread while the layers below are still in backward.
+///
+/// Buckets go out in one fixed order on every rank (MPI collectives must match): the models
+/// in reverse saving order (a task backpropagates its last-saved model first: RTD's generator,
+/// then its discriminator), each model's layers top down, then the rest. A bucket marked ready
+/// out of that order waits for the ones before it; `finish` marks all ready (a rank without
+/// data in a step's last, partial group still takes part) and waits until all are summed.
+/// Each bucket is packed into one buffer, so a layer is one collective, not twelve.
+public final class GradientReducer: @unchecked Sendable {
+    let group: any ProcessGroup
+    /// Parameters per bucket, in the order the buckets are reduced.
+    public let buckets: [[Parameter]]
+    /// The bucket of each entry of `layers` (nil: it had no parameter of its own).
+    private let layerBucket: [Int?]
+    private var buffers: [UnsafeMutablePointer<Float>]
+    private let sizes: [Int]
+    private let condition = NSCondition()
+    private var ready: [Bool]
+    private var next = 0, done = 0
+    private var stopping = false
+    private var thread: Thread?
+    /// Seconds this step's bucket reductions took, and the part of them the caller waited for.
+    public private(set) var reduceSeconds = 0.0, waitSeconds = 0.0
+
+    /// `layers`: per layer bucket, its parameters in canonical order; every other trainable
+    /// parameter goes in the last bucket.
+    public init(group: any ProcessGroup, layers: [[Parameter]], all: [Parameter]) {
+        self.group = group
+        var seen = Set<ObjectIdentifier>()
+        var buckets: [[Parameter]] = [], layerBucket: [Int?] = []
+        for layer in layers {
+            let fresh = layer.filter { seen.insert(ObjectIdentifier($0)).inserted }
+            layerBucket.append(fresh.isEmpty ? nil : buckets.count)
+            if !fresh.isEmpty { buckets.append(fresh) }
+        }
+        self.layerBucket = layerBucket
+        let rest = all.filter { seen.insert(ObjectIdentifier($0)).inserted }
+        if !rest.isEmpty { buckets.append(rest) }
+        self.buckets = buckets
+        sizes = buckets.map { $0.reduce(0) { $0 + $1.value.count } }
+        buffers = sizes.map { UnsafeMutablePointer<Float>.allocate(capacity: max($0, 1)) }
+        ready = Array(repeating: false, count: buckets.count)
+        // The thread holds the reducer until `stop()`.
+        let t = Thread { self.work() }
+        t.name = "electra.allreduce"
+        thread = t
+        t.start()
+    }
+
+    deinit { for b in buffers { b.deallocate() } }
+
+    /// Ends the reducer's thread (it is idle between steps); the trainer calls it when done.
+    public func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    public func bucketIndex(layer: Int) -> Int? { layer < layerBucket.count ? layerBucket[layer] : nil }
+
+    /// Before the step's last local micro-batch: nothing is ready yet.
+    public func beginStep() {
+        condition.lock()
+        for k in ready.indices { ready[k] = false }
+        next = 0
+        done = 0
+        reduceSeconds = 0
+        condition.unlock()
+    }
+
+    /// A bucket's gradients are final on this rank.
+    public func markReady(_ bucket: Int) {
+        condition.lock()
+        ready[bucket] = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Marks every bucket ready and waits until all are summed over the ranks.
+    public func finish() {
+        let started = Date()
+        condition.lock()
+        for k in ready.indices { ready[k] = true }
+        condition.broadcast()
+        while done < buckets.count { condition.wait() }
+        condition.unlock()
+        waitSeconds = Date().timeIntervalSince(started)
+    }
+
+    private func work() {
+        while true {
+            condition.lock()
+            while !stopping && !(next < buckets.count && ready[next]) { condition.wait() }
+            if stopping { condition.unlock(); return }
+            let k = next
+            next += 1
+            condition.unlock()
+            let t0 = Date()
+            reduce(k)
+            condition.lock()
+            reduceSeconds += Date().timeIntervalSince(t0)
+            done += 1
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    private func reduce(_ k: Int) {
+        let buffer = buffers[k]
+        var at = 0
+        for p in buckets[k] {
+            let n = p.value.count
+            buffer.advanced(by: at).update(from: p.gradPointer, count: n)
+            at += n
+        }
+        group.allreduceSum(buffer, count: sizes[k])
+        at = 0
+        for p in buckets[k] {
+            let n = p.value.count
+            p.gradPointer.update(from: buffer.advanced(by: at), count: n)
+            at += n
+        }
+    }
+}
+
+/// A flag the training thread sets and the backward hooks read (same thread).
+final class Flag: @unchecked Sendable {
+    var value = false
+}
