@@ -2,9 +2,8 @@
 # Installs the system libraries the package links when they are missing, and says what it
 # installs: OpenBLAS (the CBLAS target, via pkg-config), HDF5 (ElectraHDF5, the TF2 .h5
 # reader) and pkg-config itself. Debian/Ubuntu (apt-get, as root or through sudo); on macOS
-# Accelerate replaces OpenBLAS and HDF5 comes from `brew install hdf5`; optional: oneDNN, Open MPI.
-# Both README commands
-# and .ci/run start with it; it does nothing when everything is there.
+# Accelerate replaces OpenBLAS and HDF5 comes from `brew install hdf5`; optional: oneDNN and
+# Open MPI. Both README commands and .ci/run start with it; it does nothing when everything is there.
 set -euo pipefail
 
 missing=()
