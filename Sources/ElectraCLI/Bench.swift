@@ -48,14 +48,27 @@ struct Bench: ParsableCommand {
     @Option(help: "With --pretrain: examples per step (length 128).")
     var batchSize = 32
 
+    @Option(parsing: .upToNextOption, help: "Measure MPI allreduce instead (run under mpirun): sums of these many floats, e.g. 1024 1048576 (default: 1K to 64M by 4x).")
+    var allreduce: [Int] = []
+
+    @Flag(help: "With no --allreduce sizes: measure the allreduce default sizes.")
+    var allreduceDefaults = false
+
+    @Flag(help: "Under mpirun (--train, --pretrain): sum the gradients only after the whole backward, not layer by layer during it.")
+    var noOverlap = false
+
     /// Which elementwise kernels run (`ELECTRA_MAX_ISA=sse|avx2` caps them).
     var vectorKernels: String { VectorISA.kernelName }
 
     func run() throws {
         try runReportingErrors {
             try ThreadOption.apply(threads)
-            if pretrain { return try runPretraining() }
-            if train { return try runTraining() }
+            if !allreduce.isEmpty || allreduceDefaults { return try runAllreduce() }
+            if pretrain || train {
+                // Under mpirun the steps are data-parallel: each rank its batch, gradients summed.
+                let group = try DistributedJob.join(distributed: false)
+                return pretrain ? try runPretraining(group) : try runTraining(group)
+            }
             guard ["inference", "hf", "both"].contains(weightLayout) else {
                 throw ElectraError("unknown --weight-layout '\(weightLayout)'; expected inference, hf or both")
             }
@@ -102,8 +115,48 @@ struct Bench: ParsableCommand {
         }
     }
 
+    /// MPI allreduce time against message size (the data-parallel scaling model's input):
+    /// the median of timed sums per size, and the bus bandwidth 2(N-1)/N x bytes / time
+    /// (what a ring allreduce moves through each link).
+    func runAllreduce() throws {
+        let group = try DistributedJob.join(distributed: true)
+        let sizes = allreduce.isEmpty ? (0..<10).map { 1024 << (2 * $0) }.filter { $0 <= 1 << 26 } : allreduce
+        guard sizes.allSatisfy({ $0 > 0 }) else { throw ElectraError("--allreduce sizes must be positive") }
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: sizes.max()!)
+        defer { buffer.deallocate() }
+        buffer.initialize(repeating: 1, count: sizes.max()!)
+        if group.isRoot {
+            if !json { print("allreduce over \(group.size) ranks (\(ProcessInfo.processInfo.hostName)): floats, MB, median ms, bus GB/s") }
+        }
+        for n in sizes {
+            var times: [Double] = []
+            group.allreduceSum(buffer, count: n)  // warmup
+            let started = Date()
+            while times.count < max(iterations, 5) || (Date().timeIntervalSince(started) < min(minSeconds, 2) && times.count < 1000) {
+                group.barrier()
+                let t0 = Date()
+                group.allreduceSum(buffer, count: n)
+                times.append(Date().timeIntervalSince(t0))
+            }
+            // Every rank's median; the slowest one is the collective's time.
+            var m = [times.sorted()[times.count / 2]]
+            var all = [Double](repeating: 0, count: group.size)
+            all[group.rank] = m[0]
+            group.allreduceSum(&all)
+            m[0] = all.max()!
+            let bytes = Double(n * 4), bus = 2 * Double(group.size - 1) / Double(group.size) * bytes / m[0] / 1e9
+            if group.isRoot {
+                if json {
+                    print(#"{"mode": "allreduce", "ranks": \#(group.size), "floats": \#(n), "ms": \#(m[0] * 1000), "bus_gb_per_s": \#(bus), "runs": \#(times.count)}"#)
+                } else {
+                    print(String(format: "%10d  %8.3f  %9.3f  %7.2f", n, bytes / 1e6, m[0] * 1000, bus))
+                }
+            }
+        }
+    }
+
     /// Training-step throughput, the counterpart of scripts/bench/pytorch_train.py.
-    func runTraining() throws {
+    func runTraining(_ group: any ProcessGroup) throws {
         let dtype = try TrainingDTypeOption.parse(self.dtype)
         if !json { print("threads \(Parallel.threads), training steps (forward + backward + clip + AdamW), \(dtype) products\(dtype == .bf16 ? " (\(BF16Kernel.summary))" : "")") }
         for spec in shapes.isEmpty ? ["small:32x128"] : shapes {
@@ -116,17 +169,20 @@ struct Bench: ParsableCommand {
             inputs.labels = IntTensor(shape: [b, l], values: (0..<(b * l)).map { _ in Int(rng.next() % 2) })
             let opt = AdamW(parameters: model.parameters.uniqueParameters.map { ($0.name, $0.parameter) }, weightDecay: 0.01)
             let dropout = DropoutContext(seed: 3)
+            let sync = DataParallelStep(group: group, models: [model], all: model.parameters.uniqueParameters.map(\.parameter), overlap: !noOverlap)
+            defer { sync.stop() }
             func step() throws {
                 model.parameters.zeroGradients()
+                sync.begin()
                 _ = try model.forwardBackward(inputs, dropout: dropout)
+                sync.end()
                 _ = Gradients.clipGlobalNorm(model.parameters, maxNorm: 1)
                 opt.step(learningRate: 1e-4)
             }
-            let (medians, runs) = try medianSeconds(warmup: 1, [step])
-            let median = medians[0]
-            let tps = Double(b * l) / median
+            let (median, runs) = try sync.medianSeconds(self, step)
+            let tps = Double(b * l * group.size) / median
             if json {
-                print(#"{"shape": "\#(spec)", "mode": "train", "dtype": "\#(dtype.rawValue)", "tokens_per_s": \#(tps), "ms_per_step": \#(median * 1000), "threads": \#(Parallel.threads), "runs": \#(runs)}"#)
+                print(#"{"shape": "\#(spec)", "mode": "train", "dtype": "\#(dtype.rawValue)", "tokens_per_s": \#(tps), "ms_per_step": \#(median * 1000), "threads": \#(Parallel.threads), "ranks": \#(group.size), "overlap": \#(!noOverlap), "runs": \#(runs)}"#)
             } else {
                 print(spec.padding(toLength: 17, withPad: " ", startingAt: 0), String(format: "%10.0f tokens/s   %9.1f ms/step", tps, median * 1000))
             }
@@ -135,7 +191,7 @@ struct Bench: ParsableCommand {
 
     /// One RTD step, the counterpart of scripts/bench/pytorch_pretrain.py: random full-length
     /// two-segment examples, the preset's generator, mask 15%, loss 1 x MLM + 50 x BCE.
-    func runPretraining() throws {
+    func runPretraining(_ group: any ProcessGroup) throws {
         let length = 128
         guard batchSize > 0 else { throw ElectraError("--batch-size must be positive, got \(batchSize)") }
         let p = try PretrainingPreset.named(preset)
@@ -164,18 +220,23 @@ struct Bench: ParsableCommand {
         let opt = ElectraAdamWeightDecay(parameters: named, weightDecay: 0.01)
         let dropout = DropoutContext(seed: 3)
         let indices = Array(0..<batchSize)
+        let sync = DataParallelStep(group: group, models: task.models.map(\.model), all: named.map(\.parameter), overlap: !noOverlap)
+        defer { sync.stop() }
         func step() throws {
             table.zeroGradients()
+            sync.begin()
             _ = try task.trainingStep(indices[...], dropout: dropout)
+            sync.end()
             _ = Gradients.clipGlobalNorm(table, maxNorm: 1)
             opt.step(learningRate: 5e-4)
         }
-        let (medians, runs) = try medianSeconds(warmup: 1, [step])
-        let tps = Double(batchSize * length) / medians[0]
+        let (median, runs) = try sync.medianSeconds(self, step)
+        let medians = [median]
+        let tps = Double(batchSize * length * group.size) / median
         let peak = Self.peakMemoryMB()
         let spec = "\(preset):\(batchSize)x\(length)"
         if json {
-            print(#"{"shape": "\#(spec)", "mode": "pretrain", "dtype": "\#(dtype.rawValue)", "tokens_per_s": \#(tps), "ms_per_step": \#(medians[0] * 1000), "peak_rss_mb": \#(peak), "generator_hidden": \#(gen.hiddenSize), "threads": \#(Parallel.threads), "runs": \#(runs)}"#)
+            print(#"{"shape": "\#(spec)", "mode": "pretrain", "dtype": "\#(dtype.rawValue)", "tokens_per_s": \#(tps), "ms_per_step": \#(medians[0] * 1000), "peak_rss_mb": \#(peak), "generator_hidden": \#(gen.hiddenSize), "threads": \#(Parallel.threads), "ranks": \#(group.size), "overlap": \#(!noOverlap), "runs": \#(runs)}"#)
         } else {
             print("threads \(Parallel.threads), RTD step: generator (hidden \(gen.hiddenSize)) at masked positions + sampling + discriminator + backward + clip + AdamWeightDecay; products \(GemmBackend.current), \(dtype)\(dtype == .bf16 ? " (\(BF16Kernel.summary))" : "")")
             print(spec.padding(toLength: 17, withPad: " ", startingAt: 0), String(format: "%10.0f tokens/s   %9.1f ms/step   peak RSS %.0f MB", tps, medians[0] * 1000, peak))
@@ -246,5 +307,58 @@ struct Bench: ParsableCommand {
             best = max(best, 2 * Double(n * n * n) / s / 1e9)
         }
         return best
+    }
+}
+
+/// A bench training step as one rank of an MPI job (a no-op for one process): the gradients
+/// summed over the ranks (layer by layer during the backward unless `overlap` is off) and
+/// averaged; every rank times the same fixed number of steps (collectives must match), and
+/// the slowest rank's median is the step's time.
+struct DataParallelStep {
+    let group: any ProcessGroup
+    let reducer: GradientReducer?
+    let all: [Parameter]
+    let overlap: Bool
+
+    init(group: any ProcessGroup, models: [any ElectraHeadModel], all: [Parameter], overlap: Bool) {
+        self.group = group
+        self.all = all
+        self.overlap = overlap
+        reducer = group.size > 1 ? GradientReducer.hooked(to: models, all: all, group: group) : nil
+    }
+
+    func begin() {
+        reducer?.beginStep()
+        if !overlap { reducer?.armed = false }
+    }
+
+    func end() {
+        guard let reducer else { return }
+        reducer.finish()
+        Gradients.scale(all, by: 1 / Float(group.size))
+    }
+
+    func stop() {
+        reducer?.unhook()
+        reducer?.stop()
+    }
+
+    func medianSeconds(_ bench: Bench, _ step: @escaping () throws -> Void) throws -> (Double, Int) {
+        guard group.size > 1 else {
+            let (m, runs) = try bench.medianSeconds(warmup: 1, [step])
+            return (m[0], runs)
+        }
+        try step()
+        var times: [Double] = []
+        for _ in 0..<max(bench.iterations, 3) {
+            group.barrier()
+            let t0 = Date()
+            try step()
+            times.append(Date().timeIntervalSince(t0))
+        }
+        var all = [Double](repeating: 0, count: group.size)
+        all[group.rank] = times.sorted()[times.count / 2]
+        group.allreduceSum(&all)
+        return (all.max()!, times.count)
     }
 }

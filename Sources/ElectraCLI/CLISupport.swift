@@ -206,7 +206,12 @@ struct DistributedOptions: ParsableArguments {
     var distributed = false
 
     /// The job this process belongs to (one process when not under MPI).
-    func join() throws -> any ProcessGroup {
+    func join() throws -> any ProcessGroup { try DistributedJob.join(distributed: distributed) }
+}
+
+extension DistributedJob {
+    /// Joins the MPI job when `distributed` or launched by mpirun (else one process).
+    static func join(distributed: Bool) throws -> any ProcessGroup {
         let g = try ProcessGroups.make(distributed: distributed)
         DistributedJob.current = g
         if !g.isRoot && ProcessInfo.processInfo.environment["ELECTRA_ALL_RANKS_PRINT"] == nil {

@@ -114,9 +114,9 @@ public final class BatchScheduler: @unchecked Sendable {
         }
     }
 
-    /// Waits for work, then takes the next batch: the oldest window and others of its kind,
-    /// shortest first, as many as the token and request budgets allow (real tokens: `compute`
-    /// splits the batch into forwards of similar length). Cancelled jobs are dropped here.
+    /// Waits for work, then takes the next batch: the oldest windows of one kind, in arrival
+    /// order, as many as the token and request budgets allow (real tokens: `compute` splits
+    /// the batch into forwards of similar length). Cancelled jobs are dropped here.
     func nextBatch() async -> [Pending]? {
         while true {
             let taken: [Pending]?? = lock.withLock {
@@ -129,11 +129,12 @@ public final class BatchScheduler: @unchecked Sendable {
                     c?.resume(throwing: CancellationError())
                 }
                 if queue.isEmpty { return stopped ? .some(nil) : nil }
-                // The oldest window always goes (no input waits forever behind shorter ones),
-                // then the others of its kind, shortest first.
+                // Windows of the oldest window's kind in arrival order: a request's windows
+                // go together, so it is answered after as few forwards as possible (taking the
+                // shortest first scattered an 8-passage rerank over many batches); `compute`
+                // sorts the batch by length into forwards with little padding.
                 let kind = queue[0].job.kind
-                let candidates = [0] + queue.indices.dropFirst().filter { queue[$0].job.kind == kind }
-                    .sorted { queue[$0].length < queue[$1].length }
+                let candidates = queue.indices.filter { queue[$0].job.kind == kind }
                 var chosen: [Int] = [], tokens = 0
                 for i in candidates {
                     let n = queue[i].length

@@ -57,9 +57,15 @@ public enum ElectraServer {
 public struct SchedulerService: Service {
     let scheduler: BatchScheduler
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            await scheduler.loop()
-        } onGracefulShutdown: {
+        // Graceful shutdown drains the queue; cancellation (the group ends because another
+        // service failed, e.g. the port is taken) must end the loop too, or the process hangs.
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await scheduler.loop()
+            } onGracefulShutdown: {
+                scheduler.stop()
+            }
+        } onCancel: {
             scheduler.stop()
         }
     }

@@ -222,5 +222,28 @@ struct ServerTests {
         _ = try await response.body.collect(upTo: 1 << 20)
         await group.triggerGracefulShutdown()
         try await run.value
+
+        // A second server on the port the first one holds: its run fails (address in use)
+        // and ends, instead of waiting forever with its batcher still looping.
+        let first = try ElectraServer.services(config("base")) { p in
+            port.value = p
+            running.continuation.yield()
+        }
+        let holder = ServiceGroup(configuration: .init(services: first.map { .init(service: $0) }, logger: .init(label: "test")))
+        let held = Task { try await holder.run() }
+        for await _ in running.stream { break }
+        var takenConfig = config("base")
+        takenConfig.port = port.value
+        let taken = takenConfig
+        final class Outcome: @unchecked Sendable { var text: String? }
+        let outcome = Outcome()
+        let second = Task {
+            do { try await ElectraServer.run(taken); outcome.text = "ran" } catch { outcome.text = "\(error)" }
+        }
+        for _ in 0..<600 where outcome.text == nil { try await Task.sleep(for: .milliseconds(100)) }
+        second.cancel()
+        #expect(outcome.text?.contains("Address already in use") == true, "\(outcome.text ?? "still running after 60 s: a hang")")
+        await holder.triggerGracefulShutdown()
+        try await held.value
     }
 }

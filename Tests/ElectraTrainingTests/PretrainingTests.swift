@@ -473,7 +473,7 @@ struct PretrainingTests {
         #expect(resumed.seconds >= 100)
     }
 
-    /// The whole loop learns something in 200 steps of a tiny pair. Each text repeats one
+    /// The whole loop learns something in 400 steps of a tiny pair. Each text repeats one
     /// word: the generator's loss falls (it learns which words occur), and the discriminator
     /// ranks the replaced tokens above the others (AUC well above chance) with a loss below
     /// where it started. Precision and recall at 0.5 stay 0 this early, as they do in
@@ -498,7 +498,7 @@ struct PretrainingTests {
         masking.maskProbability = 0.3
         let task = ReplacedTokenDetectionTask(generator: gen, discriminator: disc, data: data, masking: masking, special: special, seed: 2)
         var o = TrainerOptions()
-        o.batchSize = 16; o.maxSteps = 200; o.learningRate = 3e-3; o.layerwiseDecay = 1; o.logSteps = 20; o.saveSteps = 1_000_000
+        o.batchSize = 16; o.maxSteps = 400; o.learningRate = 3e-3; o.layerwiseDecay = 1; o.logSteps = 20; o.saveSteps = 1_000_000
         let out = ft.tempDir()
         let t = try Trainer(task: task, options: o, output: out)
         t.quiet = true
@@ -506,10 +506,12 @@ struct PretrainingTests {
         let log = MetricsLog.read(out.appendingPathComponent("metrics.jsonl")).filter { $0["kind"]?.stringValue == "train" }
         func value(_ r: [String: JSONValue], _ k: String) -> Double { r[k]!.doubleValue! }
         let first = log.first!, last = log.last!
-        for r in log where value(r, "step") == 200 { print("step \(value(r, "step")): generator [MASK]ed accuracy \(value(r, "generator_masked_accuracy")) loss \(value(r, "generator_loss")), discriminator loss \(value(r, "discriminator_loss")) AUC \(value(r, "discriminator_auc")) precision \(value(r, "precision")) recall \(value(r, "recall")) replaced \(value(r, "replaced_fraction"))") }
+        for r in log where value(r, "step") == 400 { print("step \(value(r, "step")): generator [MASK]ed accuracy \(value(r, "generator_masked_accuracy")) loss \(value(r, "generator_loss")), discriminator loss \(value(r, "discriminator_loss")) AUC \(value(r, "discriminator_auc")) precision \(value(r, "precision")) recall \(value(r, "recall")) replaced \(value(r, "replaced_fraction"))") }
         #expect(value(last, "generator_loss") < value(first, "generator_loss") - 0.1)
         #expect(value(last, "discriminator_loss") < value(first, "discriminator_loss"))
         let lateAUC = log.suffix(3).map { value($0, "discriminator_auc") }.reduce(0, +) / 3
+        // Over the trainer's seeds 1, 2, 3 and 42: 0.77, 0.57, 0.63, 0.59 (200 steps gave
+        // 0.44-0.58: too early to rank replacements reliably).
         #expect(lateAUC > 0.56, "discriminator AUC \(lateAUC)")
     }
 }

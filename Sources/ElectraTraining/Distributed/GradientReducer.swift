@@ -65,9 +65,51 @@ public final class GradientReducer: @unchecked Sendable {
 
     public func bucketIndex(layer: Int) -> Int? { layer < layerBucket.count ? layerBucket[layer] : nil }
 
-    /// Before the step's last local micro-batch: nothing is ready yet.
+    /// Whether the backbones' hooks mark buckets ready: set by `beginStep` (before the step's
+    /// last local micro-batch, whose backward makes the gradients final), cleared by `finish`.
+    public var armed = false
+    private var hookedBackbones: [ElectraBackbone] = []
+
+    /// A reducer whose layer buckets are `models`' encoder layers, hooked to their backbones:
+    /// one bucket per layer, models in reverse order (a task backpropagates its last model
+    /// first), layers top down (the order backward finishes them); parameters two models share
+    /// (RTD's embeddings) go in the last bucket with everything else in `all`.
+    public static func hooked(to models: [any ElectraHeadModel], all: [Parameter], group: any ProcessGroup) -> GradientReducer {
+        var owners: [ObjectIdentifier: Int] = [:]
+        for m in models {
+            for (_, p) in m.parameters.uniqueParameters { owners[ObjectIdentifier(p), default: 0] += 1 }
+        }
+        var layers: [[Parameter]] = [], spans: [(backbone: ElectraBackbone, first: Int, count: Int)] = []
+        for m in models.reversed() {
+            let n = m.backbone.layers.count
+            spans.append((m.backbone, layers.count, n))
+            for i in stride(from: n - 1, through: 0, by: -1) {
+                let tag = "encoder.layer.\(i)."
+                layers.append(m.parameters.uniqueParameters
+                    .filter { $0.name.contains(tag) && owners[ObjectIdentifier($0.parameter)] == 1 }.map(\.parameter))
+            }
+        }
+        let reducer = GradientReducer(group: group, layers: layers, all: all)
+        for (backbone, first, n) in spans {
+            backbone.layerBackwardDone = { [weak reducer] i in
+                guard let reducer, reducer.armed, let k = reducer.bucketIndex(layer: first + (n - 1 - i)) else { return }
+                reducer.markReady(k)
+            }
+        }
+        reducer.hookedBackbones = spans.map(\.backbone)
+        return reducer
+    }
+
+    /// Removes the backbones' hooks.
+    public func unhook() {
+        for b in hookedBackbones { b.layerBackwardDone = nil }
+        hookedBackbones = []
+    }
+
+    /// Before the step's last local micro-batch: nothing is ready yet; the hooks report.
     public func beginStep() {
         condition.lock()
+        armed = true
         for k in ready.indices { ready[k] = false }
         next = 0
         done = 0
@@ -85,6 +127,7 @@ public final class GradientReducer: @unchecked Sendable {
 
     /// Marks every bucket ready and waits until all are summed over the ranks.
     public func finish() {
+        armed = false
         let started = Date()
         condition.lock()
         for k in ready.indices { ready[k] = true }
@@ -128,9 +171,4 @@ public final class GradientReducer: @unchecked Sendable {
             at += n
         }
     }
-}
-
-/// A flag the training thread sets and the backward hooks read (same thread).
-final class Flag: @unchecked Sendable {
-    var value = false
 }

@@ -26,8 +26,6 @@ public final class Trainer {
     public let group: any ProcessGroup
     /// Sums gradients over the ranks (nil for one process).
     let reducer: GradientReducer?
-    /// Whether the backbones' layer hooks report to the reducer (the step's last local micro-batch).
-    private let hookArmed = Flag()
 
     /// `group`: the data-parallel job (DistributedTraining.md). Rank r trains on its share of
     /// every step's examples; rank 0 alone evaluates and writes the log, plots and checkpoints.
@@ -64,39 +62,9 @@ public final class Trainer {
         }
         schedule = Self.schedule(o, totalSteps: totalSteps)
         dropout = DropoutContext(seed: o.seed &+ 1)
-        reducer = group.size > 1 ? Self.makeReducer(task: task, group: group, all: trainable, armed: hookArmed) : nil
+        reducer = group.size > 1 ? GradientReducer.hooked(to: task.models.map(\.model), all: trainable, group: group) : nil
         task.didSizeRun(totalSteps: totalSteps)
         parameters.zeroGradients()
-    }
-
-    /// One bucket per encoder layer of each model (models in reverse saving order, layers top
-    /// down: the order backward finishes them), hooked to the backbones; parameters that two
-    /// models share (RTD's embeddings) go in the last bucket with everything else.
-    static func makeReducer(task: any TrainingTask, group: any ProcessGroup, all: [Parameter], armed: Flag) -> GradientReducer {
-        var owners: [ObjectIdentifier: Int] = [:]
-        for m in task.models {
-            for (_, p) in m.model.parameters.uniqueParameters { owners[ObjectIdentifier(p), default: 0] += 1 }
-        }
-        var layers: [[Parameter]] = [], bucketOf: [(backbone: ElectraBackbone, first: Int, count: Int)] = []
-        for m in task.models.reversed() {
-            let backbone = m.model.backbone
-            let n = backbone.layers.count
-            bucketOf.append((backbone, layers.count, n))
-            for i in stride(from: n - 1, through: 0, by: -1) {
-                let tag = "encoder.layer.\(i)."
-                layers.append(m.model.parameters.uniqueParameters
-                    .filter { $0.name.contains(tag) && owners[ObjectIdentifier($0.parameter)] == 1 }.map(\.parameter))
-            }
-        }
-        let reducer = GradientReducer(group: group, layers: layers, all: all)
-        for (backbone, first, n) in bucketOf {
-            // Empty layer buckets were dropped: map layer i to its bucket by its parameters.
-            backbone.layerBackwardDone = { [weak reducer] i in
-                guard armed.value, let reducer else { return }
-                if let k = reducer.bucketIndex(layer: first + (n - 1 - i)) { reducer.markReady(k) }
-            }
-        }
-        return reducer
     }
 
     static func schedule(_ o: TrainerOptions, totalSteps: Int) -> LRSchedule {
@@ -218,7 +186,7 @@ public final class Trainer {
         }
         defer {
             reducer?.stop()
-            for m in task.models { m.model.backbone.layerBackwardDone = nil }
+            reducer?.unhook()
         }
         let root = group.isRoot
         if root { try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true) }
@@ -269,11 +237,8 @@ public final class Trainer {
                 let idx = stepRows[lo..<min(lo + B, stepRows.endIndex)]
                 dropout.reseed(MicroBatchSeed.derive(options.seed &+ 1, step: state.step, microBatch: g))
                 task.willStartMicroBatch(g)
-                if g == mine.upperBound - 1, let reducer {
-                    reducer.beginStep()
-                    hookArmed.value = true
-                }
-                defer { hookArmed.value = false }
+                if g == mine.upperBound - 1, let reducer { reducer.beginStep() }
+                defer { reducer?.armed = false }
                 let r = try task.trainingStep(idx, dropout: dropout)
                 loss += r.loss
                 used += 1

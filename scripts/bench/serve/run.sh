@@ -29,7 +29,7 @@ for workload in embed rerank; do
   PORT=8181
   # 128 clients x 8 passages are 1,024 inputs in flight: above TEI's default 512 they would get 429s,
   # where infinity queues them; the benchmark lets them queue on both sides.
-  .build/release/electra serve --model "$MODEL" --port $PORT --threads "$THREADS" --max-concurrent-requests 4096 >/tmp/electra-serve.log 2>&1 &
+  .build/release/electra serve --model "$MODEL" --port $PORT --threads "$THREADS" --max-concurrent-requests 4096 ${ELECTRA_ARGS:-} >/tmp/electra-serve.log 2>&1 &
   PID=$!
   wait_for http://127.0.0.1:$PORT/health
   bench electra $workload /$workload "$OUT/$workload-tei.jsonl"
