@@ -17,6 +17,7 @@ struct DistributedTests {
             for i in 0..<count { values[i] *= 2 }
             lock.withLock { calls.append(count) }
         }
+        func allreduceSumBeside(_ values: UnsafeMutablePointer<Float>, count: Int) { allreduceSum(values, count: count) }
         func allreduceSum(_ values: inout [Double]) { values = values.map { $0 * 2 } }
         func broadcast(_ values: inout [Double]) {}
         func gather(_ bytes: [UInt8]) -> [[UInt8]]? { [bytes, bytes] }

@@ -14,7 +14,9 @@ The model, stated:
     of the step; the last bucket (embeddings and heads) cannot be hidden. So the exposed
     time is max(T / buckets, T - 2/3 x step x (buckets - 1) / buckets).
   * Efficiency = step / (step + exposed): the share of N hosts' compute that turns into
-    N times one host's examples per second.
+    N times one host's examples per second. Each cell gives it with the overlap, then
+    without (step / (step + T): the whole sum after the backward), a pessimistic bound that
+    also stands for a host whose TCP stack needs the cores the backward is using.
 Writes a markdown table to stdout and an SVG plot (--svg).
 """
 import argparse
@@ -88,6 +90,8 @@ def main():
         steps.append((name, float(sec), int(float(floats)), int(buckets)))
     hosts = [2, 4, 8, 16, 32, 64]
     print()
+    print("Efficiency with the allreduce overlapped / after the backward:")
+    print()
     print("| model (step on one host) | link | " + " | ".join(f"{n} hosts" for n in hosts) + " |")
     print("|---|---|" + "---|" * len(hosts))
     series = []
@@ -95,7 +99,7 @@ def main():
         for gbit in (10, 25, 100):
             row = [efficiency(sec, floats, buckets, n, gbit, alpha) for n in hosts]
             print(f"| {name} ({sec:.2f} s, {floats / 1e6:.1f}M floats) | {gbit} Gb/s | " +
-                  " | ".join(f"{e:.2f}" for e, _ in row) + " |")
+                  " | ".join(f"{e:.2f} / {sec / (sec + t):.2f}" for e, t in row) + " |")
             series.append((f"{name} {gbit} Gb/s", [(n, e) for n, (e, _) in zip(hosts, row)]))
     if args.svg:
         svg(series, args.svg, args.title)

@@ -163,7 +163,7 @@ public final class GradientReducer: @unchecked Sendable {
             buffer.advanced(by: at).update(from: p.gradPointer, count: n)
             at += n
         }
-        group.allreduceSum(buffer, count: sizes[k])
+        group.allreduceSumBeside(buffer, count: sizes[k])
         at = 0
         for p in buckets[k] {
             let n = p.value.count

@@ -13,6 +13,10 @@ final class MPILibrary: @unchecked Sendable {
     typealias InitThread = @convention(c) (UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>?, Int32, UnsafeMutablePointer<Int32>) -> Int32
     typealias CommInt = @convention(c) (Handle, UnsafeMutablePointer<Int32>) -> Int32
     typealias Allreduce = @convention(c) (UnsafeRawPointer?, UnsafeMutableRawPointer, Int32, Handle, Handle, Handle) -> Int32
+    /// MPI_Iallreduce: as Allreduce, plus the MPI_Request (a pointer in Open MPI) it writes.
+    typealias Iallreduce = @convention(c) (UnsafeRawPointer?, UnsafeMutableRawPointer, Int32, Handle, Handle, Handle, UnsafeMutablePointer<OpaquePointer?>) -> Int32
+    /// MPI_Test(request, flag, status); status NULL is MPI_STATUS_IGNORE in Open MPI.
+    typealias Test = @convention(c) (UnsafeMutablePointer<OpaquePointer?>, UnsafeMutablePointer<Int32>, UnsafeMutableRawPointer?) -> Int32
     typealias Bcast = @convention(c) (UnsafeMutableRawPointer, Int32, Handle, Int32, Handle) -> Int32
     typealias Gather = @convention(c) (UnsafeRawPointer, Int32, Handle, UnsafeMutableRawPointer?, Int32, Handle, Int32, Handle) -> Int32
     typealias Gatherv = @convention(c) (UnsafeRawPointer, Int32, Handle, UnsafeMutableRawPointer?, UnsafePointer<Int32>?, UnsafePointer<Int32>?, Handle, Int32, Handle) -> Int32
@@ -23,6 +27,8 @@ final class MPILibrary: @unchecked Sendable {
     let initThread: InitThread
     let commRank, commSize: CommInt
     let allreduce: Allreduce
+    let iallreduce: Iallreduce
+    let test: Test
     let bcast: Bcast
     let gather: Gather
     let gatherv: Gatherv
@@ -73,6 +79,8 @@ final class MPILibrary: @unchecked Sendable {
         commRank = try function("MPI_Comm_rank", CommInt.self)
         commSize = try function("MPI_Comm_size", CommInt.self)
         allreduce = try function("MPI_Allreduce", Allreduce.self)
+        iallreduce = try function("MPI_Iallreduce", Iallreduce.self)
+        test = try function("MPI_Test", Test.self)
         bcast = try function("MPI_Bcast", Bcast.self)
         gather = try function("MPI_Gather", Gather.self)
         gatherv = try function("MPI_Gatherv", Gatherv.self)
