@@ -22,7 +22,9 @@ struct Handlers: Sendable {
 
     /// One text (or pair) as the model reads it; an error when too long and not truncated.
     func encode(_ text: String, pair: String? = nil, truncate: Bool, left: Bool, field: String = "inputs") throws -> Encoding {
-        if text.isEmpty && (pair ?? "").isEmpty { throw APIError.empty("`\(field)` cannot be empty") }
+        // A pair is [CLS] a [SEP] b [SEP] even when both are empty (a rerank of "" and ""); a
+        // single empty text is TEI's "Empty input".
+        if text.isEmpty && pair == nil { throw APIError.empty("`\(field)` cannot be empty") }
         var tok = served.tokenizer
         if truncate {
             try tok.setTruncation(TruncationOptions(maxLength: maxLength, strategy: .longestFirst, direction: left ? .left : .right))
@@ -55,8 +57,9 @@ struct Handlers: Sendable {
         let normalize = try r.bool("normalize", default: true)
         let dimensions = try r.int("dimensions")
         if let d = dimensions {
-            guard d > 0 else { throw APIError.validation("`dimensions` should be positive") }
-            guard d <= served.model.config.hiddenSize else { throw APIError.validation("`dimensions` should be smaller than the maximum embedding dimension.") }
+            // TEI's messages; 422 (a field's value, as TEI 1.9+ answers Validation errors).
+            guard d > 0 else { throw APIError.field("`dimensions` should be positive") }
+            guard d <= served.model.config.hiddenSize else { throw APIError.field("`dimensions` should be smaller than the maximum embedding dimension.") }
         }
         let encodings = try texts.map { try encode($0, truncate: truncate, left: left) }
         let rows = try await scheduler.run(encodings, kind: .hidden)
@@ -86,7 +89,9 @@ struct Handlers: Sendable {
         let format = try r.string("encoding_format") ?? "float"
         guard format == "float" || format == "base64" else { throw APIError.field("`encoding_format` must be float or base64, got '\(format)'") }
         let dimensions = try r.int("dimensions")
-        if let d = dimensions, !(1...served.model.config.hiddenSize).contains(d) { throw APIError.validation("`dimensions` must be in 1...\(served.model.config.hiddenSize)") }
+        if let d = dimensions, !(1...served.model.config.hiddenSize).contains(d) { throw APIError.field("`dimensions` must be in 1...\(served.model.config.hiddenSize)") }
+        _ = try r.string("user")  // unused, but a wrong type is still an error
+        _ = try r.string("model")
         let encodings = try texts.map { try encode($0, truncate: config.autoTruncate, left: false, field: "input") }
         let rows = try await scheduler.run(encodings, kind: .hidden)
         let tokens = encodings.reduce(0) { $0 + $1.count }
@@ -187,7 +192,8 @@ struct Handlers: Sendable {
         guard r.has("ids") else { throw APIError.field("missing field `ids`") }
         let skip = try r.bool("skip_special_tokens", default: true)
         func ids(_ v: Any, _ path: String) throws -> [Int] {
-            guard let list = v as? [Any], list.allSatisfy({ ($0 as? NSNumber).map { !JSONRequest.isBool($0) && $0.intValue >= 0 } ?? false }) else {
+            // TEI's ids are u32.
+            guard let list = v as? [Any], list.allSatisfy({ ($0 as? NSNumber).map { JSONRequest.isInteger($0) && $0.intValue >= 0 && $0.intValue <= Int(UInt32.max) } ?? false }) else {
                 throw APIError.field("`\(path)` must be a list of token ids")
             }
             return list.map { ($0 as! NSNumber).intValue }
@@ -231,7 +237,8 @@ struct Handlers: Sendable {
         let (texts, single) = try r.texts("inputs")
         try checkBatch(texts.count)
         let t = try number(r, "threshold") ?? 0.5
-        guard t > 0 && t < 1 else { throw APIError.field("`threshold` must be in (0, 1)") }
+        // (0, 1]: a JSON number just below 1 may parse as 1.0; the clamp below keeps it < 1.
+        guard t > 0 && t <= 1 else { throw APIError.field("`threshold` must be in (0, 1]") }
         // Checked in double precision; a value next to 0 or 1 still separates something in fp32.
         let threshold = min(max(Float(t), Float.leastNonzeroMagnitude), 1 - Float.ulpOfOne / 2)
         let tok = served.tokenizer, window = maxLength - 2

@@ -27,9 +27,12 @@ struct JSONRequest {
     /// JSON true/false (JSONSerialization boxes them as char-typed numbers), not 0 or 1.
     static func isBool(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
 
+    /// A JSON integer: not a boolean, no fraction, within Int (1.5 or 2.6e-42 is not a token id).
+    static func isInteger(_ n: NSNumber) -> Bool { !isBool(n) && n.doubleValue == n.doubleValue.rounded() && abs(n.doubleValue) < 1e15 }
+
     func int(_ key: String) throws -> Int? {
         guard has(key) else { return nil }
-        guard let n = fields[key] as? NSNumber, !Self.isBool(n), n.doubleValue == n.doubleValue.rounded(), abs(n.doubleValue) < 1e15 else {
+        guard let n = fields[key] as? NSNumber, Self.isInteger(n) else {
             throw APIError.field("`\(key)` must be an integer")
         }
         return n.intValue

@@ -3,12 +3,13 @@ import Foundation
 /// GET /openapi.json: an OpenAPI 3.1 document of the routes this server serves.
 enum OpenAPIDocument {
     /// `hidden`: the embedding width (`dimensions`' maximum); `maxLength`: the model's positions.
-    static func json(routes: [String], apiKey: Bool, hidden: Int, maxLength: Int) -> String {
+    static func json(routes: [String], apiKey: Bool, hidden: Int, maxLength: Int, maxBatch: Int = 32) -> String {
         let error: [String: Any] = ["type": "object", "required": ["error", "error_type"],
                                     "properties": ["error": ["type": "string"], "error_type": ["type": "string", "enum": ["Validation", "Tokenizer", "Empty", "Overloaded", "Backend", "Unhealthy"]]]]
         // Inputs may not be empty (400 Empty); null stands for "not given" everywhere.
         let text: [String: Any] = ["type": "string", "minLength": 1]
-        let textOrTexts: [String: Any] = ["oneOf": [text, ["type": "array", "items": text, "minItems": 1]]]
+        // A batch over `--max-client-batch-size` is refused with 413 (TEI), so the schema says so.
+        let textOrTexts: [String: Any] = ["oneOf": [text, ["type": "array", "items": text, "minItems": 1, "maxItems": maxBatch]]]
         let flag: [String: Any] = ["type": ["boolean", "null"]]
         func int(_ min: Int, _ max: Int? = nil) -> [String: Any] {
             var d: [String: Any] = ["type": ["integer", "null"], "minimum": min]
@@ -46,26 +47,28 @@ enum OpenAPIDocument {
             "/tokenize": post("Tokens with byte offsets (TEI)", ["inputs": textOrTexts, "add_special_tokens": flag], required: ["inputs"],
                               response: ["type": "array", "items": ["type": "array", "items": ["type": "object"]]]),
             "/decode": post("Ids back to text (TEI)", ["ids": ["oneOf": [["type": "array", "items": ["type": "integer", "minimum": 0, "maximum": 4294967295], "minItems": 1],
-                                                                         ["type": "array", "items": ["type": "array", "items": ["type": "integer", "minimum": 0, "maximum": 4294967295], "minItems": 1], "minItems": 1]]],
+                                                                         ["type": "array", "items": ["type": "array", "items": ["type": "integer", "minimum": 0, "maximum": 4294967295], "minItems": 1], "minItems": 1, "maxItems": maxBatch]]],
                                                        "skip_special_tokens": flag], required: ["ids"], response: ["type": "array", "items": ["type": "string"]]),
         ]
         if routes.contains("/predict") {
             paths["/predict"] = post("Labels with scores (TEI)", ["inputs": ["oneOf": [text, ["type": "array", "items": text, "minItems": 1, "maxItems": 2],
-                                                                                   ["type": "array", "items": ["type": "array", "items": text, "minItems": 1, "maxItems": 2], "minItems": 1]]],
+                                                                                   ["type": "array", "items": ["type": "array", "items": text, "minItems": 1, "maxItems": 2], "minItems": 1, "maxItems": maxBatch]]],
                                                                   "raw_scores": flag].merging(truncation) { a, _ in a },
                                      required: ["inputs"], response: ["oneOf": [labelScores, ["type": "array", "items": labelScores]]])
         }
         if routes.contains("/rerank") {
-            paths["/rerank"] = post("Texts ranked by a cross-encoder (TEI)", ["query": text, "texts": ["type": "array", "items": text, "minItems": 1],
+            // A query or a passage may be empty (the pair still has the other); both empty: 400.
+            let anyText: [String: Any] = ["type": "string"]
+            paths["/rerank"] = post("Texts ranked by a cross-encoder (TEI)", ["query": anyText, "texts": ["type": "array", "items": anyText, "minItems": 1, "maxItems": maxBatch],
                                                                                 "raw_scores": flag, "return_text": flag].merging(truncation) { a, _ in a },
                                     required: ["query", "texts"], response: ["type": "array", "items": ["type": "object", "properties": ["index": ["type": "integer"], "text": ["type": "string"], "score": ["type": "number"]]]])
         }
         if routes.contains("/detect") {
-            paths["/detect"] = post("Replaced-token detection per token and word", ["inputs": textOrTexts, "threshold": ["type": ["number", "null"], "exclusiveMinimum": 0, "exclusiveMaximum": 1]],
+            paths["/detect"] = post("Replaced-token detection per token and word", ["inputs": textOrTexts, "threshold": ["type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1]],
                                     required: ["inputs"], response: ["oneOf": [["type": "object"], ["type": "array"]]])
         }
         if routes.contains("/fill-mask") {
-            paths["/fill-mask"] = post("HF pipeline('fill-mask')", ["inputs": ["oneOf": [["type": "string", "pattern": "\\[MASK\\]"], ["type": "array", "items": ["type": "string", "pattern": "\\[MASK\\]"], "minItems": 1]]],
+            paths["/fill-mask"] = post("HF pipeline('fill-mask')", ["inputs": ["oneOf": [["type": "string", "pattern": "\\[MASK\\]"], ["type": "array", "items": ["type": "string", "pattern": "\\[MASK\\]"], "minItems": 1, "maxItems": maxBatch]]],
                                                                          "top_k": int(1), "targets": ["type": ["array", "null"], "items": text, "minItems": 1]],
                                        required: ["inputs"], response: ["type": "array"])
         }

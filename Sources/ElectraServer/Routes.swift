@@ -84,14 +84,12 @@ enum Routes {
             }
         }
 
-        // Other methods on the POST routes: 405 with Allow, not 404.
-        for path in served.routes + ["/embeddings"] + absent {
-            for method in [HTTPRequest.Method.get, .put, .delete, .patch, .options, .trace, .head] {
-                router.on(RouterPath(stringLiteral: path), method: method) { _, _ -> Response in
-                    Response(status: .methodNotAllowed, headers: [.allow: "POST"])
-                }
-            }
-        }
+        // Any other method on a route (TRACE, QUERY, or one HTTP has not named yet): 405 with
+        // Allow, not 404.
+        var allowed: [String: String] = [:]
+        for path in served.routes + ["/embeddings"] + absent { allowed[path] = "POST" }
+        for path in ["/info", "/health", "/ping", "/", "/metrics", "/openapi.json"] { allowed[path] = "GET, HEAD" }
+        router.middlewares.add(MethodNotAllowed(allowed: allowed))
 
         router.get("/info") { request, _ -> Response in
             guard authorized(request) else { return Response(status: .unauthorized) }
@@ -105,7 +103,7 @@ enum Routes {
         }
         router.get("/openapi.json") { _, _ -> Response in
             json(.ok, OpenAPIDocument.json(routes: served.routes, apiKey: config.apiKey != nil, hidden: served.model.config.hiddenSize,
-                                           maxLength: served.maxInputLength), [:])
+                                           maxLength: served.maxInputLength, maxBatch: config.maxClientBatchSize), [:])
         }
         return router
     }
@@ -122,6 +120,22 @@ extension Routes {
     static func authorized(_ request: Request, key: String?) -> Bool {
         guard let key else { return true }
         return request.headers[.authorization] == "Bearer \(key)"
+    }
+}
+
+/// A known path asked with a method it does not serve: 405 with the methods it does (the
+/// router alone answers 404, as for a path it does not know).
+struct MethodNotAllowed: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let allowed: [String: String]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let methods = allowed[request.uri.path] else { return try await next(request, context) }
+        let served = methods.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard served.contains(request.method.rawValue) else {
+            return Response(status: .methodNotAllowed, headers: [.allow: methods])
+        }
+        return try await next(request, context)
     }
 }
 
