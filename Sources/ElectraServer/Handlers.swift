@@ -244,8 +244,10 @@ struct Handlers: Sendable {
         let tok = served.tokenizer, window = maxLength - 2
         var windows: [Encoding] = [], origin: [(Int, Int)] = [], encoded: [Encoding] = []
         for (t, text) in texts.enumerated() {
+            // "" is TEI's Empty input; a text the tokenizer reduces to nothing (control
+            // characters only) is answered with no tokens.
+            if text.isEmpty { throw APIError.empty("`inputs` cannot be empty") }
             let e = try tok.encode(text, addSpecialTokens: false)
-            if e.ids.isEmpty { throw APIError.empty("`inputs` cannot be empty") }
             encoded.append(e)
             for first in stride(from: 0, to: e.count, by: window) {
                 let ids = [tok.clsTokenId] + e.ids[first..<min(first + window, e.count)] + [tok.sepTokenId]

@@ -118,6 +118,15 @@ struct ServerTests {
                 #expect(NSDictionary(dictionary: ["v": v ?? NSNull()]).isEqual(to: ["v": ref]), "\(path): \(text) vs \(want)")
             }
         }
+        // A text the tokenizer reduces to nothing (control characters) gets no tokens, not an
+        // error; "" is still TEI's Empty input (400). (schemathesis found the first.)
+        try await withServer(config("pretraining")) { client in
+            let (s, v, text) = try await post(client, "/detect", #"{"inputs": ["\u0001\u0002", "the chef"]}"#)
+            let results = v as? [[String: Any]]
+            #expect(s == 200 && (results?[0]["tokens"] as? [Any])?.isEmpty == true && (results?[1]["tokens"] as? [Any])?.isEmpty == false, "\(text)")
+            let (empty, _, _) = try await post(client, "/detect", #"{"inputs": ""}"#)
+            #expect(empty == 400)
+        }
     }
 
     @Test func badInputGetsTEIsStatuses() async throws {
