@@ -231,7 +231,7 @@ public final class Trainer {
             let mine = (group.rank * micro)..<min((group.rank + 1) * micro, globalMicro)
             parameters.zeroGradients()
             task.willStartStep(state.step)
-            var loss = 0.0, used = 0, tokens = 0, metrics: [String: Double] = [:]
+            var loss = 0.0, tokens = 0, metrics: [String: Double] = [:]
             for g in mine {
                 let lo = stepRows.startIndex + g * B
                 let idx = stepRows[lo..<min(lo + B, stepRows.endIndex)]
@@ -241,7 +241,6 @@ public final class Trainer {
                 defer { reducer?.armed = false }
                 let r = try task.trainingStep(idx, dropout: dropout)
                 loss += r.loss
-                used += 1
                 tokens += r.tokens
                 metrics.merge(r.metrics, uniquingKeysWith: +)
             }

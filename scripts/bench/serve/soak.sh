@@ -22,6 +22,17 @@ BENCH_PATH=/embed BENCH_BODIES=/tmp/serve-soak/embed-tei.jsonl wrk -t2 -c32 -d${
 BENCH_PATH=/embed BENCH_BODIES=/tmp/serve-soak/embed-tei.jsonl wrk -t2 -c512 -d15s --timeout 30s -s scripts/bench/serve/post.lua \
   http://127.0.0.1:$PORT | tee "$OUT/burst-wrk.txt"
 curl -s -o /dev/null -w "after the burst: HTTP %{http_code} in %{time_total}s\n" -X POST http://127.0.0.1:$PORT/embed -d '{"inputs": "Berlin"}' | tee "$OUT/after-burst.txt"
+# Service after the burst: the admitted requests drain, then requests are answered again.
+burst_end=$(date +%s.%N)
+for _ in $(seq 1 300); do
+  code=$(curl -s -o /dev/null -w "%{http_code}" -X POST http://127.0.0.1:$PORT/embed -d '{"inputs": "Berlin"}')
+  if [ "$code" = 200 ]; then
+    echo "first 200 after the burst: $(python3 -c "import time; print(f'{time.time() - $burst_end:.2f}')") s later" | tee -a "$OUT/after-burst.txt"
+    break
+  fi
+  sleep 0.1
+done
+curl -s -o /dev/null -w "then: HTTP %{http_code} in %{time_total}s\n" -X POST http://127.0.0.1:$PORT/embed -d '{"inputs": "Berlin"}' | tee -a "$OUT/after-burst.txt"
 curl -s http://127.0.0.1:$PORT/metrics | grep -E '^te_request_count' > "$OUT/metrics-after.txt" || true
 kill -TERM $PID; wait $PID; echo "exit status after SIGTERM: $?" | tee -a "$OUT/after-burst.txt"
 kill $SAMPLER 2>/dev/null || true
