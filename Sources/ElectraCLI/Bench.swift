@@ -48,10 +48,10 @@ struct Bench: ParsableCommand {
     @Option(help: "With --pretrain: examples per step (length 128).")
     var batchSize = 32
 
-    @Option(parsing: .upToNextOption, help: "Measure MPI allreduce instead (run under mpirun): sums of these many floats, e.g. 1024 1048576 (default: 1K to 64M by 4x).")
+    @Option(parsing: .upToNextOption, help: "Measure MPI allreduce instead (run under mpirun): sums of these many floats, e.g. 1024 1048576.")
     var allreduce: [Int] = []
 
-    @Flag(help: "With no --allreduce sizes: measure the allreduce default sizes.")
+    @Flag(help: "Measure MPI allreduce (run under mpirun) at 1K to 64M floats, by 4x.")
     var allreduceDefaults = false
 
     @Flag(help: "Under mpirun (--train, --pretrain): sum the gradients only after the whole backward, not layer by layer during it.")

@@ -202,7 +202,7 @@ final class DownloadProgress: @unchecked Sendable {
 /// `--distributed`, and what a training command does differently as one rank of an MPI job:
 /// rank 0 alone touches the output folder and prints; an error on any rank ends the job.
 struct DistributedOptions: ParsableArguments {
-    @Flag(help: "Join an MPI job as one data-parallel rank (implied under mpirun; see docs/pretraining.md, \"Several machines\").")
+    @Flag(help: "Join an MPI job as one data-parallel rank (implied under mpirun; see docs/pretraining.md, \"Several processes and machines\").")
     var distributed = false
 
     /// The job this process belongs to (one process when not under MPI).
