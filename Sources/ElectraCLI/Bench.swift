@@ -125,9 +125,7 @@ struct Bench: ParsableCommand {
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: sizes.max()!)
         defer { buffer.deallocate() }
         buffer.initialize(repeating: 1, count: sizes.max()!)
-        if group.isRoot {
-            if !json { print("allreduce over \(group.size) ranks (\(ProcessInfo.processInfo.hostName)): floats, MB, median ms, bus GB/s") }
-        }
+        if group.isRoot && !json { print("allreduce over \(group.size) ranks (\(ProcessInfo.processInfo.hostName)): floats, MB, median ms, bus GB/s") }
         for n in sizes {
             var times: [Double] = []
             group.allreduceSum(buffer, count: n)  // warmup
@@ -139,17 +137,13 @@ struct Bench: ParsableCommand {
                 times.append(Date().timeIntervalSince(t0))
             }
             // Every rank's median; the slowest one is the collective's time.
-            var m = [times.sorted()[times.count / 2]]
-            var all = [Double](repeating: 0, count: group.size)
-            all[group.rank] = m[0]
-            group.allreduceSum(&all)
-            m[0] = all.max()!
-            let bytes = Double(n * 4), bus = 2 * Double(group.size - 1) / Double(group.size) * bytes / m[0] / 1e9
+            let seconds = slowestRank(median: times.sorted()[times.count / 2], group)
+            let bytes = Double(n * 4), bus = 2 * Double(group.size - 1) / Double(group.size) * bytes / seconds / 1e9
             if group.isRoot {
                 if json {
-                    print(#"{"mode": "allreduce", "ranks": \#(group.size), "floats": \#(n), "ms": \#(m[0] * 1000), "bus_gb_per_s": \#(bus), "runs": \#(times.count)}"#)
+                    print(#"{"mode": "allreduce", "ranks": \#(group.size), "floats": \#(n), "ms": \#(seconds * 1000), "bus_gb_per_s": \#(bus), "runs": \#(times.count)}"#)
                 } else {
-                    print(String(format: "%10d  %8.3f  %9.3f  %7.2f", n, bytes / 1e6, m[0] * 1000, bus))
+                    print(String(format: "%10d  %8.3f  %9.3f  %7.2f", n, bytes / 1e6, seconds * 1000, bus))
                 }
             }
         }
@@ -179,7 +173,7 @@ struct Bench: ParsableCommand {
                 _ = Gradients.clipGlobalNorm(model.parameters, maxNorm: 1)
                 opt.step(learningRate: 1e-4)
             }
-            let (median, runs) = try sync.medianSeconds(self, step)
+            let (median, runs) = try medianSeconds(sync, step)
             let tps = Double(b * l * group.size) / median
             if json {
                 print(#"{"shape": "\#(spec)", "mode": "train", "dtype": "\#(dtype.rawValue)", "tokens_per_s": \#(tps), "ms_per_step": \#(median * 1000), "threads": \#(Parallel.threads), "ranks": \#(group.size), "overlap": \#(!noOverlap), "runs": \#(runs)}"#)
@@ -230,16 +224,15 @@ struct Bench: ParsableCommand {
             _ = Gradients.clipGlobalNorm(table, maxNorm: 1)
             opt.step(learningRate: 5e-4)
         }
-        let (median, runs) = try sync.medianSeconds(self, step)
-        let medians = [median]
+        let (median, runs) = try medianSeconds(sync, step)
         let tps = Double(batchSize * length * group.size) / median
         let peak = Self.peakMemoryMB()
         let spec = "\(preset):\(batchSize)x\(length)"
         if json {
-            print(#"{"shape": "\#(spec)", "mode": "pretrain", "dtype": "\#(dtype.rawValue)", "tokens_per_s": \#(tps), "ms_per_step": \#(medians[0] * 1000), "peak_rss_mb": \#(peak), "generator_hidden": \#(gen.hiddenSize), "threads": \#(Parallel.threads), "ranks": \#(group.size), "overlap": \#(!noOverlap), "runs": \#(runs)}"#)
+            print(#"{"shape": "\#(spec)", "mode": "pretrain", "dtype": "\#(dtype.rawValue)", "tokens_per_s": \#(tps), "ms_per_step": \#(median * 1000), "peak_rss_mb": \#(peak), "generator_hidden": \#(gen.hiddenSize), "threads": \#(Parallel.threads), "ranks": \#(group.size), "overlap": \#(!noOverlap), "runs": \#(runs)}"#)
         } else {
             print("threads \(Parallel.threads), RTD step: generator (hidden \(gen.hiddenSize)) at masked positions + sampling + discriminator + backward + clip + AdamWeightDecay; products \(GemmBackend.current), \(dtype)\(dtype == .bf16 ? " (\(BF16Kernel.summary))" : "")")
-            print(spec.padding(toLength: 17, withPad: " ", startingAt: 0), String(format: "%10.0f tokens/s   %9.1f ms/step   peak RSS %.0f MB", tps, medians[0] * 1000, peak))
+            print(spec.padding(toLength: 17, withPad: " ", startingAt: 0), String(format: "%10.0f tokens/s   %9.1f ms/step   peak RSS %.0f MB", tps, median * 1000, peak))
         }
     }
 
@@ -310,55 +303,32 @@ struct Bench: ParsableCommand {
     }
 }
 
-/// A bench training step as one rank of an MPI job (a no-op for one process): the gradients
-/// summed over the ranks (layer by layer during the backward unless `overlap` is off) and
-/// averaged; every rank times the same fixed number of steps (collectives must match), and
-/// the slowest rank's median is the step's time.
-struct DataParallelStep {
-    let group: any ProcessGroup
-    let reducer: GradientReducer?
-    let all: [Parameter]
-    let overlap: Bool
-
-    init(group: any ProcessGroup, models: [any ElectraHeadModel], all: [Parameter], overlap: Bool) {
-        self.group = group
-        self.all = all
-        self.overlap = overlap
-        reducer = group.size > 1 ? GradientReducer.hooked(to: models, all: all, group: group) : nil
-    }
-
-    func begin() {
-        reducer?.beginStep()
-        if !overlap { reducer?.armed = false }
-    }
-
-    func end() {
-        guard let reducer else { return }
-        reducer.finish()
-        Gradients.scale(all, by: 1 / Float(group.size))
-    }
-
-    func stop() {
-        reducer?.unhook()
-        reducer?.stop()
-    }
-
-    func medianSeconds(_ bench: Bench, _ step: @escaping () throws -> Void) throws -> (Double, Int) {
+extension Bench {
+    /// The step's time as one rank of an MPI job: every rank times the same fixed number of
+    /// steps (collectives must match), and the slowest rank's median is the step's time. One
+    /// process times as the other modes do.
+    func medianSeconds(_ sync: DataParallelStep, _ step: @escaping () throws -> Void) throws -> (Double, Int) {
+        let group = sync.group
         guard group.size > 1 else {
-            let (m, runs) = try bench.medianSeconds(warmup: 1, [step])
+            let (m, runs) = try medianSeconds(warmup: 1, [step])
             return (m[0], runs)
         }
         try step()
         var times: [Double] = []
-        for _ in 0..<max(bench.iterations, 3) {
+        for _ in 0..<max(iterations, 3) {
             group.barrier()
             let t0 = Date()
             try step()
             times.append(Date().timeIntervalSince(t0))
         }
+        return (slowestRank(median: times.sorted()[times.count / 2], group), times.count)
+    }
+
+    /// The largest of every rank's `median`.
+    func slowestRank(median: Double, _ group: any ProcessGroup) -> Double {
         var all = [Double](repeating: 0, count: group.size)
-        all[group.rank] = times.sorted()[times.count / 2]
+        all[group.rank] = median
         group.allreduceSum(&all)
-        return (all.max()!, times.count)
+        return all.max()!
     }
 }

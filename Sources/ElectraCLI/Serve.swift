@@ -53,12 +53,7 @@ struct Serve: ParsableCommand {
             }
             done.wait()
             if let e = outcome.error as? ElectraError { throw e }
-            if let e = outcome.error {
-                if "\(e)".contains("Address already in use") {
-                    throw ElectraError("cannot listen on \(config.host):\(config.port): the address is already in use (another server?); choose another --port")
-                }
-                throw ElectraError("the server stopped: \(e)")
-            }
+            if let e = outcome.error { throw ElectraError("the server stopped: \(e)") }
         }
     }
 }

@@ -3,6 +3,7 @@ import ElectraPipelines
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// `electra serve`: TEI's HTTP API and ELECTRA's own tasks for one model, with dynamic
@@ -49,7 +50,11 @@ public enum ElectraServer {
         // Shut down in reverse order: the HTTP server drains first, then the batcher.
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let e as IOError where e.errnoCode == EADDRINUSE {
+            throw ElectraError("cannot listen on \(configuration.host):\(configuration.port): Address already in use (another server there?); choose another port")
+        }
     }
 }
 

@@ -2,8 +2,9 @@ import Foundation
 
 /// GET /openapi.json: an OpenAPI 3.1 document of the routes this server serves.
 enum OpenAPIDocument {
-    /// `hidden`: the embedding width (`dimensions`' maximum); `maxLength`: the model's positions.
-    static func json(routes: [String], apiKey: Bool, hidden: Int, maxLength: Int, maxBatch: Int = 32) -> String {
+    /// `hidden`: the embedding width (`dimensions`' maximum); `maxLength`: the model's positions;
+    /// `maxBatch`: `--max-client-batch-size`.
+    static func json(routes: [String], apiKey: Bool, hidden: Int, maxLength: Int, maxBatch: Int) -> String {
         let error: [String: Any] = ["type": "object", "required": ["error", "error_type"],
                                     "properties": ["error": ["type": "string"], "error_type": ["type": "string", "enum": ["Validation", "Tokenizer", "Empty", "Overloaded", "Backend", "Unhealthy"]]]]
         // Inputs may not be empty (400 Empty); null stands for "not given" everywhere.
@@ -57,7 +58,7 @@ enum OpenAPIDocument {
                                      required: ["inputs"], response: ["oneOf": [labelScores, ["type": "array", "items": labelScores]]])
         }
         if routes.contains("/rerank") {
-            // A query or a passage may be empty (the pair still has the other); both empty: 400.
+            // A query or a passage may be empty: the pair is still [CLS] a [SEP] b [SEP].
             let anyText: [String: Any] = ["type": "string"]
             paths["/rerank"] = post("Texts ranked by a cross-encoder (TEI)", ["query": anyText, "texts": ["type": "array", "items": anyText, "minItems": 1, "maxItems": maxBatch],
                                                                                 "raw_scores": flag, "return_text": flag].merging(truncation) { a, _ in a },

@@ -86,9 +86,9 @@ enum Routes {
 
         // Any other method on a route (TRACE, QUERY, or one HTTP has not named yet): 405 with
         // Allow, not 404.
-        var allowed: [String: String] = [:]
-        for path in served.routes + ["/embeddings"] + absent { allowed[path] = "POST" }
-        for path in ["/info", "/health", "/ping", "/", "/metrics", "/openapi.json"] { allowed[path] = "GET, HEAD" }
+        var allowed: [String: [HTTPRequest.Method]] = [:]
+        for path in served.routes + ["/embeddings"] + absent { allowed[path] = [.post] }
+        for path in ["/info", "/health", "/ping", "/", "/metrics", "/openapi.json"] { allowed[path] = [.get, .head] }
         router.middlewares.add(MethodNotAllowed(allowed: allowed))
 
         router.get("/info") { request, _ -> Response in
@@ -127,13 +127,15 @@ extension Routes {
 /// router alone answers 404, as for a path it does not know).
 struct MethodNotAllowed: RouterMiddleware {
     typealias Context = BasicRequestContext
-    let allowed: [String: String]
+    let allowed: [String: (methods: [HTTPRequest.Method], header: String)]
+
+    init(allowed: [String: [HTTPRequest.Method]]) {
+        self.allowed = allowed.mapValues { ($0, $0.map(\.rawValue).joined(separator: ", ")) }
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let methods = allowed[request.uri.path] else { return try await next(request, context) }
-        let served = methods.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard served.contains(request.method.rawValue) else {
-            return Response(status: .methodNotAllowed, headers: [.allow: methods])
+        if let route = allowed[request.uri.path], !route.methods.contains(request.method) {
+            return Response(status: .methodNotAllowed, headers: [.allow: route.header])
         }
         return try await next(request, context)
     }

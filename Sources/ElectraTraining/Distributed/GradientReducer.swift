@@ -18,15 +18,12 @@ public final class GradientReducer: @unchecked Sendable {
     public let buckets: [[Parameter]]
     /// The bucket of each entry of `layers` (nil: it had no parameter of its own).
     private let layerBucket: [Int?]
-    private var buffers: [UnsafeMutablePointer<Float>]
+    private let buffers: [UnsafeMutablePointer<Float>]
     private let sizes: [Int]
     private let condition = NSCondition()
     private var ready: [Bool]
     private var next = 0, done = 0
     private var stopping = false
-    private var thread: Thread?
-    /// Seconds this step's bucket reductions took, and the part of them the caller waited for.
-    public private(set) var reduceSeconds = 0.0, waitSeconds = 0.0
 
     /// `layers`: per layer bucket, its parameters in canonical order; every other trainable
     /// parameter goes in the last bucket.
@@ -49,7 +46,6 @@ public final class GradientReducer: @unchecked Sendable {
         // The thread holds the reducer until `stop()`.
         let t = Thread { self.work() }
         t.name = "electra.allreduce"
-        thread = t
         t.start()
     }
 
@@ -113,7 +109,6 @@ public final class GradientReducer: @unchecked Sendable {
         for k in ready.indices { ready[k] = false }
         next = 0
         done = 0
-        reduceSeconds = 0
         condition.unlock()
     }
 
@@ -128,13 +123,11 @@ public final class GradientReducer: @unchecked Sendable {
     /// Marks every bucket ready and waits until all are summed over the ranks.
     public func finish() {
         armed = false
-        let started = Date()
         condition.lock()
         for k in ready.indices { ready[k] = true }
         condition.broadcast()
         while done < buckets.count { condition.wait() }
         condition.unlock()
-        waitSeconds = Date().timeIntervalSince(started)
     }
 
     private func work() {
@@ -145,10 +138,8 @@ public final class GradientReducer: @unchecked Sendable {
             let k = next
             next += 1
             condition.unlock()
-            let t0 = Date()
             reduce(k)
             condition.lock()
-            reduceSeconds += Date().timeIntervalSince(t0)
             done += 1
             condition.broadcast()
             condition.unlock()
