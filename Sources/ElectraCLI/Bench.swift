@@ -119,9 +119,9 @@ struct Bench: ParsableCommand {
     /// the median of timed sums per size, and the bus bandwidth 2(N-1)/N x bytes / time
     /// (what a ring allreduce moves through each link).
     func runAllreduce() throws {
-        let group = try DistributedJob.join(distributed: true)
         let sizes = allreduce.isEmpty ? (0..<10).map { 1024 << (2 * $0) }.filter { $0 <= 1 << 26 } : allreduce
         guard sizes.allSatisfy({ $0 > 0 }) else { throw ElectraError("--allreduce sizes must be positive") }
+        let group = try DistributedJob.join(distributed: true)
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: sizes.max()!)
         defer { buffer.deallocate() }
         buffer.initialize(repeating: 1, count: sizes.max()!)

@@ -205,6 +205,17 @@ extension CLITests {
     }
 }
 
+extension CLITests {
+    /// Without a usable libmpi, or with a bad option, a command that needs MPI says so and
+    /// exits non-zero (no MPI needed to run this).
+    @Test func mpiErrorsAreClear() throws {
+        let missing = try run(["bench", "--allreduce", "1024"], env: ["ELECTRA_MPI_LIBRARY": "/nonexistent/libmpi.so"])
+        #expect(missing.status == 1 && missing.stderr.contains("needs Open MPI's libmpi") && missing.stderr.contains("/nonexistent/libmpi.so"), "\(missing.stderr)")
+        let zero = try run(["bench", "--allreduce", "0"])
+        #expect(zero.status == 1 && zero.stderr.contains("--allreduce sizes must be positive"), "\(zero.stderr)")
+    }
+}
+
 /// The training losses of a metrics.jsonl, in order.
 enum MetricsLogLines {
     static func losses(_ url: URL) -> [Double] {

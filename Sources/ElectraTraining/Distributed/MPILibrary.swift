@@ -41,10 +41,11 @@ final class MPILibrary: @unchecked Sendable {
     /// MPI_THREAD_SERIALIZED in Open MPI's numbering (single 0, funneled 1, serialized 2, multiple 3).
     static let threadSerialized: Int32 = 2
 
-    /// Where libmpi is looked for: `ELECTRA_MPI_LIBRARY`, then Open MPI's sonames.
+    /// Where libmpi is looked for: `ELECTRA_MPI_LIBRARY` alone when set (a wrong path is an
+    /// error, not a silent fallback), else Open MPI's sonames.
     static var candidates: [String] {
+        if let p = ProcessInfo.processInfo.environment["ELECTRA_MPI_LIBRARY"], !p.isEmpty { return [p] }
         var names: [String] = []
-        if let p = ProcessInfo.processInfo.environment["ELECTRA_MPI_LIBRARY"], !p.isEmpty { names.append(p) }
         #if os(macOS)
         names += ["libmpi.40.dylib", "libmpi.dylib", "/opt/homebrew/lib/libmpi.dylib", "/usr/local/lib/libmpi.dylib"]
         #else
