@@ -43,6 +43,7 @@ struct Pretrain: ParsableCommand {
     @Option(help: "absolute (learned positions, every HF version), relative_key or relative_key_query (transformers 4.x only).") var positionEmbeddingType = "absolute"
     @Option(help: "Position embeddings' start: normal (HF's init) or sinusoidal (default: the preset's: sinusoidal for tiny and mini).") var positionInit: String?
     @Option(help: "sinusoidal: the table's RMS (default: the preset's: 0.1 for tiny and mini).") var positionInitRms: Float?
+    @Option(help: "The std embeddings_project (embedding size -> hidden size, when they differ) starts at (default: the preset's; HF's initializer_range 0.02 otherwise).") var projectionInitStd: Float?
     @Option(help: "Sequence length warmup: the first N steps train on pieces of the examples (--seq-length-start tokens, doubling in equal shares of the N steps), then on whole examples.") var seqLengthWarmup: Int?
     @Option(help: "The first piece length of the sequence length warmup.") var seqLengthStart = 16
     @Option(help: "rtd: the first N steps train the generator alone.") var generatorWarmup: Int?
@@ -202,6 +203,7 @@ struct Pretrain: ParsableCommand {
             r.positionInitialization = p
         }
         if let v = positionInitRms { r.positionInitRMS = v }
+        if let v = projectionInitStd { r.projectionInitStd = v }
         r.sequenceLengthStart = seqLengthStart
         if let v = discriminatorFromGenerator { r.discriminatorFromGenerator = v }
         let given = [seqLengthWarmup, generatorWarmup, discriminatorRamp, temperatureWarmup]

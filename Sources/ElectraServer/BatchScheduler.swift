@@ -25,10 +25,14 @@ public final class BatchScheduler: @unchecked Sendable {
         var results: [Rows?]
         var remaining: Int
         var cancelled = false
+        /// The client's connection (nil for callers without one): gone means drop unanswered.
+        let connection: ClientConnection?
         var continuation: CheckedContinuation<[Rows], Error>?
-        init(kind: Kind, windows: [Encoding]) {
+        var abandoned: Bool { cancelled || connection?.isGone == true }
+        init(kind: Kind, windows: [Encoding], connection: ClientConnection?) {
             self.kind = kind
             self.windows = windows
+            self.connection = connection
             results = Array(repeating: nil, count: windows.count)
             remaining = windows.count
         }
@@ -67,13 +71,15 @@ public final class BatchScheduler: @unchecked Sendable {
     /// Windows queued now (for /metrics and the 429 check).
     public var queuedWindows: Int { lock.withLock { queue.count } }
 
-    /// Runs `windows` (each at most the model's length) and returns their rows in order.
+    /// Runs `windows` (each at most the model's length) and returns their rows in order. Throws
+    /// `CancellationError`, unanswered, when the task is cancelled or the client of
+    /// `ClientConnection.current` goes away before its windows are taken into a batch.
     public func run(_ windows: [Encoding], kind: Kind) async throws -> [Rows] {
         guard !windows.isEmpty else { return [] }
         for w in windows where w.count * 1 > maxBatchTokens {
             throw ElectraError("an input of \(w.count) tokens exceeds max_batch_tokens (\(maxBatchTokens))")
         }
-        let job = Job(kind: kind, windows: windows)
+        let job = Job(kind: kind, windows: windows, connection: ClientConnection.current)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<[Rows], Error>) in
                 lock.withLock {
@@ -120,12 +126,13 @@ public final class BatchScheduler: @unchecked Sendable {
     func nextBatch() async -> [Pending]? {
         while true {
             let taken: [Pending]?? = lock.withLock {
-                // Drop the windows of requests whose client went away.
-                let dropped = queue.filter { $0.job.cancelled }
-                queue.removeAll { $0.job.cancelled }
+                // Drop the windows of requests whose client went away (or whose task was cancelled).
+                let dropped = queue.filter { $0.job.abandoned }
+                if !dropped.isEmpty { queue.removeAll { $0.job.abandoned } }
                 for p in dropped where p.job.continuation != nil {
                     let c = p.job.continuation
                     p.job.continuation = nil
+                    metrics?.dropped()
                     c?.resume(throwing: CancellationError())
                 }
                 if queue.isEmpty { return stopped ? .some(nil) : nil }

@@ -2,6 +2,7 @@ import Electra
 import ElectraPipelines
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -10,7 +11,7 @@ import ServiceLifecycle
 /// batching, on Hummingbird. SIGTERM/SIGINT stop accepting, finish what is in flight, exit 0.
 public enum ElectraServer {
     /// Loads and warms the model; the router and the batcher its routes feed (run `scheduler.loop()`).
-    public static func router(_ configuration: ServerConfiguration) throws -> (router: Router<BasicRequestContext>, scheduler: BatchScheduler, served: ServedModel) {
+    public static func router(_ configuration: ServerConfiguration) throws -> (router: Router<ServeRequestContext>, scheduler: BatchScheduler, served: ServedModel) {
         let config = try configuration.validated()
         let served = try ServedModel(folder: config.modelFolder, dtype: config.dtype, batchSize: 32)
         try served.warmUp()
@@ -30,11 +31,14 @@ public enum ElectraServer {
         appConfig.reuseAddress = true
         var logger = Logger(label: "electra-serve")
         logger.logLevel = .warning
-        let app = Application(router: router, configuration: appConfig, onServerRunning: { channel in
+        let app = Application(router: router, server: httpServer, configuration: appConfig, onServerRunning: { channel in
             await onRunning(channel.localAddress?.port ?? config.port)
         }, logger: logger)
         return (app, SchedulerService(scheduler: scheduler), served)
     }
+
+    /// HTTP/1.1 with a `ClientWatch` in every connection (see `ClientConnection`).
+    public static var httpServer: HTTPServerBuilder { .http1(configuration: .init(additionalChannelHandlers: [ClientWatch()])) }
 
     /// The services `run` runs, for callers that run them in their own ServiceGroup (tests).
     public static func services(_ configuration: ServerConfiguration, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> [any Service] {

@@ -331,7 +331,9 @@ struct Handlers: Sendable {
     }
 
     /// A pipeline's ElectraError (a bad option value) is the client's mistake: 422 naming it.
+    /// Not run when the client has gone already (these tasks do not go through the batcher).
     func pipelineCall<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        if ClientConnection.current?.isGone == true { throw CancellationError() }
         do {
             return try await Task.detached { try body() }.value
         } catch let e as ElectraError {

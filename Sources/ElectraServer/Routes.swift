@@ -7,8 +7,8 @@ import NIOCore
 /// The HTTP surface: routes, the API key, the concurrency limit (429), the body cap, metrics,
 /// TEI's error bodies and timing headers.
 enum Routes {
-    static func router(handlers: Handlers, metrics: ServerMetrics, config: ServerConfiguration) -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    static func router(handlers: Handlers, metrics: ServerMetrics, config: ServerConfiguration) -> Router<ServeRequestContext> {
+        let router = Router(context: ServeRequestContext.self)
         let limiter = ConcurrencyLimit(maximum: config.maxConcurrentRequests)
         let served = handlers.served
 
@@ -18,7 +18,7 @@ enum Routes {
         /// A POST route: key, body cap, JSON parsing, the in-flight limit, errors as TEI's bodies.
         func post(_ path: String, inputs: @escaping @Sendable (JSONRequest) -> Int = { _ in 1 },
                   _ body: @escaping @Sendable (JSONRequest) async throws -> Handlers.Output) {
-            router.post(RouterPath(stringLiteral: path)) { request, _ -> Response in
+            router.post(RouterPath(stringLiteral: path)) { request, context -> Response in
                 let started = Date()
                 var status = 200
                 defer { metrics.request(route: path, status: status, seconds: Date().timeIntervalSince(started)) }
@@ -36,7 +36,8 @@ enum Routes {
                     let n = inputs(parsed)
                     guard limiter.acquire(n) else { throw APIError.overloaded }
                     defer { limiter.release(n) }
-                    let out = try await body(parsed)
+                    // The batcher drops this request uncomputed if its client goes away meanwhile.
+                    let out = try await ClientConnection.$current.withValue(context.connection) { try await body(parsed) }
                     let elapsed = Int(Date().timeIntervalSince(started) * 1000)
                     var headers: HTTPFields = [:]
                     headers[HTTPField.Name("x-total-time")!] = "\(elapsed)"
@@ -126,7 +127,7 @@ extension Routes {
 /// A known path asked with a method it does not serve: 405 with the methods it does (the
 /// router alone answers 404, as for a path it does not know).
 struct MethodNotAllowed: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = ServeRequestContext
     let allowed: [String: (methods: [HTTPRequest.Method], header: String)]
 
     init(allowed: [String: [HTTPRequest.Method]]) {

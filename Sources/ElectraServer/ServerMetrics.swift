@@ -9,6 +9,7 @@ public final class ServerMetrics: @unchecked Sendable {
     let batchSize: ValueHistogram
     let batchTokens: ValueHistogram
     let inferenceSeconds: ValueHistogram
+    let droppedRequests: Counter
     let lock = NSLock()
     var requestCounters: [String: Counter] = [:]
     var durations: [String: ValueHistogram] = [:]
@@ -17,10 +18,12 @@ public final class ServerMetrics: @unchecked Sendable {
         queueGauge = registry.makeGauge(name: "te_queue_size", help: "Windows waiting for a batch")
         batchSize = registry.makeValueHistogram(name: "te_batch_next_size", buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], help: "Inputs per forward pass")
         batchTokens = registry.makeValueHistogram(name: "te_batch_next_tokens", buckets: [16, 64, 256, 1024, 4096, 16384, 65536], help: "Tokens per forward pass")
+        droppedRequests = registry.makeCounter(name: "electra_requests_dropped", help: "Requests dropped unanswered before computing: their client went away")
         inferenceSeconds = registry.makeValueHistogram(name: "te_batch_inference_duration", buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], help: "Seconds per forward pass")
     }
 
     func queue(_ n: Int) { queueGauge.set(Double(n)) }
+    func dropped() { droppedRequests.increment() }
 
     func batch(size: Int, tokens: Int, seconds: Double) {
         batchSize.record(Double(size))

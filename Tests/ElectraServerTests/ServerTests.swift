@@ -9,6 +9,12 @@ import Testing
 @testable import ElectraServer
 @testable import ElectraPipelines
 
+#if canImport(Glibc)
+let streamSocket = Int32(SOCK_STREAM.rawValue)
+#else
+let streamSocket = SOCK_STREAM
+#endif
+
 /// `electra serve` on the HF-made fixture models: every route and error code, batched results
 /// equal single ones, concurrent clients get their own results, the API key, graceful shutdown.
 struct ServerTests {
@@ -254,5 +260,48 @@ struct ServerTests {
         #expect(outcome.text?.contains("Address already in use") == true, "\(outcome.text ?? "still running after 60 s: a hang")")
         await holder.triggerGracefulShutdown()
         try await held.value
+    }
+
+    /// A queued request whose client closes its connection is dropped without being computed;
+    /// a client that stays gets its answer. The batcher is held back until the client is gone.
+    @Test func aRequestWhoseClientWentAwayIsNotComputed() async throws {
+        let (router, scheduler, _) = try ElectraServer.router(config("base"))
+        var appConfig = ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0))
+        appConfig.reuseAddress = true
+        let app = Application(router: router, server: ElectraServer.httpServer, configuration: appConfig)
+        try await app.test(.live) { client in
+            let port = client.port!
+            // Raw socket: send one /embed request, then close without reading the answer.
+            let fd = socket(AF_INET, streamSocket, 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            #expect(connected == 0)
+            let body = #"{"inputs": "Berlin"}"#
+            let request = "POST /embed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            #expect(request.withCString { send(fd, $0, strlen($0), 0) } == request.utf8.count)
+            for _ in 0..<500 where scheduler.queuedWindows == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(scheduler.queuedWindows == 1)
+            close(fd)
+            let job = scheduler.lock.withLock { scheduler.queue.first?.job }
+            for _ in 0..<500 where job?.connection?.isGone != true { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(job?.connection?.isGone == true, "the closed connection was not noticed")
+
+            // Now the batcher runs: the abandoned request is dropped, a live one is answered.
+            let loop = Task { await scheduler.loop() }
+            defer { scheduler.stop(); loop.cancel() }
+            let answer = try await client.execute(uri: "/embed", method: .post, headers: [.contentType: "application/json"],
+                                                  body: ByteBuffer(string: #"{"inputs": "Paris"}"#)) { Int($0.status.code) }
+            #expect(answer == 200)
+            let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            let line = metrics.split(separator: "\n").first { $0.hasPrefix("electra_requests_dropped ") }
+            #expect(line == "electra_requests_dropped 1", "\(metrics)")
+            let passes = metrics.split(separator: "\n").first { $0.hasPrefix("te_batch_next_size_count") }
+            #expect(passes == "te_batch_next_size_count 1", "only the live request was computed: \(metrics)")
+        }
     }
 }

@@ -25,6 +25,11 @@ public struct PretrainingRecipe: Sendable, Equatable {
     public var positionInitialization: PositionInitialization = .normal
     /// The sinusoid table's RMS (nil: the config's initializer_range, the normal init's std).
     public var positionInitRMS: Float?
+    /// The std `embeddings_project` (embedding size -> hidden size, present when they differ)
+    /// starts at (nil: the config's initializer_range, HF's). HF's 0.02 maps the embedding
+    /// LayerNorm's unit-RMS output to about 0.02 x sqrt(E) (0.23 at E = 128), so the first
+    /// layer's attention logits start about 20 x flatter than with E = H; 1/sqrt(E) keeps RMS 1.
+    public var projectionInitStd: Float?
     /// The first piece length of the sequence length warmup.
     public var sequenceLengthStart = 16
     /// The discriminator's encoder starts as the generator's when it joins (needs a generator
@@ -78,6 +83,7 @@ public struct PretrainingRecipe: Sendable, Equatable {
         if let t = startTemperature { try check(t.isFinite && t > 0, "--start-temperature must be a positive number, got \(t)") }
         try check(dropout >= 0 && dropout < 1, "--dropout must be in [0, 1), got \(dropout)")
         if let r = positionInitRMS { try check(r.isFinite && r > 0, "--position-init-rms must be a positive number, got \(r)") }
+        if let s = projectionInitStd { try check(s.isFinite && s > 0, "--projection-init-std must be a positive number, got \(s)") }
         try check(sequenceLengthStart >= 4, "--seq-length-start must be at least 4 tokens, got \(sequenceLengthStart)")
         for (name, v) in [("--seq-length-warmup", warmups.sequenceLength), ("--generator-warmup", warmups.generator),
                           ("--discriminator-ramp", warmups.discriminatorRamp), ("--temperature-warmup", warmups.temperature)] {
@@ -106,11 +112,20 @@ public struct PretrainingRecipe: Sendable, Equatable {
         func initPositions(_ p: Parameter) {
             if positionInitialization == .sinusoidal { PositionInitialization.sinusoidal(p, rms: positionInitRMS ?? d.initializerRange) }
         }
+        // Rescales the drawn normal(0, initializer_range) weights: the same draws at the new std.
+        func initProjection(_ table: ParameterTable) {
+            guard let std = projectionInitStd, let p = table["electra.embeddings_project.weight"] else { return }
+            let f = std / d.initializerRange, w = p.pointer
+            for i in 0..<p.value.count { w[i] *= f }
+            p.markChanged()
+        }
         switch objective {
         case .rtd:
             let g = try PretrainingPreset.generatorConfig(discriminator: d, size: generatorSize)
             let (disc, gen) = try PretrainingModels.build(discriminator: d, generator: g, seed: seed)
             initPositions(disc.backbone.embeddings.position)
+            initProjection(disc.parameters)
+            initProjection(gen.parameters)
             let t = ReplacedTokenDetectionTask(generator: gen, discriminator: disc, data: data, masking: masking, special: special,
                                                seed: seed, extraFiles: extraFiles)
             t.recipe = self
@@ -122,6 +137,7 @@ public struct PretrainingRecipe: Sendable, Equatable {
             c.architectures = [ElectraForMaskedLM.architecture]
             let m = try ElectraForMaskedLM(config: c, seed: seed)
             initPositions(m.backbone.embeddings.position)
+            initProjection(m.parameters)
             let t = MaskedLMPretrainingTask(model: m, data: data, masking: masking, special: special, seed: seed, extraFiles: extraFiles)
             t.recipe = self
             t.heldOut = held
