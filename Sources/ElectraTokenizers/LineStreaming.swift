@@ -7,8 +7,9 @@ import Darwin
 #endif
 
 /// Streams text lines to JSON lines (what `electra tokenize` does) with bounded memory:
-/// lines are read in chunks, each chunk is encoded and formatted on all cores, and written in
-/// input order before the next chunk is read.
+/// lines are read in chunks, each chunk is encoded and formatted on all cores, and a writer
+/// thread writes the chunks in input order while the next one is read and encoded (at most
+/// two chunks wait for it).
 public struct LineTokenizer: Sendable {
     public var tokenizer: ElectraTokenizer
     /// Each line is `TEXT<TAB>PAIR`.
@@ -30,6 +31,8 @@ public struct LineTokenizer: Sendable {
     public func run(input: Int32, output: Int32) throws -> Int {
         let reader = LineReader(fd: input)
         let json = JSONLineWriter(tokenizer: tokenizer)
+        let writer = OrderedWriter(fd: output)
+        defer { writer.close() }
         var lineNumber = 0
         while true {
             let lines = try reader.nextLines(max: chunkLines)
@@ -78,7 +81,7 @@ public struct LineTokenizer: Sendable {
                 try parallelChunks(count: lines.count, threads: threads, work: { range in
                     json.lines(try encodeLines(range))
                 }, collect: { _, buf in chunks.append(buf) })
-                for c in chunks { try writeAll(output, c) }
+                try writer.enqueue(chunks)
                 continue
             }
             var encodings: [Encoding] = []
@@ -105,9 +108,85 @@ public struct LineTokenizer: Sendable {
                 }
                 return json.lines(part)
             }, collect: { _, buf in chunks.append(buf) })
-            for c in chunks { try writeAll(output, c) }
+            try writer.enqueue(chunks)
         }
+        try writer.finish()
         return lineNumber
+    }
+}
+
+/// Writes buffers to a file descriptor in the order they are queued, on its own thread, so
+/// that writing overlaps the reading and encoding of the next chunk. `enqueue` blocks while
+/// `depth` groups wait (memory stays bounded); a write error is thrown by the next
+/// `enqueue` or by `finish`, and nothing more is written after it.
+final class OrderedWriter: @unchecked Sendable {
+    private let fd: Int32
+    private let condition = NSCondition()
+    private var pending: [[[UInt8]]] = []
+    private var closed = false
+    private var error: Error?
+    private var running = true
+    private let depth: Int
+    private var thread: Thread?
+
+    init(fd: Int32, depth: Int = 2) {
+        self.fd = fd
+        self.depth = depth
+        let t = Thread { [unowned self] in self.loop() }
+        t.stackSize = 1 << 20
+        thread = t
+        t.start()
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while pending.isEmpty && !closed { condition.wait() }
+            if pending.isEmpty {
+                running = false
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let group = pending[0]
+            let failed = error != nil
+            condition.unlock()
+            var err: Error? = nil
+            if !failed {
+                do { for b in group { try writeAll(fd, b) } } catch { err = error }
+            }
+            condition.lock()
+            pending.removeFirst()
+            if let err, error == nil { error = err }
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    func enqueue(_ buffers: [[UInt8]]) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while pending.count >= depth && error == nil { condition.wait() }
+        if let error { throw error }
+        pending.append(buffers)
+        condition.broadcast()
+    }
+
+    /// Waits until everything queued is written; throws the first write error.
+    func finish() throws {
+        close()
+        condition.lock()
+        defer { condition.unlock() }
+        if let error { throw error }
+    }
+
+    /// Stops the thread after what is queued (idempotent; the error path's cleanup).
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        while running { condition.wait() }
+        condition.unlock()
     }
 }
 

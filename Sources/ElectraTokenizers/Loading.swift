@@ -123,17 +123,19 @@ extension ElectraTokenizer {
         }
         var vocab: [String: Int] = [:]
         vocab.reserveCapacity(vocabEntries.count)
-        var byId: [Int: String] = [:]
-        byId.reserveCapacity(vocabEntries.count)
+        // Ids are dense (0..<count) in every real vocabulary: an array finds duplicates without
+        // hashing; ids beyond it (legal, rare) go to a dictionary.
+        var dense = [String?](repeating: nil, count: vocabEntries.count)
+        var sparse: [Int: String] = [:]
         for (token, value) in vocabEntries {
             guard case .number(let d, true) = value, let id = Int(exactly: d), id >= 0 else {
                 throw TokenizerError.malformedJSON(path: path, field: "model.vocab[\"\(token)\"]", reason: "must be a non-negative integer id")
             }
-            if let other = byId[id] {
+            if let other = id < dense.count ? dense[id] : sparse[id] {
                 let (a, b) = other < token ? (other, token) : (token, other)
                 throw TokenizerError.duplicateVocabularyId(path: path, id: id, first: a, second: b)
             }
-            byId[id] = token
+            if id < dense.count { dense[id] = token } else { sparse[id] = token }
             vocab[token] = id
         }
         if vocab.isEmpty { throw TokenizerError.emptyVocabulary(path: path + " (model.vocab)") }

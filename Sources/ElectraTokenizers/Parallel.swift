@@ -20,11 +20,11 @@ func parallelChunks<T>(
         (count * c / chunkCount)..<(count * (c + 1) / chunkCount)
     }
     let job = ChunkJob(work: work, ranges: ranges)
-    DispatchQueue.concurrentPerform(iterations: workers) { w in
-        var c = w
-        while c < job.ranges.count {
+    // Workers claim the next chunk as they finish one, so a worker slowed by another thread
+    // (the CLI's writer, another process) does not hold the others up at the end.
+    DispatchQueue.concurrentPerform(iterations: workers) { _ in
+        while let c = job.claim() {
             job.results[c] = Result { try job.work(job.ranges[c]) }
-            c += workers
         }
     }
     for c in 0..<chunkCount {
@@ -37,6 +37,18 @@ private final class ChunkJob<T>: @unchecked Sendable {
     let work: (Range<Int>) throws -> T
     let ranges: [Range<Int>]
     let results: UnsafeMutableBufferPointer<Result<T, Error>?>
+
+    private let lock = NSLock()
+    private var next = 0
+
+    /// The next unclaimed chunk, or nil when all are taken.
+    func claim() -> Int? {
+        lock.withLock {
+            guard next < ranges.count else { return nil }
+            next += 1
+            return next - 1
+        }
+    }
 
     init(work: @escaping (Range<Int>) throws -> T, ranges: [Range<Int>]) {
         self.work = work

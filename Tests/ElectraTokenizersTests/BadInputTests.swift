@@ -137,6 +137,27 @@ final class BadInputTests: XCTestCase {
         assertError("line 3: JSON object has no `input_ids`") { _ = try d.decodeLine(#"{"ids":[1]}"#, number: 3) }
     }
 
+    /// The writer thread's failure reaches the caller (no hang, no silent loss), with chunks
+    /// queued behind it; many small chunks keep their input order.
+    func testWriteErrorsAndOrderThroughTheWriterThread() throws {
+        var lt = LineTokenizer(tokenizer: try ElectraTokenizer.load(directory: bertDir))
+        lt.tokenizer.padding = nil
+        lt.chunkLines = 3
+        let text = (0..<200).map { "line number \($0)" }.joined(separator: "\n")
+        let inURL = try write("many.txt", text)
+        let out = try run(lt, inURL).split(separator: "\n")
+        XCTAssertEqual(out.count, 200)
+        for (k, line) in out.enumerated() {
+            let ids = (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["input_ids"] as? [Int]
+            XCTAssertEqual(ids, try lt.tokenizer.encode("line number \(k)").ids, "line \(k)")
+        }
+        let readOnly = open("/dev/null", O_RDONLY)
+        defer { Foundation.close(readOnly) }
+        let i = try FileHandle(forReadingFrom: inURL)
+        defer { try? i.close() }
+        assertError("stdout") { _ = try lt.run(input: i.fileDescriptor, output: readOnly) }
+    }
+
     func run(_ lt: LineTokenizer, _ url: URL) throws -> String {
         let outURL = tmp.appendingPathComponent("out-\(UUID().uuidString).jsonl")
         _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
