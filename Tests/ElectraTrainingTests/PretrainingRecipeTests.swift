@@ -158,4 +158,28 @@ struct PretrainingRecipeTests {
         mlm.didSizeRun(totalSteps: 1000)
         #expect(mlm.relativeStepCost(atStep: 0) < 1 && mlm.relativeStepCost(atStep: 8) == 1)
     }
+
+    /// --projection-init-std rescales embeddings_project's drawn weights (E != H) in every model
+    /// of either objective, to that std; without it they keep HF's initializer_range.
+    @Test func projectionInitStdSetsEmbeddingsProjectsScale() throws {
+        var shape = ElectraConfig()
+        shape.vocabSize = 30; shape.embeddingSize = 32; shape.hiddenSize = 64; shape.numHiddenLayers = 1; shape.numAttentionHeads = 2
+        shape.intermediateSize = 24; shape.maxPositionEmbeddings = 64
+        func std(_ t: ParameterTable) throws -> Double {
+            let w = try #require(t["electra.embeddings_project.weight"]).value.scalars.map(Double.init)
+            return (w.map { $0 * $0 }.reduce(0, +) / Double(w.count)).squareRoot()
+        }
+        var r = PretrainingRecipe(generatorSize: 1, temperature: 1)  // the generator has a projection too
+        let data = pt.syntheticData(count: 8, length: 16)
+        let plain = try #require(try r.makeTask(objective: .rtd, discriminator: shape, data: data, special: special, seed: 3) as? ReplacedTokenDetectionTask)
+        #expect(abs(try std(plain.discriminator.parameters) - 0.02) < 0.002)
+        r.projectionInitStd = 0.125
+        let rtd = try #require(try r.makeTask(objective: .rtd, discriminator: shape, data: data, special: special, seed: 3) as? ReplacedTokenDetectionTask)
+        #expect(abs(try std(rtd.discriminator.parameters) - 0.125) < 0.0125)
+        #expect(abs(try std(rtd.generator.parameters) - 0.125) < 0.0125)
+        let mlm = try #require(try r.makeTask(objective: .mlm, discriminator: shape, data: data, special: special, seed: 3) as? MaskedLMPretrainingTask)
+        #expect(abs(try std(mlm.model.parameters) - 0.125) < 0.0125)
+        r.projectionInitStd = -1
+        #expect(throws: ElectraError.self) { try r.validate() }
+    }
 }
