@@ -12,7 +12,7 @@ import Darwin
 struct Tokenize: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize",
-        abstract: "Tokenize stdin lines into JSON lines (input_ids, token_type_ids, attention_mask, offset_mapping, tokens, overflowing).",
+        abstract: "Tokenize stdin lines into JSON lines (input_ids, token_type_ids, attention_mask, offset_mapping, tokens, overflowing), or ids only (--ids).",
         discussion: """
             Reads UTF-8 text, one input per line (with --pairs: TEXT<TAB>PAIR), and writes one JSON \
             object per input line, in order. Input is processed in chunks of --chunk-lines lines that \
@@ -55,6 +55,9 @@ struct Tokenize: ParsableCommand {
 
     @Flag(name: .long, help: "Do not add [CLS]/[SEP].")
     var noSpecialTokens = false
+
+    @Flag(name: .long, help: "Write only the input ids, space-separated, one line per input (overflowing windows after tabs on the same line), instead of JSON.")
+    var ids = false
 
     @Flag(name: .long, help: "Replace invalid UTF-8 with U+FFFD instead of failing.")
     var replaceInvalid = false
@@ -123,6 +126,7 @@ struct Tokenize: ParsableCommand {
         lt.replaceInvalidUTF8 = replaceInvalid
         lt.addSpecialTokens = !noSpecialTokens
         lt.chunkLines = chunkLines
+        lt.idsOnly = ids
         lt.threads = threads
         try lt.run(input: STDIN_FILENO, output: STDOUT_FILENO)
     }

@@ -20,6 +20,9 @@ public struct LineTokenizer: Sendable {
     /// Lines per chunk (also the batch that `.longest` padding pads within).
     public var chunkLines = 4096
     public var threads: Int? = nil
+    /// Write only the input ids, space-separated, one line per input (overflowing windows
+    /// follow on the same line, each after a tab) instead of JSON objects.
+    public var idsOnly = false
 
     public init(tokenizer: ElectraTokenizer) {
         self.tokenizer = tokenizer
@@ -31,6 +34,8 @@ public struct LineTokenizer: Sendable {
     public func run(input: Int32, output: Int32) throws -> Int {
         let reader = LineReader(fd: input)
         let json = JSONLineWriter(tokenizer: tokenizer)
+        let idsOnly = self.idsOnly
+        let format = { @Sendable (e: [Encoding]) -> [UInt8] in idsOnly ? IdsLineWriter.lines(e) : json.lines(e) }
         let writer = OrderedWriter(fd: output)
         defer { writer.close() }
         var lineNumber = 0
@@ -79,7 +84,7 @@ public struct LineTokenizer: Sendable {
                 // phase, the encodings still in cache), then the chunks are written in order.
                 var chunks: [[UInt8]] = []
                 try parallelChunks(count: lines.count, threads: threads, work: { range in
-                    json.lines(try encodeLines(range))
+                    format(try encodeLines(range))
                 }, collect: { _, buf in chunks.append(buf) })
                 try writer.enqueue(chunks)
                 continue
@@ -106,7 +111,7 @@ public struct LineTokenizer: Sendable {
                 if let padLength, let p = tok.padding {
                     for k in part.indices { part[k].pad(to: padLength, padId: p.padId, padTypeId: p.padTypeId, direction: p.direction) }
                 }
-                return json.lines(part)
+                return format(part)
             }, collect: { _, buf in chunks.append(buf) })
             try writer.enqueue(chunks)
         }
@@ -382,6 +387,29 @@ struct JSONLineWriter: Sendable {
             out.byte(0x5D)
         }
         out.byte(0x7D)
+    }
+}
+
+/// `electra tokenize --ids`: each encoding's input ids as decimal numbers separated by spaces,
+/// its overflowing windows after tabs, and a newline.
+enum IdsLineWriter {
+    static func lines(_ encodings: [Encoding]) -> [UInt8] {
+        // 21 bytes bound one Int and its separator.
+        let total = encodings.reduce(0) { $0 + 1 + 21 * ($1.count + $1.overflowing.reduce(1) { $0 + $1.count + 1 }) }
+        return [UInt8](unsafeUninitializedCapacity: total) { buf, written in
+            var out = RawOut(p: buf.baseAddress!)
+            for e in encodings {
+                for (w, window) in ([e] + e.overflowing).enumerated() {
+                    if w > 0 { out.byte(0x09) }
+                    for (k, id) in window.ids.enumerated() {
+                        if k > 0 { out.byte(0x20) }
+                        out.int(id)
+                    }
+                }
+                out.byte(0x0A)
+            }
+            written = out.i
+        }
     }
 }
 

@@ -132,6 +132,19 @@ final class BehaviourTests: XCTestCase {
         XCTAssertEqual((obj["overflowing"] as? [Any])?.count, 2)
     }
 
+    func testLineTokenizerIdsOnly() throws {
+        var lt = LineTokenizer(tokenizer: try plain())
+        lt.idsOnly = true
+        lt.chunkLines = 2
+        XCTAssertEqual(try runLines(lt, "hello world\n\nthe [MASK]\r\nlast"), "101 7592 2088 102\n101 102\n101 1996 103 102\n101 2197 102\n")
+        try lt.tokenizer.setTruncation(TruncationOptions(maxLength: 5, stride: 1))
+        let windows = try runLines(lt, "one two three four five six").dropLast().split(separator: "\t")
+        XCTAssertEqual(windows.count, 3)
+        XCTAssertEqual(windows.map { $0.split(separator: " ").count }, [5, 5, 4])
+        // What --ids writes, detokenize reads back.
+        XCTAssertEqual(try LineDetokenizer(tokenizer: try plain()).decodeLine(String(windows[0]), number: 1), "one two three")
+    }
+
     func testLineDetokenizerRoundTrip() throws {
         let t = try plain()
         let d = LineDetokenizer(tokenizer: t)

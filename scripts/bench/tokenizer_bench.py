@@ -5,10 +5,12 @@ Measures MB/s of UTF-8 input on Wikipedia paragraphs (../shared/data/corpus):
   - HF tokenizers Tokenizer.encode_batch, all threads and RAYON_NUM_THREADS=1
   - Swift library API (ElectraTokenizer.encodeBatch, via the hidden `electra tokenize --benchmark`)
     with all threads and --threads 1
-  - Swift CLI end to end (`electra tokenize < text > /dev/null`, JSON output included),
-    all threads and --threads 1
+  - Swift CLI end to end (`electra tokenize < text > file`: process start, tokenizer.json
+    load, reading, encoding and writing JSON lines), all threads and --threads 1
+  - the same with `--ids` (ids only, space-separated)
 Truncation and padding are off everywhere (the shipped tokenizer.json enables both at 128).
-Best of --repeats runs for each. Prints a table and writes JSON with --json.
+The median of --repeats runs for each (issue 28; --best for the best run). Prints a table and
+writes JSON with --json.
 
 Usage: python scripts/bench/tokenizer_bench.py --electra .build/release/electra [--lines 20000]
 """
@@ -33,14 +35,24 @@ def hf_run(tokenizer_json, path, repeats):
     with open(path, encoding="utf-8") as f:
         lines = f.read().split("\n")
     nbytes = sum(len(l.encode("utf-8")) for l in lines)
-    best = float("inf")
+    times = []
     ntok = 0
     for _ in range(repeats):
         t = time.perf_counter()
         enc = tok.encode_batch(lines)
-        best = min(best, time.perf_counter() - t)
+        times.append(time.perf_counter() - t)
         ntok = sum(len(e.ids) for e in enc)
-    return {"bytes": nbytes, "seconds": best, "mb_per_s": nbytes / 1e6 / best, "tokens": ntok}
+    sec = pick(times)
+    return {"bytes": nbytes, "seconds": sec, "mb_per_s": nbytes / 1e6 / sec, "tokens": ntok, "all_seconds": times}
+
+
+BEST = "--best" in __import__("sys").argv
+
+
+def pick(times):
+    """The median (or with --best the minimum) of the runs' seconds."""
+    s = sorted(times)
+    return s[0] if BEST else s[len(s) // 2]
 
 
 def main():
@@ -51,6 +63,7 @@ def main():
     ap.add_argument("--lines", type=int, default=20000, help="Wikipedia paragraphs (non-empty lines)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json")
+    ap.add_argument("--best", action="store_true", help="report the best run instead of the median")
     ap.add_argument("--hf-only", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.hf_only:
@@ -80,7 +93,8 @@ def main():
         env = dict(os.environ)
         if threads == 1:
             env["RAYON_NUM_THREADS"] = "1"
-        r = subprocess.run([sys.executable, __file__, "--tokenizer", args.tokenizer, "--hf-only", path, str(args.repeats)],
+        r = subprocess.run([sys.executable, __file__, "--tokenizer", args.tokenizer, "--hf-only", path, str(args.repeats)]
+                           + (["--best"] if args.best else []),
                            capture_output=True, text=True, env=env, check=True)
         return json.loads(r.stdout)
 
@@ -92,20 +106,21 @@ def main():
         r = subprocess.run(cmd, capture_output=True, text=True, check=True)
         return json.loads(r.stdout)
 
-    def cli(threads):
-        cmd = [args.electra, "tokenize", "--tokenizer", args.tokenizer, "--no-truncation", "--no-padding"]
+    def cli(threads, extra=()):
+        cmd = [args.electra, "tokenize", "--tokenizer", args.tokenizer, "--no-truncation", "--no-padding", *extra]
         if threads:
             cmd += ["--threads", str(threads)]
-        best = float("inf")
+        times = []
         outbytes = 0
         for _ in range(args.repeats):
             with open(path, "rb") as fin, tempfile.TemporaryFile() as fout:
                 t = time.perf_counter()
                 subprocess.run(cmd, stdin=fin, stdout=fout, check=True)
-                best = min(best, time.perf_counter() - t)
+                times.append(time.perf_counter() - t)
                 fout.seek(0, 2)
                 outbytes = fout.tell()
-        return {"bytes": size, "seconds": best, "mb_per_s": size / 1e6 / best, "output_bytes": outbytes}
+        sec = pick(times)
+        return {"bytes": size, "seconds": sec, "mb_per_s": size / 1e6 / sec, "output_bytes": outbytes, "all_seconds": times}
 
     nproc = os.cpu_count()
     for threads in (1, None):
@@ -113,11 +128,12 @@ def main():
         results[f"hf_encode_batch/{label}"] = hf(threads)
         results[f"swift_library/{label}"] = lib(threads)
         results[f"swift_cli_end_to_end/{label}"] = cli(threads)
+        results[f"swift_cli_ids/{label}"] = cli(threads, ["--ids"])
 
     print(f"{'measurement':45s} {'MB/s':>8s} {'x HF':>7s}")
     for threads in ("1 thread", f"all threads ({nproc})"):
         base = results[f"hf_encode_batch/{threads}"]["mb_per_s"]
-        for kind in ("hf_encode_batch", "swift_library", "swift_cli_end_to_end"):
+        for kind in ("hf_encode_batch", "swift_library", "swift_cli_end_to_end", "swift_cli_ids"):
             r = results[f"{kind}/{threads}"]
             print(f"{kind + ' / ' + threads:45s} {r['mb_per_s']:8.2f} {r['mb_per_s'] / base:7.1f}")
     import tokenizers
