@@ -80,7 +80,7 @@ func checkedMaxLength(_ requested: Int?, config: ElectraConfig) throws -> Int {
 }
 
 enum DTypeOption {
-    static let help = "fp32 (default), int8 or bf16, for the encoder's linear layers (the rest stays fp32). int8: quantized dynamically (weights per output channel, activations per row), on AVX512-VNNI or AVX2, else a portable loop with a warning (slower than fp32). bf16: weights and activations rounded to bf16, products accumulated in fp32, on AMX or AVX512-BF16 through oneDNN; on other CPUs a portable path with the same rounding runs, with a warning (it saves memory, not time)."
+    static let help = "fp32 (default), int8 or bf16, for the encoder's linear layers (the rest stays fp32). int8: quantized dynamically (weights per output channel, activations per row); faster than fp32 on AVX512-VNNI; on AVX2 alone (int16 multiply-adds) and on the portable loop it saves weight memory, not time, and says so. bf16: weights and activations rounded to bf16, products accumulated in fp32, on AMX or AVX512-BF16 through oneDNN; on other CPUs a portable path with the same rounding runs, with a warning (it saves memory, not time)."
 
     /// `alsoAccepted` names further values the command takes itself (bench's "both").
     static func parse(_ value: String, alsoAccepted: String? = nil) throws -> InferenceDType {
@@ -89,6 +89,10 @@ enum DTypeOption {
         }
         if d == .int8 && Int8Kernel.current == .portable {
             warn("this CPU has no AVX2 (or ELECTRA_MAX_ISA=sse caps it): int8 runs on the portable loop, which saves memory but is slower than fp32 here")
+        } else if d == .int8 && Int8Kernel.current == .avx2 {
+            // Without VNNI, vpmaddwd does 16 multiply-adds per instruction plus an add to
+            // accumulate: no more per cycle than two 8-wide FMAs (BENCHMARKS.md, session 15).
+            warn("this CPU has no AVX512-VNNI (or ELECTRA_MAX_ISA caps it): int8 runs on the AVX2 kernel, which saves weight memory but is no faster than fp32 here (0.84-0.96x on a Zen 3)")
         }
         if d == .bf16, let w = BF16Kernel.portableWarning { warn(w) }
         return d

@@ -64,6 +64,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json")
     ap.add_argument("--best", action="store_true", help="report the best run instead of the median")
+    ap.add_argument("--no-ids", action="store_true", help="skip the --ids row (binaries without it)")
     ap.add_argument("--hf-only", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.hf_only:
@@ -128,12 +129,13 @@ def main():
         results[f"hf_encode_batch/{label}"] = hf(threads)
         results[f"swift_library/{label}"] = lib(threads)
         results[f"swift_cli_end_to_end/{label}"] = cli(threads)
-        results[f"swift_cli_ids/{label}"] = cli(threads, ["--ids"])
+        if not args.no_ids:
+            results[f"swift_cli_ids/{label}"] = cli(threads, ["--ids"])
 
     print(f"{'measurement':45s} {'MB/s':>8s} {'x HF':>7s}")
     for threads in ("1 thread", f"all threads ({nproc})"):
         base = results[f"hf_encode_batch/{threads}"]["mb_per_s"]
-        for kind in ("hf_encode_batch", "swift_library", "swift_cli_end_to_end", "swift_cli_ids"):
+        for kind in [k for k in ("hf_encode_batch", "swift_library", "swift_cli_end_to_end", "swift_cli_ids") if f"{k}/{threads}" in results]:
             r = results[f"{kind}/{threads}"]
             print(f"{kind + ' / ' + threads:45s} {r['mb_per_s']:8.2f} {r['mb_per_s'] / base:7.1f}")
     import tokenizers
