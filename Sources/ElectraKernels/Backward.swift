@@ -59,6 +59,12 @@ public func layerNormBackward(
                                               rstd + r.lowerBound, r.count, n)
             return
         }
+        if VectorISA.level == .avx2 && !portable {
+            ek_layernorm_backward_rows_avx2(dx + r.lowerBound * n, pg, pb, dy + r.lowerBound * n, input + r.lowerBound * n,
+                                            residual.map { $0 + r.lowerBound * n }, gamma, mean + r.lowerBound,
+                                            rstd + r.lowerBound, r.count, n)
+            return
+        }
         for row in r {
             let x = input + row * n, d = dy + row * n, o = dx + row * n
             let res = residual.map { $0 + row * n }

@@ -3,7 +3,7 @@ import CVectorKernels
 /// LayerNorm over the last dimension, fp32, biased variance, as torch.nn.LayerNorm.
 /// out[r,:] = (x - mean) / sqrt(var + eps) * gamma + beta, where x = input (+ residual).
 /// `mean`/`rstd` [rows] are written when given (the backward pass needs them).
-/// `out` may alias `input`. Rows run in AVX-512 C where the CPU has it; `portable` forces the
+/// `out` may alias `input`. Rows run in AVX-512 or AVX2 C where the CPU has it; `portable` forces the
 /// Swift SIMD loop (the reference the C form is tested against).
 public func layerNormForward(
     _ out: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>,
@@ -16,6 +16,11 @@ public func layerNormForward(
         if VectorISA.level == .avx512 && !portable {
             ek_layernorm_rows_avx512(out + r.lowerBound * n, input + r.lowerBound * n, residual.map { $0 + r.lowerBound * n },
                                      gamma, beta, r.count, n, eps, mean.map { $0 + r.lowerBound }, rstd.map { $0 + r.lowerBound })
+            return
+        }
+        if VectorISA.level == .avx2 && !portable {
+            ek_layernorm_rows_avx2(out + r.lowerBound * n, input + r.lowerBound * n, residual.map { $0 + r.lowerBound * n },
+                                   gamma, beta, r.count, n, eps, mean.map { $0 + r.lowerBound }, rstd.map { $0 + r.lowerBound })
             return
         }
         for row in r {

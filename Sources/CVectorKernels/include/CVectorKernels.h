@@ -92,6 +92,11 @@ void ek_panels_avx512(const float *x, long m, long k, long ldx, const float *pan
 
 /// LayerNorm rows (AVX-512): out = (x - mean) * rstd * gamma + beta with x = input (+ residual),
 /// mean/rstd written when non-NULL; out may alias input.
+void ek_layernorm_rows_avx2(float *out, const float *input, const float *residual, const float *gamma,
+                            const float *beta, long rows, long n, float eps, float *mean, float *rstd);
+void ek_layernorm_backward_rows_avx2(float *dx, float *pgamma, float *pbeta, const float *dy, const float *input,
+                                     const float *residual, const float *gamma, const float *mean,
+                                     const float *rstd, long rows, long n);
 void ek_layernorm_rows_avx512(float *out, const float *input, const float *residual, const float *gamma,
                               const float *beta, long rows, long n, float eps, float *mean, float *rstd);
 /// Its backward for `rows` rows: dx (may alias dy), and dGamma/dBeta added into pgamma/pbeta.
