@@ -15,11 +15,18 @@ public final class ServerMetrics: @unchecked Sendable {
     var durations: [String: ValueHistogram] = [:]
 
     public init() {
-        queueGauge = registry.makeGauge(name: "te_queue_size", help: "Windows waiting for a batch")
-        batchSize = registry.makeValueHistogram(name: "te_batch_next_size", buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], help: "Inputs per forward pass")
-        batchTokens = registry.makeValueHistogram(name: "te_batch_next_tokens", buckets: [16, 64, 256, 1024, 4096, 16384, 65536], help: "Tokens per forward pass")
-        droppedRequests = registry.makeCounter(name: "electra_requests_dropped", help: "Requests dropped unanswered before computing: their client went away")
-        inferenceSeconds = registry.makeValueHistogram(name: "te_batch_inference_duration", buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], help: "Seconds per forward pass")
+        queueGauge = registry.makeGauge(descriptor: Self.name("te_queue_size", "Windows waiting for a batch"))
+        batchSize = registry.makeValueHistogram(descriptor: Self.name("te_batch_next_size", "Inputs per forward pass"), buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256])
+        batchTokens = registry.makeValueHistogram(descriptor: Self.name("te_batch_next_tokens", "Tokens per forward pass"), buckets: [16, 64, 256, 1024, 4096, 16384, 65536])
+        droppedRequests = registry.makeCounter(descriptor: Self.name("electra_requests_dropped_total", "Requests dropped unanswered before computing: their client went away"))
+        inferenceSeconds = registry.makeValueHistogram(descriptor: Self.name("te_batch_inference_duration", "Seconds per forward pass"), buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5])
+    }
+
+    /// A descriptor that emits exactly `full` (TEI's names): swift-prometheus joins its metric
+    /// and unit names with "_", so the last component is the unit.
+    static func name(_ full: String, _ help: String) -> MetricNameDescriptor {
+        let cut = full.lastIndex(of: "_")!
+        return MetricNameDescriptor(metricName: String(full[..<cut]), unitName: String(full[full.index(after: cut)...]), helpText: help)
     }
 
     func queue(_ n: Int) { queueGauge.set(Double(n)) }
@@ -36,12 +43,12 @@ public final class ServerMetrics: @unchecked Sendable {
         let key = "\(route) \(status)"
         let (counter, histogram) = lock.withLock { () -> (Counter, ValueHistogram) in
             if requestCounters[key] == nil {
-                requestCounters[key] = registry.makeCounter(name: "te_request_count", labels: [("method", route), ("status", "\(status)")], help: "Requests by route and HTTP status")
+                requestCounters[key] = registry.makeCounter(descriptor: Self.name("te_request_count", "Requests by route and HTTP status"), labels: [("method", route), ("status", "\(status)")])
             }
             if durations[route] == nil {
-                durations[route] = registry.makeValueHistogram(name: "te_request_duration", labels: [("method", route)],
-                                                               buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-                                                               help: "Seconds from a request's arrival to its response")
+                durations[route] = registry.makeValueHistogram(descriptor: Self.name("te_request_duration", "Seconds from a request's arrival to its response"),
+                                                               labels: [("method", route)],
+                                                               buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
             }
             return (requestCounters[key]!, durations[route]!)
         }

@@ -298,8 +298,8 @@ struct ServerTests {
                                                   body: ByteBuffer(string: #"{"inputs": "Paris"}"#)) { Int($0.status.code) }
             #expect(answer == 200)
             let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
-            let line = metrics.split(separator: "\n").first { $0.hasPrefix("electra_requests_dropped ") }
-            #expect(line == "electra_requests_dropped 1", "\(metrics)")
+            let line = metrics.split(separator: "\n").first { $0.hasPrefix("electra_requests_dropped_total ") }
+            #expect(line == "electra_requests_dropped_total 1", "\(metrics)")
             let passes = metrics.split(separator: "\n").first { $0.hasPrefix("te_batch_next_size_count") }
             #expect(passes == "te_batch_next_size_count 1", "only the live request was computed: \(metrics)")
         }
