@@ -12,7 +12,8 @@ public final class BatchScheduler: @unchecked Sendable {
     public enum Kind: Sendable { case hidden, head }
 
     /// One window's output rows: `width` floats per token (hidden size, or the head's logits
-    /// per token), `tokens` rows; a sequence head gives one row.
+    /// per token; a QA head's start and end logits interleaved, width 2), `tokens` rows (only
+    /// the positions a request asked for, when it did); a sequence head gives one row.
     public struct Rows: Sendable {
         public var values: [Float]
         public var tokens: Int
@@ -22,6 +23,8 @@ public final class BatchScheduler: @unchecked Sendable {
     final class Job: @unchecked Sendable {
         let kind: Kind
         let windows: [Encoding]
+        /// Per window, the token positions whose rows are wanted (nil: every token).
+        let positions: [[Int]]?
         var results: [Rows?]
         var remaining: Int
         var cancelled = false
@@ -29,9 +32,10 @@ public final class BatchScheduler: @unchecked Sendable {
         let connection: ClientConnection?
         var continuation: CheckedContinuation<[Rows], Error>?
         var abandoned: Bool { cancelled || connection?.isGone == true }
-        init(kind: Kind, windows: [Encoding], connection: ClientConnection?) {
+        init(kind: Kind, windows: [Encoding], positions: [[Int]]?, connection: ClientConnection?) {
             self.kind = kind
             self.windows = windows
+            self.positions = positions
             self.connection = connection
             results = Array(repeating: nil, count: windows.count)
             remaining = windows.count
@@ -71,15 +75,18 @@ public final class BatchScheduler: @unchecked Sendable {
     /// Windows queued now (for /metrics and the 429 check).
     public var queuedWindows: Int { lock.withLock { queue.count } }
 
-    /// Runs `windows` (each at most the model's length) and returns their rows in order. Throws
+    /// Runs `windows` (each at most the model's length) and returns their rows in order; with
+    /// `positions`, only those tokens' rows of each window (a fill-mask needs its masks' logits
+    /// over the vocabulary, not every token's). Throws
     /// `CancellationError`, unanswered, when the task is cancelled or the client of
     /// `ClientConnection.current` goes away before its windows are taken into a batch.
-    public func run(_ windows: [Encoding], kind: Kind) async throws -> [Rows] {
+    public func run(_ windows: [Encoding], kind: Kind, positions: [[Int]]? = nil) async throws -> [Rows] {
         guard !windows.isEmpty else { return [] }
+        precondition(positions == nil || positions!.count == windows.count, "one list of positions per window")
         for w in windows where w.count * 1 > maxBatchTokens {
             throw ElectraError("an input of \(w.count) tokens exceeds max_batch_tokens (\(maxBatchTokens))")
         }
-        let job = Job(kind: kind, windows: windows, connection: ClientConnection.current)
+        let job = Job(kind: kind, windows: windows, positions: positions, connection: ClientConnection.current)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<[Rows], Error>) in
                 lock.withLock {
@@ -201,6 +208,7 @@ public final class BatchScheduler: @unchecked Sendable {
     /// as this forward ends.
     func computeForward(_ batch: [Pending]) async {
         let encodings = batch.map { $0.job.windows[$0.window] }
+        let wanted = batch.map { p in p.job.positions?[p.window] }
         let kind = batch[0].job.kind
         let model = self.model, padId = self.padId, perToken = perTokenHead
         let started = Date()
@@ -208,24 +216,41 @@ public final class BatchScheduler: @unchecked Sendable {
             Result {
                 let inputs = try ElectraInputs(encodings: encodings, padId: padId)
                 let L = inputs.inputIds.shape[1]
+                // Row b's tokens (or its wanted positions) of a [B, L, width] tensor.
+                func rows(_ base: UnsafeMutablePointer<Float>, width: Int) -> [Rows] {
+                    encodings.enumerated().map { b, e in
+                        let start = base + b * L * width
+                        guard let keep = wanted[b] else {
+                            return Rows(values: Array(UnsafeBufferPointer(start: start, count: e.count * width)), tokens: e.count, width: width)
+                        }
+                        var values: [Float] = []
+                        values.reserveCapacity(keep.count * width)
+                        for t in keep { values += UnsafeBufferPointer(start: start + t * width, count: width) }
+                        return Rows(values: values, tokens: keep.count, width: width)
+                    }
+                }
                 switch kind {
                 case .hidden:
                     let h = try model.backbone(inputs).lastHiddenState!
-                    let H = h.shape[h.shape.count - 1]
-                    return encodings.enumerated().map { b, e in
-                        Rows(values: Array(UnsafeBufferPointer(start: h.pointer + b * L * H, count: e.count * H)), tokens: e.count, width: H)
-                    }
+                    return rows(h.pointer, width: h.shape[h.shape.count - 1])
                 case .head:
-                    let z = try model(inputs).logits!
+                    let out = try model(inputs)
+                    // A QA head: start and end logits [B, L] each, interleaved per token.
+                    if out.logits == nil, let s = out.startLogits, let e = out.endLogits {
+                        var both = [Float](repeating: 0, count: encodings.count * L * 2)
+                        for i in 0..<(encodings.count * L) {
+                            both[2 * i] = s.pointer[i]
+                            both[2 * i + 1] = e.pointer[i]
+                        }
+                        return both.withUnsafeMutableBufferPointer { rows($0.baseAddress!, width: 2) }
+                    }
+                    guard let z = out.logits else { throw ElectraError("the model's head gives no logits") }
                     // [B, C] per sequence; [B, L, C] or [B, L] (pretraining) per token.
                     if !perToken {
                         let C = z.shape[1]
                         return encodings.indices.map { b in Rows(values: Array(UnsafeBufferPointer(start: z.pointer + b * C, count: C)), tokens: 1, width: C) }
                     }
-                    let C = z.shape.count == 3 ? z.shape[2] : 1
-                    return encodings.enumerated().map { b, e in
-                        Rows(values: Array(UnsafeBufferPointer(start: z.pointer + b * L * C, count: e.count * C)), tokens: e.count, width: C)
-                    }
+                    return rows(z.pointer, width: z.shape.count == 3 ? z.shape[2] : 1)
                 }
             }
         }.value

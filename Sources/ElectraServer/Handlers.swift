@@ -4,8 +4,8 @@ import ElectraTokenizers
 import Foundation
 
 /// The routes' work, from a parsed request to a JSON value: TEI's API and ELECTRA's own tasks.
-/// Heavy lifting runs through the batch scheduler (embed, embed_all, predict, rerank, detect)
-/// or the library's pipelines (fill-mask, token classification, QA).
+/// Every forward runs through the batch scheduler; fill-mask, token classification and QA use
+/// their pipelines' plans (tokenize into windows here, read the logits after the batch).
 struct Handlers: Sendable {
     let served: ServedModel
     let scheduler: BatchScheduler
@@ -272,8 +272,16 @@ struct Handlers: Sendable {
         guard topK > 0 else { throw APIError.field("`top_k` must be at least 1") }
         let targets = try r.strings("targets")
         if let targets, targets.isEmpty { throw APIError.field("`targets` must name at least one token") }
-        let results = try await pipelineCall { try p(texts, topK: topK, targets: targets) }
-        return Output(json: RawJSON(FillMaskPipeline.json(results, singleInput: single)))
+        let plan = try pipelineCall { try p.plan(texts, topK: topK, targets: targets) }
+        let rows = try await scheduler.run(plan.windows, kind: .head, positions: plan.positions)
+        let results = try pipelineCall {
+            try rows.indices.map { w in
+                try rows[w].values.withUnsafeBufferPointer { z in
+                    try p.candidates(plan, window: w) { j in UnsafeBufferPointer(rebasing: z[(j * rows[w].width)..<((j + 1) * rows[w].width)]) }
+                }
+            }
+        }
+        return Output(json: RawJSON(FillMaskPipeline.json(results, singleInput: single)), tokens: plan.windows.reduce(0) { $0 + $1.count })
     }
 
     func tokenClassification(_ r: JSONRequest) async throws -> Output {
@@ -289,8 +297,11 @@ struct Handlers: Sendable {
         if let stride, !(0..<(maxLength - 2)).contains(stride) { throw APIError.field("`stride` must be in 0..<\(maxLength - 2), got \(stride)") }
         if stride != nil && strategy == .none { throw APIError.field("`stride` needs an `aggregation_strategy` other than none (as in HF)") }
         for t in texts where t.isEmpty { throw APIError.empty("`inputs` cannot be empty") }
-        let results = try await pipelineCall { try p(texts, aggregation: strategy, ignoreLabels: ignore, stride: stride) }
-        return Output(json: RawJSON(TokenClassificationPipeline.json(results, singleInput: single)))
+        let plan = try pipelineCall { try p.plan(texts, aggregation: strategy, ignoreLabels: ignore, stride: stride) }
+        let rows = try await scheduler.run(plan.windows, kind: .head)
+        let perWindow = try pipelineCall { try rows.indices.map { w in try rows[w].values.withUnsafeBufferPointer { try p.entities(plan, window: w, logits: $0) } } }
+        return Output(json: RawJSON(TokenClassificationPipeline.json(p.merge(plan, perWindow), singleInput: single)),
+                      tokens: plan.windows.reduce(0) { $0 + $1.count })
     }
 
     func questionAnswering(_ r: JSONRequest) async throws -> Output {
@@ -319,9 +330,18 @@ struct Handlers: Sendable {
         }
         s.handleImpossibleAnswer = try r.bool("handle_impossible_answer", default: false)
         s.alignToWords = try r.bool("align_to_words", default: true)
-        let settings = s
-        let results = try await pipelineCall { try p(questions, settings: settings) }
-        return Output(json: RawJSON(QuestionAnsweringPipeline.json(results, singleInput: single)))
+        let plan = try pipelineCall { try p.plan(questions, settings: s) }
+        let rows = try await scheduler.run(plan.windows, kind: .head)
+        let perWindow = try pipelineCall {
+            try rows.indices.map { w in
+                // Rows are start and end logits interleaved per token.
+                let n = rows[w].tokens, v = rows[w].values
+                let start = (0..<n).map { v[2 * $0] }, end = (0..<n).map { v[2 * $0 + 1] }
+                return try p.spans(plan, window: w, start: start, end: end)
+            }
+        }
+        return Output(json: RawJSON(QuestionAnsweringPipeline.json(p.answers(plan, perWindow), singleInput: single)),
+                      tokens: plan.windows.reduce(0) { $0 + $1.count })
     }
 
     func number(_ r: JSONRequest, _ key: String) throws -> Double? {
@@ -330,12 +350,11 @@ struct Handlers: Sendable {
         return n.doubleValue
     }
 
-    /// A pipeline's ElectraError (a bad option value) is the client's mistake: 422 naming it.
-    /// Not run when the client has gone already (these tasks do not go through the batcher).
-    func pipelineCall<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        if ClientConnection.current?.isGone == true { throw CancellationError() }
+    /// A pipeline's ElectraError (a bad option value, a text without [MASK]) is the client's
+    /// mistake: 422 naming it.
+    func pipelineCall<T>(_ body: () throws -> T) throws -> T {
         do {
-            return try await Task.detached { try body() }.value
+            return try body()
         } catch let e as ElectraError {
             throw APIError.field(e.message)
         }

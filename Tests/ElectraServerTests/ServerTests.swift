@@ -217,6 +217,58 @@ struct ServerTests {
         }
     }
 
+    /// Fill-mask, NER and QA go through the batcher too: concurrent requests share forward
+    /// passes and each gets the value it gets alone (which the test above ties to the pipeline).
+    @Test func electrasOwnTasksAreBatchedWithEqualResults() async throws {
+        let cases: [(String, String, [String])] = [
+            ("mlm", "/fill-mask", (0..<12).map { #"{"inputs": ["The capital of France is [MASK].", "\#(String(repeating: "very ", count: $0))good [MASK] [MASK] here"], "top_k": 3}"# }),
+            ("ner-bio", "/token-classification", (0..<12).map { #"{"inputs": "My name is Wolfgang and \#(String(repeating: "I really ", count: $0))live in Berlin", "aggregation_strategy": "\#(["none", "simple", "max"][$0 % 3])"}"# }),
+            ("qa", "/question-answering", (0..<12).map { #"{"question": "Where do I live?", "context": "\#(String(repeating: "It rains. ", count: $0 * 3))My name is Wolfgang and I live in Berlin", "top_k": 2, "max_seq_len": 24, "doc_stride": 8}"# }),
+        ]
+        for (model, path, bodies) in cases {
+            try await withServer(config(model)) { client in
+                var alone: [String] = []
+                for b in bodies {
+                    let (s, _, text) = try await post(client, path, b)
+                    #expect(s == 200, "\(path): \(text)")
+                    alone.append(text)
+                }
+                let passesAlone = try await passes(client)
+                let together = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                    for (i, b) in bodies.enumerated() { group.addTask { (i, try await post(client, path, b).2) } }
+                    var out = [String](repeating: "", count: bodies.count)
+                    for try await (i, t) in group { out[i] = t }
+                    return out
+                }
+                for (i, (a, b)) in zip(alone, together).enumerated() {
+                    let x = try JSONSerialization.jsonObject(with: Data(a.utf8), options: [.fragmentsAllowed])
+                    let y = try JSONSerialization.jsonObject(with: Data(b.utf8), options: [.fragmentsAllowed])
+                    #expect(Self.sameJSON(x, y), "\(path) #\(i): \(a) vs \(b)")
+                }
+                // Alone, each request took at least one forward pass; together, fewer passes than requests.
+                let passesTogether = try await passes(client) - passesAlone
+                #expect(passesAlone >= Double(bodies.count) && passesTogether > 0 && passesTogether < Double(bodies.count), "\(path): \(passesTogether) passes")
+            }
+        }
+    }
+
+    /// Forward passes so far (/metrics).
+    func passes(_ client: any TestClientProtocol) async throws -> Double {
+        let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+        return metrics.split(separator: "\n").first { $0.hasPrefix("te_batch_next_size_count") }.flatMap { Double($0.split(separator: " ").last!) } ?? -1
+    }
+
+    /// Equal JSON values, numbers within 1e-5 (a score computed in a batch of another length).
+    static func sameJSON(_ a: Any, _ b: Any) -> Bool {
+        switch (a, b) {
+        case let (x as [Any], y as [Any]): return x.count == y.count && zip(x, y).allSatisfy { sameJSON($0, $1) }
+        case let (x as [String: Any], y as [String: Any]): return Set(x.keys) == Set(y.keys) && x.keys.allSatisfy { sameJSON(x[$0]!, y[$0]!) }
+        case let (x as String, y as String): return x == y
+        case let (x as NSNumber, y as NSNumber): return abs(x.doubleValue - y.doubleValue) <= 1e-5
+        default: return a is NSNull && b is NSNull
+        }
+    }
+
     /// The real server on a free port: a request, then a graceful shutdown that ends the run.
     @Test func gracefulShutdownEndsTheRun() async throws {
         final class Port: @unchecked Sendable { var value = 0 }

@@ -49,12 +49,21 @@ public final class FillMaskPipeline: Sendable {
         return unique
     }
 
-    /// For each text, for each [MASK] in it (in order), the `topK` best candidates. `targets`
-    /// limits the candidates to those tokens (scored by the full softmax, as in HF).
-    public func callAsFunction(_ texts: [String], topK: Int = 5, targets: [String]? = nil) throws -> [[[Candidate]]] {
+    /// A request split into the windows the model reads, for a caller that runs the forward
+    /// passes itself (a server's batcher): run `windows` through the model, then `candidates`
+    /// turns each window's logits at `positions` into results.
+    public struct Plan: Sendable {
+        public let windows: [Encoding]
+        /// Per window, the token positions whose logits `candidates` reads (its [MASK]s, in order).
+        public let positions: [[Int]]
+        let targetIds: [Int]?
+        let k: Int
+    }
+
+    /// Tokenizes and checks `texts` (one window each); the errors of `callAsFunction`.
+    public func plan(_ texts: [String], topK: Int = 5, targets: [String]? = nil) throws -> Plan {
         guard topK >= 1 else { throw ElectraError("topK must be at least 1, got \(topK)") }
         let targetIds = try targets.map(targetIds)
-        let k = min(topK, targetIds?.count ?? model.config.vocabSize)
         let maxLength = model.config.maxPositionEmbeddings
         let mask = tokenizer.maskTokenId, maskName = tokenizer.idToToken(mask) ?? "[MASK]"
         let encodings = try texts.enumerated().map { i, text -> Encoding in
@@ -63,26 +72,40 @@ public final class FillMaskPipeline: Sendable {
             guard e.count <= maxLength else { throw ElectraError("text \(i + 1) has \(e.count) tokens; the model reads at most \(maxLength)") }
             return e
         }
+        return Plan(windows: encodings, positions: encodings.map { e in e.ids.indices.filter { e.ids[$0] == mask } }, targetIds: targetIds,
+                    k: min(topK, targetIds?.count ?? model.config.vocabSize))
+    }
+
+    /// The candidates of window `window`'s masks; `logits(j)` is the vocabulary's logits at
+    /// `plan.positions[window][j]`.
+    public func candidates(_ plan: Plan, window: Int, logits: (Int) -> UnsafeBufferPointer<Float>) throws -> [[Candidate]] {
+        let ids = plan.windows[window].ids, positions = plan.positions[window]
+        let single = positions.count == 1, V = model.config.vocabSize
+        return try positions.indices.map { j in
+            let z = logits(j)
+            try PipelineChecks.finite(z, model: "the generator")
+            let probs = Scores.softmax(Array(z))
+            let pool = plan.targetIds ?? Array(0..<V)
+            let best = pool.sorted { probs[$0] > probs[$1] || (probs[$0] == probs[$1] && $0 < $1) }.prefix(plan.k)
+            return best.map { id in
+                var filled = ids
+                filled[positions[j]] = id
+                filled.removeAll { $0 == tokenizer.padTokenId }
+                return Candidate(score: probs[id], token: id, tokenString: tokenizer.decode([id]),
+                                 sequence: tokenizer.decode(filled, skipSpecialTokens: single))
+            }
+        }
+    }
+
+    /// For each text, for each [MASK] in it (in order), the `topK` best candidates. `targets`
+    /// limits the candidates to those tokens (scored by the full softmax, as in HF).
+    public func callAsFunction(_ texts: [String], topK: Int = 5, targets: [String]? = nil) throws -> [[[Candidate]]] {
+        let plan = try plan(texts, topK: topK, targets: targets)
         let V = model.config.vocabSize
         var results = [[[Candidate]]](repeating: [], count: texts.count)
-        try BatchRunner(options: options, padId: tokenizer.padTokenId).run(encodings, forward: { try model($0) }) { index, row, L, out in
-            let ids = encodings[index].ids
-            let positions = ids.indices.filter { ids[$0] == mask }
-            let single = positions.count == 1
-            results[index] = try positions.map { p in
-                let logits = UnsafeBufferPointer(start: out.logits!.pointer + (row * L + p) * V, count: V)
-                try PipelineChecks.finite(logits, model: "the generator")
-                let probs = Scores.softmax(Array(logits))
-                let pool = targetIds ?? Array(0..<V)
-                let best = pool.sorted { probs[$0] > probs[$1] || (probs[$0] == probs[$1] && $0 < $1) }.prefix(k)
-                return best.map { id in
-                    var filled = ids
-                    filled[p] = id
-                    filled.removeAll { $0 == tokenizer.padTokenId }
-                    return Candidate(score: probs[id], token: id, tokenString: tokenizer.decode([id]),
-                                     sequence: tokenizer.decode(filled, skipSpecialTokens: single))
-                }
-            }
+        try BatchRunner(options: options, padId: tokenizer.padTokenId).run(plan.windows, forward: { try model($0) }) { index, row, L, out in
+            let base = out.logits!.pointer + row * L * V
+            results[index] = try candidates(plan, window: index) { j in UnsafeBufferPointer(start: base + plan.positions[index][j] * V, count: V) }
         }
         return results
     }

@@ -55,8 +55,26 @@ public final class QuestionAnsweringPipeline: Sendable {
         self.options = try options.validated()
     }
 
-    /// The best answers of each question, best first (at most `settings.topK`).
-    public func callAsFunction(_ questions: [Question], settings s: Settings = .init()) throws -> [[Answer]] {
+    /// A request split into the windows the model reads, for a caller that runs the forward
+    /// passes itself (a server's batcher): run `windows` through the model, `spans` reads each
+    /// window's start and end logits, `answers` ranks a question's spans over its windows.
+    public struct Plan: Sendable {
+        public let windows: [Encoding]
+        /// The question each window belongs to.
+        public let owner: [Int]
+        let questions: [Question]
+        let settings: Settings
+        let clsTokenId: Int
+    }
+
+    /// One window's candidate spans and its empty answer's score.
+    public struct WindowSpans: Sendable {
+        let spans: [SpanDecoding.Span]
+        let nullScore: Float
+    }
+
+    /// Tokenizes the questions into windows; the option errors of `callAsFunction`.
+    public func plan(_ questions: [Question], settings s: Settings = .init()) throws -> Plan {
         guard s.topK >= 1 else { throw ElectraError("topK must be at least 1, got \(s.topK)") }
         guard s.maxAnswerLength >= 1 else { throw ElectraError("maxAnswerLength must be at least 1, got \(s.maxAnswerLength)") }
         let positions = model.config.maxPositionEmbeddings
@@ -85,29 +103,34 @@ public final class QuestionAnsweringPipeline: Sendable {
                 owner.append(q)
             }
         }
+        return Plan(windows: windows, owner: owner, questions: questions, settings: s, clsTokenId: tok.clsTokenId)
+    }
+
+    /// Window `index`'s spans from its start and end logits (one per token).
+    public func spans(_ plan: Plan, window index: Int, start startLogits: UnsafePointer<Float>, end endLogits: UnsafePointer<Float>) throws -> WindowSpans {
+        let s = plan.settings, w = plan.windows[index]
         let preTopK = s.alignToWords ? s.topK * 2 + 10 : s.topK
-        var spans = [[SpanDecoding.Span]](repeating: [], count: windows.count)
-        var nullScores = [Float](repeating: 0, count: windows.count)
-        try BatchRunner(options: options, padId: tok.padTokenId).run(windows, forward: { try model($0) }) { index, row, L, out in
-            let w = windows[index]
-            let allowed = (0..<w.count).map { i in w.sequenceIds[i] == 1 || w.ids[i] == tok.clsTokenId }
-            let startLogits = out.startLogits!.pointer + row * L, endLogits = out.endLogits!.pointer + row * L
-            try PipelineChecks.finite(UnsafeBufferPointer(start: startLogits, count: w.count), model: "the QA model")
-            var start = SpanDecoding.probabilities(startLogits, count: w.count, allowed: allowed)
-            var end = SpanDecoding.probabilities(endLogits, count: w.count, allowed: allowed)
-            nullScores[index] = start[0] * end[0]
-            start[0] = 0
-            end[0] = 0
-            spans[index] = SpanDecoding.best(start: start, end: end, allowed: allowed, k: preTopK, maxAnswerLength: s.maxAnswerLength)
-        }
+        let allowed = (0..<w.count).map { i in w.sequenceIds[i] == 1 || w.ids[i] == plan.clsTokenId }
+        try PipelineChecks.finite(UnsafeBufferPointer(start: startLogits, count: w.count), model: "the QA model")
+        var start = SpanDecoding.probabilities(startLogits, count: w.count, allowed: allowed)
+        var end = SpanDecoding.probabilities(endLogits, count: w.count, allowed: allowed)
+        let null = start[0] * end[0]
+        start[0] = 0
+        end[0] = 0
+        return WindowSpans(spans: SpanDecoding.best(start: start, end: end, allowed: allowed, k: preTopK, maxAnswerLength: s.maxAnswerLength), nullScore: null)
+    }
+
+    /// Each question's best answers from its windows' spans (`perWindow`, in `plan.windows` order).
+    public func answers(_ plan: Plan, _ perWindow: [WindowSpans]) -> [[Answer]] {
+        let s = plan.settings, windows = plan.windows
         var results: [[Answer]] = []
-        for (q, x) in questions.enumerated() {
+        for (q, x) in plan.questions.enumerated() {
             let context = Array(x.context.unicodeScalars)
             var answers: [Answer] = []
             var minNull = 1_000_000.0
-            for k in windows.indices where owner[k] == q {
-                minNull = min(minNull, Double(nullScores[k]))
-                for span in spans[k] {
+            for k in windows.indices where plan.owner[k] == q {
+                minNull = min(minNull, Double(perWindow[k].nullScore))
+                for span in perWindow[k].spans {
                     let (a, b) = Self.characters(windows[k], span, alignToWords: s.alignToWords)
                     let text = a < b && b <= context.count ? String(String.UnicodeScalarView(context[a..<b])) : ""
                     // The same text from another span or window adds its score (HF).
@@ -124,6 +147,16 @@ public final class QuestionAnsweringPipeline: Sendable {
             results.append(ranked.prefix(s.topK).map(\.element))
         }
         return results
+    }
+
+    /// The best answers of each question, best first (at most `settings.topK`).
+    public func callAsFunction(_ questions: [Question], settings s: Settings = .init()) throws -> [[Answer]] {
+        let plan = try plan(questions, settings: s)
+        var perWindow = [WindowSpans](repeating: WindowSpans(spans: [], nullScore: 0), count: plan.windows.count)
+        try BatchRunner(options: options, padId: tokenizer.padTokenId).run(plan.windows, forward: { try model($0) }) { index, row, L, out in
+            perWindow[index] = try spans(plan, window: index, start: out.startLogits!.pointer + row * L, end: out.endLogits!.pointer + row * L)
+        }
+        return answers(plan, perWindow)
     }
 
     public func callAsFunction(question: String, context: String, settings: Settings = .init()) throws -> [Answer] {

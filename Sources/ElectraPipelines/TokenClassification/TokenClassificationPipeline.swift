@@ -43,11 +43,22 @@ public final class TokenClassificationPipeline: Sendable {
         self.options = try options.validated()
     }
 
-    /// Entities of each text. `ignoreLabels`: labels (or group types) left out (HF default ["O"]).
-    /// Texts longer than the model's positions are cut there unless `stride` is given; then they
-    /// are read in windows overlapping by `stride` tokens (not with `.none`, as in HF).
-    public func callAsFunction(_ texts: [String], aggregation: AggregationStrategy = .none, ignoreLabels: [String] = ["O"],
-                               stride: Int? = nil) throws -> [[Entity]] {
+    /// A request split into the windows the model reads, for a caller that runs the forward
+    /// passes itself (a server's batcher): run `windows` through the model, `entities` reads
+    /// each window's logits, `merge` puts a text's windows together.
+    public struct Plan: Sendable {
+        public let windows: [Encoding]
+        /// The text each window belongs to.
+        public let owner: [Int]
+        let texts: [String]
+        let aggregation: AggregationStrategy
+        let ignoreLabels: [String]
+        let tokenizer: ElectraTokenizer
+    }
+
+    /// Tokenizes `texts` into windows; the option errors of `callAsFunction`.
+    public func plan(_ texts: [String], aggregation: AggregationStrategy = .none, ignoreLabels: [String] = ["O"],
+                     stride: Int? = nil) throws -> Plan {
         let maxLength = model.config.maxPositionEmbeddings
         var tok = tokenizer
         if let stride {
@@ -59,7 +70,6 @@ public final class TokenClassificationPipeline: Sendable {
             }
         }
         try tok.setTruncation(TruncationOptions(maxLength: maxLength, stride: stride ?? 0))
-        // Windows of every text, each tagged with its text.
         var windows: [Encoding] = [], owner: [Int] = []
         for (t, text) in texts.enumerated() {
             let e = try tok.encode(text)
@@ -71,38 +81,58 @@ public final class TokenClassificationPipeline: Sendable {
                 owner.append(t)
             }
         }
-        let C = model.config.numLabels
+        return Plan(windows: windows, owner: owner, texts: texts, aggregation: aggregation, ignoreLabels: ignoreLabels, tokenizer: tok)
+    }
+
+    /// The entities of one window; `logits` holds its tokens' logits, token-major (count x labels).
+    public func entities(_ plan: Plan, window index: Int, logits: UnsafeBufferPointer<Float>) throws -> [Entity] {
+        let C = model.config.numLabels, tok = plan.tokenizer
+        let w = plan.windows[index], text = plan.texts[plan.owner[index]]
+        try PipelineChecks.finite(UnsafeBufferPointer(rebasing: logits[0..<(w.count * C)]), model: "the token classifier")
         let aggregator = EntityAggregator(labels: model.config.id2label, joinTokens: { tok.decodeTokens($0) })
-        var perWindow = [[Entity]](repeating: [], count: windows.count)
-        try BatchRunner(options: options, padId: tok.padTokenId).run(windows, forward: { try model($0) }) { index, row, L, out in
-            let w = windows[index], text = texts[owner[index]]
-            let logits = out.logits!.pointer + row * L * C
-            try PipelineChecks.finite(UnsafeBufferPointer(start: logits, count: w.count * C), model: "the token classifier")
-            let scalars = Array(text.unicodeScalars)
-            var pre: [PreEntity] = []
-            for i in 0..<w.count where w.specialTokensMask[i] == 0 {
-                let scores = Scores.softmax(Array(UnsafeBufferPointer(start: logits + i * C, count: C)))
-                let span = w.offsets[i]
-                let reference = span.upperBound <= scalars.count ? String(String.UnicodeScalarView(scalars[span])) : ""
-                var word = tok.idToToken(w.ids[i]) ?? ""
-                // A token whose text differs in length from its span continues a word ("##" pieces).
-                var isSubword = word.unicodeScalars.count != reference.unicodeScalars.count
-                if w.ids[i] == tok.unkTokenId {
-                    word = reference
-                    isSubword = false
-                }
-                pre.append(PreEntity(word: word, scores: scores, start: span.lowerBound, end: span.upperBound, index: i, isSubword: isSubword))
+        let scalars = Array(text.unicodeScalars)
+        var pre: [PreEntity] = []
+        for i in 0..<w.count where w.specialTokensMask[i] == 0 {
+            let scores = Scores.softmax(Array(logits[(i * C)..<((i + 1) * C)]))
+            let span = w.offsets[i]
+            let reference = span.upperBound <= scalars.count ? String(String.UnicodeScalarView(scalars[span])) : ""
+            var word = tok.idToToken(w.ids[i]) ?? ""
+            // A token whose text differs in length from its span continues a word ("##" pieces).
+            var isSubword = word.unicodeScalars.count != reference.unicodeScalars.count
+            if w.ids[i] == tok.unkTokenId {
+                word = reference
+                isSubword = false
             }
-            perWindow[index] = aggregator.aggregate(pre, aggregation).filter { !ignoreLabels.contains($0.entity) }
+            pre.append(PreEntity(word: word, scores: scores, start: span.lowerBound, end: span.upperBound, index: i, isSubword: isSubword))
         }
-        var results = [[Entity]](repeating: [], count: texts.count)
-        var windowsOf = [Int](repeating: 0, count: texts.count)
-        for (k, t) in owner.enumerated() {
+        return aggregator.aggregate(pre, plan.aggregation).filter { !plan.ignoreLabels.contains($0.entity) }
+    }
+
+    /// Each text's entities from its windows' (`perWindow`, in `plan.windows` order).
+    public func merge(_ plan: Plan, _ perWindow: [[Entity]]) -> [[Entity]] {
+        var results = [[Entity]](repeating: [], count: plan.texts.count)
+        var windowsOf = [Int](repeating: 0, count: plan.texts.count)
+        for (k, t) in plan.owner.enumerated() {
             results[t] += perWindow[k]
             windowsOf[t] += 1
         }
         for t in results.indices where windowsOf[t] > 1 { results[t] = EntityAggregator.resolveOverlaps(results[t]) }
         return results
+    }
+
+    /// Entities of each text. `ignoreLabels`: labels (or group types) left out (HF default ["O"]).
+    /// Texts longer than the model's positions are cut there unless `stride` is given; then they
+    /// are read in windows overlapping by `stride` tokens (not with `.none`, as in HF).
+    public func callAsFunction(_ texts: [String], aggregation: AggregationStrategy = .none, ignoreLabels: [String] = ["O"],
+                               stride: Int? = nil) throws -> [[Entity]] {
+        let plan = try plan(texts, aggregation: aggregation, ignoreLabels: ignoreLabels, stride: stride)
+        let C = model.config.numLabels
+        var perWindow = [[Entity]](repeating: [], count: plan.windows.count)
+        try BatchRunner(options: options, padId: plan.tokenizer.padTokenId).run(plan.windows, forward: { try model($0) }) { index, row, L, out in
+            let logits = UnsafeBufferPointer(start: out.logits!.pointer + row * L * C, count: plan.windows[index].count * C)
+            perWindow[index] = try entities(plan, window: index, logits: logits)
+        }
+        return merge(plan, perWindow)
     }
 
     public func callAsFunction(_ text: String, aggregation: AggregationStrategy = .none, ignoreLabels: [String] = ["O"],
