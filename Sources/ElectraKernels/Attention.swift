@@ -11,16 +11,28 @@ public struct RelativePositions {
     }
 }
 
-/// Shape of one attention call.
+/// Shape of one attention call: `batch` sequences padded to `length`, or (with `segments`)
+/// `batch` sequences packed one after another with no padding, sequence b in rows
+/// segments[b]..<segments[b + 1] and `length` the longest of them.
 public struct AttentionShape: Sendable {
     public let batch: Int, length: Int, heads: Int, headDim: Int
-    public init(batch: Int, length: Int, heads: Int, headDim: Int) {
+    /// Packed sequences' row offsets (batch + 1 of them, from 0 to the row count), or nil.
+    public let segments: [Int]?
+    public init(batch: Int, length: Int, heads: Int, headDim: Int, segments: [Int]? = nil) {
         self.batch = batch
         self.length = length
         self.heads = heads
         self.headDim = headDim
+        self.segments = segments
     }
     public var hidden: Int { heads * headDim }
+    /// Rows of the call: batch * length, or the packed sequences' total.
+    public var tokens: Int { segments?.last ?? batch * length }
+    /// Sequence b's first row and length.
+    @inline(__always) public func sequence(_ b: Int) -> (start: Int, length: Int) {
+        guard let s = segments else { return (b * length, length) }
+        return (s[b], s[b + 1] - s[b])
+    }
     /// Floats of per-thread scratch one (b, h) pair needs: scores [L, L], the relative
     /// terms [2, L, 2L-1], dropped probabilities [L, L], softmax denominators [L].
     public var scratchPerThread: Int { 2 * length * length + 2 * length * (2 * length - 1) + length }
@@ -28,33 +40,36 @@ public struct AttentionShape: Sendable {
 
 /// Scaled dot-product attention per (batch, head), without materialising more than one
 /// [L, L] score block per thread unless `probs` asks to keep them.
-/// q, k, v: rows of `ldqkv` floats (the fused [B*L, 3H] projection: ldqkv = 3H), head h in
-/// columns h*d..<(h+1)*d; maskBias: [B, L] (0 or float32.min);
-/// ctx: [B*L, H]; probs: [B, nh, L, L] when non-nil; scratch: [scratchRows, scratchPerThread]
-/// (a row per worker thread; at most `scratchRows` threads take part).
+/// q, k, v: rows of `ldqkv` floats (the fused [N, 3H] projection: ldqkv = 3H), head h in
+/// columns h*d..<(h+1)*d; maskBias: [N] (0 or float32.min); ctx: [N, H], N = shape.tokens
+/// (packed sequences attend only within themselves); probs: [B, nh, L, L] when non-nil (not
+/// with packed sequences); scratch: [scratchRows, scratchPerThread] (a row per worker
+/// thread; at most `scratchRows` threads take part).
 public func attentionForward(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldqkv: Int,
     ctx: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>?,
     maskBias: UnsafePointer<Float>, shape s: AttentionShape, relative: RelativePositions?,
     scratch: UnsafeMutablePointer<Float>, scratchRows: Int, probsDropout: UnsafePointer<Float>? = nil
 ) {
-    let L = s.length, d = s.headDim, H = s.hidden
+    let d = s.headDim, H = s.hidden
+    precondition(s.segments == nil || (probs == nil && probsDropout == nil), "packed sequences keep no attention probabilities")
     let alpha = 1 / Float(d).squareRoot()
     // Without kept probabilities the rows of P need not be normalised: ctx = (E V) / Σ E
     // divides L x d outputs instead of L x L probabilities.
     let deferNormalising = probs == nil && probsDropout == nil
     Parallel.forChunks(s.batch * s.heads, maxThreads: scratchRows) { worker, range in
         let mine = scratch + worker * s.scratchPerThread
-        let sums = mine + s.scratchPerThread - L  // [L] softmax denominators
+        let sums = mine + s.scratchPerThread - s.length  // [L] softmax denominators
         for bh in range {
             let b = bh / s.heads, h = bh % s.heads
-            let qb = q + b * L * ldqkv + h * d
-            let kb = k + b * L * ldqkv + h * d
-            let vb = v + b * L * ldqkv + h * d
+            let (start, L) = s.sequence(b)
+            let qb = q + start * ldqkv + h * d
+            let kb = k + start * ldqkv + h * d
+            let vb = v + start * ldqkv + h * d
             let scores = probs.map { $0 + bh * L * L } ?? mine
             // scores[L, L] = mask + alpha * Q K^T: the mask written where BLAS would
             // otherwise zero C (beta 0 is a pass of its own in OpenBLAS), then accumulated.
-            let bias = maskBias + b * L
+            let bias = maskBias + start
             for l in 0..<L { (scores + l * L).update(from: bias, count: L) }
             sgemm(transA: false, transB: true, m: L, n: L, k: d, alpha: alpha, a: qb, lda: ldqkv,
                   b: kb, ldb: ldqkv, beta: 1, c: scores, ldc: L)
@@ -62,7 +77,7 @@ public func attentionForward(
                 addRelativeScores(scores, q: qb, k: kb, rel: rel, L: L, d: d, ld: ldqkv, alpha: alpha,
                                   scratch: mine + L * L)
             }
-            let out = ctx + b * L * H + h * d
+            let out = ctx + start * H + h * d
             if deferNormalising {
                 for l in 0..<L { sums[l] = expShiftedRow(scores + l * L, L) }
                 sgemm(transA: false, transB: false, m: L, n: d, k: L, alpha: 1, a: scores, lda: L,

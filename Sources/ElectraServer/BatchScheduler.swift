@@ -4,8 +4,8 @@ import Foundation
 
 /// Dynamic batching. Requests put their encodings in a queue and wait; one loop takes, while
 /// the model is busy with the previous batch, as many queued windows of one kind as fit in
-/// `maxBatchTokens` and `maxBatchRequests`, runs them as forwards of similar length (each at
-/// most `maxBatchTokens` with padding counted, see `groups`), and hands each request its rows.
+/// `maxBatchTokens` and `maxBatchRequests`, runs them as one packed forward (no padding), and
+/// hands each request its rows.
 /// Requests whose client went away are dropped before they are computed.
 public final class BatchScheduler: @unchecked Sendable {
     /// What a forward computes: the encoder's last hidden state, or the model head's logits.
@@ -49,26 +49,21 @@ public final class BatchScheduler: @unchecked Sendable {
     }
 
     let model: any ElectraHeadModel
-    let padId: Int
     /// Whether the head's logits are per token ([B, L, C] or [B, L]) rather than per sequence.
     let perTokenHead: Bool
     public let maxBatchTokens: Int
     public let maxBatchRequests: Int
-    /// The least share of real (not padding) tokens in one forward; see `groups`.
-    public let minFill: Double
     let lock = NSLock()
     var queue: [Pending] = []
     var wake: CheckedContinuation<Void, Never>?
     var stopped = false
     let metrics: ServerMetrics?
 
-    public init(model: any ElectraHeadModel, padId: Int, maxBatchTokens: Int, maxBatchRequests: Int, minFill: Double = 0.8, metrics: ServerMetrics? = nil) {
+    public init(model: any ElectraHeadModel, maxBatchTokens: Int, maxBatchRequests: Int, metrics: ServerMetrics? = nil) {
         self.model = model
         perTokenHead = !(model is ElectraForSequenceClassification)
-        self.padId = padId
         self.maxBatchTokens = maxBatchTokens
         self.maxBatchRequests = maxBatchRequests
-        self.minFill = minFill
         self.metrics = metrics
     }
 
@@ -128,8 +123,8 @@ public final class BatchScheduler: @unchecked Sendable {
     }
 
     /// Waits for work, then takes the next batch: the oldest windows of one kind, in arrival
-    /// order, as many as the token and request budgets allow (real tokens: `compute` splits
-    /// the batch into forwards of similar length). Cancelled jobs are dropped here.
+    /// order, as many as the token and request budgets allow (packed: every token is real).
+    /// Cancelled jobs are dropped here.
     func nextBatch() async -> [Pending]? {
         while true {
             let taken: [Pending]?? = lock.withLock {
@@ -144,9 +139,8 @@ public final class BatchScheduler: @unchecked Sendable {
                 }
                 if queue.isEmpty { return stopped ? .some(nil) : nil }
                 // Windows of the oldest window's kind in arrival order: a request's windows
-                // go together, so it is answered after as few forwards as possible (taking the
-                // shortest first scattered an 8-passage rerank over many batches); `compute`
-                // sorts the batch by length into forwards with little padding.
+                // go together, so it is answered after one forward (taking the shortest first
+                // scattered an 8-passage rerank over many batches).
                 let kind = queue[0].job.kind
                 let candidates = queue.indices.filter { queue[$0].job.kind == kind }
                 var chosen: [Int] = [], tokens = 0
@@ -171,55 +165,23 @@ public final class BatchScheduler: @unchecked Sendable {
         }
     }
 
-    /// Splits a batch into forwards whose padding stays small: windows sorted longest first,
-    /// a forward takes the next ones while real tokens stay at least `minFill` of the padded
-    /// ones and the padded ones within `maxBatchTokens`. Random sentences padded to the
-    /// longest of 32 are about half padding (the benchmark's text: 0.52 real at 32, 0.45 at
-    /// 128), while per-token speed hardly changes from 4 to 256 rows (`electra bench`), so
-    /// several fuller forwards beat one padded one.
-    static func groups(lengths: [Int], minFill: Double, maxTokens: Int) -> [[Int]] {
-        let order = lengths.indices.sorted { lengths[$0] > lengths[$1] }
-        var groups: [[Int]] = [], current: [Int] = [], longest = 0, real = 0
-        for i in order {
-            let n = lengths[i]
-            if !current.isEmpty {
-                let padded = longest * (current.count + 1)
-                if Double(real + n) < minFill * Double(padded) || padded > maxTokens {
-                    groups.append(current)
-                    current = []
-                }
-            }
-            if current.isEmpty { longest = n; real = 0 }
-            current.append(i)
-            real += n
-        }
-        if !current.isEmpty { groups.append(current) }
-        return groups
-    }
-
+    /// One packed forward over `batch` (ElectraInputs(packing:): no padding, each window
+    /// attends only within itself); each request gets its rows as soon as it ends.
     func compute(_ batch: [Pending]) async {
-        let lengths = batch.map(\.length)
-        for group in Self.groups(lengths: lengths, minFill: minFill, maxTokens: maxBatchTokens) {
-            await computeForward(group.map { batch[$0] })
-        }
-    }
-
-    /// One forward over `batch` (padded to its longest); each request gets its rows as soon
-    /// as this forward ends.
-    func computeForward(_ batch: [Pending]) async {
         let encodings = batch.map { $0.job.windows[$0.window] }
         let wanted = batch.map { p in p.job.positions?[p.window] }
         let kind = batch[0].job.kind
-        let model = self.model, padId = self.padId, perToken = perTokenHead
+        let model = self.model, perToken = perTokenHead
         let started = Date()
         let outcome: Result<[Rows], Error> = await Task.detached {
             Result {
-                let inputs = try ElectraInputs(encodings: encodings, padId: padId)
-                let L = inputs.inputIds.shape[1]
-                // Row b's tokens (or its wanted positions) of a [B, L, width] tensor.
+                let inputs = try ElectraInputs(packing: encodings)
+                var offsets = [0]
+                for e in encodings { offsets.append(offsets.last! + e.count) }
+                // Window b's tokens (or its wanted positions) of a packed [1, N, width] tensor.
                 func rows(_ base: UnsafeMutablePointer<Float>, width: Int) -> [Rows] {
                     encodings.enumerated().map { b, e in
-                        let start = base + b * L * width
+                        let start = base + offsets[b] * width
                         guard let keep = wanted[b] else {
                             return Rows(values: Array(UnsafeBufferPointer(start: start, count: e.count * width)), tokens: e.count, width: width)
                         }
@@ -235,17 +197,17 @@ public final class BatchScheduler: @unchecked Sendable {
                     return rows(h.pointer, width: h.shape[h.shape.count - 1])
                 case .head:
                     let out = try model(inputs)
-                    // A QA head: start and end logits [B, L] each, interleaved per token.
+                    // A QA head: start and end logits [1, N] each, interleaved per token.
                     if out.logits == nil, let s = out.startLogits, let e = out.endLogits {
-                        var both = [Float](repeating: 0, count: encodings.count * L * 2)
-                        for i in 0..<(encodings.count * L) {
+                        var both = [Float](repeating: 0, count: offsets.last! * 2)
+                        for i in 0..<offsets.last! {
                             both[2 * i] = s.pointer[i]
                             both[2 * i + 1] = e.pointer[i]
                         }
                         return both.withUnsafeMutableBufferPointer { rows($0.baseAddress!, width: 2) }
                     }
                     guard let z = out.logits else { throw ElectraError("the model's head gives no logits") }
-                    // [B, C] per sequence; [B, L, C] or [B, L] (pretraining) per token.
+                    // [windows, C] per sequence; [1, N, C] or [1, N] (pretraining) per token.
                     if !perToken {
                         let C = z.shape[1]
                         return encodings.indices.map { b in Rows(values: Array(UnsafeBufferPointer(start: z.pointer + b * C, count: C)), tokens: 1, width: C) }

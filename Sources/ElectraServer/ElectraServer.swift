@@ -16,7 +16,7 @@ public enum ElectraServer {
         let served = try ServedModel(folder: config.modelFolder, dtype: config.dtype, batchSize: 32)
         try served.warmUp()
         let metrics = ServerMetrics()
-        let scheduler = BatchScheduler(model: served.model, padId: served.tokenizer.padTokenId, maxBatchTokens: config.maxBatchTokens,
+        let scheduler = BatchScheduler(model: served.model, maxBatchTokens: config.maxBatchTokens,
                                        maxBatchRequests: config.maxBatchRequests ?? Int.max, metrics: metrics)
         let handlers = Handlers(served: served, scheduler: scheduler, config: config)
         return (Routes.router(handlers: handlers, metrics: metrics, config: config), scheduler, served)

@@ -43,10 +43,16 @@ public final class ElectraForSequenceClassification: ElectraHeadModel, ElectraTr
     /// h [N, H] -> token 0 of each sequence -> dropout -> dense -> gelu -> dropout -> out_proj.
     func headForward(_ h: Tensor, _ batch: TokenBatch, _ inputs: ElectraInputs, training: HeadTraining?)
         throws -> (ElectraOutput, Activations?) {
-        let B = batch.batch, H = config.hiddenSize, C = config.numLabels
+        let H = config.hiddenSize, C = config.numLabels
         let p = config.effectiveClassifierDropout
+        // Packed sequences: token 0 of each is the row where it starts.
+        let B = batch.segments.map { $0.count - 1 } ?? batch.batch
         let first = Tensor(zeros: [B, H])
-        summarizeSequences(h.pointer, into: first.pointer, sequences: B, length: batch.length, width: H, mode: .first)
+        if let seg = batch.segments {
+            for s in 0..<B { (first.pointer + s * H).update(from: h.pointer + seg[s] * H, count: H) }
+        } else {
+            summarizeSequences(h.pointer, into: first.pointer, sequences: B, length: batch.length, width: H, mode: .first)
+        }
         let (cls, clsMask) = headDropout(first, p: p, training)
         let pre = Tensor(zeros: [B, H])
         dense.forward(pre.pointer, cls.pointer, rows: B)

@@ -45,12 +45,19 @@ public final class ElectraBackbone: @unchecked Sendable {
     func forward<R>(
         _ batch: TokenBatch, options: ForwardOptions,
         _ body: (Tensor, BackboneExtras) throws -> R
-    ) rethrows -> R {
-        lock.lock()
-        defer { lock.unlock() }
+    ) throws -> R {
         let c = config
         let n = batch.tokens, H = c.hiddenSize
-        let shape = AttentionShape(batch: batch.batch, length: batch.length, heads: c.numAttentionHeads, headDim: c.headDim)
+        let shape: AttentionShape
+        if let seg = batch.segments {
+            guard !options.outputAttentions else { throw ElectraError("packed sequences (sequenceLengths) give no attentions; pad them to ask for attentions") }
+            let longest = zip(seg.dropFirst(), seg).map { $0 - $1 }.max()!
+            shape = AttentionShape(batch: seg.count - 1, length: longest, heads: c.numAttentionHeads, headDim: c.headDim, segments: seg)
+        } else {
+            shape = AttentionShape(batch: batch.batch, length: batch.length, heads: c.numAttentionHeads, headDim: c.headDim)
+        }
+        lock.lock()
+        defer { lock.unlock() }
         if workspace == nil || !workspace!.fits(tokens: n, shape: shape) {
             workspace = InferenceWorkspace(config: c, tokens: n, shape: shape)
         }
@@ -104,7 +111,7 @@ public final class ElectraBackbone: @unchecked Sendable {
     /// HF `ElectraModel.forward`: last_hidden_state [B, L, H] (+ hidden states, attentions).
     public func callAsFunction(_ inputs: ElectraInputs, options: ForwardOptions = .init()) throws -> ElectraOutput {
         let batch = try TokenBatch(inputs, config: config, flattenChoices: false)
-        return forward(batch, options: options) { h, extras in
+        return try forward(batch, options: options) { h, extras in
             let last = h.copy().reshaped([batch.batch, batch.length, config.hiddenSize])
             var out = ElectraOutput()
             out.lastHiddenState = last

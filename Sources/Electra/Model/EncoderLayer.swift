@@ -53,7 +53,7 @@ public struct EncoderLayer: Sendable {
         acts a: LayerActivations, maskBias: UnsafePointer<Float>, shape s: AttentionShape,
         probs: UnsafeMutablePointer<Float>?, scratch: Tensor, dropout: DropoutRates? = nil
     ) {
-        let n = s.batch * s.length
+        let n = s.tokens
         // The rates are kept so that backward knows which masks this step drew.
         a.hiddenDropout = dropout?.hidden ?? 0
         a.attentionDropoutRate = dropout?.attention ?? 0

@@ -13,6 +13,12 @@ public struct ElectraInputs: Sendable {
     public var floatLabels: Tensor?
     public var startPositions: IntTensor?
     public var endPositions: IntTensor?
+    /// Packed sequences (inference): input_ids is [1, N], these sequences one after another
+    /// with no padding (their lengths sum to N). Attention stays within each sequence and
+    /// positions restart at 0 in each, so every sequence's outputs equal those it gets alone;
+    /// per-token outputs are [1, N, ...], a sequence head's are [sequences, ...]. No padding
+    /// is computed, and the encoder's products see all N rows at once.
+    public var sequenceLengths: [Int]?
 
     public init(inputIds: IntTensor, attentionMask: IntTensor? = nil, tokenTypeIds: IntTensor? = nil,
                 positionIds: IntTensor? = nil, labels: IntTensor? = nil, floatLabels: Tensor? = nil,
@@ -34,9 +40,12 @@ public struct ElectraInputs: Sendable {
     }
 }
 
-/// Validated, flattened token inputs of one backbone call (N = B*L).
+/// Validated, flattened token inputs of one backbone call (N = B*L); packed inputs are one
+/// row of N tokens (batch 1, length N) whose `segments` say where each sequence starts.
 struct TokenBatch {
     let batch: Int, length: Int
+    /// Packed sequences' offsets (sequences + 1, from 0 to N), or nil.
+    let segments: [Int]?
     let ids: [Int32], types: [Int32], positions: [Int32]
     /// attention_mask as 0/1, [N].
     let mask: [Int32]
@@ -54,7 +63,19 @@ struct TokenBatch {
         let b = flattenChoices ? shape[0] * shape[1] : shape[0]
         let l = shape[shape.count - 1]
         guard b > 0, l > 0 else { throw ElectraError("input_ids is empty (shape \(shapeString(shape)))") }
-        guard l <= c.maxPositionEmbeddings else {
+        var segments: [Int]? = nil
+        if let lengths = inp.sequenceLengths {
+            guard !flattenChoices else { throw ElectraError("packed sequences (sequenceLengths) are not supported for multiple choice") }
+            guard b == 1 else { throw ElectraError("packed sequences need input_ids of shape [1, N], got \(shapeString(shape))") }
+            guard !lengths.isEmpty, lengths.allSatisfy({ $0 > 0 }) else { throw ElectraError("sequenceLengths must be positive, got \(lengths)") }
+            guard lengths.reduce(0, +) == l else { throw ElectraError("sequenceLengths sum to \(lengths.reduce(0, +)) but input_ids has \(l) tokens") }
+            if let longest = lengths.max(), longest > c.maxPositionEmbeddings {
+                throw ElectraError("a packed sequence of \(longest) tokens exceeds max_position_embeddings (\(c.maxPositionEmbeddings)); truncate the input")
+            }
+            var offsets = [0]
+            for n in lengths { offsets.append(offsets.last! + n) }
+            segments = offsets
+        } else if l > c.maxPositionEmbeddings {
             throw ElectraError("sequence length \(l) exceeds max_position_embeddings (\(c.maxPositionEmbeddings)); truncate the input")
         }
         func check(_ t: IntTensor?, _ name: String) throws {
@@ -96,6 +117,10 @@ struct TokenBatch {
                 }
                 positions[i] = Int32(v)
             }
+        } else if let segments {
+            for s in 0..<(segments.count - 1) {
+                for i in segments[s]..<segments[s + 1] { positions[i] = Int32(i - segments[s]) }
+            }
         } else {
             for i in 0..<n { positions[i] = Int32(i % l) }
         }
@@ -112,6 +137,7 @@ struct TokenBatch {
         }
         batch = b
         length = l
+        self.segments = segments
         self.ids = ids
         self.types = types
         self.positions = positions

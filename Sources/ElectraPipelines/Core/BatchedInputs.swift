@@ -26,6 +26,27 @@ extension ElectraInputs {
     }
 }
 
+extension ElectraInputs {
+    /// Packed sequences from encodings of any lengths: one row of all their tokens, no padding
+    /// (`sequenceLengths`); each encoding's outputs equal those it gets alone. A tokenizer's own
+    /// padding in an encoding stays masked within it.
+    public init(packing encodings: [Encoding]) throws {
+        guard !encodings.isEmpty else { throw ElectraError("no encodings to pack") }
+        guard encodings.allSatisfy({ $0.count > 0 }) else { throw ElectraError("an encoding is empty (no tokens)") }
+        let n = encodings.reduce(0) { $0 + $1.count }
+        var ids: [Int] = [], mask: [Int] = [], types: [Int] = []
+        ids.reserveCapacity(n); mask.reserveCapacity(n); types.reserveCapacity(n)
+        for e in encodings {
+            ids += e.ids
+            mask += e.attentionMask.isEmpty ? Array(repeating: 1, count: e.count) : e.attentionMask
+            types += e.typeIds.isEmpty ? Array(repeating: 0, count: e.count) : e.typeIds
+        }
+        self.init(inputIds: IntTensor(shape: [1, n], values: ids), attentionMask: IntTensor(shape: [1, n], values: mask),
+                  tokenTypeIds: IntTensor(shape: [1, n], values: types))
+        sequenceLengths = encodings.map(\.count)
+    }
+}
+
 /// Runs many encodings through a model in batches of similar length (sorted by length, so little
 /// padding), and hands each encoding's rows of the output back by its original index.
 struct BatchRunner {
