@@ -12,7 +12,7 @@ struct Serve: ParsableCommand {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port (0: any free port, printed).") var port = 8080
     @Option(help: ArgumentHelp(stringLiteral: DTypeOption.help)) var dtype = "fp32"
-    @Option(help: "Tokens (of all windows) per batch the scheduler takes; it runs them as forwards of similar length, each at most this many tokens padding counted.") var maxBatchTokens = 16384
+    @Option(help: "Tokens (of all windows) per batch the scheduler takes; a batch runs as one packed forward, with no padding.") var maxBatchTokens = 16384
     @Option(help: "Inputs per forward pass (default: no limit but the tokens).") var maxBatchRequests: Int?
     @Option(help: "Inputs served at once; more get 429.") var maxConcurrentRequests = 512
     @Option(help: "Inputs one request may carry; more get 413.") var maxClientBatchSize = 32
