@@ -78,7 +78,7 @@ public final class BatchScheduler: @unchecked Sendable {
     public func run(_ windows: [Encoding], kind: Kind, positions: [[Int]]? = nil) async throws -> [Rows] {
         guard !windows.isEmpty else { return [] }
         precondition(positions == nil || positions!.count == windows.count, "one list of positions per window")
-        for w in windows where w.count * 1 > maxBatchTokens {
+        for w in windows where w.count > maxBatchTokens {
             throw ElectraError("an input of \(w.count) tokens exceeds max_batch_tokens (\(maxBatchTokens))")
         }
         let job = Job(kind: kind, windows: windows, positions: positions, connection: ClientConnection.current)
