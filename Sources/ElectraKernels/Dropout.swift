@@ -28,10 +28,16 @@ public final class DropoutContext {
             }
             return
         }
+        if VectorISA.level == .avx2 {
+            Parallel.forRanges(pairs, minChunk: 16384) { _, r in
+                ek_dropout_mask_avx2(mask, count, key, UInt32(truncatingIfNeeded: threshold), keep, r.lowerBound, r.upperBound)
+            }
+            return
+        }
         fillMaskPortable(mask, count: count, key: key, threshold: threshold, keep: keep)
     }
 
-    /// The Swift form (the reference the AVX-512 one is tested against).
+    /// The Swift form (the reference the AVX-512 and AVX2 ones are tested against).
     func fillMaskPortable(_ mask: UnsafeMutablePointer<Float>, count: Int, key: UInt64, threshold: UInt64, keep: Float) {
         let pairs = (count + 1) / 2
         Parallel.forRanges(pairs, minChunk: 16384) { _, r in

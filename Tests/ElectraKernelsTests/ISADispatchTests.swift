@@ -237,6 +237,25 @@ struct ProductBackendTests {
         }
     }
 
+    @Test(.enabled(if: CPUFeatures.current.contains(.avx2), "the CPU lacks AVX2"))
+    func avx2DropoutMasksEqualThePortableOnes() {
+        for count in [1, 2, 7, 8, 9, 33, 1000, 40_001] {
+            for p: Float in [0.1, 0.5, 0.9] {
+                let key: UInt64 = 0xFEDC_BA98_7654_3210 &+ UInt64(count)
+                let threshold = UInt64(Double(p) * 4_294_967_296.0), keep = 1 / (1 - p)
+                var fast = [Float](repeating: -1, count: count), slow = fast
+                // Two ranges, the second starting mid-group, as the threads split the pairs.
+                let pairs = (count + 1) / 2, cut = pairs / 3
+                ek_dropout_mask_avx2(&fast, count, key, UInt32(threshold), keep, 0, cut)
+                ek_dropout_mask_avx2(&fast, count, key, UInt32(threshold), keep, cut, pairs)
+                DropoutContext(seed: 0).fillMaskPortable(&slow, count: count, key: key, threshold: threshold, keep: keep)
+                #expect(fast == slow, "count \(count) p \(p)")
+                let dropped = Double(fast.filter { $0 == 0 }.count) / Double(count)
+                if count > 10_000 { #expect(abs(dropped - Double(p)) < 0.02) }
+            }
+        }
+    }
+
     @Test(.enabled(if: CPUFeatures.current.isSuperset(of: .avx512), "the CPU lacks AVX-512 (F/BW/DQ/VL)"))
     func avx512DropoutMasksEqualThePortableOnes() {
         for count in [1, 2, 15, 16, 17, 33, 1000, 40_001] {

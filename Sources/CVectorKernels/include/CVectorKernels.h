@@ -151,6 +151,9 @@ void ek_bf16_to_f32_avx512(const unsigned short *src, float *dst, long n);
 /// its 32 bits are >= threshold, else 0 (Dropout512.c; equal to the Swift loop).
 void ek_dropout_mask_avx512(float *mask, long count, unsigned long long key, unsigned int threshold, float keep,
                             long pair_begin, long pair_end);
+/// The same mask in AVX2 (DropoutAVX2.c: 64-bit products from 32-bit ones).
+void ek_dropout_mask_avx2(float *mask, long count, unsigned long long key, unsigned int threshold, float keep,
+                          long pair_begin, long pair_end);
 
 /// out[i] = a[i] * b[i] (out may alias a or b), and rows of the softmax backward
 /// dx = p * (dp - Σ dp p) (dx may alias dp), in AVX-512 (Attention512.c).
