@@ -77,7 +77,12 @@ public final class BatchScheduler: @unchecked Sendable {
     /// `ClientConnection.current` goes away before its windows are taken into a batch.
     public func run(_ windows: [Encoding], kind: Kind, positions: [[Int]]? = nil) async throws -> [Rows] {
         guard !windows.isEmpty else { return [] }
-        precondition(positions == nil || positions!.count == windows.count, "one list of positions per window")
+        if let positions {
+            guard positions.count == windows.count else { throw ElectraError("one list of positions per window: \(positions.count) for \(windows.count) windows") }
+            for (w, keep) in positions.enumerated() where keep.contains(where: { $0 < 0 || $0 >= windows[w].count }) {
+                throw ElectraError("a position of window \(w) is outside its \(windows[w].count) tokens")
+            }
+        }
         for w in windows where w.count > maxBatchTokens {
             throw ElectraError("an input of \(w.count) tokens exceeds max_batch_tokens (\(maxBatchTokens))")
         }
@@ -196,6 +201,18 @@ public final class BatchScheduler: @unchecked Sendable {
                     let h = try model.backbone(inputs).lastHiddenState!
                     return rows(h.pointer, width: h.shape[h.shape.count - 1])
                 case .head:
+                    // A generator asked for some positions only (fill-mask): its prediction
+                    // layers run at those rows, never over [N, vocabulary].
+                    if let mlm = model as? ElectraForMaskedLM, wanted.allSatisfy({ $0 != nil }) {
+                        let flat = wanted.enumerated().flatMap { b, keep in keep!.map { offsets[b] + $0 } }
+                        let z = try mlm.maskedLMLogits(inputs, positions: flat)
+                        let V = z.shape[1]
+                        var first = 0
+                        return wanted.map { keep in
+                            defer { first += keep!.count }
+                            return Rows(values: Array(UnsafeBufferPointer(start: z.pointer + first * V, count: keep!.count * V)), tokens: keep!.count, width: V)
+                        }
+                    }
                     let out = try model(inputs)
                     // A QA head: start and end logits [1, N] each, interleaved per token.
                     if out.logits == nil, let s = out.startLogits, let e = out.endLogits {

@@ -14,6 +14,11 @@ public enum ElectraServer {
     public static func router(_ configuration: ServerConfiguration) throws -> (router: Router<ServeRequestContext>, scheduler: BatchScheduler, served: ServedModel) {
         let config = try configuration.validated()
         let served = try ServedModel(folder: config.modelFolder, dtype: config.dtype, batchSize: 32)
+        // A window can be as long as the model reads (fill-mask, NER and QA windows are), and
+        // a batch must hold one (TEI refuses the same).
+        guard config.maxBatchTokens >= served.maxInputLength else {
+            throw ElectraError("--max-batch-tokens (\(config.maxBatchTokens)) must be at least the model's max_position_embeddings (\(served.maxInputLength))")
+        }
         try served.warmUp()
         let metrics = ServerMetrics()
         let scheduler = BatchScheduler(model: served.model, maxBatchTokens: config.maxBatchTokens,

@@ -252,6 +252,17 @@ struct ServerTests {
         }
     }
 
+    /// A batch must hold a window of the model's length; positions must lie in their window.
+    @Test func batchLimitsAndPositionsAreChecked() async throws {
+        #expect { try ElectraServer.router(config("mlm") { $0.maxBatchTokens = 8 }) } throws: {
+            "\($0)".contains("--max-batch-tokens (8) must be at least the model's max_position_embeddings")
+        }
+        let (_, scheduler, served) = try ElectraServer.router(config("mlm"))
+        let e = try served.tokenizer.encode("a [MASK] b")
+        await #expect { try await scheduler.run([e], kind: .head, positions: [[e.count]]) } throws: { "\($0)".contains("outside its \(e.count) tokens") }
+        await #expect { try await scheduler.run([e, e], kind: .head, positions: [[1]]) } throws: { "\($0)".contains("one list of positions per window") }
+    }
+
     /// Forward passes so far (/metrics).
     func passes(_ client: any TestClientProtocol) async throws -> Double {
         let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }

@@ -83,6 +83,17 @@ struct PackedInputsTests {
         #expect { try model(inputs, options: ForwardOptions(outputAttentions: true)) } throws: { "\($0)".contains("no attentions") }
         inputs.labels = IntTensor(shape: [1, 6], values: [0, 1, 0, 1, 0, 1])
         #expect { try (model as! ElectraForTokenClassification).forwardBackward(inputs, dropout: nil) } throws: { "\($0)".contains("for inference") }
+        // Every training path refuses packing, the generator's masked-LM pass too.
+        let mlm = try load("maskedlm_gelu_new_e16_h32") as! ElectraForMaskedLM
+        var packed = ElectraInputs(inputIds: IntTensor(shape: [1, 6], values: [2, 3, 4, 5, 6, 7]))
+        packed.sequenceLengths = [3, 3]
+        #expect { try mlm.maskedLMForwardBackward(packed, positions: [1, 4], targets: [3, 6], dropout: nil) } throws: { "\($0)".contains("for inference") }
+        // A span per packed row means nothing: QA labels need padded batches.
+        let qa = try load("qa_relative_key_query")
+        var spans = packed
+        spans.startPositions = IntTensor(shape: [1], values: [1])
+        spans.endPositions = IntTensor(shape: [1], values: [2])
+        #expect { try qa(spans) } throws: { "\($0)".contains("start_positions/end_positions need padded batches") }
         var two = ElectraInputs(inputIds: IntTensor(shape: [2, 3], values: [2, 3, 4, 5, 6, 7]))
         two.sequenceLengths = [3, 3]
         #expect { try model(two) } throws: { "\($0)".contains("[1, N]") }

@@ -61,7 +61,7 @@ extension HeadPass {
     func trainingPass(_ inputs: ElectraInputs, dropout: DropoutContext?, lossScale: Float = 1) throws -> ElectraOutput {
         let batch = try TokenBatch(inputs, config: config, flattenChoices: Self.flattensChoices)
         guard hasLabels(inputs) else { throw ElectraError("training \(Self.architecture) needs \(Self.trainingLabels)") }
-        guard batch.segments == nil else { throw ElectraError("packed sequences (sequenceLengths) are for inference; training pads its batches") }
+        try batch.requireUnpacked()
         guard backbone.inferenceDType != .int8 else {
             throw ElectraError("this model runs its products in int8 for inference; training needs fp32 or bf16 (setInferenceDType(.fp32))")
         }

@@ -16,6 +16,7 @@ extension ElectraForMaskedLM {
         inspectLogits: ((_ logits: UnsafePointer<Float>, _ rows: Int, _ classes: Int) throws -> Void)? = nil
     ) throws -> Float {
         let batch = try TokenBatch(inputs, config: config, flattenChoices: false)
+        try batch.requireUnpacked()
         guard !positions.isEmpty else { throw ElectraError("masked LM needs at least one masked position") }
         guard positions.count == targets.count else {
             throw ElectraError("masked LM got \(positions.count) positions but \(targets.count) targets")

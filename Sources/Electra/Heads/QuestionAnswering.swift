@@ -38,6 +38,9 @@ public final class ElectraForQuestionAnswering: ElectraHeadModel, ElectraTrainab
     func headForward(_ h: Tensor, _ batch: TokenBatch, _ inputs: ElectraInputs, training: HeadTraining?)
         throws -> (ElectraOutput, Activations?) {
         let B = batch.batch, L = batch.length, n = batch.tokens
+        if batch.segments != nil && (inputs.startPositions != nil || inputs.endPositions != nil) {
+            throw ElectraError("start_positions/end_positions need padded batches, not packed sequences (one span per sequence)")
+        }
         for (name, t) in [("start_positions", inputs.startPositions), ("end_positions", inputs.endPositions)] {
             if let t, t.values.count != B { throw ElectraError("\(name) has shape \(shapeString(t.shape)); expected [\(B)]") }
         }

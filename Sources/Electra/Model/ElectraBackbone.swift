@@ -59,7 +59,13 @@ public final class ElectraBackbone: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if workspace == nil || !workspace!.fits(tokens: n, shape: shape) {
-            workspace = InferenceWorkspace(config: c, tokens: n, shape: shape)
+            // Grow to the larger of the old and new needs: packed batches decouple the token
+            // count from the longest sequence, and alternating shapes must not reallocate each time.
+            // (The old buffers are released before the new ones are made.)
+            let tokens = max(n, workspace?.tokens ?? 0)
+            let keep = workspace.map { $0.shape.scratchPerThread > shape.scratchPerThread ? $0.shape : shape } ?? shape
+            workspace = nil
+            workspace = InferenceWorkspace(config: c, tokens: tokens, shape: keep)
         }
         let ws = workspace!
         var extras = BackboneExtras()

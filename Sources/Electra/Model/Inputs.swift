@@ -53,6 +53,12 @@ struct TokenBatch {
     let maskBias: [Float]
     var tokens: Int { batch * length }
 
+    /// Training pads its batches: packed sequences are refused (the training tape and the
+    /// attention backward assume [B, L]).
+    func requireUnpacked() throws {
+        guard segments == nil else { throw ElectraError("packed sequences (sequenceLengths) are for inference; training pads its batches") }
+    }
+
     /// Checks everything a user can get wrong and says which tensor and where.
     init(_ inp: ElectraInputs, config c: ElectraConfig, flattenChoices: Bool) throws {
         let shape = inp.inputIds.shape
