@@ -3,6 +3,7 @@
 // gives two elements, its low 32 bits then its high 32 bits, which is exactly the order of
 // the 16 uint32 lanes of the 8 uint64 lanes: one unsigned compare gives the 16-bit keep mask.
 #include "CVectorKernels.h"
+#include "DropoutScalar.h"
 #include <immintrin.h>
 
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl")))
@@ -26,13 +27,5 @@ AVX512 void ek_dropout_mask_avx512(float *mask, long count, unsigned long long k
         __mmask16 k = _mm512_cmpge_epu32_mask(z, thr);
         _mm512_storeu_ps(mask + 2 * j, _mm512_maskz_mov_ps(k, kept));
     }
-    for (; j < pair_end; j++) {
-        unsigned long long z = key + (unsigned long long)j + 0x9E3779B97F4A7C15ULL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-        z ^= z >> 31;
-        long i = 2 * j;
-        mask[i] = (unsigned int)(z & 0xFFFFFFFFu) >= threshold ? keep : 0.0f;
-        if (i + 1 < count) mask[i + 1] = (unsigned int)(z >> 32) >= threshold ? keep : 0.0f;
-    }
+    ek_dropout_mask_scalar(mask, count, key, threshold, keep, j, pair_end);
 }

@@ -6,6 +6,7 @@
 // elements' order (low half first), and AVX2's signed compare serves as an unsigned one after
 // flipping the sign bits.
 #include "CVectorKernels.h"
+#include "DropoutScalar.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -40,15 +41,7 @@ DROP2 void ek_dropout_mask_avx2(float *mask, long count, unsigned long long key,
         __m256i dropped = _mm256_cmpgt_epi32(thr, _mm256_xor_si256(z, sign));
         _mm256_storeu_ps(mask + 2 * j, _mm256_andnot_ps(_mm256_castsi256_ps(dropped), kept));
     }
-    for (; j < pair_end; j++) {
-        unsigned long long z = key + (unsigned long long)j + 0x9E3779B97F4A7C15ULL;
-        z = (z ^ (z >> 30)) * C1;
-        z = (z ^ (z >> 27)) * C2;
-        z ^= z >> 31;
-        long i = 2 * j;
-        mask[i] = (unsigned int)(z & 0xFFFFFFFFu) >= threshold ? keep : 0.0f;
-        if (i + 1 < count) mask[i + 1] = (unsigned int)(z >> 32) >= threshold ? keep : 0.0f;
-    }
+    ek_dropout_mask_scalar(mask, count, key, threshold, keep, j, pair_end);
 }
 
 #else

@@ -87,13 +87,7 @@ enum DTypeOption {
         guard let d = InferenceDType(rawValue: value) else {
             throw ElectraError("--dtype must be fp32, int8\(alsoAccepted.map { ", bf16 or \($0)" } ?? " or bf16"), got '\(value)'")
         }
-        if d == .int8 && Int8Kernel.current == .portable {
-            warn("this CPU has no AVX2 (or ELECTRA_MAX_ISA=sse caps it): int8 runs on the portable loop, which saves memory but is slower than fp32 here")
-        } else if d == .int8 && Int8Kernel.current == .avx2 {
-            // Without VNNI, vpmaddwd does 16 multiply-adds per instruction plus an add to
-            // accumulate: no more per cycle than two 8-wide FMAs (BENCHMARKS.md, session 15).
-            warn("this CPU has no AVX512-VNNI (or ELECTRA_MAX_ISA caps it): int8 runs on the AVX2 kernel, which saves weight memory but is no faster than fp32 here (0.84-0.96x on a Zen 3)")
-        }
+        if d == .int8, let w = Int8Kernel.current.slowerWarning { warn(w) }
         if d == .bf16, let w = BF16Kernel.portableWarning { warn(w) }
         return d
     }

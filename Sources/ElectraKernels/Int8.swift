@@ -118,6 +118,17 @@ public enum Int8Kernel: String, Sendable {
     typealias Sums = @convention(c) (UnsafePointer<UInt8>?, Int, Int, Int, UnsafePointer<Int8>?, Int, Int,
                                      UnsafeMutablePointer<Int32>?, Int) -> Void
 
+    /// Why int8 saves no time on this kernel, for a command's warning; nil on VNNI. Without
+    /// VNNI, vpmaddwd does 16 multiply-adds per instruction plus an add to accumulate: no more
+    /// per cycle than two 8-wide FMAs (BENCHMARKS.md, session 15).
+    public var slowerWarning: String? {
+        switch self {
+        case .vnni: nil
+        case .avx2: "this CPU has no AVX512-VNNI (or ELECTRA_MAX_ISA caps it): int8 runs on the AVX2 kernel, which saves weight memory but is no faster than fp32 here (0.84-0.96x on a Zen 3)"
+        case .portable: "this CPU has no AVX2 (or ELECTRA_MAX_ISA=sse caps it): int8 runs on the portable loop, which saves memory but is slower than fp32 here"
+        }
+    }
+
     var quantize: Quantize { self == .vnni ? ek_quantize_rows_u8_avx512 : ek_quantize_rows_u8 }
 
     /// The product with dequantization fused.

@@ -132,14 +132,12 @@ final class OrderedWriter: @unchecked Sendable {
     private var error: Error?
     private var running = true
     private let depth: Int
-    private var thread: Thread?
 
     init(fd: Int32, depth: Int = 2) {
         self.fd = fd
         self.depth = depth
         let t = Thread { [unowned self] in self.loop() }
         t.stackSize = 1 << 20
-        thread = t
         t.start()
     }
 
@@ -398,13 +396,17 @@ enum IdsLineWriter {
         let total = encodings.reduce(0) { $0 + 1 + 21 * ($1.count + $1.overflowing.reduce(1) { $0 + $1.count + 1 }) }
         return [UInt8](unsafeUninitializedCapacity: total) { buf, written in
             var out = RawOut(p: buf.baseAddress!)
+            func window(_ ids: [Int]) {
+                for (k, id) in ids.enumerated() {
+                    if k > 0 { out.byte(0x20) }
+                    out.int(id)
+                }
+            }
             for e in encodings {
-                for (w, window) in ([e] + e.overflowing).enumerated() {
-                    if w > 0 { out.byte(0x09) }
-                    for (k, id) in window.ids.enumerated() {
-                        if k > 0 { out.byte(0x20) }
-                        out.int(id)
-                    }
+                window(e.ids)
+                for o in e.overflowing {
+                    out.byte(0x09)
+                    window(o.ids)
                 }
                 out.byte(0x0A)
             }

@@ -49,7 +49,7 @@ public final class ElectraForSequenceClassification: ElectraHeadModel, ElectraTr
         let B = batch.segments.map { $0.count - 1 } ?? batch.batch
         let first = Tensor(zeros: [B, H])
         if let seg = batch.segments {
-            for s in 0..<B { (first.pointer + s * H).update(from: h.pointer + seg[s] * H, count: H) }
+            gatherRows(h.pointer, rows: Array(seg.dropLast()), width: H, into: first.pointer)
         } else {
             summarizeSequences(h.pointer, into: first.pointer, sequences: B, length: batch.length, width: H, mode: .first)
         }

@@ -78,9 +78,12 @@ struct TokenBatch {
             if let longest = lengths.max(), longest > c.maxPositionEmbeddings {
                 throw ElectraError("a packed sequence of \(longest) tokens exceeds max_position_embeddings (\(c.maxPositionEmbeddings)); truncate the input")
             }
-            var offsets = [0]
-            for n in lengths { offsets.append(offsets.last! + n) }
-            segments = offsets
+            // One sequence is a plain [1, N] batch: the same outputs on the plain path.
+            if lengths.count > 1 {
+                var offsets = [0]
+                for n in lengths { offsets.append(offsets.last! + n) }
+                segments = offsets
+            }
         } else if l > c.maxPositionEmbeddings {
             throw ElectraError("sequence length \(l) exceeds max_position_embeddings (\(c.maxPositionEmbeddings)); truncate the input")
         }

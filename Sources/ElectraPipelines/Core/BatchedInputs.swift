@@ -43,8 +43,7 @@ extension ElectraInputs {
         }
         self.init(inputIds: IntTensor(shape: [1, n], values: ids), attentionMask: IntTensor(shape: [1, n], values: mask),
                   tokenTypeIds: IntTensor(shape: [1, n], values: types))
-        // One encoding is a plain [1, N] batch (the same outputs, the plain attention path).
-        if encodings.count > 1 { sequenceLengths = encodings.map(\.count) }
+        sequenceLengths = encodings.map(\.count)
     }
 }
 

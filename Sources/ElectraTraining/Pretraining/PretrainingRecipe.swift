@@ -115,8 +115,7 @@ public struct PretrainingRecipe: Sendable, Equatable {
         // Rescales the drawn normal(0, initializer_range) weights: the same draws at the new std.
         func initProjection(_ table: ParameterTable) {
             guard let std = projectionInitStd, let p = table["electra.embeddings_project.weight"] else { return }
-            let f = std / d.initializerRange, w = p.pointer
-            for i in 0..<p.value.count { w[i] *= f }
+            scaleInPlace(p.pointer, p.value.count, std / d.initializerRange)
             p.markChanged()
         }
         switch objective {
