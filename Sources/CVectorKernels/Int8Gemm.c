@@ -2,7 +2,7 @@
 // scale, zero point 128) times s8 weights (per-output-channel scale, symmetric), int32 sums.
 // Weights are packed once into blocks of 16 outputs x 4 consecutive k (64 bytes), the layout
 // AVX512-VNNI's vpdpbusd consumes: one instruction adds 4 products into each of 16 int32 lanes.
-// The AVX2 path widens to int16 and uses vpmaddwd (exact: vpmaddubsw would saturate at 2^15).
+// The AVX2 kernel (Int8AVX2.c) has its own layout.
 #include "CVectorKernels.h"
 #include <string.h>
 
@@ -48,7 +48,7 @@ static void ek_block_portable(const unsigned char *r, long kp, const signed char
 typedef void (*ek_block_fn)(const unsigned char *r, long kp, const signed char *w, int *out);
 
 // Row by row, block by block, with a given block kernel: the raw sums, and the product with
-// the dequantization (the portable and AVX2 paths; VNNI has its own register-blocked loops).
+// the dequantization (the portable path; VNNI and AVX2 have register-blocked loops).
 static void ek_sums_rows(ek_block_fn block, const unsigned char *a, long m, long kp, long lda, const signed char *packed,
                          long block_begin, long block_end, int *c, long ldc) {
     for (long i = 0; i < m; i++)
@@ -212,43 +212,6 @@ VNNI void ek_gemm_u8s8_avx512vnni(const unsigned char *a, long m, long kp, long 
     }
 }
 
-#define AVX2I __attribute__((target("avx2,fma")))
-
-// One row, one block of 16 outputs at a time: each k-group's 4 activations (as int16 pairs)
-// against the block's 64 weight bytes, widened to int16, summed by vpmaddwd.
-// One row against one block of 16 outputs: each k-group's 4 activations (as int16 pairs)
-// against the block's 64 weight bytes, widened to int16, summed by vpmaddwd.
-AVX2I static void ek_block_avx2(const unsigned char *r, long kp, const signed char *w, int *out) {
-    // Lanes 4q..4q+3 of the block in acc[q], two partial sums (pairs of k) per lane.
-    __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
-    for (long g = 0; g < kp / 4; g++) {
-        int v;
-        memcpy(&v, r + g * 4, 4);
-        __m256i av = _mm256_cvtepu8_epi16(_mm_set1_epi32(v));  // a0 a1 a2 a3 as int16, 4 times
-        const signed char *wg = w + g * 64;
-        for (int q = 0; q < 4; q++) {
-            __m256i wv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(wg + q * 16)));
-            acc[q] = _mm256_add_epi32(acc[q], _mm256_madd_epi16(av, wv));
-        }
-    }
-    for (int q = 0; q < 4; q++) {
-        __m256i h = _mm256_hadd_epi32(acc[q], acc[q]);  // [l0 l1 l0 l1 | l2 l3 l2 l3]
-        __m128i four = _mm_unpacklo_epi64(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-        _mm_storeu_si128((__m128i *)(out + q * 4), four);
-    }
-}
-
-void ek_gemm_u8s8_avx2(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
-                       long block_begin, long block_end, int *c, long ldc) {
-    ek_sums_rows(ek_block_avx2, a, m, kp, lda, packed, block_begin, block_end, c, ldc);
-}
-
-void ek_qgemm_avx2(const unsigned char *a, long m, long kp, const signed char *packed, long block_begin,
-                   long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
-                   float *y, long n) {
-    ek_qgemm_rows(ek_block_avx2, a, m, kp, packed, block_begin, block_end, corr, ws, rs, bias, y, n);
-}
-
 #else
 void ek_quantize_rows_u8_avx512(const float *x, long m, long k, long ldx, unsigned char *a, long kp, float *scales) {
     ek_quantize_rows_u8(x, m, k, ldx, a, kp, scales);
@@ -258,17 +221,8 @@ void ek_qgemm_avx512vnni(const unsigned char *a, long m, long kp, const signed c
                          float *y, long n) {
     ek_qgemm_portable(a, m, kp, packed, block_begin, block_end, corr, ws, rs, bias, y, n);
 }
-void ek_qgemm_avx2(const unsigned char *a, long m, long kp, const signed char *packed, long block_begin,
-                   long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
-                   float *y, long n) {
-    ek_qgemm_portable(a, m, kp, packed, block_begin, block_end, corr, ws, rs, bias, y, n);
-}
 void ek_gemm_u8s8_avx512vnni(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
                              long block_begin, long block_end, int *c, long ldc) {
-    ek_gemm_u8s8_portable(a, m, kp, lda, packed, block_begin, block_end, c, ldc);
-}
-void ek_gemm_u8s8_avx2(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
-                       long block_begin, long block_end, int *c, long ldc) {
     ek_gemm_u8s8_portable(a, m, kp, lda, packed, block_begin, block_end, c, ldc);
 }
 #endif

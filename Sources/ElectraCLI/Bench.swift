@@ -74,10 +74,12 @@ struct Bench: ParsableCommand {
             }
             let layouts = weightLayout == "both" ? ["hf", "inference"] : [weightLayout]
             let dtypes: [InferenceDType] = dtype == "both" ? [.fp32, .int8]
-                : try dtype.split(separator: ",").map { try DTypeOption.parse(String($0), alsoAccepted: "both, or a comma list") }
+                : try dtype.split(separator: ",").map { try DTypeOption.parseRequested(String($0), alsoAccepted: "both, or a comma list") }
             // Every combination, one model each (same seed, same weights), forwards alternating.
             let variants = layouts.flatMap { l in dtypes.map { (layout: l, dtype: $0) } }
-            let labelWidth = variants.count > 1 ? 32 : 17
+            let labelWidth = variants.count > 1 ? 34 : 17
+            // A request that runs as another format here is shown as both (bf16->fp32).
+            func shown(_ d: InferenceDType) -> String { d.resolved == d ? d.rawValue : "\(d.rawValue)->\(d.resolved.rawValue)" }
             let peak = measureGemmPeak()
             if !json {
                 print("CPU: \(CPUFeatures.current); products: \(GemmBackend.summary); elementwise kernels: \(vectorKernels)")
@@ -90,7 +92,7 @@ struct Bench: ParsableCommand {
                 let models = try variants.map { v in
                     let m = try ElectraModel(config: config, seed: 1)
                     m.setInferenceWeightLayout(v.layout == "inference")
-                    m.setInferenceDType(v.dtype)
+                    m.setInferenceDType(v.dtype.resolved)  // what a user asking for it gets (bf16 may run in fp32)
                     return m
                 }
                 let (medians, runs) = try medianSeconds(warmup: 2, models.map { m in { _ = try m(inputs) } })
@@ -98,17 +100,17 @@ struct Bench: ParsableCommand {
                     let tps = Double(b * l) / median
                     let gflops = tps * config.forwardFlopsPerToken(length: l) / 1e9
                     if json {
-                        print(#"{"shape": "\#(spec)", "tokens_per_s": \#(tps), "ms_per_batch": \#(median * 1000), "gflops": \#(gflops), "sgemm_peak_gflops": \#(peak), "threads": \#(Parallel.threads), "elementwise": "\#(vectorKernels)", "weight_layout": "\#(layout)", "dtype": "\#(dtype.rawValue)", "int8_kernel": "\#(Int8Kernel.current.rawValue)", "bf16_kernel": "\#(BF16Kernel.current.rawValue)", "runs": \#(runs)}"#)
+                        print(#"{"shape": "\#(spec)", "tokens_per_s": \#(tps), "ms_per_batch": \#(median * 1000), "gflops": \#(gflops), "sgemm_peak_gflops": \#(peak), "threads": \#(Parallel.threads), "elementwise": "\#(vectorKernels)", "weight_layout": "\#(layout)", "dtype": "\#(dtype.rawValue)", "runs_as": "\#(dtype.resolved.rawValue)", "int8_kernel": "\#(Int8Kernel.current.rawValue)", "bf16_kernel": "\#(BF16Kernel.current.rawValue)", "bf16_route": "\#(BF16Kernel.route.rawValue)", "runs": \#(runs)}"#)
                     } else {
-                        let name = variants.count > 1 ? "\(spec) \(layout) \(dtype.rawValue)" : spec
+                        let name = variants.count > 1 ? "\(spec) \(layout) \(shown(dtype))" : spec
                         print(name.padding(toLength: labelWidth, withPad: " ", startingAt: 0),
                               String(format: "%10.0f   %9.2f   %7.1f   %5.1f%%", tps, median * 1000, gflops, 100 * gflops / peak))
                     }
                 }
                 if variants.count > 1, !json {
                     for (v, m) in zip(variants, medians).dropFirst() {
-                        print(String(format: "  %@ %@: %.3fx the speed of %@ %@", v.layout, v.dtype.rawValue, medians[0] / m,
-                                     variants[0].layout, variants[0].dtype.rawValue))
+                        print(String(format: "  %@ %@: %.3fx the speed of %@ %@", v.layout, shown(v.dtype), medians[0] / m,
+                                     variants[0].layout, shown(variants[0].dtype)))
                     }
                 }
             }

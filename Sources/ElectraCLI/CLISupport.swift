@@ -80,27 +80,35 @@ func checkedMaxLength(_ requested: Int?, config: ElectraConfig) throws -> Int {
 }
 
 enum DTypeOption {
-    static let help = "fp32 (default), int8 or bf16, for the encoder's linear layers (the rest stays fp32). int8: quantized dynamically (weights per output channel, activations per row); faster than fp32 on AVX512-VNNI; on AVX2 alone (int16 multiply-adds) and on the portable loop it saves weight memory, not time, and says so. bf16: weights and activations rounded to bf16, products accumulated in fp32, on AMX or AVX512-BF16 through oneDNN; on other CPUs a portable path with the same rounding runs, with a warning (it saves memory, not time)."
+    static let help = "fp32 (default), int8 or bf16, for the encoder's linear layers (the rest stays fp32). int8: quantized dynamically (weights per output channel, activations per row); faster than fp32 on AVX512-VNNI (about 2x) and on AVX2 (vpmaddwd; about 1.4x on a Zen 3); on the portable loop (no AVX2) it saves weight memory, not time, and says so. bf16: weights and activations rounded to bf16, products accumulated in fp32, on AMX or AVX512-BF16 through oneDNN; on other CPUs the products run in fp32 (bf16 would be slower there), with a note; ELECTRA_BF16=portable runs bf16's rounding anyway."
 
-    /// `alsoAccepted` names further values the command takes itself (bench's "both").
+    /// The format to run: the request resolved for this CPU (`InferenceDType.resolved`), with
+    /// the note when it differs or saves no time. `alsoAccepted` names further values the
+    /// command takes itself (bench's "both").
     static func parse(_ value: String, alsoAccepted: String? = nil) throws -> InferenceDType {
+        try parseRequested(value, alsoAccepted: alsoAccepted).resolved
+    }
+
+    /// The format as asked for (bench labels its rows with it), after the same notes.
+    static func parseRequested(_ value: String, alsoAccepted: String? = nil) throws -> InferenceDType {
         guard let d = InferenceDType(rawValue: value) else {
             throw ElectraError("--dtype must be fp32, int8\(alsoAccepted.map { ", bf16 or \($0)" } ?? " or bf16"), got '\(value)'")
         }
         if d == .int8, let w = Int8Kernel.current.slowerWarning { warn(w) }
-        if d == .bf16, let w = BF16Kernel.portableWarning { warn(w) }
+        if d == .bf16, let w = BF16Kernel.requestNote { warn(w) }
         return d
     }
 }
 
 /// `--dtype` of the training commands.
 enum TrainingDTypeOption {
-    static let help = "fp32 (default) or bf16: mixed precision, the encoder's products in bf16 forward and backward with fp32 accumulation; fp32 master weights, gradients, optimizer state and checkpoints. On AMX or AVX512-BF16 through oneDNN; on other CPUs a portable path with the same rounding runs, with a warning (no faster than fp32)."
+    static let help = "fp32 (default) or bf16: mixed precision, the encoder's products in bf16 forward and backward with fp32 accumulation; fp32 master weights, gradients, optimizer state and checkpoints. On AMX or AVX512-BF16 through oneDNN; on other CPUs the products run in fp32 (bf16 would be slower there), with a note; ELECTRA_BF16=portable runs bf16's rounding anyway."
 
+    /// The format to train in, resolved for this CPU as `DTypeOption.parse` does.
     static func parse(_ value: String) throws -> InferenceDType {
         guard value == "fp32" || value == "bf16" else { throw ElectraError("--dtype for training must be fp32 or bf16, got '\(value)'") }
-        if value == "bf16", let w = BF16Kernel.portableWarning { warn(w) }
-        return InferenceDType(rawValue: value)!
+        if value == "bf16", let w = BF16Kernel.requestNote { warn(w) }
+        return InferenceDType(rawValue: value)!.resolved
     }
 }
 

@@ -8,7 +8,8 @@ import Foundation
 ///   fp32), when the CPU has either and oneDNN is installed (OneDNN.c loads it at run time).
 /// - `portable`: the operands, already rounded to bf16, widened back to fp32 and multiplied by
 ///   the fp32 product. The same rounding of the operands, so the numerics can be tested on any
-///   CPU; it saves the memory of bf16 weights, not time (the widening adds some).
+///   CPU; it saves the memory of bf16 weights, not time (the widening adds some), so a user's
+///   bf16 request runs in fp32 there instead (`Route`).
 ///
 /// `ELECTRA_BF16=portable` forces the portable path; `ELECTRA_MAX_ISA` below avx512 too.
 public enum BF16Kernel: String, Sendable {
@@ -23,31 +24,60 @@ public enum BF16Kernel: String, Sendable {
     }
 
     static func choose() -> BF16Kernel {
-        if ProcessInfo.processInfo.environment["ELECTRA_BF16"]?.lowercased() == "portable" { return .portable }
+        if portableRequested { return .portable }
         guard VectorISA.level == .avx512, cpuHasBF16, GemmBackend.oneDNNAvailable, ek_onednn_has_bf16() != 0 else {
             return .portable
         }
         return .onednn
     }
 
-    /// For `electra info` and `bench`.
+    /// Whether `ELECTRA_BF16=portable` asked for the portable path (bf16's rounding on any CPU).
+    public static let portableRequested = ProcessInfo.processInfo.environment["ELECTRA_BF16"]?.lowercased() == "portable"
+
+    /// How a user's request for bf16 (`--dtype bf16`, `PipelineOptions.dtype`) runs on this CPU.
+    /// Asking for bf16 is never slower than fp32: without native bf16 products the portable
+    /// path widens the operands back to fp32 for every product (slower than fp32, and no more
+    /// accurate), so such a request runs in fp32 unless `ELECTRA_BF16=portable` asks for the
+    /// portable path. `setInferenceDType(.bf16)` itself stays literal (the portable path here).
+    public enum Route: String, Sendable {
+        /// bf16 products through oneDNN (AMX-BF16 or AVX512-BF16).
+        case native
+        /// The portable path, asked for by `ELECTRA_BF16=portable`.
+        case portable
+        /// The products run in fp32.
+        case fp32
+    }
+
+    public static let route: Route = current == .onednn ? .native : portableRequested ? .portable : .fp32
+
+    /// Why the portable kernel is the one here.
+    static var portableReason: String {
+        !cpuHasBF16 ? "this CPU has no AMX-BF16 or AVX512-BF16"
+            : !GemmBackend.oneDNNAvailable ? "oneDNN (libdnnl) is not installed"
+            : portableRequested ? "ELECTRA_BF16=portable asked for it" : "ELECTRA_MAX_ISA caps the kernels below AVX-512"
+    }
+
+    /// For `electra info` and `bench`: the route a bf16 request takes and why.
     public static var summary: String {
-        switch current {
-        case .onednn:
+        switch route {
+        case .native:
             let unit = CPUFeatures.current.contains(.amxBF16) ? "AMX-BF16" : "AVX512-BF16"
-            let route = bf16UsesMatmulPrimitive ? "matmul primitive for K <= \(matmulMaxK), gemm beyond" : "gemm"
-            return "\(GemmBackend.oneDNNVersion ?? "oneDNN") bf16 products (\(unit); \(route))"
+            let via = bf16UsesMatmulPrimitive ? "matmul primitive for K <= \(matmulMaxK), gemm beyond" : "gemm"
+            return "\(GemmBackend.oneDNNVersion ?? "oneDNN") bf16 products (\(unit); \(via))"
         case .portable:
-            let why = !cpuHasBF16 ? "this CPU has no AMX-BF16 or AVX512-BF16"
-                : !GemmBackend.oneDNNAvailable ? "oneDNN (libdnnl) is not installed"
-                : "ELECTRA_BF16 or ELECTRA_MAX_ISA asked for it"
-            return "portable bf16 (operands rounded to bf16, products in fp32: \(why))"
+            return "portable bf16 (operands rounded to bf16, products in fp32: \(portableReason))"
+        case .fp32:
+            return "bf16 requests run in fp32 (\(portableReason); the portable bf16 path, ELECTRA_BF16=portable, is slower than fp32)"
         }
     }
 
-    /// Why the portable path saves no time, for a command's warning; nil on the native path.
-    public static var portableWarning: String? {
-        current == .portable ? "bf16 runs on the \(summary); it saves weight memory but not time here" : nil
+    /// What a command prints when bf16 is asked for and does not run natively; nil on the native route.
+    public static var requestNote: String? {
+        switch route {
+        case .native: nil
+        case .portable: "bf16 runs on the \(summary); it saves weight memory but not time here"
+        case .fp32: "--dtype bf16: the products run in fp32 here (\(portableReason)), since bf16 without native products is slower than fp32; ELECTRA_BF16=portable runs bf16's rounding anyway"
+        }
     }
 }
 

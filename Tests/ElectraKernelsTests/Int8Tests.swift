@@ -13,24 +13,21 @@ struct Int8Tests {
         if: f.isSuperset(of: .avx512) && f.contains(.avx512vnni), "needs AVX512-VNNI (with F/BW/VL), which this CPU lacks")
     static let avx2 = Testing.ConditionTrait.enabled(if: f.isSuperset(of: [.avx2, .fma]), "needs AVX2, which this CPU lacks")
 
-    /// Odd sizes: a partial output block, k not a multiple of 4, rows not a multiple of 4.
+    /// Odd sizes: a partial output block, k not a multiple of 4, rows past one 48-row tile and
+    /// not a multiple of 4 or 6.
     struct Case {
-        let m = 37, n = 75, k = 258
+        let m = 53, n = 75, k = 258
         var kp: Int { (k + 3) & ~3 }
         var blocks: Int { (n + 15) / 16 }
         let w: [Int8]
         let a: [UInt8]
-        let packed: [Int8]
 
         init() {
             var rng = Xoshiro256(seed: 5)
-            let (m, n, k) = (37, 75, 258)
+            let (m, n, k) = (53, 75, 258)
             w = (0..<(n * k)).map { _ in Int8(truncatingIfNeeded: Int(rng.next() % 255) - 127) }
             let kp = (k + 3) & ~3
             a = (0..<(m * kp)).map { i in i % kp < k ? UInt8(truncatingIfNeeded: rng.next()) : 128 }
-            var p = [Int8](repeating: 0, count: ((n + 15) / 16) * 16 * kp)
-            w.withUnsafeBufferPointer { src in p.withUnsafeMutableBufferPointer { ek_pack_s8_vnni(src.baseAddress!, n, k, $0.baseAddress!) } }
-            packed = p
         }
 
         /// Σ_t a[i, t] w[j, t] in plain integer arithmetic.
@@ -40,15 +37,19 @@ struct Int8Tests {
             return s
         }
 
+        /// The kernel's sums, with the weights packed in its layout and the rows in its width.
         func sums(_ kernel: Int8Kernel) -> [Int32] {
+            var packed = [Int8](repeating: 0, count: blocks * 16 * kp)
+            w.withUnsafeBufferPointer { src in packed.withUnsafeMutableBufferPointer { kernel.pack(src.baseAddress!, n, k, $0.baseAddress!) } }
             var c = [Int32](repeating: -1, count: m * blocks * 16)
-            a.withUnsafeBufferPointer { ap in
+            let run = { (ap: UnsafeRawPointer) in
                 packed.withUnsafeBufferPointer { pp in
                     c.withUnsafeMutableBufferPointer {
-                        kernel.sums(ap.baseAddress!, m, kp, kp, pp.baseAddress!, 0, blocks, $0.baseAddress!, blocks * 16)
+                        kernel.sums(ap, m, kp, kp, pp.baseAddress!, 0, blocks, $0.baseAddress!, blocks * 16)
                     }
                 }
             }
+            if kernel.activationBytes == 2 { a.map(UInt16.init).withUnsafeBytes { run($0.baseAddress!) } } else { a.withUnsafeBytes { run($0.baseAddress!) } }
             return c
         }
     }
@@ -69,21 +70,24 @@ struct Int8Tests {
     /// against the same formula in Swift, from the same quantized inputs.
     func checkFused(_ kernel: Int8Kernel) {
         var rng = Xoshiro256(seed: 8)
-        let (m, n, k) = (21, 40, 70)
+        let (m, n, k) = (21, 40, 70)  // 21 rows: three 6-row tiles and a 3-row rest
         let x = (0..<(m * k)).map { _ in 2 * rng.nextNormal() }
         let w = (0..<(n * k)).map { _ in 0.1 * rng.nextNormal() }
         let bias = (0..<n).map { _ in rng.nextNormal() }
-        let q = w.withUnsafeBufferPointer { QuantizedWeight(weight: $0.baseAddress!, rows: n, columns: k) }
+        let q = w.withUnsafeBufferPointer { QuantizedWeight(weight: $0.baseAddress!, rows: n, columns: k, kernel: kernel) }
         let kp = q.kp
-        var a = [UInt8](repeating: 0, count: m * kp), rs = [Float](repeating: 0, count: m)
-        var aPortable = a, rsPortable = rs
+        // The kernel's quantized rows, in its width, and the portable loop's u8 rows.
+        var raw = [UInt8](repeating: 0, count: m * kp * kernel.activationBytes), rs = [Float](repeating: 0, count: m)
+        var aPortable = [UInt8](repeating: 0, count: m * kp), rsPortable = rs
         x.withUnsafeBufferPointer { xp in
-            a.withUnsafeMutableBufferPointer { ap in rs.withUnsafeMutableBufferPointer { kernel.quantize(xp.baseAddress!, m, k, k, ap.baseAddress!, kp, $0.baseAddress!) } }
+            raw.withUnsafeMutableBytes { ap in rs.withUnsafeMutableBufferPointer { kernel.quantize(xp.baseAddress!, m, k, k, ap.baseAddress!, kp, $0.baseAddress!) } }
             aPortable.withUnsafeMutableBufferPointer { ap in rsPortable.withUnsafeMutableBufferPointer { ek_quantize_rows_u8(xp.baseAddress!, m, k, k, ap.baseAddress!, kp, $0.baseAddress!) } }
         }
-        #expect(a == aPortable && rs == rsPortable, "\(kernel.rawValue): quantized rows differ from the portable loop")
+        let a: [Int] = kernel.activationBytes == 2
+            ? raw.withUnsafeBytes { Array($0.bindMemory(to: UInt16.self)).map(Int.init) } : raw.map(Int.init)
+        #expect(a == aPortable.map(Int.init) && rs == rsPortable, "\(kernel.rawValue): quantized rows differ from the portable loop")
         var y = [Float](repeating: .nan, count: m * n)
-        a.withUnsafeBufferPointer { ap in
+        raw.withUnsafeBytes { ap in
             y.withUnsafeMutableBufferPointer { yp in
                 q.scales.withUnsafeBufferPointer { ws in
                     q.correction.withUnsafeBufferPointer { corr in
@@ -92,10 +96,11 @@ struct Int8Tests {
                 }
             }
         }
-        let sums = Case.sumsFor(a: a, m: m, kp: kp, q: q)
         for i in 0..<m {
             for j in 0..<n {
-                let want = Float(sums[i * q.blocks * 16 + j] - q.correction[j]) * (rs[i] * q.scales[j]) + bias[j]
+                var sum: Int32 = 0
+                for t in 0..<kp { sum += Int32(a[i * kp + t]) * Int32(q.quantized(j, t)) }
+                let want = Float(sum - q.correction[j]) * (rs[i] * q.scales[j]) + bias[j]
                 #expect(abs(y[i * n + j] - want) <= 1e-5 * max(1, abs(want)), "\(kernel.rawValue) [\(i), \(j)]: \(y[i * n + j]) vs \(want)")
             }
         }
@@ -122,16 +127,5 @@ struct Int8Tests {
         let f = Self.f
         let want: Int8Kernel = f.isSuperset(of: .avx512) && f.contains(.avx512vnni) ? .vnni : f.isSuperset(of: [.avx2, .fma]) ? .avx2 : .portable
         #expect(Int8Kernel.current == want)
-    }
-}
-
-extension Int8Tests.Case {
-    /// Portable int32 sums of quantized rows against a QuantizedWeight's packed weights.
-    static func sumsFor(a: [UInt8], m: Int, kp: Int, q: QuantizedWeight) -> [Int32] {
-        var c = [Int32](repeating: 0, count: m * q.blocks * 16)
-        a.withUnsafeBufferPointer { ap in
-            c.withUnsafeMutableBufferPointer { ek_gemm_u8s8_portable(ap.baseAddress!, m, kp, kp, q.packed, 0, q.blocks, $0.baseAddress!, q.blocks * 16) }
-        }
-        return c
     }
 }

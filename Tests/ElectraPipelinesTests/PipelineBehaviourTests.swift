@@ -74,6 +74,29 @@ final class PipelineBehaviourTests: XCTestCase {
         for (a, b) in zip(one.joined(), three.joined()) { XCTAssertEqual(a.score, b.score, accuracy: 1e-5) }
     }
 
+    /// A pipeline asked for bf16 runs what `InferenceDType.resolved` says: where bf16 products
+    /// are not native, fp32 (fp32's scores exactly, no bf16 copies built); else bf16 (close to
+    /// fp32, not equal to it).
+    func testBF16RequestRunsNativelyOrInFP32() throws {
+        let texts: [TextClassificationPipeline.Input] = ["My name is Wolfgang and I live in Berlin", "Paris"].map { .init($0) }
+        let fp32 = try TextClassificationPipeline(folder: folder("seqcls-3"))
+        let bf16 = try TextClassificationPipeline(folder: folder("seqcls-3"), options: PipelineOptions(dtype: .bf16))
+        let a = try fp32(texts, topK: nil), b = try bf16(texts, topK: nil)
+        var gap: Float = 0
+        for (x, y) in zip(a.joined(), b.joined()) {
+            XCTAssertEqual(x.label, y.label)
+            gap = max(gap, abs(x.score - y.score))
+        }
+        if BF16Kernel.route == .fp32 {
+            XCTAssertEqual(gap, 0, "bf16 asked for on a CPU without native bf16 runs fp32")
+            XCTAssertEqual(bf16.model.backbone.bf16WeightBytes, 0)
+        } else {
+            XCTAssertGreaterThan(gap, 0, "the bf16 products did not run (\(BF16Kernel.summary))")
+            XCTAssertLessThan(gap, 0.02)
+            XCTAssertGreaterThan(bf16.model.backbone.bf16WeightBytes, 0)
+        }
+    }
+
     func testSharedInstanceFromManyTasks() async throws {
         let p = try TextClassificationPipeline(folder: folder("seqcls-3"))
         let texts = (0..<12).map { "text number \($0) about Berlin" }

@@ -215,10 +215,23 @@ extension CLITests {
         let want = try SafeTensorsFile(url: fx.appendingPathComponent("expected.safetensors")).floatTensor("logits")
         let d = maxAbsDiff(got, want)
         #expect(d > 0 && d <= 0.03 * want.scalars.map(abs).max()!, "int8 logits off by \(d)")
-        let bf16 = try run(args + ["--dtype", "bf16"])
-        #expect(bf16.status == 0, "\(bf16.stderr)")
+        // bf16's rounding (the portable path, forced: any CPU) stays within bf16's precision.
+        let bf16 = try run(args + ["--dtype", "bf16"], env: ["ELECTRA_BF16": "portable"])
+        #expect(bf16.status == 0 && bf16.stderr.contains("saves weight memory but not time"), "\(bf16.stderr)")
         let b = maxAbsDiff(try SafeTensorsFile(url: out).floatTensor("logits"), want)
         #expect(b > 0 && b <= 0.025 * want.scalars.map(abs).max()!, "bf16 logits off by \(b)")
+        // Asked for plainly, bf16 runs natively, or in fp32 (fp32's logits exactly) with a note.
+        let fp32 = try run(args)
+        #expect(fp32.status == 0, "\(fp32.stderr)")
+        let fp32Logits = try SafeTensorsFile(url: out).floatTensor("logits")
+        let asked = try run(args + ["--dtype", "bf16"])
+        #expect(asked.status == 0, "\(asked.stderr)")
+        let askedDiff = maxAbsDiff(try SafeTensorsFile(url: out).floatTensor("logits"), fp32Logits)
+        if BF16Kernel.route == .fp32 {
+            #expect(askedDiff == 0 && asked.stderr.contains("the products run in fp32 here"), "\(askedDiff): \(asked.stderr)")
+        } else {
+            #expect(askedDiff > 0 && !asked.stderr.contains("the products run in fp32 here"), "\(askedDiff): \(asked.stderr)")
+        }
         let bad = try run(args + ["--dtype", "int4"])
         #expect(bad.status != 0 && bad.stderr.contains("--dtype must be fp32, int8 or bf16, got 'int4'"), "\(bad.stderr)")
         // Training takes fp32 or bf16 only.

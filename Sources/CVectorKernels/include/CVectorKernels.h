@@ -56,8 +56,6 @@ float ek_exp_shifted_avx512(float *x, long n, float shift);
 void ek_pack_s8_vnni(const signed char *w, long n, long k, signed char *packed);
 void ek_gemm_u8s8_portable(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
                            long block_begin, long block_end, int *c, long ldc);
-void ek_gemm_u8s8_avx2(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
-                       long block_begin, long block_end, int *c, long ldc);
 void ek_gemm_u8s8_avx512vnni(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
                              long block_begin, long block_end, int *c, long ldc);
 
@@ -72,10 +70,18 @@ void ek_quantize_rows_u8_avx512(const float *x, long m, long k, long ldx, unsign
 void ek_qgemm_portable(const unsigned char *a, long m, long kp, const signed char *packed, long block_begin,
                        long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
                        float *y, long n);
-void ek_qgemm_avx2(const unsigned char *a, long m, long kp, const signed char *packed, long block_begin,
-                   long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
-                   float *y, long n);
 void ek_qgemm_avx512vnni(const unsigned char *a, long m, long kp, const signed char *packed, long block_begin,
+                         long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
+                         float *y, long n);
+
+/// The AVX2 int8 kernel (Int8AVX2.c): the same sums and products, with weights packed per pair
+/// of k (blocks of 16 outputs; per pair 16 bytes for outputs 0-7, then 8-15; same size as the
+/// VNNI layout) and activations as int16 rows holding the u8 values (vpmaddwd operands).
+void ek_pack_s8_avx2(const signed char *w, long n, long k, signed char *packed);
+void ek_quantize_rows_u16_avx2(const float *x, long m, long k, long ldx, unsigned short *a, long kp, float *scales);
+void ek_gemm_u16s8_avx2(const unsigned short *a, long m, long kp, long lda, const signed char *packed,
+                        long block_begin, long block_end, int *c, long ldc);
+void ek_qgemm_u16s8_avx2(const unsigned short *a, long m, long kp, const signed char *packed, long block_begin,
                          long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
                          float *y, long n);
 

@@ -16,6 +16,14 @@ public enum InferenceDType: String, Sendable, CaseIterable {
     case bf16
 }
 
+extension InferenceDType {
+    /// What a user's request for this format runs as on this CPU: bf16 becomes fp32 where bf16
+    /// products are not native (`BF16Kernel.route`: the portable path would be slower than
+    /// fp32); the rest as asked. Commands and pipelines resolve requests through this;
+    /// `setInferenceDType` is literal.
+    public var resolved: InferenceDType { self == .bf16 && BF16Kernel.route == .fp32 ? .fp32 : self }
+}
+
 extension ElectraBackbone {
     /// Runs the encoder's products in `dtype` from the next forward on (int8 or bf16 copies
     /// are built then, and follow weight changes). Training needs fp32: `forwardBackward` on a

@@ -18,7 +18,7 @@ enum PipelineLoading {
             let what = Model.self == ElectraModel.self ? "encoder" : "\(Model.architecture) head"
             throw ElectraError("\(directory.path) lacks the \(what) weights (\(untrained.prefix(4).joined(separator: ", "))\(untrained.count > 4 ? ", ..." : "")); the \(pipeline) pipeline needs a trained \(Model.architecture) folder (allowUntrainedHead loads it with random weights)")
         }
-        model.setInferenceDType(options.dtype)
+        model.setInferenceDType(options.dtype.resolved)  // bf16 without native products runs in fp32
         return (model, try loadTokenizer(directory))
     }
 

@@ -1,0 +1,183 @@
+// int8 products on AVX2 without VNNI (ElectraKernels/Int8.swift). vpmaddwd multiplies 16 int16
+// pairs and adds each pair into an int32 lane: exact, and on a Zen 3 it issues twice per
+// cycle like an FMA, so with 16 products per instruction against an FMA's 8 it can double the
+// fp32 rate. (vpmaddubsw would do 32 u8 x s8 products but saturates int16 on real activations.)
+// The activations are quantized straight to int16 (the u8 values 0..255, zero point 128), so
+// a row's k-pair is one 32-bit broadcast; weights stay s8 and are widened as they are loaded.
+//
+// Weight layout: blocks of 16 outputs; per pair of k (2p, 2p + 1), 32 bytes: outputs 0-7 as
+// (w[j, 2p], w[j, 2p + 1]) then outputs 8-15; zero padded in k (to kp) and n (to 16).
+#include "CVectorKernels.h"
+#include <string.h>
+
+void ek_pack_s8_avx2(const signed char *w, long n, long k, signed char *packed) {
+    const long kp = (k + 3) & ~3L, blocks = (n + 15) / 16;
+    memset(packed, 0, (size_t)(blocks * 16 * kp));
+    for (long j = 0; j < n; j++) {
+        signed char *dst = packed + (j / 16) * 16 * kp + (j % 16) * 2;
+        for (long t = 0; t < k; t++) dst[(t / 2) * 32 + (t % 2)] = w[j * k + t];
+    }
+}
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+
+#define AVX2I __attribute__((target("avx2,fma")))
+
+// Same values as ek_quantize_rows_u8 (round to nearest even of x / scale, plus 128), as int16.
+AVX2I void ek_quantize_rows_u16_avx2(const float *x, long m, long k, long ldx, unsigned short *a, long kp, float *scales) {
+    const __m256 sign = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    for (long i = 0; i < m; i++) {
+        const float *r = x + i * ldx;
+        __m256 pk = _mm256_setzero_ps();
+        long t = 0;
+        for (; t + 8 <= k; t += 8) pk = _mm256_max_ps(pk, _mm256_and_ps(_mm256_loadu_ps(r + t), sign));
+        float lanes[8];
+        _mm256_storeu_ps(lanes, pk);
+        float peak = 0;
+        for (int l = 0; l < 8; l++) peak = lanes[l] > peak ? lanes[l] : peak;
+        for (; t < k; t++) { float v = r[t] < 0 ? -r[t] : r[t]; peak = v > peak ? v : peak; }
+        float s = peak > 0 ? peak / 127.0f : 1.0f, inv = 1.0f / s;
+        const __m256 vinv = _mm256_set1_ps(inv);
+        const __m256i zero = _mm256_set1_epi32(128);
+        unsigned short *o = a + i * kp;
+        for (t = 0; t + 16 <= k; t += 16) {
+            __m256i q0 = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(r + t), vinv)), zero);
+            __m256i q1 = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(r + t + 8), vinv)), zero);
+            // packus interleaves 128-bit halves; the permute puts 0-7 before 8-15.
+            __m256i q = _mm256_permute4x64_epi64(_mm256_packus_epi32(q0, q1), 0xD8);
+            _mm256_storeu_si256((__m256i *)(o + t), q);
+        }
+        for (; t < k; t++) o[t] = (unsigned short)((int)__builtin_rintf(r[t] * inv) + 128);
+        for (t = k; t < kp; t++) o[t] = 128;
+        scales[i] = s;
+    }
+}
+
+// ROWS rows of int16 activations (row stride lda) against one 16-output block: out[r][lane].
+// 2 x ROWS accumulators; per k-pair two widened weight loads and ROWS 32-bit broadcasts.
+AVX2I static inline __attribute__((always_inline)) void
+ek_tile_avx2(const unsigned short *a, long lda, long pairs, const signed char *w, const int rows, int (*out)[16]) {
+    __m256i lo[6], hi[6];
+    for (int r = 0; r < rows; r++) lo[r] = hi[r] = _mm256_setzero_si256();
+    for (long p = 0; p < pairs; p++) {
+        const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + p * 32)));
+        const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + p * 32 + 16)));
+        for (int r = 0; r < rows; r++) {
+            int v;
+            memcpy(&v, a + r * lda + 2 * p, 4);
+            const __m256i av = _mm256_set1_epi32(v);
+            lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(av, w0));
+            hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(av, w1));
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        _mm256_storeu_si256((__m256i *)out[r], lo[r]);
+        _mm256_storeu_si256((__m256i *)(out[r] + 8), hi[r]);
+    }
+}
+
+AVX2I static void ek_tile_any_avx2(const unsigned short *a, long lda, long pairs, const signed char *w, int rows, int (*out)[16]) {
+    switch (rows) {
+    case 6: ek_tile_avx2(a, lda, pairs, w, 6, out); break;
+    case 5: ek_tile_avx2(a, lda, pairs, w, 5, out); break;
+    case 4: ek_tile_avx2(a, lda, pairs, w, 4, out); break;
+    case 3: ek_tile_avx2(a, lda, pairs, w, 3, out); break;
+    case 2: ek_tile_avx2(a, lda, pairs, w, 2, out); break;
+    default: ek_tile_avx2(a, lda, pairs, w, 1, out); break;
+    }
+}
+
+// y[i, j0 ..< j0 + 16] = (sum - corr[j]) * (rs * ws[j]) + bias[j], the columns below n.
+AVX2I static void ek_dequant16_avx2(const int *sum, float *y, long j0, long n, const int *corr, const float *ws, float rs,
+                                    const float *bias) {
+    if (n - j0 >= 16) {
+        const __m256 vrs = _mm256_set1_ps(rs);
+        for (int h = 0; h < 16; h += 8) {
+            __m256 f = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_loadu_si256((const __m256i *)(sum + h)),
+                                                           _mm256_loadu_si256((const __m256i *)(corr + j0 + h))));
+            __m256 s = _mm256_mul_ps(_mm256_loadu_ps(ws + j0 + h), vrs);
+            __m256 b = bias ? _mm256_loadu_ps(bias + j0 + h) : _mm256_setzero_ps();
+            _mm256_storeu_ps(y + j0 + h, _mm256_fmadd_ps(f, s, b));
+        }
+        return;
+    }
+    for (long l = 0; j0 + l < n; l++)
+        y[j0 + l] = (float)(sum[l] - corr[j0 + l]) * (rs * ws[j0 + l]) + (bias ? bias[j0 + l] : 0.0f);
+}
+
+// Rows in tiles of 48 (their int16 rows stay in L2 while this thread's blocks pass), then
+// each block against 6 rows at a time. With y: dequantized; without: raw sums into c.
+AVX2I static void ek_run_avx2(const unsigned short *a, long m, long kp, long lda, const signed char *packed,
+                              long block_begin, long block_end, int *c, long ldc, const int *corr, const float *ws,
+                              const float *rs, const float *bias, float *y, long n) {
+    int out[6][16];
+    const long pairs = kp / 2;
+    for (long i0 = 0; i0 < m; i0 += 48) {
+        const long i1 = i0 + 48 < m ? i0 + 48 : m;
+        for (long b = block_begin; b < block_end; b++) {
+            const signed char *w = packed + b * 16 * kp;
+            for (long i = i0; i < i1; i += 6) {
+                const int rows = i1 - i < 6 ? (int)(i1 - i) : 6;
+                if (rows == 6) ek_tile_avx2(a + i * lda, lda, pairs, w, 6, out);
+                else ek_tile_any_avx2(a + i * lda, lda, pairs, w, rows, out);
+                for (int r = 0; r < rows; r++) {
+                    if (y) ek_dequant16_avx2(out[r], y + (i + r) * n, b * 16, n, corr, ws, rs[i + r], bias);
+                    else memcpy(c + (i + r) * ldc + b * 16, out[r], sizeof out[r]);
+                }
+            }
+        }
+    }
+}
+
+void ek_gemm_u16s8_avx2(const unsigned short *a, long m, long kp, long lda, const signed char *packed,
+                        long block_begin, long block_end, int *c, long ldc) {
+    ek_run_avx2(a, m, kp, lda, packed, block_begin, block_end, c, ldc, NULL, NULL, NULL, NULL, NULL, 0);
+}
+
+void ek_qgemm_u16s8_avx2(const unsigned short *a, long m, long kp, const signed char *packed, long block_begin,
+                         long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
+                         float *y, long n) {
+    ek_run_avx2(a, m, kp, kp, packed, block_begin, block_end, NULL, 0, corr, ws, rs, bias, y, n);
+}
+
+#else
+// Portable sums over the AVX2 layout (the fallback where the AVX2 code is not built).
+static void ek_sums_u16s8_portable(const unsigned short *a, long m, long kp, long lda, const signed char *packed,
+                                   long block_begin, long block_end, int *c, long ldc) {
+    for (long i = 0; i < m; i++)
+        for (long b = block_begin; b < block_end; b++)
+            for (long lane = 0; lane < 16; lane++) {
+                const signed char *w = packed + b * 16 * kp + lane * 2;
+                int sum = 0;
+                for (long t = 0; t < kp; t++) sum += (int)a[i * lda + t] * (int)w[(t / 2) * 32 + (t % 2)];
+                c[i * ldc + b * 16 + lane] = sum;
+            }
+}
+
+void ek_quantize_rows_u16_avx2(const float *x, long m, long k, long ldx, unsigned short *a, long kp, float *scales) {
+    for (long i = 0; i < m; i++) {
+        const float *r = x + i * ldx;
+        float peak = 0;
+        for (long t = 0; t < k; t++) { float v = r[t] < 0 ? -r[t] : r[t]; peak = v > peak ? v : peak; }
+        float s = peak > 0 ? peak / 127.0f : 1.0f, inv = 1.0f / s;
+        for (long t = 0; t < kp; t++) a[i * kp + t] = t < k ? (unsigned short)((int)__builtin_rintf(r[t] * inv) + 128) : 128;
+        scales[i] = s;
+    }
+}
+void ek_gemm_u16s8_avx2(const unsigned short *a, long m, long kp, long lda, const signed char *packed,
+                        long block_begin, long block_end, int *c, long ldc) {
+    ek_sums_u16s8_portable(a, m, kp, lda, packed, block_begin, block_end, c, ldc);
+}
+void ek_qgemm_u16s8_avx2(const unsigned short *a, long m, long kp, const signed char *packed, long block_begin,
+                         long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
+                         float *y, long n) {
+    int sum[16];
+    for (long i = 0; i < m; i++)
+        for (long b = block_begin; b < block_end; b++) {
+            ek_sums_u16s8_portable(a + i * kp, 1, kp, kp, packed + b * 16 * kp, 0, 1, sum, 16);
+            for (long l = 0; l < 16 && b * 16 + l < n; l++)
+                y[i * n + b * 16 + l] = (float)(sum[l] - corr[b * 16 + l]) * (rs[i] * ws[b * 16 + l]) + (bias ? bias[b * 16 + l] : 0.0f);
+        }
+}
+#endif
