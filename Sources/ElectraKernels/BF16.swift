@@ -11,7 +11,8 @@ import Foundation
 ///   CPU; it saves the memory of bf16 weights, not time (the widening adds some), so a user's
 ///   bf16 request runs in fp32 there instead (`Route`).
 ///
-/// `ELECTRA_BF16=portable` forces the portable path; `ELECTRA_MAX_ISA` below avx512 too.
+/// `ELECTRA_BF16=portable` forces the portable path; `ELECTRA_MAX_ISA` below avx512 too. Which of
+/// them a user's bf16 request runs on, or whether it runs in fp32, is `route`.
 public enum BF16Kernel: String, Sendable {
     case onednn
     case portable
@@ -34,13 +35,21 @@ public enum BF16Kernel: String, Sendable {
     /// Whether `ELECTRA_BF16=portable` asked for the portable path (bf16's rounding on any CPU).
     public static let portableRequested = ProcessInfo.processInfo.environment["ELECTRA_BF16"]?.lowercased() == "portable"
 
+    /// Whether `ELECTRA_BF16=onednn` asked for oneDNN's bf16 products where the route would
+    /// otherwise be fp32 (AVX512-BF16 without AMX), to measure them.
+    public static let onednnRequested = ProcessInfo.processInfo.environment["ELECTRA_BF16"]?.lowercased() == "onednn"
+
     /// How a user's request for bf16 (`--dtype bf16`, `PipelineOptions.dtype`) runs on this CPU.
-    /// Asking for bf16 is never slower than fp32: without native bf16 products the portable
-    /// path widens the operands back to fp32 for every product (slower than fp32, and no more
-    /// accurate), so such a request runs in fp32 unless `ELECTRA_BF16=portable` asks for the
-    /// portable path. `setInferenceDType(.bf16)` itself stays literal (the portable path here).
+    /// Asking for bf16 is never slower than fp32:
+    /// - without native bf16 products the portable path widens the operands back to fp32 for
+    ///   every product (slower than fp32, and no more accurate);
+    /// - with AVX512-BF16 but no AMX, oneDNN's bf16 products ran at 0.62x (small B32 L128) and
+    ///   0.54x (base B8 L128) of our fp32 on an Emerald Rapids VM without AMX (issue 28's
+    ///   measurement);
+    /// so such requests run in fp32, unless `ELECTRA_BF16=portable` or `ELECTRA_BF16=onednn`
+    /// asks for the bf16 products. `setInferenceDType(.bf16)` itself stays literal.
     public enum Route: String, Sendable {
-        /// bf16 products through oneDNN (AMX-BF16 or AVX512-BF16).
+        /// bf16 products through oneDNN (AMX-BF16; AVX512-BF16 when asked for).
         case native
         /// The portable path, asked for by `ELECTRA_BF16=portable`.
         case portable
@@ -48,11 +57,14 @@ public enum BF16Kernel: String, Sendable {
         case fp32
     }
 
-    public static let route: Route = current == .onednn ? .native : portableRequested ? .portable : .fp32
+    public static let route: Route =
+        current == .portable ? (portableRequested ? .portable : .fp32)
+        : CPUFeatures.current.contains(.amxBF16) || onednnRequested ? .native : .fp32
 
-    /// Why the portable kernel is the one here.
-    static var portableReason: String {
-        !cpuHasBF16 ? "this CPU has no AMX-BF16 or AVX512-BF16"
+    /// Why a bf16 request does not run natively here (or runs on the portable kernel).
+    static var notNativeReason: String {
+        if current == .onednn { return "this CPU has AVX512-BF16 but no AMX-BF16, where oneDNN's bf16 products measured 0.54-0.62x of fp32; ELECTRA_BF16=onednn uses them anyway" }
+        return !cpuHasBF16 ? "this CPU has no AMX-BF16 or AVX512-BF16"
             : !GemmBackend.oneDNNAvailable ? "oneDNN (libdnnl) is not installed"
             : portableRequested ? "ELECTRA_BF16=portable asked for it" : "ELECTRA_MAX_ISA caps the kernels below AVX-512"
     }
@@ -65,9 +77,9 @@ public enum BF16Kernel: String, Sendable {
             let via = bf16UsesMatmulPrimitive ? "matmul primitive for K <= \(matmulMaxK), gemm beyond" : "gemm"
             return "\(GemmBackend.oneDNNVersion ?? "oneDNN") bf16 products (\(unit); \(via))"
         case .portable:
-            return "portable bf16 (operands rounded to bf16, products in fp32: \(portableReason))"
+            return "portable bf16 (operands rounded to bf16, products in fp32: \(notNativeReason))"
         case .fp32:
-            return "bf16 requests run in fp32 (\(portableReason); the portable bf16 path, ELECTRA_BF16=portable, is slower than fp32)"
+            return "bf16 requests run in fp32 (\(notNativeReason)\(current == .portable ? "; the portable bf16 path, ELECTRA_BF16=portable, is slower than fp32" : ""))"
         }
     }
 
@@ -76,7 +88,7 @@ public enum BF16Kernel: String, Sendable {
         switch route {
         case .native: nil
         case .portable: "bf16 runs on the \(summary); it saves weight memory but not time here"
-        case .fp32: "--dtype bf16: the products run in fp32 here (\(portableReason)), since bf16 without native products is slower than fp32; ELECTRA_BF16=portable runs bf16's rounding anyway"
+        case .fp32: "--dtype bf16: the products run in fp32 here, since bf16 would be slower (\(notNativeReason)); ELECTRA_BF16=portable runs bf16's rounding anyway"
         }
     }
 }

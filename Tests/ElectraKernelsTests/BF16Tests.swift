@@ -182,4 +182,23 @@ struct BF16Tests {
         #expect(fused == twoPass)
         #expect(fused.contains { $0 != 0 })
     }
+
+    /// A user's bf16 request (issue 28: never slower than fp32) runs natively only on AMX, or
+    /// where ELECTRA_BF16 asks; in fp32 where bf16 would be slower, with a note that says why.
+    @Test func bf16RequestsTakeTheRouteThatIsNotSlower() {
+        let env = ProcessInfo.processInfo.environment["ELECTRA_BF16"]?.lowercased()
+        switch BF16Kernel.route {
+        case .native:
+            #expect(BF16Kernel.current == .onednn && (Self.f.contains(.amxBF16) || env == "onednn"))
+            #expect(BF16Kernel.requestNote == nil)
+        case .portable:
+            #expect(BF16Kernel.current == .portable && env == "portable")
+            #expect(BF16Kernel.requestNote?.contains("saves weight memory but not time") == true)
+        case .fp32:
+            #expect(env != "portable" && env != "onednn")
+            #expect(BF16Kernel.current == .portable || !Self.f.contains(.amxBF16))
+            let note = BF16Kernel.requestNote ?? ""
+            #expect(note.contains("run in fp32 here") && note.contains(BF16Kernel.current == .onednn ? "no AMX-BF16" : "ELECTRA_BF16=portable"), "\(note)")
+        }
+    }
 }
