@@ -125,7 +125,7 @@ public enum Int8Kernel: String, Sendable {
 
     /// Why int8 saves no time on this kernel, for a command's warning; nil where it is faster
     /// than fp32. AVX2's vpmaddwd does 16 multiply-adds per instruction against an FMA's 8, at
-    /// the same issue rate on a Zen 3 (1.36-1.56x fp32 there, BENCHMARKS.md session 17); only
+    /// the same issue rate on a Zen 3 (1.29-1.56x fp32 there, BENCHMARKS.md session 17); only
     /// the portable loop is slower.
     public var slowerWarning: String? {
         switch self {
