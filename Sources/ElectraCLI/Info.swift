@@ -26,7 +26,7 @@ struct Info: ParsableCommand {
             print("format:         \(weights.formatSummary)")
             print("dtype:          \(weights.dtypeSummary)")
             print("weights:        \(weights.description)")
-            print("this machine:   \(CPUFeatures.current); products \(GemmBackend.summary); elementwise \(VectorISA.kernelName); bf16: \(BF16Kernel.summary)")
+            print("this machine:   \(CPUFeatures.current); products \(GemmBackend.summary); elementwise \(VectorISA.kernelName); int8: \(Int8Kernel.current.rawValue); bf16: \(BF16Kernel.summary)")
             for w in report.warnings + c.warnings { print("warning: \(w)") }
         }
     }

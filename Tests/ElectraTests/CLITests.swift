@@ -65,6 +65,8 @@ struct CLITests {
         #expect(r.stdout.contains("ElectraForMaskedLM"))
         #expect(r.stdout.contains("masked-lm (generator)"))
         #expect(r.stdout.contains("F32"))
+        // The machine line names the int8 kernel and the route a bf16 request takes, and why.
+        #expect(r.stdout.contains("int8: \(Int8Kernel.current.rawValue)") && r.stdout.contains("bf16: \(BF16Kernel.summary)"), "\(r.stdout)")
     }
 
     @Test func errorsExitNonZeroWithAMessageAndNoOutput() throws {
