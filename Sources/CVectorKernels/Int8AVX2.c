@@ -8,6 +8,7 @@
 // Weight layout: blocks of 16 outputs; per pair of k (2p, 2p + 1), 32 bytes: outputs 0-7 as
 // (w[j, 2p], w[j, 2p + 1]) then outputs 8-15; zero padded in k (to kp) and n (to 16).
 #include "CVectorKernels.h"
+#include "Int8Scalar.h"
 #include <string.h>
 
 void ek_pack_s8_avx2(const signed char *w, long n, long k, signed char *packed) {
@@ -34,10 +35,7 @@ AVX2I void ek_quantize_rows_u16_avx2(const float *x, long m, long k, long ldx, u
         for (; t + 8 <= k; t += 8) pk = _mm256_max_ps(pk, _mm256_and_ps(_mm256_loadu_ps(r + t), sign));
         float lanes[8];
         _mm256_storeu_ps(lanes, pk);
-        float peak = 0;
-        for (int l = 0; l < 8; l++) peak = lanes[l] > peak ? lanes[l] : peak;
-        for (; t < k; t++) { float v = r[t] < 0 ? -r[t] : r[t]; peak = v > peak ? v : peak; }
-        float s = peak > 0 ? peak / 127.0f : 1.0f, inv = 1.0f / s;
+        float s = ek_int8_scale(ek_int8_peak(r, t, k, ek_int8_peak(lanes, 0, 8, 0))), inv = 1.0f / s;
         const __m256 vinv = _mm256_set1_ps(inv);
         const __m256i zero = _mm256_set1_epi32(128);
         unsigned short *o = a + i * kp;
@@ -48,7 +46,7 @@ AVX2I void ek_quantize_rows_u16_avx2(const float *x, long m, long k, long ldx, u
             __m256i q = _mm256_permute4x64_epi64(_mm256_packus_epi32(q0, q1), 0xD8);
             _mm256_storeu_si256((__m256i *)(o + t), q);
         }
-        for (; t < k; t++) o[t] = (unsigned short)((int)__builtin_rintf(r[t] * inv) + 128);
+        for (; t < k; t++) o[t] = (unsigned short)ek_int8_quantize(r[t], inv);
         for (t = k; t < kp; t++) o[t] = 128;
         scales[i] = s;
     }
@@ -102,8 +100,7 @@ AVX2I static void ek_dequant16_avx2(const int *sum, float *y, long j0, long n, c
         }
         return;
     }
-    for (long l = 0; j0 + l < n; l++)
-        y[j0 + l] = (float)(sum[l] - corr[j0 + l]) * (rs * ws[j0 + l]) + (bias ? bias[j0 + l] : 0.0f);
+    ek_int8_dequant(sum, y, j0, n, corr, ws, rs, bias);
 }
 
 // Rows in tiles of 48 (their int16 rows stay in L2 while this thread's blocks pass), then
@@ -158,10 +155,8 @@ static void ek_sums_u16s8_portable(const unsigned short *a, long m, long kp, lon
 void ek_quantize_rows_u16_avx2(const float *x, long m, long k, long ldx, unsigned short *a, long kp, float *scales) {
     for (long i = 0; i < m; i++) {
         const float *r = x + i * ldx;
-        float peak = 0;
-        for (long t = 0; t < k; t++) { float v = r[t] < 0 ? -r[t] : r[t]; peak = v > peak ? v : peak; }
-        float s = peak > 0 ? peak / 127.0f : 1.0f, inv = 1.0f / s;
-        for (long t = 0; t < kp; t++) a[i * kp + t] = t < k ? (unsigned short)((int)__builtin_rintf(r[t] * inv) + 128) : 128;
+        float s = ek_int8_scale(ek_int8_peak(r, 0, k, 0)), inv = 1.0f / s;
+        for (long t = 0; t < kp; t++) a[i * kp + t] = t < k ? (unsigned short)ek_int8_quantize(r[t], inv) : 128;
         scales[i] = s;
     }
 }
@@ -176,8 +171,7 @@ void ek_qgemm_u16s8_avx2(const unsigned short *a, long m, long kp, const signed 
     for (long i = 0; i < m; i++)
         for (long b = block_begin; b < block_end; b++) {
             ek_sums_u16s8_portable(a + i * kp, 1, kp, kp, packed + b * 16 * kp, 0, 1, sum, 16);
-            for (long l = 0; l < 16 && b * 16 + l < n; l++)
-                y[i * n + b * 16 + l] = (float)(sum[l] - corr[b * 16 + l]) * (rs[i] * ws[b * 16 + l]) + (bias ? bias[b * 16 + l] : 0.0f);
+            ek_int8_dequant(sum, y + i * n, b * 16, n, corr, ws, rs[i], bias);
         }
 }
 #endif

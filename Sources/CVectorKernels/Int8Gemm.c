@@ -4,6 +4,7 @@
 // AVX512-VNNI's vpdpbusd consumes: one instruction adds 4 products into each of 16 int32 lanes.
 // The AVX2 kernel (Int8AVX2.c) has its own layout.
 #include "CVectorKernels.h"
+#include "Int8Scalar.h"
 #include <string.h>
 
 void ek_pack_s8_vnni(const signed char *w, long n, long k, signed char *packed) {
@@ -15,21 +16,12 @@ void ek_pack_s8_vnni(const signed char *w, long n, long k, signed char *packed) 
     }
 }
 
-// y[i, j] = (sum - corr[j]) * (rs[i] * ws[j]) + bias[j] for the columns j < n of one block.
-static inline void ek_dequant_store(const int *sum, float *y, long j0, long n, const int *corr, const float *ws,
-                                    float rs, const float *bias) {
-    for (long l = 0; l < 16 && j0 + l < n; l++)
-        y[j0 + l] = (float)(sum[l] - corr[j0 + l]) * (rs * ws[j0 + l]) + (bias ? bias[j0 + l] : 0.0f);
-}
-
 void ek_quantize_rows_u8(const float *x, long m, long k, long ldx, unsigned char *a, long kp, float *scales) {
     for (long i = 0; i < m; i++) {
         const float *r = x + i * ldx;
-        float peak = 0;
-        for (long t = 0; t < k; t++) { float v = r[t] < 0 ? -r[t] : r[t]; peak = v > peak ? v : peak; }
-        float s = peak > 0 ? peak / 127.0f : 1.0f, inv = 1.0f / s;
+        float s = ek_int8_scale(ek_int8_peak(r, 0, k, 0)), inv = 1.0f / s;
         unsigned char *o = a + i * kp;
-        for (long t = 0; t < k; t++) o[t] = (unsigned char)((int)__builtin_rintf(r[t] * inv) + 128);
+        for (long t = 0; t < k; t++) o[t] = (unsigned char)ek_int8_quantize(r[t], inv);
         for (long t = k; t < kp; t++) o[t] = 128;
         scales[i] = s;
     }
@@ -62,7 +54,7 @@ static void ek_qgemm_rows(ek_block_fn block, const unsigned char *a, long m, lon
     for (long i = 0; i < m; i++)
         for (long b = block_begin; b < block_end; b++) {
             block(a + i * kp, kp, packed + b * 16 * kp, sum);
-            ek_dequant_store(sum, y + i * n, b * 16, n, corr, ws, rs[i], bias);
+            ek_int8_dequant(sum, y + i * n, b * 16, n, corr, ws, rs[i], bias);
         }
 }
 
@@ -92,7 +84,7 @@ Q512 void ek_quantize_rows_u8_avx512(const float *x, long m, long k, long ldx, u
             pk = _mm512_max_ps(pk, _mm512_and_ps(_mm512_maskz_loadu_ps(mk, r + t), sign));
         }
         float peak = _mm512_reduce_max_ps(pk);
-        float s = peak > 0 ? peak / 127.0f : 1.0f;
+        float s = ek_int8_scale(peak);
         __m512 inv = _mm512_set1_ps(1.0f / s);
         unsigned char *o = a + i * kp;
         for (long t = 0; t < k; t += 16) {
