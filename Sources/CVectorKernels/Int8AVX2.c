@@ -25,31 +25,42 @@ void ek_pack_s8_avx2(const signed char *w, long n, long k, signed char *packed) 
 
 #define AVX2I __attribute__((target("avx2,fma")))
 
-// Same values as ek_quantize_rows_u8 (round to nearest even of x / scale, plus 128), as int16.
+// One row's quantized values as int16 (round to nearest even of x / scale, plus 128; the same
+// as ek_quantize_rows_u8), 16 at a time into `put`, the tail and the padding to kp scalar.
+#define EK_QUANTIZE_ROW_AVX2(r, k, kp, o, scale_out, PUT16)                                        \
+    do {                                                                                          \
+        const __m256 sign_ = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));                  \
+        __m256 pk_ = _mm256_setzero_ps();                                                         \
+        long t_ = 0;                                                                              \
+        for (; t_ + 8 <= (k); t_ += 8) pk_ = _mm256_max_ps(pk_, _mm256_and_ps(_mm256_loadu_ps((r) + t_), sign_)); \
+        float lanes_[8];                                                                          \
+        _mm256_storeu_ps(lanes_, pk_);                                                            \
+        const float s_ = ek_int8_scale(ek_int8_peak((r), t_, (k), ek_int8_peak(lanes_, 0, 8, 0))), inv_ = 1.0f / s_; \
+        const __m256 vinv_ = _mm256_set1_ps(inv_);                                                \
+        const __m256i zero_ = _mm256_set1_epi32(128);                                             \
+        for (t_ = 0; t_ + 16 <= (k); t_ += 16) {                                                  \
+            __m256i q0_ = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps((r) + t_), vinv_)), zero_); \
+            __m256i q1_ = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps((r) + t_ + 8), vinv_)), zero_); \
+            /* packus interleaves 128-bit halves; the permute puts 0-7 before 8-15. */            \
+            __m256i q_ = _mm256_permute4x64_epi64(_mm256_packus_epi32(q0_, q1_), 0xD8);          \
+            PUT16((o) + t_, q_);                                                                  \
+        }                                                                                         \
+        for (; t_ < (k); t_++) (o)[t_] = ek_int8_quantize((r)[t_], inv_);                         \
+        for (t_ = (k); t_ < (kp); t_++) (o)[t_] = 128;                                            \
+        (scale_out) = s_;                                                                         \
+    } while (0)
+
+#define EK_PUT16_U16(dst, q) _mm256_storeu_si256((__m256i *)(dst), (q))
+#define EK_PUT16_U8(dst, q) \
+    _mm_storeu_si128((__m128i *)(dst), _mm_packus_epi16(_mm256_castsi256_si128(q), _mm256_extracti128_si256((q), 1)))
+
 AVX2I void ek_quantize_rows_u16_avx2(const float *x, long m, long k, long ldx, unsigned short *a, long kp, float *scales) {
-    const __m256 sign = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
-    for (long i = 0; i < m; i++) {
-        const float *r = x + i * ldx;
-        __m256 pk = _mm256_setzero_ps();
-        long t = 0;
-        for (; t + 8 <= k; t += 8) pk = _mm256_max_ps(pk, _mm256_and_ps(_mm256_loadu_ps(r + t), sign));
-        float lanes[8];
-        _mm256_storeu_ps(lanes, pk);
-        float s = ek_int8_scale(ek_int8_peak(r, t, k, ek_int8_peak(lanes, 0, 8, 0))), inv = 1.0f / s;
-        const __m256 vinv = _mm256_set1_ps(inv);
-        const __m256i zero = _mm256_set1_epi32(128);
-        unsigned short *o = a + i * kp;
-        for (t = 0; t + 16 <= k; t += 16) {
-            __m256i q0 = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(r + t), vinv)), zero);
-            __m256i q1 = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(r + t + 8), vinv)), zero);
-            // packus interleaves 128-bit halves; the permute puts 0-7 before 8-15.
-            __m256i q = _mm256_permute4x64_epi64(_mm256_packus_epi32(q0, q1), 0xD8);
-            _mm256_storeu_si256((__m256i *)(o + t), q);
-        }
-        for (; t < k; t++) o[t] = (unsigned short)ek_int8_quantize(r[t], inv);
-        for (t = k; t < kp; t++) o[t] = 128;
-        scales[i] = s;
-    }
+    for (long i = 0; i < m; i++) EK_QUANTIZE_ROW_AVX2(x + i * ldx, k, kp, a + i * kp, scales[i], EK_PUT16_U16);
+}
+
+// The u8 rows AVX-VNNI multiplies (Int8AVXVNNI.c).
+AVX2I void ek_quantize_rows_u8_avx2(const float *x, long m, long k, long ldx, unsigned char *a, long kp, float *scales) {
+    for (long i = 0; i < m; i++) EK_QUANTIZE_ROW_AVX2(x + i * ldx, k, kp, a + i * kp, scales[i], EK_PUT16_U8);
 }
 
 // ROWS rows of int16 activations (row stride lda) against one 16-output block: out[r][lane].
@@ -159,6 +170,9 @@ void ek_quantize_rows_u16_avx2(const float *x, long m, long k, long ldx, unsigne
         for (long t = 0; t < kp; t++) a[i * kp + t] = t < k ? (unsigned short)ek_int8_quantize(r[t], inv) : 128;
         scales[i] = s;
     }
+}
+void ek_quantize_rows_u8_avx2(const float *x, long m, long k, long ldx, unsigned char *a, long kp, float *scales) {
+    ek_quantize_rows_u8(x, m, k, ldx, a, kp, scales);
 }
 void ek_gemm_u16s8_avx2(const unsigned short *a, long m, long kp, long lda, const signed char *packed,
                         long block_begin, long block_end, int *c, long ldc) {

@@ -5,7 +5,8 @@ import Foundation
 /// quantize_dynamic and PyTorch's quantize_dynamic do): weights symmetric per output channel
 /// (s8, scale max|w_j| / 127), activations per row at run time (u8 with zero point 128, scale
 /// max|x_i| / 127), int32 sums, then y = (sum - 128 Σ_k w_q) · scale_x · scale_w + bias.
-/// The products run on AVX512-VNNI (vpdpbusd) or AVX2 (vpmaddwd on int16), else portable C.
+/// The products run on AVX512-VNNI (vpdpbusd), AVX-VNNI (its ymm form), or AVX2 (vpmaddwd on
+/// int16), else portable C.
 public final class QuantizedWeight: @unchecked Sendable {
     public let rows: Int, columns: Int
     /// columns rounded up to 4 (a VNNI group), output blocks of 16.
@@ -110,15 +111,21 @@ final class ScratchPool: @unchecked Sendable {
 }
 
 /// Which int8 product kernel runs: the CPU's best, capped like the fp32 kernels by
-/// ELECTRA_MAX_ISA (avx2: the AVX2 one; sse: the portable C loop).
+/// ELECTRA_MAX_ISA (avx2: AVX-VNNI where the CPU has it, else the AVX2 one; sse: the portable
+/// C loop).
 public enum Int8Kernel: String, Sendable {
     case vnni = "AVX512-VNNI"
+    case avxvnni = "AVX-VNNI"
     case avx2 = "AVX2 (vpmaddwd)"
     case portable = "portable C"
+    /// The AVX-VNNI kernel with a scalar model of vpdpbusd, on AVX2 alone: tests run it where
+    /// the CPU lacks AVX-VNNI (never chosen to run a model).
+    case avxvnniModel = "AVX-VNNI (scalar model, tests)"
 
     public static let current: Int8Kernel = {
         let f = CPUFeatures.current
         if VectorISA.level == .avx512 && f.contains(.avx512vnni) { return .vnni }
+        if VectorISA.level >= .avx2 && f.contains(.avxVNNI) { return .avxvnni }
         if VectorISA.level >= .avx2 { return .avx2 }
         return .portable
     }()
@@ -129,7 +136,7 @@ public enum Int8Kernel: String, Sendable {
     /// the portable loop is slower.
     public var slowerWarning: String? {
         switch self {
-        case .vnni, .avx2: nil
+        case .vnni, .avxvnni, .avxvnniModel, .avx2: nil
         case .portable: "this CPU has no AVX2 (or ELECTRA_MAX_ISA=sse caps it): int8 runs on the portable loop, which saves memory but is slower than fp32 here"
         }
     }
@@ -147,6 +154,7 @@ public enum Int8Kernel: String, Sendable {
                   _ scales: UnsafeMutablePointer<Float>) {
         switch self {
         case .vnni: ek_quantize_rows_u8_avx512(x, m, k, ldx, a.assumingMemoryBound(to: UInt8.self), kp, scales)
+        case .avxvnni, .avxvnniModel: ek_quantize_rows_u8_avx2(x, m, k, ldx, a.assumingMemoryBound(to: UInt8.self), kp, scales)
         case .avx2: ek_quantize_rows_u16_avx2(x, m, k, ldx, a.assumingMemoryBound(to: UInt16.self), kp, scales)
         case .portable: ek_quantize_rows_u8(x, m, k, ldx, a.assumingMemoryBound(to: UInt8.self), kp, scales)
         }
@@ -159,6 +167,10 @@ public enum Int8Kernel: String, Sendable {
         switch self {
         case .vnni:
             ek_qgemm_avx512vnni(a.assumingMemoryBound(to: UInt8.self), m, kp, packed, blockBegin, blockEnd, corr, ws, rs, bias, y, n)
+        case .avxvnni:
+            ek_qgemm_avxvnni(a.assumingMemoryBound(to: UInt8.self), m, kp, packed, blockBegin, blockEnd, corr, ws, rs, bias, y, n)
+        case .avxvnniModel:
+            ek_qgemm_avxvnni_model(a.assumingMemoryBound(to: UInt8.self), m, kp, packed, blockBegin, blockEnd, corr, ws, rs, bias, y, n)
         case .avx2:
             ek_qgemm_u16s8_avx2(a.assumingMemoryBound(to: UInt16.self), m, kp, packed, blockBegin, blockEnd, corr, ws, rs, bias, y, n)
         case .portable:
@@ -171,6 +183,9 @@ public enum Int8Kernel: String, Sendable {
               _ blockEnd: Int, _ c: UnsafeMutablePointer<Int32>, _ ldc: Int) {
         switch self {
         case .vnni: ek_gemm_u8s8_avx512vnni(a.assumingMemoryBound(to: UInt8.self), m, kp, lda, packed, blockBegin, blockEnd, c, ldc)
+        case .avxvnni: ek_gemm_u8s8_avxvnni(a.assumingMemoryBound(to: UInt8.self), m, kp, lda, packed, blockBegin, blockEnd, c, ldc)
+        case .avxvnniModel:
+            ek_gemm_u8s8_avxvnni_model(a.assumingMemoryBound(to: UInt8.self), m, kp, lda, packed, blockBegin, blockEnd, c, ldc)
         case .avx2: ek_gemm_u16s8_avx2(a.assumingMemoryBound(to: UInt16.self), m, kp, lda, packed, blockBegin, blockEnd, c, ldc)
         case .portable: ek_gemm_u8s8_portable(a.assumingMemoryBound(to: UInt8.self), m, kp, lda, packed, blockBegin, blockEnd, c, ldc)
         }

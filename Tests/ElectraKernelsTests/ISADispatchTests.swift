@@ -20,7 +20,7 @@ struct ISADispatchTests {
         let f = CPUFeatures.current
         let pairs: [(CPUFeatures, String)] = [
             (.avx2, "avx2"), (.fma, "fma"), (.avx512f, "avx512f"), (.avx512bw, "avx512bw"), (.avx512dq, "avx512dq"),
-            (.avx512vl, "avx512vl"), (.avx512vnni, "avx512_vnni"), (.avx512bf16, "avx512_bf16"),
+            (.avx512vl, "avx512vl"), (.avx512vnni, "avx512_vnni"), (.avx512bf16, "avx512_bf16"), (.avxVNNI, "avx_vnni"),
             (.amxBF16, "amx_bf16"), (.amxInt8, "amx_int8"), (.amxTile, "amx_tile"),
         ]
         for (feature, flag) in pairs {

@@ -12,6 +12,8 @@ struct Int8Tests {
     static let vnni = Testing.ConditionTrait.enabled(
         if: f.isSuperset(of: .avx512) && f.contains(.avx512vnni), "needs AVX512-VNNI (with F/BW/VL), which this CPU lacks")
     static let avx2 = Testing.ConditionTrait.enabled(if: f.isSuperset(of: [.avx2, .fma]), "needs AVX2, which this CPU lacks")
+    static let avxvnni = Testing.ConditionTrait.enabled(
+        if: f.isSuperset(of: [.avx2, .fma, .avxVNNI]), "needs AVX-VNNI, which this CPU lacks (its scalar model runs instead)")
 
     /// Odd sizes: a partial output block, k not a multiple of 4, rows past one 48-row tile and
     /// not a multiple of 4 or 6.
@@ -65,6 +67,10 @@ struct Int8Tests {
     @Test func portableSumsAreExact() { checkSums(.portable) }
     @Test(avx2) func avx2SumsAreExact() { checkSums(.avx2) }
     @Test(vnni) func vnniSumsAreExact() { checkSums(.vnni) }
+    @Test(avxvnni) func avxVNNISumsAreExact() { checkSums(.avxvnni) }
+    /// The AVX-VNNI kernel's tiling and layout with vpdpbusd modelled in scalar code: tested on
+    /// every AVX2 CPU, so that only the instruction itself needs an AVX-VNNI one.
+    @Test(avx2) func avxVNNIModelSumsAreExact() { checkSums(.avxvnniModel) }
 
     /// The fused product (quantize rows, int8 product, dequantize with bias) of each kernel
     /// against the same formula in Swift, from the same quantized inputs.
@@ -120,12 +126,15 @@ struct Int8Tests {
     @Test func portableFusedProduct() { checkFused(.portable) }
     @Test(avx2) func avx2FusedProduct() { checkFused(.avx2) }
     @Test(vnni) func vnniFusedProduct() { checkFused(.vnni) }
+    @Test(avxvnni) func avxVNNIFusedProduct() { checkFused(.avxvnni) }
+    @Test(avx2) func avxVNNIModelFusedProduct() { checkFused(.avxvnniModel) }
 
-    /// With AVX512-VNNI present, that is the kernel in use (a CPU that has it never runs a lesser one).
+    /// The best kernel the CPU has is the one in use (a CPU with AVX512-VNNI never runs a lesser one).
     @Test(.enabled(if: ProcessInfo.processInfo.environment["ELECTRA_MAX_ISA"] == nil && ProcessInfo.processInfo.environment["ELECTRA_NO_AVX2"] == nil, "the environment caps the kernels"))
     func bestInt8KernelIsChosen() {
         let f = Self.f
-        let want: Int8Kernel = f.isSuperset(of: .avx512) && f.contains(.avx512vnni) ? .vnni : f.isSuperset(of: [.avx2, .fma]) ? .avx2 : .portable
+        let want: Int8Kernel = f.isSuperset(of: .avx512) && f.contains(.avx512vnni) ? .vnni
+            : f.isSuperset(of: [.avx2, .fma, .avxVNNI]) ? .avxvnni : f.isSuperset(of: [.avx2, .fma]) ? .avx2 : .portable
         #expect(Int8Kernel.current == want)
     }
 }

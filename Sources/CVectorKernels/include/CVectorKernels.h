@@ -85,6 +85,21 @@ void ek_qgemm_u16s8_avx2(const unsigned short *a, long m, long kp, const signed 
                          long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
                          float *y, long n);
 
+/// The u8 rows of ek_quantize_rows_u8, vectorized with AVX2 (for the AVX-VNNI kernel).
+void ek_quantize_rows_u8_avx2(const float *x, long m, long k, long ldx, unsigned char *a, long kp, float *scales);
+/// The AVX-VNNI kernel (Int8AVXVNNI.c): the VNNI layout and u8 rows, ymm vpdpbusd.
+void ek_gemm_u8s8_avxvnni(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
+                          long block_begin, long block_end, int *c, long ldc);
+void ek_qgemm_avxvnni(const unsigned char *a, long m, long kp, const signed char *packed, long block_begin,
+                      long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
+                      float *y, long n);
+/// The same kernel with vpdpbusd replaced by a scalar model of it (AVX2 alone), for tests.
+void ek_gemm_u8s8_avxvnni_model(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
+                                long block_begin, long block_end, int *c, long ldc);
+void ek_qgemm_avxvnni_model(const unsigned char *a, long m, long kp, const signed char *packed, long block_begin,
+                            long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
+                            float *y, long n);
+
 /// fp32 weights [n, k] packed once into panels of 16 outputs: ceil(n/16) * 16 * k floats,
 /// panel b holding W[16 b + l, t] at [t * 16 + l] (zero past n). Then y[i, j] (row stride n)
 /// = bias[j] + Σ_t x[i, t] W[j, t] for the columns of panels [block_begin, block_end) below n.

@@ -1,0 +1,74 @@
+// The AVX-VNNI int8 kernel's body, included by Int8AVXVNNI.c (the instruction) and by
+// Int8AVXVNNIModel.c (a scalar model of it, so the tiling and the layout are tested on any AVX2
+// CPU). The includer defines EK_VNNI_TARGET (a target attribute), EK_DPBUSD(acc, a, w) (acc +=
+// per int32 lane the 4 products u8 a x s8 w) and EK_VNNI_NAME(f) (the public names).
+// No include guard: each includer compiles its own copy.
+
+// ROWS rows of u8 activations (row stride lda) against one 16-output block: out[r][lane].
+EK_VNNI_TARGET static inline __attribute__((always_inline)) void
+ek_tile_avxvnni(const unsigned char *a, long lda, long groups, const signed char *w, const int rows, int (*out)[16]) {
+    __m256i lo[6], hi[6];
+    for (int r = 0; r < rows; r++) lo[r] = hi[r] = _mm256_setzero_si256();
+    for (long g = 0; g < groups; g++) {
+        const __m256i w0 = _mm256_loadu_si256((const __m256i *)(w + g * 64));
+        const __m256i w1 = _mm256_loadu_si256((const __m256i *)(w + g * 64 + 32));
+        for (int r = 0; r < rows; r++) {
+            int v;
+            memcpy(&v, a + r * lda + 4 * g, 4);
+            const __m256i av = _mm256_set1_epi32(v);
+            lo[r] = EK_DPBUSD(lo[r], av, w0);
+            hi[r] = EK_DPBUSD(hi[r], av, w1);
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        _mm256_storeu_si256((__m256i *)out[r], lo[r]);
+        _mm256_storeu_si256((__m256i *)(out[r] + 8), hi[r]);
+    }
+}
+
+EK_VNNI_TARGET static void ek_tile_any_avxvnni(const unsigned char *a, long lda, long groups, const signed char *w, int rows,
+                                        int (*out)[16]) {
+    switch (rows) {
+    case 6: ek_tile_avxvnni(a, lda, groups, w, 6, out); break;
+    case 5: ek_tile_avxvnni(a, lda, groups, w, 5, out); break;
+    case 4: ek_tile_avxvnni(a, lda, groups, w, 4, out); break;
+    case 3: ek_tile_avxvnni(a, lda, groups, w, 3, out); break;
+    case 2: ek_tile_avxvnni(a, lda, groups, w, 2, out); break;
+    default: ek_tile_avxvnni(a, lda, groups, w, 1, out); break;
+    }
+}
+
+// Rows in tiles of 48, each block against 6 rows at a time (as the AVX2 kernel). With y:
+// dequantized; without: raw sums into c.
+EK_VNNI_TARGET static void ek_run_avxvnni(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
+                                   long block_begin, long block_end, int *c, long ldc, const int *corr, const float *ws,
+                                   const float *rs, const float *bias, float *y, long n) {
+    int out[6][16];
+    const long groups = kp / 4;
+    for (long i0 = 0; i0 < m; i0 += 48) {
+        const long i1 = i0 + 48 < m ? i0 + 48 : m;
+        for (long b = block_begin; b < block_end; b++) {
+            const signed char *w = packed + b * 16 * kp;
+            for (long i = i0; i < i1; i += 6) {
+                const int rows = i1 - i < 6 ? (int)(i1 - i) : 6;
+                if (rows == 6) ek_tile_avxvnni(a + i * lda, lda, groups, w, 6, out);
+                else ek_tile_any_avxvnni(a + i * lda, lda, groups, w, rows, out);
+                for (int r = 0; r < rows; r++) {
+                    if (y) ek_int8_dequant(out[r], y + (i + r) * n, b * 16, n, corr, ws, rs[i + r], bias);
+                    else memcpy(c + (i + r) * ldc + b * 16, out[r], sizeof out[r]);
+                }
+            }
+        }
+    }
+}
+
+void EK_VNNI_NAME(ek_gemm_u8s8)(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
+                          long block_begin, long block_end, int *c, long ldc) {
+    ek_run_avxvnni(a, m, kp, lda, packed, block_begin, block_end, c, ldc, NULL, NULL, NULL, NULL, NULL, 0);
+}
+
+void EK_VNNI_NAME(ek_qgemm)(const unsigned char *a, long m, long kp, const signed char *packed, long block_begin,
+                      long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
+                      float *y, long n) {
+    ek_run_avxvnni(a, m, kp, kp, packed, block_begin, block_end, NULL, 0, corr, ws, rs, bias, y, n);
+}
