@@ -73,7 +73,7 @@ struct Bench: ParsableCommand {
                 throw ElectraError("unknown --weight-layout '\(weightLayout)'; expected inference, hf or both")
             }
             let layouts = weightLayout == "both" ? ["hf", "inference"] : [weightLayout]
-            let dtypes: [InferenceDType] = dtype == "both" ? [.fp32, .int8]
+            let dtypes: [InferenceDType] = dtype == "both" ? [.fp32, try DTypeOption.parseRequested("int8")]
                 : try dtype.split(separator: ",").map { try DTypeOption.parseRequested(String($0), alsoAccepted: "both, or a comma list") }
             // Every combination, one model each (same seed, same weights), forwards alternating.
             let variants = layouts.flatMap { l in dtypes.map { (layout: l, dtype: $0) } }
