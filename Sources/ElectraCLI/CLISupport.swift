@@ -80,7 +80,7 @@ func checkedMaxLength(_ requested: Int?, config: ElectraConfig) throws -> Int {
 }
 
 enum DTypeOption {
-    static let help = "fp32 (default), int8 or bf16, for the encoder's linear layers (the rest stays fp32). int8: quantized dynamically (weights per output channel, activations per row); faster than fp32 on AVX512-VNNI (about 2x), AVX-VNNI and AVX2 (vpmaddwd; about 1.3-1.5x on a Zen 3); on the portable loop (no AVX2) it saves weight memory, not time, and says so. bf16: weights and activations rounded to bf16, products accumulated in fp32, on AMX or AVX512-BF16 through oneDNN; on other CPUs the products run in fp32 (bf16 would be slower there), with a note; ELECTRA_BF16=portable runs bf16's rounding anyway."
+    static let help = "fp32 (default), int8 or bf16, for the encoder's linear layers (the rest stays fp32). int8: quantized dynamically (weights per output channel, activations per row); faster than fp32 on AVX512-VNNI (about 2x), AVX-VNNI and AVX2 (vpmaddwd; about 1.3-1.5x on a Zen 3); on the portable loop (no AVX2) it saves weight memory, not time, and says so. bf16: weights and activations rounded to bf16, products accumulated in fp32, on AMX through oneDNN; on other CPUs (AVX512-BF16 without AMX included) the products run in fp32, since bf16 measured slower there, with a note; ELECTRA_BF16=portable runs bf16's rounding anyway, ELECTRA_BF16=onednn oneDNN's AVX512-BF16 products."
 
     /// The format to run: the request resolved for this CPU (`InferenceDType.resolved`), with
     /// the note when it differs or saves no time. `alsoAccepted` names further values the
@@ -102,7 +102,7 @@ enum DTypeOption {
 
 /// `--dtype` of the training commands.
 enum TrainingDTypeOption {
-    static let help = "fp32 (default) or bf16: mixed precision, the encoder's products in bf16 forward and backward with fp32 accumulation; fp32 master weights, gradients, optimizer state and checkpoints. On AMX or AVX512-BF16 through oneDNN; on other CPUs the products run in fp32 (bf16 would be slower there), with a note; ELECTRA_BF16=portable runs bf16's rounding anyway."
+    static let help = "fp32 (default) or bf16: mixed precision, the encoder's products in bf16 forward and backward with fp32 accumulation; fp32 master weights, gradients, optimizer state and checkpoints. On AMX through oneDNN; on other CPUs (AVX512-BF16 without AMX included) the products run in fp32, since bf16 measured slower there, with a note; ELECTRA_BF16=portable runs bf16's rounding anyway, ELECTRA_BF16=onednn oneDNN's AVX512-BF16 products."
 
     /// The format to train in, resolved for this CPU as `DTypeOption.parse` does.
     static func parse(_ value: String) throws -> InferenceDType {

@@ -3,9 +3,10 @@ import Foundation
 
 /// Which kernel runs bf16 products (bf16 operands, fp32 accumulation and output).
 ///
-/// - `onednn`: oneDNN's `dnnl_gemm_bf16bf16f32`, on AMX tiles or AVX512-BF16 (measured on
-///   Emerald Rapids, one core: 150-480 GFLOP/s on the encoder's shapes against 70-100 for
-///   fp32), when the CPU has either and oneDNN is installed (OneDNN.c loads it at run time).
+/// - `onednn`: oneDNN's `dnnl_gemm_bf16bf16f32`, on AMX tiles (measured on Emerald Rapids, one
+///   core: 150-480 GFLOP/s on the encoder's shapes against 70-100 for fp32) or AVX512-BF16
+///   (slower than our fp32 there: `route`), when the CPU has either and oneDNN is installed
+///   (OneDNN.c loads it at run time).
 /// - `portable`: the operands, already rounded to bf16, widened back to fp32 and multiplied by
 ///   the fp32 product. The same rounding of the operands, so the numerics can be tested on any
 ///   CPU; it saves the memory of bf16 weights, not time (the widening adds some), so a user's

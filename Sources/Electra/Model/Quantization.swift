@@ -18,8 +18,8 @@ public enum InferenceDType: String, Sendable, CaseIterable {
 
 extension InferenceDType {
     /// What a user's request for this format runs as on this CPU: bf16 becomes fp32 where bf16
-    /// products are not native (`BF16Kernel.route`: the portable path would be slower than
-    /// fp32); the rest as asked. Commands and pipelines resolve requests through this;
+    /// products would be slower than fp32 (`BF16Kernel.route`: no AMX-BF16, unless
+    /// ELECTRA_BF16 asks); the rest as asked. Commands and pipelines resolve requests through this;
     /// `setInferenceDType` is literal.
     public var resolved: InferenceDType { self == .bf16 && BF16Kernel.route == .fp32 ? .fp32 : self }
 }
