@@ -10,6 +10,7 @@ import Foundation
 /// and exit code 1.
 func runReportingErrors(_ body: () throws -> Void) throws {
     do {
+        if let problem = KernelEnvironment.problem() { throw ElectraError(problem) }
         try body()
     } catch let e as ElectraError {
         if let g = DistributedJob.current as? MPIProcessGroup {

@@ -30,6 +30,18 @@ struct ISADispatchTests {
         #endif
     }
 
+    /// A kernel-choosing variable set to a value the kernels do not know is named, with the
+    /// values it takes (the kernels alone would ignore it).
+    @Test func unknownKernelSettingsAreNamed() {
+        #expect(KernelEnvironment.problem(in: [:]) == nil)
+        let fine = ["ELECTRA_MAX_ISA": "AVX2", "ELECTRA_BF16": "portable", "ELECTRA_GEMM": "oneDNN", "ELECTRA_BF16_MATMUL": "0"]
+        #expect(KernelEnvironment.problem(in: fine) == nil)
+        let p = KernelEnvironment.problem(in: ["ELECTRA_BF16": "portabel"]) ?? ""
+        #expect(p.contains("ELECTRA_BF16 is 'portabel'") && p.contains("'portable', 'onednn'"), "\(p)")
+        #expect(KernelEnvironment.problem(in: ["ELECTRA_MAX_ISA": "avx3"])?.contains("ELECTRA_MAX_ISA is 'avx3'") == true)
+        #expect(KernelEnvironment.problem(in: ["ELECTRA_BF16_MATMUL": "off"])?.contains("ELECTRA_BF16_MATMUL") == true)
+    }
+
     /// The elementwise kernels run at the CPU's level unless the environment caps them.
     @Test(.enabled(if: env["ELECTRA_MAX_ISA"] == nil && env["ELECTRA_NO_AVX2"] == nil, "ELECTRA_MAX_ISA or ELECTRA_NO_AVX2 caps the kernels"))
     func elementwiseKernelsUseTheBestLevel() {

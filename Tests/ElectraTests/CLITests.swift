@@ -69,6 +69,14 @@ struct CLITests {
         #expect(r.stdout.contains("int8: \(Int8Kernel.current.rawValue)") && r.stdout.contains("bf16: \(BF16Kernel.summary)"), "\(r.stdout)")
     }
 
+    /// A mistyped kernel setting is refused before anything runs, not ignored.
+    @Test func unknownKernelSettingIsRefused() throws {
+        let r = try run(["info", "--model", Fixtures.models.appendingPathComponent("maskedlm_gelu_new_e16_h32/model").path],
+                        env: ["ELECTRA_BF16": "portabel"])
+        #expect(r.status != 0 && r.stderr.contains("error: ELECTRA_BF16 is 'portabel'"), "\(r.stderr)")
+        #expect(r.stdout.isEmpty)
+    }
+
     @Test func errorsExitNonZeroWithAMessageAndNoOutput() throws {
         let fx = Fixtures.models.appendingPathComponent("base_gelu_e16_h32")
         let model = fx.appendingPathComponent("model").path
