@@ -126,11 +126,14 @@ extension CLITests {
         // The demo runs its four parts on them (a short live run included).
         let demoOut = tmp.appendingPathComponent("demo")
         let demo = try run(["demo", "--discriminator", disc, "--generator", gen, "--sentences", w.corpus.path, "--slice", w.corpus.path,
-                            "--pretrain-seconds", "2", "--output", demoOut.path, "--threads", "1"])
+                            "--pretrain-seconds", "30", "--pretrain-steps", "4", "--output", demoOut.path, "--threads", "1"])
         #expect(demo.status == 0, "\(demo.stderr)")
         #expect(demo.stdout.contains("rewritten:") && demo.stdout.contains("precision") && demo.stdout.contains("-> "), "\(demo.stdout)")
         #expect(FileManager.default.fileExists(atPath: demoOut.appendingPathComponent("training.svg").path))
         #expect(FileManager.default.fileExists(atPath: demoOut.appendingPathComponent("discriminator/config.json").path))
+        #expect(demo.stdout.contains("for 4 steps") && demo.stdout.contains("4 steps in"), "\(demo.stdout)")
+        let badSteps = try run(["demo", "--pretrain-steps", "200000"])
+        #expect(badSteps.status != 0 && badSteps.stderr.contains("--pretrain-steps must be in 0...100000"), "\(badSteps.stderr)")
 
         // Resuming with flags that change the model's shape is refused, naming the field.
         let grown = try run(pretrainArgs(data, out, ["--resume", "--max-steps", "6"]).map { $0 == "tiny" ? "mini" : $0 })
