@@ -47,6 +47,6 @@ DROP2 void ek_dropout_mask_avx2(float *mask, long count, unsigned long long key,
 #else
 void ek_dropout_mask_avx2(float *mask, long count, unsigned long long key, unsigned int threshold, float keep,
                           long pair_begin, long pair_end) {
-    (void)mask; (void)count; (void)key; (void)threshold; (void)keep; (void)pair_begin; (void)pair_end;
+    ek_dropout_mask_scalar(mask, count, key, threshold, keep, pair_begin, pair_end);
 }
 #endif

@@ -8,7 +8,7 @@
 // Weight layout: blocks of 16 outputs; per pair of k (2p, 2p + 1), 32 bytes: outputs 0-7 as
 // (w[j, 2p], w[j, 2p + 1]) then outputs 8-15; zero padded in k (to kp) and n (to 16).
 #include "CVectorKernels.h"
-#include "Int8Scalar.h"
+#include "Int8Common.h"
 #include <string.h>
 
 void ek_pack_s8_avx2(const signed char *w, long n, long k, signed char *packed) {
@@ -86,20 +86,23 @@ ek_tile_avx2(const unsigned short *a, long lda, long pairs, const signed char *w
     }
 }
 
-AVX2I static void ek_tile_any_avx2(const unsigned short *a, long lda, long pairs, const signed char *w, int rows, int (*out)[16]) {
+// The tile for ek_int8_run_tiles: the 6-row form for full tiles, the shorter ones for the rest.
+AVX2I static void ek_tile_u16_avx2(const void *a, long lda, long kp, const signed char *w, int rows, int (*out)[16]) {
+    const unsigned short *x = (const unsigned short *)a;
+    const long pairs = kp / 2;
     switch (rows) {
-    case 6: ek_tile_avx2(a, lda, pairs, w, 6, out); break;
-    case 5: ek_tile_avx2(a, lda, pairs, w, 5, out); break;
-    case 4: ek_tile_avx2(a, lda, pairs, w, 4, out); break;
-    case 3: ek_tile_avx2(a, lda, pairs, w, 3, out); break;
-    case 2: ek_tile_avx2(a, lda, pairs, w, 2, out); break;
-    default: ek_tile_avx2(a, lda, pairs, w, 1, out); break;
+    case 6: ek_tile_avx2(x, lda, pairs, w, 6, out); break;
+    case 5: ek_tile_avx2(x, lda, pairs, w, 5, out); break;
+    case 4: ek_tile_avx2(x, lda, pairs, w, 4, out); break;
+    case 3: ek_tile_avx2(x, lda, pairs, w, 3, out); break;
+    case 2: ek_tile_avx2(x, lda, pairs, w, 2, out); break;
+    default: ek_tile_avx2(x, lda, pairs, w, 1, out); break;
     }
 }
 
 // y[i, j0 ..< j0 + 16] = (sum - corr[j]) * (rs * ws[j]) + bias[j], the columns below n.
-AVX2I static void ek_dequant16_avx2(const int *sum, float *y, long j0, long n, const int *corr, const float *ws, float rs,
-                                    const float *bias) {
+AVX2I void ek_int8_dequant_avx2(const int *sum, float *y, long j0, long n, const int *corr, const float *ws, float rs,
+                                const float *bias) {
     if (n - j0 >= 16) {
         const __m256 vrs = _mm256_set1_ps(rs);
         for (int h = 0; h < 16; h += 8) {
@@ -114,53 +117,29 @@ AVX2I static void ek_dequant16_avx2(const int *sum, float *y, long j0, long n, c
     ek_int8_dequant(sum, y, j0, n, corr, ws, rs, bias);
 }
 
-// Rows in tiles of 48 (their int16 rows stay in L2 while this thread's blocks pass), then
-// each block against 6 rows at a time. With y: dequantized; without: raw sums into c.
-AVX2I static void ek_run_avx2(const unsigned short *a, long m, long kp, long lda, const signed char *packed,
-                              long block_begin, long block_end, int *c, long ldc, const int *corr, const float *ws,
-                              const float *rs, const float *bias, float *y, long n) {
-    int out[6][16];
-    const long pairs = kp / 2;
-    for (long i0 = 0; i0 < m; i0 += 48) {
-        const long i1 = i0 + 48 < m ? i0 + 48 : m;
-        for (long b = block_begin; b < block_end; b++) {
-            const signed char *w = packed + b * 16 * kp;
-            for (long i = i0; i < i1; i += 6) {
-                const int rows = i1 - i < 6 ? (int)(i1 - i) : 6;
-                if (rows == 6) ek_tile_avx2(a + i * lda, lda, pairs, w, 6, out);
-                else ek_tile_any_avx2(a + i * lda, lda, pairs, w, rows, out);
-                for (int r = 0; r < rows; r++) {
-                    if (y) ek_dequant16_avx2(out[r], y + (i + r) * n, b * 16, n, corr, ws, rs[i + r], bias);
-                    else memcpy(c + (i + r) * ldc + b * 16, out[r], sizeof out[r]);
-                }
-            }
-        }
-    }
-}
-
 void ek_gemm_u16s8_avx2(const unsigned short *a, long m, long kp, long lda, const signed char *packed,
                         long block_begin, long block_end, int *c, long ldc) {
-    ek_run_avx2(a, m, kp, lda, packed, block_begin, block_end, c, ldc, NULL, NULL, NULL, NULL, NULL, 0);
+    ek_int8_run_tiles(ek_tile_u16_avx2, NULL, a, 2, m, kp, lda, packed, block_begin, block_end, c, ldc, NULL, NULL, NULL,
+                      NULL, NULL, 0);
 }
 
 void ek_qgemm_u16s8_avx2(const unsigned short *a, long m, long kp, const signed char *packed, long block_begin,
                          long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
                          float *y, long n) {
-    ek_run_avx2(a, m, kp, kp, packed, block_begin, block_end, NULL, 0, corr, ws, rs, bias, y, n);
+    ek_int8_run_tiles(ek_tile_u16_avx2, ek_int8_dequant_avx2, a, 2, m, kp, kp, packed, block_begin, block_end, NULL, 0,
+                      corr, ws, rs, bias, y, n);
 }
 
 #else
-// Portable sums over the AVX2 layout (the fallback where the AVX2 code is not built).
-static void ek_sums_u16s8_portable(const unsigned short *a, long m, long kp, long lda, const signed char *packed,
-                                   long block_begin, long block_end, int *c, long ldc) {
-    for (long i = 0; i < m; i++)
-        for (long b = block_begin; b < block_end; b++)
-            for (long lane = 0; lane < 16; lane++) {
-                const signed char *w = packed + b * 16 * kp + lane * 2;
-                int sum = 0;
-                for (long t = 0; t < kp; t++) sum += (int)a[i * lda + t] * (int)w[(t / 2) * 32 + (t % 2)];
-                c[i * ldc + b * 16 + lane] = sum;
-            }
+// Where the AVX2 code is not built: the same layout's sums in plain C.
+static void ek_tile_u16_portable(const void *a, long lda, long kp, const signed char *w, int rows, int (*out)[16]) {
+    const unsigned short *x = (const unsigned short *)a;
+    for (int r = 0; r < rows; r++)
+        for (long lane = 0; lane < 16; lane++) {
+            int sum = 0;
+            for (long t = 0; t < kp; t++) sum += (int)x[r * lda + t] * (int)w[(t / 2) * 32 + lane * 2 + t % 2];
+            out[r][lane] = sum;
+        }
 }
 
 void ek_quantize_rows_u16_avx2(const float *x, long m, long k, long ldx, unsigned short *a, long kp, float *scales) {
@@ -176,16 +155,13 @@ void ek_quantize_rows_u8_avx2(const float *x, long m, long k, long ldx, unsigned
 }
 void ek_gemm_u16s8_avx2(const unsigned short *a, long m, long kp, long lda, const signed char *packed,
                         long block_begin, long block_end, int *c, long ldc) {
-    ek_sums_u16s8_portable(a, m, kp, lda, packed, block_begin, block_end, c, ldc);
+    ek_int8_run_tiles(ek_tile_u16_portable, NULL, a, 2, m, kp, lda, packed, block_begin, block_end, c, ldc, NULL, NULL,
+                      NULL, NULL, NULL, 0);
 }
 void ek_qgemm_u16s8_avx2(const unsigned short *a, long m, long kp, const signed char *packed, long block_begin,
                          long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
                          float *y, long n) {
-    int sum[16];
-    for (long i = 0; i < m; i++)
-        for (long b = block_begin; b < block_end; b++) {
-            ek_sums_u16s8_portable(a + i * kp, 1, kp, kp, packed + b * 16 * kp, 0, 1, sum, 16);
-            ek_int8_dequant(sum, y + i * n, b * 16, n, corr, ws, rs[i], bias);
-        }
+    ek_int8_run_tiles(ek_tile_u16_portable, ek_int8_dequant, a, 2, m, kp, kp, packed, block_begin, block_end, NULL, 0,
+                      corr, ws, rs, bias, y, n);
 }
 #endif

@@ -5,7 +5,7 @@
 // Same layout as AVX512-VNNI (Int8Gemm.c): a block's 64 bytes per group of 4 k hold outputs
 // 0-7 then 8-15, so the two halves are the two ymm weight vectors; u8 activation rows.
 #include "CVectorKernels.h"
-#include "Int8Scalar.h"
+#include "Int8Common.h"
 #include <string.h>
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -17,6 +17,7 @@
 #include "Int8AVXVNNIBody.h"
 
 #else
+// Where no x86 code is built: the portable loop, for the kernel and its model alike.
 void ek_gemm_u8s8_avxvnni(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
                           long block_begin, long block_end, int *c, long ldc) {
     ek_gemm_u8s8_portable(a, m, kp, lda, packed, block_begin, block_end, c, ldc);
@@ -24,6 +25,15 @@ void ek_gemm_u8s8_avxvnni(const unsigned char *a, long m, long kp, long lda, con
 void ek_qgemm_avxvnni(const unsigned char *a, long m, long kp, const signed char *packed, long block_begin,
                       long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
                       float *y, long n) {
+    ek_qgemm_portable(a, m, kp, packed, block_begin, block_end, corr, ws, rs, bias, y, n);
+}
+void ek_gemm_u8s8_avxvnni_model(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
+                                long block_begin, long block_end, int *c, long ldc) {
+    ek_gemm_u8s8_portable(a, m, kp, lda, packed, block_begin, block_end, c, ldc);
+}
+void ek_qgemm_avxvnni_model(const unsigned char *a, long m, long kp, const signed char *packed, long block_begin,
+                            long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
+                            float *y, long n) {
     ek_qgemm_portable(a, m, kp, packed, block_begin, block_end, corr, ws, rs, bias, y, n);
 }
 #endif

@@ -26,49 +26,30 @@ ek_tile_avxvnni(const unsigned char *a, long lda, long groups, const signed char
     }
 }
 
-EK_VNNI_TARGET static void ek_tile_any_avxvnni(const unsigned char *a, long lda, long groups, const signed char *w, int rows,
-                                        int (*out)[16]) {
-    switch (rows) {
-    case 6: ek_tile_avxvnni(a, lda, groups, w, 6, out); break;
-    case 5: ek_tile_avxvnni(a, lda, groups, w, 5, out); break;
-    case 4: ek_tile_avxvnni(a, lda, groups, w, 4, out); break;
-    case 3: ek_tile_avxvnni(a, lda, groups, w, 3, out); break;
-    case 2: ek_tile_avxvnni(a, lda, groups, w, 2, out); break;
-    default: ek_tile_avxvnni(a, lda, groups, w, 1, out); break;
-    }
-}
-
-// Rows in tiles of 48, each block against 6 rows at a time (as the AVX2 kernel). With y:
-// dequantized; without: raw sums into c.
-EK_VNNI_TARGET static void ek_run_avxvnni(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
-                                   long block_begin, long block_end, int *c, long ldc, const int *corr, const float *ws,
-                                   const float *rs, const float *bias, float *y, long n) {
-    int out[6][16];
+// The tile for ek_int8_run_tiles: the 6-row form for full tiles, the shorter ones for the rest.
+EK_VNNI_TARGET static void ek_tile_u8_avxvnni(const void *a, long lda, long kp, const signed char *w, int rows,
+                                              int (*out)[16]) {
+    const unsigned char *x = (const unsigned char *)a;
     const long groups = kp / 4;
-    for (long i0 = 0; i0 < m; i0 += 48) {
-        const long i1 = i0 + 48 < m ? i0 + 48 : m;
-        for (long b = block_begin; b < block_end; b++) {
-            const signed char *w = packed + b * 16 * kp;
-            for (long i = i0; i < i1; i += 6) {
-                const int rows = i1 - i < 6 ? (int)(i1 - i) : 6;
-                if (rows == 6) ek_tile_avxvnni(a + i * lda, lda, groups, w, 6, out);
-                else ek_tile_any_avxvnni(a + i * lda, lda, groups, w, rows, out);
-                for (int r = 0; r < rows; r++) {
-                    if (y) ek_int8_dequant(out[r], y + (i + r) * n, b * 16, n, corr, ws, rs[i + r], bias);
-                    else memcpy(c + (i + r) * ldc + b * 16, out[r], sizeof out[r]);
-                }
-            }
-        }
+    switch (rows) {
+    case 6: ek_tile_avxvnni(x, lda, groups, w, 6, out); break;
+    case 5: ek_tile_avxvnni(x, lda, groups, w, 5, out); break;
+    case 4: ek_tile_avxvnni(x, lda, groups, w, 4, out); break;
+    case 3: ek_tile_avxvnni(x, lda, groups, w, 3, out); break;
+    case 2: ek_tile_avxvnni(x, lda, groups, w, 2, out); break;
+    default: ek_tile_avxvnni(x, lda, groups, w, 1, out); break;
     }
 }
 
 void EK_VNNI_NAME(ek_gemm_u8s8)(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
-                          long block_begin, long block_end, int *c, long ldc) {
-    ek_run_avxvnni(a, m, kp, lda, packed, block_begin, block_end, c, ldc, NULL, NULL, NULL, NULL, NULL, 0);
+                                long block_begin, long block_end, int *c, long ldc) {
+    ek_int8_run_tiles(ek_tile_u8_avxvnni, NULL, a, 1, m, kp, lda, packed, block_begin, block_end, c, ldc, NULL, NULL, NULL,
+                      NULL, NULL, 0);
 }
 
 void EK_VNNI_NAME(ek_qgemm)(const unsigned char *a, long m, long kp, const signed char *packed, long block_begin,
-                      long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
-                      float *y, long n) {
-    ek_run_avxvnni(a, m, kp, kp, packed, block_begin, block_end, NULL, 0, corr, ws, rs, bias, y, n);
+                            long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
+                            float *y, long n) {
+    ek_int8_run_tiles(ek_tile_u8_avxvnni, ek_int8_dequant_avx2, a, 1, m, kp, kp, packed, block_begin, block_end, NULL, 0,
+                      corr, ws, rs, bias, y, n);
 }

@@ -1,8 +1,9 @@
 // The AVX-VNNI kernel (Int8AVXVNNIBody.h) with vpdpbusd replaced by a scalar model of it, on
 // AVX2 alone: the tests run it on CPUs without AVX-VNNI and compare its sums with the portable
-// loop's, so that only the instruction itself is untested there.
+// loop's, so that only the instruction itself is untested there. x86 only: elsewhere
+// Int8AVXVNNI.c's fallbacks define these names.
 #include "CVectorKernels.h"
-#include "Int8Scalar.h"
+#include "Int8Common.h"
 #include <string.h>
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -27,14 +28,4 @@ EK_VNNI_TARGET static inline __m256i ek_dpbusd_model(__m256i acc, __m256i a, __m
 #define EK_VNNI_NAME(f) f##_avxvnni_model
 #include "Int8AVXVNNIBody.h"
 
-#else
-void ek_gemm_u8s8_avxvnni_model(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
-                                long block_begin, long block_end, int *c, long ldc) {
-    ek_gemm_u8s8_portable(a, m, kp, lda, packed, block_begin, block_end, c, ldc);
-}
-void ek_qgemm_avxvnni_model(const unsigned char *a, long m, long kp, const signed char *packed, long block_begin,
-                            long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
-                            float *y, long n) {
-    ek_qgemm_portable(a, m, kp, packed, block_begin, block_end, corr, ws, rs, bias, y, n);
-}
-#endif
+#endif  // elsewhere Int8AVXVNNI.c defines the model's names too

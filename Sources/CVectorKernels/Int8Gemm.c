@@ -4,7 +4,7 @@
 // AVX512-VNNI's vpdpbusd consumes: one instruction adds 4 products into each of 16 int32 lanes.
 // The AVX2 kernel (Int8AVX2.c) has its own layout.
 #include "CVectorKernels.h"
-#include "Int8Scalar.h"
+#include "Int8Common.h"
 #include <string.h>
 
 void ek_pack_s8_vnni(const signed char *w, long n, long k, signed char *packed) {
@@ -37,36 +37,42 @@ static void ek_block_portable(const unsigned char *r, long kp, const signed char
     }
 }
 
-typedef void (*ek_block_fn)(const unsigned char *r, long kp, const signed char *w, int *out);
-
-// Row by row, block by block, with a given block kernel: the raw sums, and the product with
-// the dequantization (the portable path; VNNI and AVX2 have register-blocked loops).
-static void ek_sums_rows(ek_block_fn block, const unsigned char *a, long m, long kp, long lda, const signed char *packed,
-                         long block_begin, long block_end, int *c, long ldc) {
-    for (long i = 0; i < m; i++)
-        for (long b = block_begin; b < block_end; b++) block(a + i * lda, kp, packed + b * 16 * kp, c + i * ldc + b * 16);
+static void ek_tile_portable(const void *a, long lda, long kp, const signed char *w, int rows, int (*out)[16]) {
+    for (int r = 0; r < rows; r++) ek_block_portable((const unsigned char *)a + r * lda, kp, w, out[r]);
 }
 
-static void ek_qgemm_rows(ek_block_fn block, const unsigned char *a, long m, long kp, const signed char *packed,
-                          long block_begin, long block_end, const int *corr, const float *ws, const float *rs,
-                          const float *bias, float *y, long n) {
-    int sum[16];
-    for (long i = 0; i < m; i++)
+void ek_int8_run_tiles(ek_int8_tile_fn tile, ek_int8_dequant_fn dequant, const void *a, long activation_bytes, long m,
+                       long kp, long lda, const signed char *packed, long block_begin, long block_end, int *c, long ldc,
+                       const int *corr, const float *ws, const float *rs, const float *bias, float *y, long n) {
+    int out[6][16];
+    const char *rows0 = (const char *)a;
+    for (long i0 = 0; i0 < m; i0 += 48) {
+        const long i1 = i0 + 48 < m ? i0 + 48 : m;
         for (long b = block_begin; b < block_end; b++) {
-            block(a + i * kp, kp, packed + b * 16 * kp, sum);
-            ek_int8_dequant(sum, y + i * n, b * 16, n, corr, ws, rs[i], bias);
+            const signed char *w = packed + b * 16 * kp;
+            for (long i = i0; i < i1; i += 6) {
+                const int rows = i1 - i < 6 ? (int)(i1 - i) : 6;
+                tile(rows0 + i * lda * activation_bytes, lda, kp, w, rows, out);
+                for (int r = 0; r < rows; r++) {
+                    if (y) dequant(out[r], y + (i + r) * n, b * 16, n, corr, ws, rs[i + r], bias);
+                    else memcpy(c + (i + r) * ldc + b * 16, out[r], sizeof out[r]);
+                }
+            }
         }
+    }
 }
 
 void ek_gemm_u8s8_portable(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
                            long block_begin, long block_end, int *c, long ldc) {
-    ek_sums_rows(ek_block_portable, a, m, kp, lda, packed, block_begin, block_end, c, ldc);
+    ek_int8_run_tiles(ek_tile_portable, NULL, a, 1, m, kp, lda, packed, block_begin, block_end, c, ldc, NULL, NULL, NULL,
+                      NULL, NULL, 0);
 }
 
 void ek_qgemm_portable(const unsigned char *a, long m, long kp, const signed char *packed, long block_begin,
                        long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
                        float *y, long n) {
-    ek_qgemm_rows(ek_block_portable, a, m, kp, packed, block_begin, block_end, corr, ws, rs, bias, y, n);
+    ek_int8_run_tiles(ek_tile_portable, ek_int8_dequant, a, 1, m, kp, kp, packed, block_begin, block_end, NULL, 0, corr,
+                      ws, rs, bias, y, n);
 }
 
 #if defined(__x86_64__) || defined(_M_X64)

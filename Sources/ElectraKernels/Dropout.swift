@@ -22,20 +22,18 @@ public final class DropoutContext {
         let keep = 1 / (1 - p)
         let key = rng.next()
         let pairs = (count + 1) / 2
-        if VectorISA.level == .avx512 {
-            Parallel.forRanges(pairs, minChunk: 16384) { _, r in
-                ek_dropout_mask_avx512(mask, count, key, UInt32(truncatingIfNeeded: threshold), keep, r.lowerBound, r.upperBound)
-            }
-            return
+        guard let kernel = Self.maskKernel else {
+            return fillMaskPortable(mask, count: count, key: key, threshold: threshold, keep: keep)
         }
-        if VectorISA.level == .avx2 {
-            Parallel.forRanges(pairs, minChunk: 16384) { _, r in
-                ek_dropout_mask_avx2(mask, count, key, UInt32(truncatingIfNeeded: threshold), keep, r.lowerBound, r.upperBound)
-            }
-            return
+        Parallel.forRanges(pairs, minChunk: 16384) { _, r in
+            kernel(mask, count, key, UInt32(truncatingIfNeeded: threshold), keep, r.lowerBound, r.upperBound)
         }
-        fillMaskPortable(mask, count: count, key: key, threshold: threshold, keep: keep)
     }
+
+    typealias MaskRun = @convention(c) (UnsafeMutablePointer<Float>?, Int, UInt64, UInt32, Float, Int, Int) -> Void
+    /// The C mask kernel of this CPU's level (nil: the Swift loop).
+    static let maskKernel: MaskRun? =
+        VectorISA.level == .avx512 ? ek_dropout_mask_avx512 : VectorISA.level == .avx2 ? ek_dropout_mask_avx2 : nil
 
     /// The Swift form (the reference the AVX-512 and AVX2 ones are tested against).
     func fillMaskPortable(_ mask: UnsafeMutablePointer<Float>, count: Int, key: UInt64, threshold: UInt64, keep: Float) {
