@@ -3,13 +3,19 @@ import Electra
 import Foundation
 
 struct Info: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Describe a model folder: architecture, sizes, parameters, heads, dtype.")
+    static let configuration = CommandConfiguration(
+        abstract: "Describe a model folder (architecture, sizes, parameters, heads, dtype) and the kernels this machine runs.",
+        discussion: "Without --model, only the machine line: the CPU's vector units, the product library, and how int8 and bf16 requests run here and why.")
 
     @Option(help: "Model folder: config.json + weights in any supported format (safetensors, pytorch_model.bin, flax_model.msgpack, tf_model.h5, TF1 checkpoint).")
-    var model: String
+    var model: String?
 
     func run() throws {
         try runReportingErrors {
+            guard let model else {
+                print(machineLine)
+                return
+            }
             let dir = try ModelArgument.folder(model, option: "--model")
             let config = try ElectraConfig.load(from: try ModelFolder.configURL(dir))
             let weights = try CheckpointWeights.open(dir)
@@ -26,9 +32,13 @@ struct Info: ParsableCommand {
             print("format:         \(weights.formatSummary)")
             print("dtype:          \(weights.dtypeSummary)")
             print("weights:        \(weights.description)")
-            print("this machine:   \(CPUFeatures.current); products \(GemmBackend.summary); elementwise \(VectorISA.kernelName); int8: \(Int8Kernel.current.rawValue); bf16: \(BF16Kernel.summary)")
+            print(machineLine)
             for w in report.warnings + c.warnings { print("warning: \(w)") }
         }
+    }
+
+    var machineLine: String {
+        "this machine:   \(CPUFeatures.current); products \(GemmBackend.summary); elementwise \(VectorISA.kernelName); int8: \(Int8Kernel.current.rawValue); bf16: \(BF16Kernel.summary)"
     }
 
     func backboneCount(_ m: any ElectraHeadModel) -> Int {

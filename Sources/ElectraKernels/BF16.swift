@@ -46,7 +46,9 @@ public enum BF16Kernel: String, Sendable {
     ///   every product (slower than fp32, and no more accurate);
     /// - with AVX512-BF16 but no AMX, oneDNN's bf16 products ran at 0.62x (small B32 L128) and
     ///   0.54x (base B8 L128) of our fp32 on an Emerald Rapids VM without AMX (issue 28's
-    ///   measurement);
+    ///   measurement), and no kernel can do much better: on Sapphire/Emerald Rapids vdpbf16ps
+    ///   is 4 uops on the two FMA ports every 2 cycles, half the fp32 FMAs' multiply-adds
+    ///   (LLVM's scheduling model; scripts/bench/bf16_instruction_cost.sh);
     /// so such requests run in fp32, unless `ELECTRA_BF16=portable` or `ELECTRA_BF16=onednn`
     /// asks for the bf16 products. `setInferenceDType(.bf16)` itself stays literal.
     public enum Route: String, Sendable {
@@ -64,7 +66,7 @@ public enum BF16Kernel: String, Sendable {
 
     /// Why a bf16 request does not run natively here (or runs on the portable kernel).
     static var notNativeReason: String {
-        if current == .onednn { return "this CPU has AVX512-BF16 but no AMX-BF16, where oneDNN's bf16 products measured 0.54-0.62x of fp32; ELECTRA_BF16=onednn uses them anyway" }
+        if current == .onednn { return "this CPU has AVX512-BF16 but no AMX-BF16, where bf16 products do no more multiply-adds per cycle than fp32 FMAs (oneDNN's measured 0.54-0.62x of fp32); ELECTRA_BF16=onednn uses them anyway" }
         return !cpuHasBF16 ? "this CPU has no AMX-BF16 or AVX512-BF16"
             : !GemmBackend.oneDNNAvailable ? "oneDNN (libdnnl) is not installed"
             : portableRequested ? "ELECTRA_BF16=portable asked for it" : "ELECTRA_MAX_ISA caps the kernels below AVX-512"

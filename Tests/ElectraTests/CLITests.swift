@@ -69,6 +69,14 @@ struct CLITests {
         #expect(r.stdout.contains("int8: \(Int8Kernel.current.rawValue)") && r.stdout.contains("bf16: \(BF16Kernel.summary)"), "\(r.stdout)")
     }
 
+    /// Without --model, info describes only the machine: the same line, nothing about a model.
+    @Test func infoWithoutAModelDescribesTheMachine() throws {
+        let r = try run(["info"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.hasPrefix("this machine:") && r.stdout.contains("bf16: \(BF16Kernel.summary)"), "\(r.stdout)")
+        #expect(!r.stdout.contains("model:"), "\(r.stdout)")
+    }
+
     /// A mistyped kernel setting is refused before anything runs, not ignored.
     @Test func unknownKernelSettingIsRefused() throws {
         let r = try run(["info", "--model", Fixtures.models.appendingPathComponent("maskedlm_gelu_new_e16_h32/model").path],
