@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Every comparison in BENCHMARKS.md's per-CPU table (issue 28), in one run on this machine,
-# both sides of each in the same run; raw outputs go to docs/bench-raw/<what>-<date>-<tag>.*
-# for the table's column. On an AVX-512 machine the same comparisons run again with the
-# kernels capped at AVX2 on both sides (ELECTRA_MAX_ISA=avx2 and the libraries' own caps); on an AMX machine
-# the bf16 forward runs again on oneDNN's AVX512-BF16 kernels (the path without AMX).
+# both sides of each in the same run. Raw outputs go to docs/bench-raw/<what>-<date>-<tag>.*;
+# cpu_table_summary.py turns them into the table's column (summary-<date>-<tag>.md), each
+# comparison with issue 28's target and whether it holds. On an AVX-512 machine the forward
+# and the margins run again with both sides capped at AVX2 (ELECTRA_MAX_ISA=avx2 and the
+# libraries' own caps); on an AMX machine the bf16 forward runs again on oneDNN's AVX512-BF16
+# kernels (the path without AMX).
 #
 #   swift build -c release
 #   scripts/bench/cpu_table.sh [TAG]     # TAG names the CPU in the files; default from flags
@@ -66,4 +68,5 @@ if has avx512f; then
   run margins-maxisa-avx2 "$PY" scripts/bench/margins.py --rounds "$ROUNDS" --threads 2 \
     --json "$OUT/margins-maxisa-avx2-$STAMP.json"
 fi
-echo "raw outputs: $OUT/*-$STAMP.*"
+"$PY" scripts/bench/cpu_table_summary.py "$STAMP" | tee "$OUT/summary-$STAMP.md"
+echo "raw outputs: $OUT/*-$STAMP.*; the table above: $OUT/summary-$STAMP.md"
