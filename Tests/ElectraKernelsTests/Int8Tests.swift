@@ -123,6 +123,29 @@ struct Int8Tests {
         #expect(worst <= 0.02 * scale, "\(kernel.rawValue): int8 vs fp32 worst \(worst) of \(scale)")
     }
 
+    /// The forward splits output blocks into chunks that threads take as they come free: any
+    /// thread count gives the same bits as one thread.
+    @Test func forwardIsTheSameOnAnyThreadCount() {
+        var rng = Xoshiro256(seed: 9)
+        let (m, n, k) = (50, 200, 96)  // 13 blocks of 16 outputs, the last one partial
+        let x = (0..<(m * k)).map { _ in rng.nextNormal() }
+        let w = (0..<(n * k)).map { _ in 0.1 * rng.nextNormal() }
+        let bias = (0..<n).map { _ in rng.nextNormal() }
+        let q = w.withUnsafeBufferPointer { QuantizedWeight(weight: $0.baseAddress!, rows: n, columns: k, kernel: .current) }
+        func run(_ threads: Int) -> [Float] {
+            var y = [Float](repeating: .nan, count: m * n)
+            Parallel.withThreads(threads) {
+                y.withUnsafeMutableBufferPointer { yp in
+                    x.withUnsafeBufferPointer { xp in bias.withUnsafeBufferPointer { q.forward(yp.baseAddress!, xp.baseAddress!, rows: m, bias: $0.baseAddress!) } }
+                }
+            }
+            return y
+        }
+        let one = run(1)
+        #expect(one.allSatisfy { $0.isFinite })
+        for t in [2, 3] { #expect(run(t) == one, "\(t) threads differ from one") }
+    }
+
     @Test func portableFusedProduct() { checkFused(.portable) }
     @Test(avx2) func avx2FusedProduct() { checkFused(.avx2) }
     @Test(vnni) func vnniFusedProduct() { checkFused(.vnni) }
