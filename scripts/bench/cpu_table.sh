@@ -61,9 +61,11 @@ if has amx_tile; then
 fi
 if has avx512f; then
   # Both sides capped at AVX2, as on an AVX2-only CPU: our kernels, OpenBLAS's and oneDNN's;
-  # PyTorch's ATen kernels, MKL and its oneDNN.
+  # PyTorch's ATen kernels, MKL and its oneDNN. int8 then runs our AVX-VNNI kernel where the
+  # CPU has avx_vnni (Sapphire/Emerald Rapids do), else the AVX2 one: `info` names which.
   export ELECTRA_MAX_ISA=avx2 OPENBLAS_CORETYPE=Haswell ONEDNN_MAX_CPU_ISA=AVX2 DNNL_MAX_CPU_ISA=AVX2 \
     ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2
+  run info-maxisa-avx2 "$E" info
   run forward-fp32-maxisa-avx2 "$PY" scripts/bench/compare_forward.py --threads 2 --rounds "$ROUNDS"
   run margins-maxisa-avx2 "$PY" scripts/bench/margins.py --rounds "$ROUNDS" --threads 2 \
     --json "$OUT/margins-maxisa-avx2-$STAMP.json"
