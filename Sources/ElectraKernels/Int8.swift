@@ -63,10 +63,6 @@ public final class QuantizedWeight: @unchecked Sendable {
 
     /// y [m, rows] = x [m, columns] · Wᵀ (+ bias), through int8: rows quantized, then the
     /// product with the dequantization fused into its stores, output blocks across threads.
-    /// The blocks are taken as threads come free (4 chunks per thread): with one fixed half
-    /// each, the caller waited for the slower core 3.9-4.6% of an int8 forward's samples
-    /// (`perf`, small B32 on the Zen 3 VM), 2.5-2.8% this way. Each output is computed by one
-    /// thread with the same arithmetic whichever it is, so the result does not change.
     public func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows m: Int, bias: UnsafePointer<Float>?) {
         let k = columns, kp = kp, n = rows, kernel = kernel
         let rowBytes = kp * kernel.activationBytes
@@ -78,7 +74,7 @@ public final class QuantizedWeight: @unchecked Sendable {
             }
             scales.withUnsafeBufferPointer { ws in
                 correction.withUnsafeBufferPointer { corr in
-                    Parallel.forChunks(blocks, minChunk: 1, perThread: 4) { _, r in
+                    Parallel.forRanges(blocks, minChunk: 1) { _, r in
                         kernel.product(a, m, kp, packed, r.lowerBound, r.upperBound, corr.baseAddress!, ws.baseAddress!,
                                        rowScale, bias, y, n)
                     }
