@@ -88,16 +88,7 @@ ek_tile_avx2(const unsigned short *a, long lda, long pairs, const signed char *w
 
 // The tile for ek_int8_run_tiles: the 6-row form for full tiles, the shorter ones for the rest.
 AVX2I static void ek_tile_u16_avx2(const void *a, long lda, long kp, const signed char *w, int rows, int (*out)[16]) {
-    const unsigned short *x = (const unsigned short *)a;
-    const long pairs = kp / 2;
-    switch (rows) {
-    case 6: ek_tile_avx2(x, lda, pairs, w, 6, out); break;
-    case 5: ek_tile_avx2(x, lda, pairs, w, 5, out); break;
-    case 4: ek_tile_avx2(x, lda, pairs, w, 4, out); break;
-    case 3: ek_tile_avx2(x, lda, pairs, w, 3, out); break;
-    case 2: ek_tile_avx2(x, lda, pairs, w, 2, out); break;
-    default: ek_tile_avx2(x, lda, pairs, w, 1, out); break;
-    }
+    EK_INT8_TILE_BY_ROWS(ek_tile_avx2, (const unsigned short *)a, lda, kp / 2, w, rows, out);
 }
 
 // y[i, j0 ..< j0 + 16] = (sum - corr[j]) * (rs * ws[j]) + bias[j], the columns below n.

@@ -18,22 +18,6 @@
 
 #else
 // Where no x86 code is built: the portable loop, for the kernel and its model alike.
-void ek_gemm_u8s8_avxvnni(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
-                          long block_begin, long block_end, int *c, long ldc) {
-    ek_gemm_u8s8_portable(a, m, kp, lda, packed, block_begin, block_end, c, ldc);
-}
-void ek_qgemm_avxvnni(const unsigned char *a, long m, long kp, const signed char *packed, long block_begin,
-                      long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
-                      float *y, long n) {
-    ek_qgemm_portable(a, m, kp, packed, block_begin, block_end, corr, ws, rs, bias, y, n);
-}
-void ek_gemm_u8s8_avxvnni_model(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
-                                long block_begin, long block_end, int *c, long ldc) {
-    ek_gemm_u8s8_portable(a, m, kp, lda, packed, block_begin, block_end, c, ldc);
-}
-void ek_qgemm_avxvnni_model(const unsigned char *a, long m, long kp, const signed char *packed, long block_begin,
-                            long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
-                            float *y, long n) {
-    ek_qgemm_portable(a, m, kp, packed, block_begin, block_end, corr, ws, rs, bias, y, n);
-}
+EK_INT8_PORTABLE_STANDINS(ek_gemm_u8s8_avxvnni, ek_qgemm_avxvnni)
+EK_INT8_PORTABLE_STANDINS(ek_gemm_u8s8_avxvnni_model, ek_qgemm_avxvnni_model)
 #endif

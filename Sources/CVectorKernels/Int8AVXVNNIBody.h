@@ -29,16 +29,7 @@ ek_tile_avxvnni(const unsigned char *a, long lda, long groups, const signed char
 // The tile for ek_int8_run_tiles: the 6-row form for full tiles, the shorter ones for the rest.
 EK_VNNI_TARGET static void ek_tile_u8_avxvnni(const void *a, long lda, long kp, const signed char *w, int rows,
                                               int (*out)[16]) {
-    const unsigned char *x = (const unsigned char *)a;
-    const long groups = kp / 4;
-    switch (rows) {
-    case 6: ek_tile_avxvnni(x, lda, groups, w, 6, out); break;
-    case 5: ek_tile_avxvnni(x, lda, groups, w, 5, out); break;
-    case 4: ek_tile_avxvnni(x, lda, groups, w, 4, out); break;
-    case 3: ek_tile_avxvnni(x, lda, groups, w, 3, out); break;
-    case 2: ek_tile_avxvnni(x, lda, groups, w, 2, out); break;
-    default: ek_tile_avxvnni(x, lda, groups, w, 1, out); break;
-    }
+    EK_INT8_TILE_BY_ROWS(ek_tile_avxvnni, (const unsigned char *)a, lda, kp / 4, w, rows, out);
 }
 
 void EK_VNNI_NAME(ek_gemm_u8s8)(const unsigned char *a, long m, long kp, long lda, const signed char *packed,

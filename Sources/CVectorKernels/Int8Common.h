@@ -42,6 +42,33 @@ void ek_int8_run_tiles(ek_int8_tile_fn tile, ek_int8_dequant_fn dequant, const v
                        long kp, long lda, const signed char *packed, long block_begin, long block_end, int *c, long ldc,
                        const int *corr, const float *ws, const float *rs, const float *bias, float *y, long n);
 
+// Runs TILE(x, lda, n, w, R, out) with R the literal row count (1 to 6, from `rows`), so that
+// an always-inline tile compiles once per count with its accumulators in registers.
+#define EK_INT8_TILE_BY_ROWS(TILE, x, lda, n, w, rows, out)   \
+    do {                                                     \
+        switch (rows) {                                      \
+        case 6: TILE(x, lda, n, w, 6, out); break;           \
+        case 5: TILE(x, lda, n, w, 5, out); break;           \
+        case 4: TILE(x, lda, n, w, 4, out); break;           \
+        case 3: TILE(x, lda, n, w, 3, out); break;           \
+        case 2: TILE(x, lda, n, w, 2, out); break;           \
+        default: TILE(x, lda, n, w, 1, out); break;          \
+        }                                                    \
+    } while (0)
+
+// Where a VNNI-layout kernel's x86 code is not built: its two entry points (raw sums, fused
+// product) run the portable loop, which reads the same layout.
+#define EK_INT8_PORTABLE_STANDINS(GEMM, QGEMM)                                                                   \
+    void GEMM(const unsigned char *a, long m, long kp, long lda, const signed char *packed, long block_begin,    \
+              long block_end, int *c, long ldc) {                                                                \
+        ek_gemm_u8s8_portable(a, m, kp, lda, packed, block_begin, block_end, c, ldc);                            \
+    }                                                                                                            \
+    void QGEMM(const unsigned char *a, long m, long kp, const signed char *packed, long block_begin,              \
+               long block_end, const int *corr, const float *ws, const float *rs, const float *bias, float *y,   \
+               long n) {                                                                                         \
+        ek_qgemm_portable(a, m, kp, packed, block_begin, block_end, corr, ws, rs, bias, y, n);                   \
+    }
+
 #if defined(__x86_64__) || defined(_M_X64)
 // ek_int8_dequant in AVX2 (Int8AVX2.c), for the AVX2 and AVX-VNNI kernels.
 void ek_int8_dequant_avx2(const int *sum, float *y, long j0, long n, const int *corr, const float *ws, float rs,

@@ -214,13 +214,5 @@ VNNI void ek_gemm_u8s8_avx512vnni(const unsigned char *a, long m, long kp, long 
 void ek_quantize_rows_u8_avx512(const float *x, long m, long k, long ldx, unsigned char *a, long kp, float *scales) {
     ek_quantize_rows_u8(x, m, k, ldx, a, kp, scales);
 }
-void ek_qgemm_avx512vnni(const unsigned char *a, long m, long kp, const signed char *packed, long block_begin,
-                         long block_end, const int *corr, const float *ws, const float *rs, const float *bias,
-                         float *y, long n) {
-    ek_qgemm_portable(a, m, kp, packed, block_begin, block_end, corr, ws, rs, bias, y, n);
-}
-void ek_gemm_u8s8_avx512vnni(const unsigned char *a, long m, long kp, long lda, const signed char *packed,
-                             long block_begin, long block_end, int *c, long ldc) {
-    ek_gemm_u8s8_portable(a, m, kp, lda, packed, block_begin, block_end, c, ldc);
-}
+EK_INT8_PORTABLE_STANDINS(ek_gemm_u8s8_avx512vnni, ek_qgemm_avx512vnni)
 #endif

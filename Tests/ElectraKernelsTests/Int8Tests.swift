@@ -123,8 +123,8 @@ struct Int8Tests {
         #expect(worst <= 0.02 * scale, "\(kernel.rawValue): int8 vs fp32 worst \(worst) of \(scale)")
     }
 
-    /// The forward splits output blocks into chunks that threads take as they come free: any
-    /// thread count gives the same bits as one thread.
+    /// The forward splits output blocks across threads: any thread count gives the same bits
+    /// as one thread (each output is one thread's, with the same arithmetic).
     @Test func forwardIsTheSameOnAnyThreadCount() {
         var rng = Xoshiro256(seed: 9)
         let (m, n, k) = (50, 200, 96)  // 13 blocks of 16 outputs, the last one partial
