@@ -58,11 +58,10 @@ enum TextInput {
             data = FileHandle.standardInput.readDataToEndOfFile()
         } else {
             var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw ElectraError("\(path) does not exist") }
-            guard !isDir.boolValue else { throw ElectraError("\(path) is a folder; give a text file (or - for standard input)") }
-            do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-                throw ElectraError("cannot read \(path): \(error.localizedDescription)")
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+                throw ElectraError("\(path) is a folder; give a text file (or - for standard input)")
             }
+            data = try InputFile.contents(of: path)  // pipes too: --file <(zcat texts.gz)
         }
         let text = try ClassificationTSV.decodeUTF8(data, file: name)
         return text.split(separator: "\n", omittingEmptySubsequences: true).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }

@@ -69,7 +69,7 @@ enum TokenClassificationCLI {
     static func predictFile(model: String, input: String, output: String, tagColumn: Int?, maxLength: Int?, batchSize: Int) throws {
         let (m, tok) = try load(model)
         let url = URL(fileURLWithPath: input)
-        let text = try ClassificationTSV.decodeUTF8(try Data(contentsOf: url), file: url.lastPathComponent)
+        let text = try ClassificationTSV.decodeUTF8(try InputFile.contents(of: url), file: url.lastPathComponent)
         let sentences = try CoNLL.parse(text, file: url.lastPathComponent, tagColumn: tagColumn)
         let set = try TokenClassificationSet(sentences, file: url.lastPathComponent, tokenizer: tok,
                                              maxLength: try checkedMaxLength(maxLength, config: m.config), labelIds: nil)

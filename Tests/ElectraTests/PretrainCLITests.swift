@@ -81,6 +81,9 @@ extension CLITests {
         let parsed = try JSONValue.parse(Data(d.stdout.utf8), source: "detect").objectValue!
         let tokens = parsed["tokens"]!.arrayValue!
         #expect(tokens.count == 6 && tokens.allSatisfy { ($0.objectValue!["probability"]!.doubleValue!).isFinite })
+        // --file reads pipes too (/dev/stdin here; `--file <(zcat texts.gz)` in a shell).
+        let piped = try run(["detect", "--model", disc, "--file", "/dev/stdin", "--json"], stdin: Data("the cat sat on a mat\n".utf8))
+        #expect(piped.status == 0 && piped.stdout.contains("\"probability\""), "\(piped.stderr)")
         // bf16 on the portable path (forced) warns that it saves no time; asked for plainly it
         // runs natively, or in fp32 with a note. The same probabilities to bf16's precision.
         for env in [["ELECTRA_BF16": "portable"], [:]] {

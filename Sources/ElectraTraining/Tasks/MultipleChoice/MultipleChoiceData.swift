@@ -18,8 +18,7 @@ public struct ChoiceExample: Sendable, Equatable {
 /// must have the first row's number of choices (the model reads them as one [B, C, L] batch).
 public enum MultipleChoiceFile {
     public static func read(_ url: URL) throws -> [ChoiceExample] {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw ElectraError("cannot read \(url.path): \(error.localizedDescription)") }
+        let data = try InputFile.contents(of: url)
         let text = try ClassificationTSV.decodeUTF8(data, file: url.lastPathComponent)
         let file = url.lastPathComponent
         let rows = url.pathExtension.lowercased() == "csv" ? try swag(text, file: file) : try jsonl(text, file: file)

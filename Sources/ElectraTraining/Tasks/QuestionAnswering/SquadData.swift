@@ -31,8 +31,7 @@ public enum SquadFile {
     }
 
     public static func read(_ url: URL) throws -> Loaded {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw ElectraError("cannot read \(url.path): \(error.localizedDescription)") }
+        let data = try InputFile.contents(of: url)
         let file = url.lastPathComponent
         guard let articles = try JSONValue.parse(data, source: file).objectValue?["data"]?.arrayValue else {
             throw ElectraError("\(file): not SQuAD JSON (no \"data\" list)")

@@ -80,8 +80,7 @@ public enum ClassificationTSV {
     /// layout needs; blank lines are skipped. No quote processing (GLUE files are raw TSV).
     public static func read(_ url: URL, layout: TSVLayout?) throws -> (examples: [TextExample], layout: TSVLayout) {
         let name = url.lastPathComponent
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw ElectraError("cannot read \(url.path): \(error.localizedDescription)") }
+        let data = try InputFile.contents(of: url)
         let text = try decodeUTF8(data, file: name)
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
         while lines.last?.isEmpty == true { lines.removeLast() }

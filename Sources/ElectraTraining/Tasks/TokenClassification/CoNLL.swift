@@ -21,8 +21,7 @@ public struct CoNLLSentence: Sendable, Equatable {
 /// written (IOB1 or IOB2); the metrics read both.
 public enum CoNLL {
     public static func read(_ url: URL, tagColumn: Int? = nil) throws -> [CoNLLSentence] {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw ElectraError("cannot read \(url.path): \(error.localizedDescription)") }
+        let data = try InputFile.contents(of: url)
         let text = try ClassificationTSV.decodeUTF8(data, file: url.lastPathComponent)
         return try parse(text, file: url.lastPathComponent, tagColumn: tagColumn)
     }
