@@ -64,7 +64,7 @@ enum TextInput {
             data = try InputFile.contents(of: path)  // pipes too: --file <(zcat texts.gz)
         }
         let text = try ClassificationTSV.decodeUTF8(data, file: name)
-        return text.split(separator: "\n", omittingEmptySubsequences: true).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+        return TextLines.split(text, omittingEmpty: true)
     }
 }
 

@@ -77,11 +77,10 @@ enum TokenClassificationCLI {
         var byLine: [Int: String] = [:]
         for (s, tags) in zip(sentences, predicted) { for (line, t) in zip(s.lines, tags) { byLine[line] = t } }
         var out = ""
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        for (k, raw) in lines.enumerated() {
-            if k == lines.count - 1 && raw.isEmpty { break }  // the file's final newline
-            let line = raw.hasSuffix("\r") ? String(raw.dropLast()) : String(raw)
-            out += (byLine[k + 1].map { line + " " + $0 } ?? line) + "\n"
+        let lines = TextLines.split(text)
+        for (k, line) in lines.enumerated() {
+            if k == lines.count - 1 && line.isEmpty { break }  // the file's final newline
+            out += (byLine[k + 1].map { line + " " + $0 } ?? String(line)) + "\n"
         }
         try AtomicFile.write(Data(out.utf8), to: URL(fileURLWithPath: output))
         FileHandle.standardError.write(Data("\(sentences.count) sentences tagged -> \(output)\n".utf8))

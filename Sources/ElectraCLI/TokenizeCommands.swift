@@ -1,5 +1,7 @@
 import ArgumentParser
+import Electra
 import ElectraTokenizers
+import ElectraTraining
 import Foundation
 
 #if canImport(Glibc)
@@ -135,10 +137,8 @@ struct Tokenize: ParsableCommand {
 extension Tokenize {
     /// Time `encodeBatch` (library API, no I/O) on the lines of `file`; best of `repeats`.
     func runBenchmark(_ tok: ElectraTokenizer, file: String) throws {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ValidationError("cannot read \(file)")
-        }
-        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let data = try InputFile.contents(of: file)
+        let lines = TextLines.split(String(decoding: data, as: UTF8.self)).map(String.init)
         let bytes = lines.reduce(0) { $0 + $1.utf8.count }
         var best = Double.infinity
         var tokens = 0

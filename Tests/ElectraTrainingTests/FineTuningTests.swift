@@ -174,6 +174,16 @@ struct FineTuningTests {
         #expect { _ = try ClassificationTSV.read(try write("bad.tsv", "sentence\tlabel\nonly-one-column\n"), layout: nil) } throws: { "\($0)".contains("bad.tsv:2") }
         #expect { _ = try ClassificationTSV.read(try write("empty.tsv", ""), layout: nil) } throws: { "\($0)".contains("empty") }
         #expect(ClassificationTSV.labelNames(rte.examples) == ["entailment"])
+        // Written on Windows: CRLF line ends (one Character to Swift) and a byte-order mark.
+        let windows = try ClassificationTSV.read(try write("win.tsv", "\u{FEFF}sentence\tlabel\r\ngood film\t1\r\nbad\t0\r\n"), layout: nil)
+        #expect(windows.layout == .sst2 && windows.examples.map(\.text) == ["good film", "bad"] && windows.examples.map(\.label) == ["1", "0"])
+        #expect(windows.examples.map(\.line) == [2, 3])
+        let choices = try MultipleChoiceFile.read(try write("mc.jsonl", """
+            {"context": "a", "choices": ["x", "y"], "label": 1}\r
+            {"context": "b", "choices": ["z", "w"], "label": 0}\r
+
+            """))
+        #expect(choices.map(\.context) == ["a", "b"] && choices.map(\.label) == [1, 0])
         #expect(ClassificationTSV.labelNames([TextExample(text: "", label: "10", line: 1), TextExample(text: "", label: "9", line: 2)]) == ["9", "10"])
     }
 

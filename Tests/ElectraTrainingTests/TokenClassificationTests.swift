@@ -33,6 +33,9 @@ struct TokenClassificationTests {
         #expect { try CoNLL.parse("a B C\nb D\n", file: "bad.txt") } throws: { ($0 as? ElectraError)?.message.contains("bad.txt:2") == true }
         #expect(throws: ElectraError.self) { try CoNLL.parse("a B\n", file: "x", tagColumn: 5) }
         #expect(throws: ElectraError.self) { try CoNLL.parse("\n\n-DOCSTART- O\n", file: "x") }
+        // CRLF line ends (one Character to Swift) read as the same sentences on the same lines.
+        let crlf = try CoNLL.parse(conll.replacingOccurrences(of: "\n", with: "\r\n"), file: "x.txt")
+        #expect(crlf.map(\.words) == s.map(\.words) && crlf.map(\.tags) == s.map(\.tags) && crlf.map(\.lines) == s.map(\.lines))
     }
 
     func tokenizer() throws -> ElectraTokenizer {

@@ -37,7 +37,7 @@ public enum MultipleChoiceFile {
 
     static func jsonl(_ text: String, file: String) throws -> [ChoiceExample] {
         var out: [ChoiceExample] = []
-        for (k, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.allSatisfy(\.isWhitespace) {
+        for (k, line) in TextLines.split(text).enumerated() where !line.allSatisfy(\.isWhitespace) {
             guard case .object(let o) = try JSONValue.parse(Data(line.utf8), source: "\(file):\(k + 1)") else {
                 throw ElectraError("\(file):\(k + 1): not a JSON object")
             }
@@ -57,7 +57,7 @@ public enum MultipleChoiceFile {
     }
 
     static func swag(_ text: String, file: String) throws -> [ChoiceExample] {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
+        let lines = TextLines.split(text, omittingEmpty: true)
         guard let header = lines.first.map(csvFields) else { throw ElectraError("\(file) is empty") }
         func column(_ name: String) throws -> Int {
             guard let i = header.firstIndex(of: name) else { throw ElectraError("\(file): no \(name) column in the header (SWAG layout: sent1, sent2, ending0..N, label)") }

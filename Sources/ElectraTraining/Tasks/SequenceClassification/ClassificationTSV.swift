@@ -60,9 +60,11 @@ public struct TSVLayout: Sendable, Equatable {
 }
 
 public enum ClassificationTSV {
-    /// The file as text; invalid UTF-8 is an error naming the line and byte column.
+    /// The file as text, without a leading byte-order mark (Windows editors write one, and it
+    /// would stick to a TSV header's first column name); invalid UTF-8 is an error naming the
+    /// line and byte column.
     public static func decodeUTF8(_ data: Data, file: String) throws -> String {
-        if let text = String(data: data, encoding: .utf8) { return text }
+        if let text = String(data: data, encoding: .utf8) { return text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text }
         var line = 1, column = 1
         let bytes = [UInt8](data)
         var i = 0
@@ -82,7 +84,7 @@ public enum ClassificationTSV {
         let name = url.lastPathComponent
         let data = try InputFile.contents(of: url)
         let text = try decodeUTF8(data, file: name)
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+        var lines = TextLines.split(text)
         while lines.last?.isEmpty == true { lines.removeLast() }
         guard let first = lines.first else { throw ElectraError("\(name): the file is empty") }
         let lay = try layout ?? TSVLayout.detect(firstLine: String(first), file: name)

@@ -34,8 +34,7 @@ public enum CoNLL {
             if !current.words.isEmpty { sentences.append(current) }
             current = CoNLLSentence(words: [], tags: [], lines: [])
         }
-        for (k, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
+        for (k, line) in TextLines.split(text).enumerated() {
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             if fields.isEmpty { flush(); continue }
             if fields[0] == "-DOCSTART-" { flush(); continue }
