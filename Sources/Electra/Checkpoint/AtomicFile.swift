@@ -7,8 +7,17 @@ public enum AtomicFile {
         try write(to: url) { handle in try handle.write(contentsOf: data) }
     }
 
-    /// Streams through `body` into a temp file, fsyncs, then renames onto `url`.
+    /// Streams through `body` into a temp file, fsyncs, then renames onto `url`. A destination
+    /// that is a device, pipe or socket (`--output /dev/stdout`, /dev/null, a FIFO) is written
+    /// in place instead: a rename would replace the device node itself (as root, /dev/null
+    /// with a regular file), and a stream has no half-written state to protect.
     public static func write(to url: URL, _ body: (FileHandle) throws -> Void) throws {
+        var info = stat()
+        if stat(url.path, &info) == 0 {  // follows links: /dev/stdout -> /proc/self/fd/1 -> a pipe or terminal
+            let kind = info.st_mode & S_IFMT
+            if kind == S_IFDIR { throw ElectraError("\(url.path) is a folder; give a file name") }
+            if kind != S_IFREG { return try writeInPlace(to: url, body) }
+        }
         let dir = url.deletingLastPathComponent()
         let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
@@ -36,6 +45,25 @@ public enum AtomicFile {
             }
         } catch {
             try? FileManager.default.removeItem(at: tmp)
+            if let e = error as? ElectraError { throw e }
+            throw ElectraError("cannot write \(url.path): \(error.localizedDescription)")
+        }
+    }
+}
+
+extension AtomicFile {
+    fileprivate static func writeInPlace(to url: URL, _ body: (FileHandle) throws -> Void) throws {
+        // O_NONBLOCK for the open only: a FIFO nobody reads is an error at once, not a hang.
+        let fd = open(url.path, O_WRONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else {
+            let code = errno
+            if code == ENXIO { throw ElectraError("cannot write \(url.path): nothing is reading that pipe") }
+            throw ElectraError("cannot write \(url.path): \(String(cString: strerror(code)))")
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        let h = FileHandle(fileDescriptor: fd, closeOnDealloc: false)
+        defer { close(fd) }
+        do { try body(h) } catch {
             if let e = error as? ElectraError { throw e }
             throw ElectraError("cannot write \(url.path): \(error.localizedDescription)")
         }
