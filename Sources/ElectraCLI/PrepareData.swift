@@ -65,6 +65,12 @@ struct PrepareData: ParsableCommand {
             print(String(format: "prepared %d examples (%d tokens, %d documents, %d lines) from %.1f MB of text in %.1f s (%.1f MB/s) into %d shard(s): %@",
                          m.examples, m.tokens, m.documents, m.lines, mb, m.seconds, mb / max(m.seconds, 1e-9), m.shards.count, out.path))
             if m.invalidUtf8Lines > 0 { print("skipped \(m.invalidUtf8Lines) line(s) that are not valid UTF-8") }
+            if let cut = m.droppedTokens, cut > 0 {
+                print(String(format: "cut %d tokens (about %.0f%% of the text's): as in ELECTRA's build_pretraining_dataset.py, "
+                                 + "an example takes whole lines up to --max-seq-length (%d) and truncates the line that overflows it; "
+                                 + "one sentence a line (a blank line between documents) or a longer --max-seq-length keeps more",
+                             cut, 100 * Double(cut) / Double(cut + m.tokens), m.maxSeqLength))
+            }
         }
     }
 }

@@ -41,6 +41,10 @@ extension CLITests {
                             "--max-seq-length", "32"])
         #expect(prep.status == 0, "\(prep.stderr)")
         #expect(prep.stdout.contains("prepared") && prep.stdout.contains("MB/s"))
+        // The tokens the packing cut are counted, in the summary and the manifest alike.
+        let manifest = try JSONValue.parse(Data(contentsOf: data.appendingPathComponent("manifest.json")), source: "manifest").objectValue
+        let cut = try #require(manifest?["dropped_tokens"]?.intValue)
+        #expect(cut > 0 && prep.stdout.contains("cut \(cut) tokens"), "\(prep.stdout)")
         #expect(FileManager.default.fileExists(atPath: data.appendingPathComponent("tokenizer/vocab.txt").path))
         // An existing output is refused, and the input stays.
         let again = try run(["prepare-data", "--tokenizer", w.tokenizer.path, "--input", w.corpus.path, "--output", data.path])

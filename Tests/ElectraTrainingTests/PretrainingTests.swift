@@ -62,14 +62,23 @@ struct PretrainingTests {
         var rng = Xoshiro256(seed: 1)
         var b = ExampleBuilder(maxLength: 32, clsId: 2, sepId: 3, seed: 7)
         var examples: [PackedExample] = []
+        var fed = 0
         for d in 0..<40 {
             for _ in 0..<(1 + Int(rng.next() % 8)) {
                 let line = (0..<(1 + Int(rng.next() % 12))).map { _ in Int32(1000 * (d + 1) + Int(rng.next() % 100)) }
+                fed += line.count
                 if let e = b.add(line[...], blank: false) { examples.append(e) }
             }
             if let e = b.add([], blank: true) { examples.append(e) }
         }
         #expect(examples.count > 40)
+        // Every token fed is in an example or counted as cut (the line crossing the target).
+        let kept = examples.reduce(0) { $0 + $1.ids.filter { $0 != 2 && $0 != 3 }.count }
+        #expect(b.droppedTokens > 0 && kept + b.droppedTokens == fed, "\(kept) + \(b.droppedTokens) != \(fed)")
+        // One line longer than an example: its first 30 tokens kept, the other 70 counted as cut.
+        var long = ExampleBuilder(maxLength: 32, clsId: 2, sepId: 3, seed: 7)
+        let e = long.add((0..<100).map { Int32(100 + $0) }[...], blank: false)
+        #expect(e?.ids.count == 32 && long.droppedTokens == 70)
         var singleSegment = 0, short = 0
         for e in examples {
             #expect(e.ids.count <= 32 && e.ids.first == 2 && e.ids.last == 3)

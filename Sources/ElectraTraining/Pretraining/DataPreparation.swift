@@ -81,6 +81,7 @@ public struct DataPreparation {
             throw ElectraError("the input (\(inputs.map(\.lastPathComponent).joined(separator: ", "))) holds no line of two or more tokens; there is nothing to pretrain on")
         }
         manifest.shards = writer.shards
+        manifest.droppedTokens = builder.droppedTokens
         manifest.seconds = Date().timeIntervalSince(started)
         try AtomicFile.write(try manifest.encoded(), to: folder.appendingPathComponent(PretrainingManifest.fileName))
         return manifest

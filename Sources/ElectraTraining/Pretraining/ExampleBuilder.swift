@@ -30,6 +30,9 @@ public struct ExampleBuilder {
     var lines: [ArraySlice<Int32>] = []
     var pendingLength = 0
     var targetLength: Int
+    /// Tokens cut because their example was full (a line longer than an example, or the line
+    /// that crossed the target length), as the original's truncation does.
+    public private(set) var droppedTokens = 0
 
     public init(maxLength: Int, clsId: Int, sepId: Int, seed: UInt64) {
         precondition(maxLength >= 5)
@@ -63,8 +66,10 @@ public struct ExampleBuilder {
                 b += line
             }
         }
+        let before = a.count + b.count
         a = Array(a.prefix(maxLength - 2))
         b = Array(b.prefix(max(0, maxLength - a.count - 3)))
+        droppedTokens += before - a.count - b.count
         lines.removeAll(keepingCapacity: true)
         pendingLength = 0
         targetLength = uniform() < 0.05 ? 5 + Int(rng.next() % UInt64(maxLength - 4)) : maxLength

@@ -18,6 +18,9 @@ public struct PretrainingManifest: Codable, Sendable, Equatable {
     public var lines = 0
     public var documents = 0
     public var invalidUtf8Lines = 0
+    /// Text tokens cut by the packing (ExampleBuilder.droppedTokens); nil in manifests
+    /// written before it was counted.
+    public var droppedTokens: Int?
     public var seconds = 0.0
 
     public struct Shard: Codable, Sendable, Equatable {
