@@ -53,7 +53,10 @@ extension ElectraTokenizer {
         var firstLine: [String: Int] = [:]
         var lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
         if lines.last?.isEmpty == true { lines.removeLast() }
-        for (i, line) in lines.enumerated() {
+        for (i, raw) in lines.enumerated() {
+            // A file saved with Windows line ends: "\r\n" ends the line, as Python's and Rust's
+            // line readers (what transformers and tokenizers load vocab.txt with) take it.
+            let line = raw.last == 0x0D ? raw.dropLast() : raw
             guard let token = String(validating: line, as: UTF8.self) else {
                 throw TokenizerError.unreadableFile(path: path, reason: "line \(i + 1) is not valid UTF-8")
             }

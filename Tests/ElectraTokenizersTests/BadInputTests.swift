@@ -51,6 +51,16 @@ final class BadInputTests: XCTestCase {
         assertError("maps both \"a\" and \"b\" to id 0") { _ = try ElectraTokenizer.load(tokenizerJSON: json) }
     }
 
+    /// A vocab.txt saved with Windows line ends reads as transformers reads it: the same ids.
+    func testVocabWithWindowsLineEnds() throws {
+        let lines = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "world", "##s"]
+        let unix = try ElectraTokenizer(vocabFile: try write("vocab.txt", lines.joined(separator: "\n") + "\n"))
+        let windows = try ElectraTokenizer(vocabFile: try write("vocab-crlf.txt", lines.joined(separator: "\r\n") + "\r\n"))
+        let text = "Hello worlds [MASK]"
+        XCTAssertEqual(try windows.encode(text).ids, try unix.encode(text).ids)
+        XCTAssertEqual(try windows.encode(text).ids, [2, 5, 6, 7, 4, 3])
+    }
+
     func testMissingSpecialToken() throws {
         let url = try write("vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n")
         assertError("mask_token \"[MASK]\" is not in the vocabulary") { _ = try ElectraTokenizer(vocabFile: url) }
