@@ -257,3 +257,22 @@ enum DistributedJob {
         current = nil
     }
 }
+
+/// An output file that is one of the inputs (the same file, by any path or link), or a file
+/// of the model folder, would be replaced with the results: refused before anything runs.
+/// Devices and pipes (`--output /dev/stdout`) are never inputs' files and pass.
+func refuseOutputFileOverInputs(_ output: String, option: String = "--output", _ inputs: [(option: String, path: String)],
+                                model: URL? = nil) throws {
+    var out = stat()
+    guard stat(output, &out) == 0, out.st_mode & S_IFMT == S_IFREG else { return }  // not there yet: no clash
+    var named = inputs
+    if let model, let files = try? FileManager.default.contentsOfDirectory(atPath: model.path) {
+        named += files.map { (option: "--model", path: model.appendingPathComponent($0).path) }
+    }
+    for (name, path) in named {
+        var inp = stat()
+        if stat(path, &inp) == 0, inp.st_dev == out.st_dev, inp.st_ino == out.st_ino {
+            throw ElectraError("\(option) \(output) is the \(name) input \(path); choose another output file")
+        }
+    }
+}

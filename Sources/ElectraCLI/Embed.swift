@@ -34,6 +34,7 @@ struct Embed: ParsableCommand {
                 }
                 return ext
             }
+            if let output { try refuseOutputFileOverInputs(output, file.map { [(option: "--file", path: $0)] } ?? []) }
             let inputs: [String]
             if let file {
                 guard texts.isEmpty else { throw ElectraError("give texts or --file, not both") }

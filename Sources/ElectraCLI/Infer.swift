@@ -49,6 +49,7 @@ struct Infer: ParsableCommand {
             } else {
                 chosen = try ElectraTask.fromConfig(config, hint: "pass --task to run it as one of the supported classes")
             }
+            try refuseOutputFileOverInputs(output, [(option: "--input", path: input)], model: dir)
             let inputs = try ElectraInputs.read(from: URL(fileURLWithPath: input))
             let (m, report) = try chosen.load(config: config, weights: try CheckpointWeights.open(dir))
             m.setInferenceDType(inferenceDType)

@@ -112,6 +112,31 @@ struct CLITests {
         #expect(!FileManager.default.fileExists(atPath: out.path))
     }
 
+    /// An output file that is an input (by any path) or a file of the model is refused before
+    /// anything runs, and stays as it was.
+    @Test func outputOverAnInputIsRefused() throws {
+        let folder = tmp.appendingPathComponent("model-copy")
+        try FileManager.default.copyItem(at: Fixtures.models.appendingPathComponent("base_gelu_e16_h32/model"), to: folder)
+        let weights = folder.appendingPathComponent("model.safetensors")
+        let before = try Data(contentsOf: weights)
+        let ids = tmp.appendingPathComponent("ids.safetensors")
+        try SafeTensorsWriter.write([("input_ids", .int64(IntTensor(shape: [1, 3], values: [1, 2, 3])))], to: ids)
+        let idsBytes = try Data(contentsOf: ids)
+        let link = tmp.appendingPathComponent("ids-link.safetensors")
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: ids)
+        for (args, message) in [
+            (["infer", "--model", folder.path, "--input", ids.path, "--output", weights.path], "is the --model input"),
+            (["infer", "--model", folder.path, "--input", ids.path, "--output", link.path], "is the --input input"),
+        ] {
+            let r = try run(args)
+            #expect(r.status != 0 && r.stderr.contains(message), "\(args): \(r.stderr)")
+        }
+        #expect(try Data(contentsOf: weights) == before && Data(contentsOf: ids) == idsBytes)
+        // The same model and input to a new file still run.
+        let fine = try run(["infer", "--model", folder.path, "--input", ids.path, "--output", tmp.appendingPathComponent("out.safetensors").path])
+        #expect(fine.status == 0, "\(fine.stderr)")
+    }
+
     static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../examples/tiny-electra").standardized
 

@@ -239,6 +239,12 @@ extension CLITests {
             let r = try run(["embed", "--model", model, "--file", lines.path] + args)
             #expect(r.status != 0 && r.stderr.contains(message), "\(args): \(r.stderr)")
         }
+        // The texts' own file as the output: refused, the texts kept.
+        let texts = tmp.appendingPathComponent("texts.jsonl")
+        try "one line\n".write(to: texts, atomically: true, encoding: .utf8)
+        let same = try run(["embed", "--model", model, "--file", texts.path, "--output", texts.path])
+        #expect(same.status != 0 && same.stderr.contains("is the --file input"), "\(same.stderr)")
+        #expect(try String(contentsOf: texts, encoding: .utf8) == "one line\n")
     }
 
     /// finetune, evaluate and predict with --task token-classification on a small CoNLL file.
@@ -267,6 +273,8 @@ extension CLITests {
         let inLines = text.split(separator: "\n", omittingEmptySubsequences: false), outLines = try String(contentsOf: pred, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
         #expect(inLines.count == outLines.count)
         #expect(outLines[2].split(separator: " ").count == 5 && outLines[2].hasPrefix("Paris NNP I-NP B-LOC "))
+        let over = try run(["predict", "--model", out.path, "--input", data.path, "--output", data.path])
+        #expect(try over.status != 0 && over.stderr.contains("is the --input input") && String(contentsOf: data, encoding: .utf8) == text, "\(over.stderr)")
         let t = try run(["predict", "--model", out.path, "--json", "--aggregation-strategy", "simple", "--ignore-label", "", "Café owners in Zürich met John Smith."])
         #expect(t.status == 0, "\(t.stderr)")
         // HF's entity groups: `word` is the tokens decoded (lowercased, accents stripped),
@@ -343,6 +351,11 @@ extension CLITests {
         let answers = try JSONValue.parse(Data(contentsOf: preds), source: "p").objectValue!
         #expect(answers.count == 6 && answers.values.allSatisfy { ctx.contains($0.stringValue!) })
         #expect(try JSONValue.parse(Data(contentsOf: odds), source: "o").objectValue!.count == 6)
+        for (args, message) in [(["--output", data.path], "is the --input input"), (["--output", preds.path, "--null-odds", preds.path], "name the same file"),
+                                (["--output", preds.path, "--null-odds", out.appendingPathComponent("config.json").path], "is the --model input")] {
+            let r = try run(["predict", "--model", out.path, "--input", data.path, "--doc-stride", "32"] + args)
+            #expect(r.status != 0 && r.stderr.contains(message), "\(args): \(r.stderr)")
+        }
         let one = try run(["predict", "--model", out.path, "--question", "Who built it?", "--context", ctx, "--doc-stride", "32"])
         let answer = one.stdout.split(separator: "\t").first.map(String.init) ?? ""
         #expect(one.status == 0 && !answer.isEmpty && ctx.contains(answer), "\(one.stdout)")
