@@ -171,6 +171,18 @@ struct FineTuningTests {
         #expect(mrpc.layout == .mrpc && mrpc.examples[0].pair == "A c.")
         let rte = try ClassificationTSV.read(try write("rte.tsv", "index\tsentence1\tsentence2\tlabel\n0\tx\ty\tentailment\n"), layout: nil)
         #expect(rte.layout == .rte && rte.examples[0].label == "entailment")
+        let qqp = try ClassificationTSV.read(try write("qqp.tsv", "id\tqid1\tqid2\tquestion1\tquestion2\tis_duplicate\n0\t1\t2\tHow?\tWhy?\t0\n"), layout: nil)
+        #expect(qqp.examples[0].text == "How?" && qqp.examples[0].pair == "Why?" && qqp.examples[0].label == "0")
+        // The other GLUE headers: QNLI, MNLI (train's columns) and STS-B.
+        for (name, header, row) in [
+            ("qnli", "index\tquestion\tsentence\tlabel", "0\tA?\tB.\tentailment"),
+            ("mnli", "index\tpromptID\tpairID\tgenre\tsentence1_binary_parse\tsentence2_binary_parse\tsentence1_parse\tsentence2_parse\tsentence1\tsentence2\tlabel1\tgold_label",
+             "0\t1\t2\tg\tp\tp\tp\tp\tA?\tB.\tneutral\tentailment"),
+            ("stsb", "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore", "0\tg\tf\t2012\t1\ts\ts\tA?\tB.\t4.2"),
+        ] {
+            let r = try ClassificationTSV.read(try write("\(name).tsv", header + "\n" + row + "\n"), layout: nil).examples[0]
+            #expect(r.text == "A?" && r.pair == "B." && r.label == (name == "stsb" ? "4.2" : "entailment"), "\(name): \(r)")
+        }
         #expect { _ = try ClassificationTSV.read(try write("bad.tsv", "sentence\tlabel\nonly-one-column\n"), layout: nil) } throws: { "\($0)".contains("bad.tsv:2") }
         #expect { _ = try ClassificationTSV.read(try write("empty.tsv", ""), layout: nil) } throws: { "\($0)".contains("empty") }
         #expect(ClassificationTSV.labelNames(rte.examples) == ["entailment"])

@@ -48,7 +48,7 @@ public struct TSVLayout: Sendable, Equatable {
     public static func detect(firstLine: String, file: String) throws -> TSVLayout {
         let cols = firstLine.split(separator: "\t", omittingEmptySubsequences: false).map { $0.lowercased() }
         func idx(_ names: [String]) -> Int? { cols.firstIndex { names.contains($0) } }
-        if let label = idx(["label", "quality", "gold_label", "score"]) {
+        if let label = idx(["label", "quality", "gold_label", "score", "is_duplicate"]) {
             if let a = idx(["sentence1", "#1 string", "question", "question1"]), let b = idx(["sentence2", "#2 string", "sentence", "question2"]), a != b {
                 return TSVLayout(textColumn: a, pairColumn: b, labelColumn: label, hasHeader: true)
             }
