@@ -185,6 +185,9 @@ struct FineTune: ParsableCommand {
             _ = try checkedMaxLength(maxLength, config: base)
             let setup = try SequenceClassificationSetup(base: base, train: trainRows, file: trainURL.lastPathComponent, numLabels: numLabels,
                                                         dropout: dropout, layout: layout == nil ? lay.taskName : nil)
+            if setup.inferredRegression {
+                FileHandle.standardError.write(Data("note: the labels are numbers, not all whole: training a regression (one output, mean squared error), as run_glue does for a float label column; --num-labels N classifies them instead\n".utf8))
+            }
             let (m, report) = try ElectraForSequenceClassification.load(config: setup.config, weights: try CheckpointWeights.open(modelDir), seed: seed)
             for w in report.warnings { FileHandle.standardError.write(Data("note: \(w)\n".utf8)) }
             try reinitialize(m)
@@ -197,8 +200,9 @@ struct FineTune: ParsableCommand {
                                                  fingerprint: ["train_file": trainURL.lastPathComponent, "max_length": "\(maxLength)"])
             let trainer = try Trainer(task: job, options: o, output: out, group: DistributedJob.group)
             if overwriteOutput, DistributedJob.group.isRoot { try RunOutput.clearPreviousRun(out, models: layoutFiles) }
-            let labels = setup.config.id2label.sorted { $0.key < $1.key }.map(\.value).joined(separator: ", ")
-            FileHandle.standardError.write(Data("fine-tuning on \(trainSet.count) examples (\(trainSet.tokenCount) tokens), \(trainer.totalSteps) steps of \(batchSize); labels: \(labels)\n".utf8))
+            let labels = setup.isRegression ? "a regression (one output)"
+                : "labels: " + setup.config.id2label.sorted { $0.key < $1.key }.map(\.value).joined(separator: ", ")
+            FileHandle.standardError.write(Data("fine-tuning on \(trainSet.count) examples (\(trainSet.tokenCount) tokens), \(trainer.totalSteps) steps of \(batchSize); \(labels)\n".utf8))
             let s = try trainer.run(resume: resume)
             let metrics = s.metrics.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: ", ")
             print("done: \(s.steps) steps in \(String(format: "%.1f", s.seconds)) s, last loss \(String(format: "%.4f", s.finalLoss)); validation: \(metrics.isEmpty ? "none" : metrics)")

@@ -199,6 +199,22 @@ struct FineTuningTests {
         #expect(ClassificationTSV.labelNames([TextExample(text: "", label: "10", line: 1), TextExample(text: "", label: "9", line: 2)]) == ["9", "10"])
     }
 
+    /// Labels that are numbers, some not whole (STS-B's scores), train a regression without
+    /// --num-labels 1, as run_glue does for a float column; whole numbers and names classify.
+    @Test func floatLabelsMeanRegression() throws {
+        func rows(_ labels: [String]) -> [TextExample] { labels.enumerated().map { TextExample(text: "t", label: $1, line: $0 + 1) } }
+        let scores = try SequenceClassificationSetup(base: ElectraConfig(), train: rows(["4.2", "0.0", "3"]), file: "stsb.tsv",
+                                                     numLabels: nil, dropout: nil, layout: nil)
+        #expect(scores.isRegression && scores.inferredRegression && scores.config.numLabels == 1)
+        let ints = try SequenceClassificationSetup(base: ElectraConfig(), train: rows(["0", "1", "1"]), file: "x.tsv", numLabels: nil, dropout: nil, layout: nil)
+        #expect(!ints.isRegression && ints.labelIds == ["0": 0, "1": 1])
+        let asked = try SequenceClassificationSetup(base: ElectraConfig(), train: rows(["0", "1"]), file: "x.tsv", numLabels: 1, dropout: nil, layout: nil)
+        #expect(asked.isRegression && !asked.inferredRegression)
+        #expect(throws: ElectraError.self) {
+            _ = try SequenceClassificationSetup(base: ElectraConfig(), train: rows(["4.2", "0.5"]), file: "x.tsv", numLabels: 3, dropout: nil, layout: nil)
+        }
+    }
+
     @Test func metricsMatchTheirDefinitions() {
         let y = [1, 1, 0, 0, 1, 0], p = [1, 0, 0, 1, 1, 0]
         #expect(ClassificationMetrics.accuracy(predictions: p, labels: y) == 4.0 / 6)

@@ -49,12 +49,18 @@ public struct SequenceClassificationSetup: Sendable {
     public var config: ElectraConfig
     public var labelIds: [String: Int]
     public var isRegression: Bool
+    /// Regression chosen from the labels (all numbers, some not whole: STS-B's scores), as
+    /// run_glue chooses it from a float label column, not asked for with `numLabels` 1.
+    public var inferredRegression = false
 
-    /// `numLabels` 1 selects regression; otherwise it must match the labels found.
+    /// `numLabels` 1 selects regression, and so do labels that are all numbers with some not
+    /// whole when `numLabels` is nil; otherwise it must match the labels found.
     /// `layout` is recorded as `finetuning_task` (evaluate refuses data of another layout).
     public init(base: ElectraConfig, train: [TextExample], file: String, numLabels: Int?, dropout: Float?, layout: String?) throws {
         var c = base
-        isRegression = numLabels == 1
+        inferredRegression = numLabels == nil && !train.isEmpty
+            && train.allSatisfy { Double($0.label)?.isFinite == true } && train.contains { Int($0.label) == nil }
+        isRegression = numLabels == 1 || inferredRegression
         labelIds = [:]
         if isRegression {
             c.setNumLabels(1)
