@@ -82,7 +82,7 @@ struct FineTune: ParsableCommand {
     @Option(help: "Tokenizer folder (default: the model folder).") var tokenizer: String?
     @OptionGroup var columns: ColumnOptions
     @OptionGroup var distributedOptions: DistributedOptions
-    @Option(help: "1 for regression (float labels); default: the number of distinct training labels.")
+    @Option(help: "1 for regression; default: the number of distinct training labels, or a regression when they are numbers, not all whole (STS-B).")
     var numLabels: Int?
 
     @Option(help: "Peak learning rate.") var learningRate: Float = 1e-4
