@@ -22,10 +22,6 @@ struct MappedFileTests {
         #expect(errorMessage { _ = try MappedFile(url: dir.appendingPathComponent("missing.bin")) }.hasPrefix("cannot open \(dir.path)/missing.bin: "))
     }
 
-    final class Outcome: @unchecked Sendable {
-        var message: String?
-    }
-
     /// Opening a FIFO for reading waits for a writer; a checkpoint path naming one (by
     /// accident or on purpose) must be refused at once instead of hanging the process.
     @Test func fifoIsRefusedWithoutBlocking() throws {
@@ -33,18 +29,10 @@ struct MappedFileTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let fifo = dir.appendingPathComponent("model.bin")
         #expect(mkfifo(fifo.path, 0o600) == 0)
-        let outcome = Outcome(), done = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            outcome.message = errorMessage { _ = try MappedFile(url: fifo) }
-            done.signal()
+        let (message, blocked) = runUnblocking(unblock: { releaseFIFOReader(fifo.path) }) {
+            errorMessage { _ = try MappedFile(url: fifo) }
         }
-        if done.wait(timeout: .now() + 10) == .timedOut {
-            Issue.record("MappedFile(url:) blocked on a FIFO")
-            // Let the blocked open finish: opening the write end releases it.
-            let w = open(fifo.path, O_WRONLY | O_NONBLOCK)
-            if w >= 0 { close(w) }
-            done.wait()
-        }
-        #expect(outcome.message == "\(fifo.path) is not a regular file")
+        #expect(!blocked, "MappedFile(url:) blocked on a FIFO")
+        #expect(message == "\(fifo.path) is not a regular file")
     }
 }
