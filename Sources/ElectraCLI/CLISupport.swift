@@ -63,8 +63,8 @@ enum TextInput {
             }
             data = try InputFile.contents(of: path)  // pipes too: --file <(zcat texts.gz)
         }
-        let text = try ClassificationTSV.decodeUTF8(data, file: name)
-        return TextLines.split(text, omittingEmpty: true)
+        let text = try TextFile.decodeUTF8(data, file: name)
+        return TextFile.lines(text, omittingEmpty: true)
     }
 }
 

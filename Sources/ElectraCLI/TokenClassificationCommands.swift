@@ -70,7 +70,7 @@ enum TokenClassificationCLI {
         try refuseOutputFileOverInputs(output, [(option: "--input", path: input)], model: URL(fileURLWithPath: model))
         let (m, tok) = try load(model)
         let url = URL(fileURLWithPath: input)
-        let text = try ClassificationTSV.decodeUTF8(try InputFile.contents(of: url), file: url.lastPathComponent)
+        let text = try TextFile.read(url)
         let sentences = try CoNLL.parse(text, file: url.lastPathComponent, tagColumn: tagColumn)
         let set = try TokenClassificationSet(sentences, file: url.lastPathComponent, tokenizer: tok,
                                              maxLength: try checkedMaxLength(maxLength, config: m.config), labelIds: nil)
@@ -78,7 +78,7 @@ enum TokenClassificationCLI {
         var byLine: [Int: String] = [:]
         for (s, tags) in zip(sentences, predicted) { for (line, t) in zip(s.lines, tags) { byLine[line] = t } }
         var out = ""
-        let lines = TextLines.split(text)
+        let lines = TextFile.lines(text)
         for (k, line) in lines.enumerated() {
             if k == lines.count - 1 && line.isEmpty { break }  // the file's final newline
             out += (byLine[k + 1].map { line + " " + $0 } ?? String(line)) + "\n"

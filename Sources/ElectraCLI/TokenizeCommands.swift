@@ -138,7 +138,7 @@ extension Tokenize {
     /// Time `encodeBatch` (library API, no I/O) on the lines of `file`; best of `repeats`.
     func runBenchmark(_ tok: ElectraTokenizer, file: String) throws {
         let data = try InputFile.contents(of: file)
-        let lines = TextLines.split(String(decoding: data, as: UTF8.self)).map(String.init)
+        let lines = TextFile.lines(String(decoding: data, as: UTF8.self)).map(String.init)
         let bytes = lines.reduce(0) { $0 + $1.utf8.count }
         var best = Double.infinity
         var tokens = 0

@@ -18,8 +18,7 @@ public struct ChoiceExample: Sendable, Equatable {
 /// must have the first row's number of choices (the model reads them as one [B, C, L] batch).
 public enum MultipleChoiceFile {
     public static func read(_ url: URL) throws -> [ChoiceExample] {
-        let data = try InputFile.contents(of: url)
-        let text = try ClassificationTSV.decodeUTF8(data, file: url.lastPathComponent)
+        let text = try TextFile.read(url)
         let file = url.lastPathComponent
         let rows = url.pathExtension.lowercased() == "csv" ? try swag(text, file: file) : try jsonl(text, file: file)
         guard let first = rows.first else { throw ElectraError("\(file) holds no example") }
@@ -37,7 +36,7 @@ public enum MultipleChoiceFile {
 
     static func jsonl(_ text: String, file: String) throws -> [ChoiceExample] {
         var out: [ChoiceExample] = []
-        for (k, line) in TextLines.split(text).enumerated() where !line.allSatisfy(\.isWhitespace) {
+        for (k, line) in TextFile.lines(text).enumerated() where !line.allSatisfy(\.isWhitespace) {
             guard case .object(let o) = try JSONValue.parse(Data(line.utf8), source: "\(file):\(k + 1)") else {
                 throw ElectraError("\(file):\(k + 1): not a JSON object")
             }
@@ -57,7 +56,7 @@ public enum MultipleChoiceFile {
     }
 
     static func swag(_ text: String, file: String) throws -> [ChoiceExample] {
-        let lines = TextLines.split(text, omittingEmpty: true)
+        let lines = TextFile.lines(text, omittingEmpty: true)
         guard let header = lines.first.map(csvFields) else { throw ElectraError("\(file) is empty") }
         func column(_ name: String) throws -> Int {
             guard let i = header.firstIndex(of: name) else { throw ElectraError("\(file): no \(name) column in the header (SWAG layout: sent1, sent2, ending0..N, label)") }

@@ -60,31 +60,11 @@ public struct TSVLayout: Sendable, Equatable {
 }
 
 public enum ClassificationTSV {
-    /// The file as text, without a leading byte-order mark (Windows editors write one, and it
-    /// would stick to a TSV header's first column name); invalid UTF-8 is an error naming the
-    /// line and byte column.
-    public static func decodeUTF8(_ data: Data, file: String) throws -> String {
-        if let text = String(data: data, encoding: .utf8) { return text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text }
-        var line = 1, column = 1
-        let bytes = [UInt8](data)
-        var i = 0
-        while i < bytes.count {
-            let b = bytes[i]
-            let len = b < 0x80 ? 1 : b >> 5 == 0b110 ? 2 : b >> 4 == 0b1110 ? 3 : b >> 3 == 0b11110 ? 4 : 0
-            if len == 0 || i + len > bytes.count || String(bytes: bytes[i..<i + len], encoding: .utf8) == nil { break }
-            if b == 0x0A { line += 1; column = 1 } else { column += len }
-            i += len
-        }
-        throw ElectraError("\(file):\(line): invalid UTF-8 at byte column \(column) (the file must be UTF-8 text)")
-    }
-
     /// Reads examples. Every line must have at least as many tab-separated fields as the
     /// layout needs; blank lines are skipped. No quote processing (GLUE files are raw TSV).
     public static func read(_ url: URL, layout: TSVLayout?) throws -> (examples: [TextExample], layout: TSVLayout) {
         let name = url.lastPathComponent
-        let data = try InputFile.contents(of: url)
-        let text = try decodeUTF8(data, file: name)
-        var lines = TextLines.split(text)
+        var lines = TextFile.lines(try TextFile.read(url))
         while lines.last?.isEmpty == true { lines.removeLast() }
         guard let first = lines.first else { throw ElectraError("\(name): the file is empty") }
         let lay = try layout ?? TSVLayout.detect(firstLine: String(first), file: name)

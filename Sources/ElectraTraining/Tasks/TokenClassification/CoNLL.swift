@@ -21,9 +21,7 @@ public struct CoNLLSentence: Sendable, Equatable {
 /// written (IOB1 or IOB2); the metrics read both.
 public enum CoNLL {
     public static func read(_ url: URL, tagColumn: Int? = nil) throws -> [CoNLLSentence] {
-        let data = try InputFile.contents(of: url)
-        let text = try ClassificationTSV.decodeUTF8(data, file: url.lastPathComponent)
-        return try parse(text, file: url.lastPathComponent, tagColumn: tagColumn)
+        try parse(try TextFile.read(url), file: url.lastPathComponent, tagColumn: tagColumn)
     }
 
     public static func parse(_ text: String, file: String, tagColumn: Int? = nil) throws -> [CoNLLSentence] {
@@ -34,7 +32,7 @@ public enum CoNLL {
             if !current.words.isEmpty { sentences.append(current) }
             current = CoNLLSentence(words: [], tags: [], lines: [])
         }
-        for (k, line) in TextLines.split(text).enumerated() {
+        for (k, line) in TextFile.lines(text).enumerated() {
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             if fields.isEmpty { flush(); continue }
             if fields[0] == "-DOCSTART-" { flush(); continue }
