@@ -34,7 +34,7 @@ struct Convert: ParsableCommand {
     @Option(help: "Stored weight type: f32, f16 or bf16 (half the size; loading widens to fp32).")
     var dtype = "f32"
 
-    @Flag(help: "Replace an existing output folder (after the conversion succeeded).")
+    @Flag(help: "In an existing output folder, replace what a conversion writes (config, weights, tokenizer files) after it succeeded; other files stay.")
     var overwrite = false
 
     func run() throws {
@@ -65,7 +65,7 @@ struct Convert: ParsableCommand {
             let sources = [("--input", input), ("--tf-checkpoint", tfCheckpoint), ("--config", config)]
                 .compactMap { o, p in p.map { (o, URL(fileURLWithPath: $0)) } }
             try refuseOutputOverInputs(out, sources)
-            try AtomicFolder.create(out, replace: overwrite, option: "--overwrite") { tmp in try convert(into: tmp, reportingAs: out) }
+            try AtomicFolder.create(out, replace: overwrite, option: "--overwrite", writes: ModelFolderFiles.isWritten) { tmp in try convert(into: tmp, reportingAs: out) }
         }
     }
 

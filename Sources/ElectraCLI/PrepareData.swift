@@ -22,7 +22,7 @@ struct PrepareData: ParsableCommand {
     @Option(help: "Tokens per example, special tokens included.") var maxSeqLength = 128
     @Option(help: "Seed for the packing's random choices.") var seed: UInt64 = 12345
     @Option(help: "Examples per shard file.") var examplesPerShard = 100_000
-    @Flag(help: "Replace an existing output folder (after the inputs are read).") var overwrite = false
+    @Flag(help: "In an existing output folder, replace what prepare-data writes (manifest.json, shards, tokenizer/) after the inputs are read; other files stay.") var overwrite = false
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
 
     func run() throws {
@@ -53,7 +53,7 @@ struct PrepareData: ParsableCommand {
                 FileHandle.standardError.write(Data((interactive ? "\r\u{1B}[K" + line : line + "\n").utf8))
             }
             var manifest: PretrainingManifest?
-            try AtomicFolder.create(out, replace: overwrite, option: "--overwrite") { tmp in
+            try AtomicFolder.create(out, replace: overwrite, option: "--overwrite", writes: PretrainingManifest.isWritten) { tmp in
                 manifest = try prep.run(inputs: inputs, into: tmp)
                 let tokOut = tmp.appendingPathComponent("tokenizer")
                 try FileManager.default.createDirectory(at: tokOut, withIntermediateDirectories: false)

@@ -93,7 +93,9 @@ struct Pretrain: ParsableCommand {
             if let v = validation { inputs.append(("--validation", URL(fileURLWithPath: v))) }
             if let t = tokenizer { inputs.append(("--tokenizer", URL(fileURLWithPath: t))) }
             try DistributedJob.rootFirst(group) {
-                try RunOutput.check(out, inputs: inputs, mode: resume ? .resume : overwriteOutput ? .overwrite : .fresh, models: layout)
+                // Raw text is prepared into OUT/data, which --overwrite-output replaces first.
+                try RunOutput.check(out, inputs: inputs, mode: resume ? .resume : overwriteOutput ? .overwrite : .fresh, models: layout,
+                                    otherWrites: isFolder ? [] : ["data"])
             }
             if group.size > 1 && !isFolder {
                 throw ElectraError("--data: a data-parallel job reads one prepared folder on every rank; run `electra prepare-data` first and pass its folder")
@@ -118,7 +120,7 @@ struct Pretrain: ParsableCommand {
                     prep.seed = seed
                     FileHandle.standardError.write(Data("preparing \(dataURLs.map(\.lastPathComponent).joined(separator: ", ")) into \(dataFolder.path)\n".utf8))
                     try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-                    try AtomicFolder.create(dataFolder, replace: false, option: "--overwrite-output") { tmp in
+                    try AtomicFolder.create(dataFolder, replace: false, option: "--overwrite-output", writes: PretrainingManifest.isWritten) { tmp in
                         _ = try prep.run(inputs: dataURLs, into: tmp)
                     }
                 }

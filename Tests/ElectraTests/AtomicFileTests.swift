@@ -49,4 +49,49 @@ struct AtomicFileTests {
         // Nobody reading: an error at once, not a hang.
         #expect(errorMessage { try AtomicFile.write(Data("x".utf8), to: fifo) } == "cannot write \(fifo.path): nothing is reading that pipe")
     }
+
+    /// `--overwrite` of convert, init and prepare-data: the run's entries replace theirs, an
+    /// earlier run's entries this one did not write go, every other file stays; a failed
+    /// build changes nothing.
+    @Test func replacingAFolderReplacesOnlyWhatTheRunWrites() throws {
+        let dir = try makeTempFolder("atomic-folder")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fm = FileManager.default
+        let out = dir.appendingPathComponent("out")
+        func text(_ name: String) throws -> String { try String(contentsOf: out.appendingPathComponent(name), encoding: .utf8) }
+        func write(_ name: String, _ body: String, in folder: URL) throws {
+            let url = folder.appendingPathComponent(name)
+            try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try body.write(to: url, atomically: false, encoding: .utf8)
+        }
+        let writes: (String) -> Bool = { ["a.json", "b.bin", "sub", "stale.bin"].contains($0) }
+        try AtomicFolder.create(out, replace: false, option: "--overwrite", writes: writes) { tmp in
+            try write("a.json", "old a", in: tmp)
+            try write("stale.bin", "old stale", in: tmp)
+            try write("sub/x", "old x", in: tmp)
+        }
+        try write("notes.txt", "mine", in: out)
+        try write("sub/mine", "mine too", in: out)
+        #expect(errorMessage { try AtomicFolder.create(out, replace: false, option: "--overwrite", writes: writes) { _ in } }
+                == "\(out.path) exists; pass --overwrite to replace it")
+
+        // A build that fails leaves the folder as it was, and no temporary folder.
+        #expect(errorMessage { try AtomicFolder.create(out, replace: true, option: "--overwrite", writes: writes) { tmp in
+            try write("a.json", "half", in: tmp)
+            throw ElectraError("disk full")
+        } } == "disk full")
+        #expect(try text("a.json") == "old a" && text("stale.bin") == "old stale")
+        #expect(try fm.contentsOfDirectory(atPath: dir.path) == ["out"])
+
+        try AtomicFolder.create(out, replace: true, option: "--overwrite", writes: writes) { tmp in
+            try write("a.json", "new a", in: tmp)
+            try write("b.bin", "new b", in: tmp)
+            try write("sub/y", "new y", in: tmp)
+        }
+        #expect(try text("a.json") == "new a" && text("b.bin") == "new b" && text("sub/y") == "new y")
+        #expect(try text("notes.txt") == "mine")  // not the run's: kept
+        #expect(try fm.contentsOfDirectory(atPath: out.path).sorted() == ["a.json", "b.bin", "notes.txt", "sub"])  // stale.bin removed
+        #expect(try fm.contentsOfDirectory(atPath: out.appendingPathComponent("sub").path) == ["y"])  // the run's folder, whole
+        #expect(try fm.contentsOfDirectory(atPath: dir.path) == ["out"])
+    }
 }

@@ -201,6 +201,17 @@ extension CLITests {
         #expect(c3.status != 0 && c3.stderr.contains("exists; pass --overwrite"), "\(c3.stderr)")
         let c4 = try run(["convert", "--input", w.model.path, "--output", w.model.path, "--overwrite"])
         #expect(c4.status != 0 && c4.stderr.contains("holds the --input input"), "\(c4.stderr)")
+        // --overwrite replaces what convert writes; a file of the user's beside it stays.
+        try "mine".write(to: converted.appendingPathComponent("notes.txt"), atomically: false, encoding: .utf8)
+        let before = try FileManager.default.contentsOfDirectory(atPath: converted.path).sorted()
+        let c5 = try run(["convert", "--input", w.model.path, "--output", converted.path, "--overwrite", "--dtype", "f16"])
+        #expect(c5.status == 0, "\(c5.stderr)")
+        #expect(try String(contentsOf: converted.appendingPathComponent("notes.txt"), encoding: .utf8) == "mine")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: converted.path).sorted() == before)
+        #expect(try SafeTensorsFile(url: converted.appendingPathComponent("model.safetensors")).records.values.allSatisfy { $0.dtype == .f16 })
+        let i2 = try run(["init", "--preset", "tiny", "--output", converted.path, "--overwrite"])
+        #expect(i2.status == 0, "\(i2.stderr)")
+        #expect(try String(contentsOf: converted.appendingPathComponent("notes.txt"), encoding: .utf8) == "mine")
     }
 }
 

@@ -1,4 +1,5 @@
 import ElectraKernels
+import ElectraTraining
 import Foundation
 import Testing
 
@@ -49,6 +50,30 @@ extension CLITests {
         // An existing output is refused, and the input stays.
         let again = try run(["prepare-data", "--tokenizer", w.tokenizer.path, "--input", w.corpus.path, "--output", data.path])
         #expect(again.status != 0 && again.stderr.contains("--overwrite"), "\(again.stderr)")
+        // --overwrite: the earlier run's shards go (here more of them than the new run writes),
+        // a file of the user's stays.
+        let redo = tmp.appendingPathComponent("redo")
+        let many = try run(["prepare-data", "--tokenizer", w.tokenizer.path, "--input", w.corpus.path, "--output", redo.path,
+                            "--max-seq-length", "32", "--examples-per-shard", "4"])
+        #expect(many.status == 0, "\(many.stderr)")
+        let shards = { try FileManager.default.contentsOfDirectory(atPath: redo.path).filter { $0.hasPrefix("shard-") } }
+        #expect(try shards().count > 2)
+        try "mine".write(to: redo.appendingPathComponent("README.md"), atomically: false, encoding: .utf8)
+        let one = try run(["prepare-data", "--tokenizer", w.tokenizer.path, "--input", w.corpus.path, "--output", redo.path,
+                           "--max-seq-length", "32", "--overwrite"])
+        #expect(one.status == 0, "\(one.stderr)")
+        #expect(try shards() == ["shard-00000.safetensors"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: redo.path).sorted() == ["README.md", "manifest.json", "shard-00000.safetensors", "tokenizer"])
+        #expect(try PretrainingData(folder: redo).manifest.shards.count == 1)
+
+        // Raw text inside OUT/data, which --overwrite-output replaces before preparing it: refused, and the text stays.
+        let textRun = tmp.appendingPathComponent("text-run")
+        try FileManager.default.createDirectory(at: textRun.appendingPathComponent("data"), withIntermediateDirectories: true)
+        let inside = textRun.appendingPathComponent("data/corpus.txt")
+        try FileManager.default.copyItem(at: w.corpus, to: inside)
+        let overText = try run(pretrainArgs(inside, textRun, ["--tokenizer", w.tokenizer.path, "--overwrite-output"]))
+        #expect(overText.status != 0 && overText.stderr.contains("would overwrite or remove the --data input"), "\(overText.stderr)")
+        #expect(try Data(contentsOf: inside) == Data(contentsOf: w.corpus))
 
         let out = tmp.appendingPathComponent("run")
         let r = try run(pretrainArgs(data, out))

@@ -70,12 +70,16 @@ extension AtomicFile {
     }
 }
 
-/// Builds a folder at a temporary sibling path and renames it into place, so a failure
-/// leaves nothing at the destination (and an earlier folder there untouched).
+/// Builds a folder at a temporary sibling path and moves it into place, so a failure leaves
+/// nothing at the destination (and an earlier folder there untouched).
 public enum AtomicFolder {
-    /// An existing `destination` is refused unless `replace` (the message names `option`);
-    /// then it is replaced only after `build` succeeded.
-    public static func create(_ destination: URL, replace: Bool, option: String, _ build: (URL) throws -> Void) throws {
+    /// An existing `destination` is refused unless `replace` (the message names `option`).
+    /// Replacing it replaces only what this kind of run writes, after `build` succeeded: each
+    /// entry `build` made takes the place of the one of its name (a file by one rename), the
+    /// entries an earlier run wrote (`writes(name)`) that this one did not are removed, and
+    /// every other file stays (a README, notes, a `.git`).
+    public static func create(_ destination: URL, replace: Bool, option: String,
+                              writes: (String) -> Bool, _ build: (URL) throws -> Void) throws {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         let exists = fm.fileExists(atPath: destination.path, isDirectory: &isDir)
@@ -89,21 +93,53 @@ public enum AtomicFolder {
             try fm.createDirectory(at: tmp, withIntermediateDirectories: false)
             try build(tmp)
             if exists {
-                let old = parent.appendingPathComponent(".\(destination.lastPathComponent).old-\(tag)")
-                guard rename(destination.path, old.path) == 0 else {
-                    throw ElectraError("cannot move \(destination.path) aside: \(String(cString: strerror(errno)))")
-                }
-                guard rename(tmp.path, destination.path) == 0 else {
-                    _ = rename(old.path, destination.path)
-                    throw ElectraError("cannot move \(tmp.path) to \(destination.path): \(String(cString: strerror(errno)))")
-                }
-                try? fm.removeItem(at: old)
+                let written = try moveEntries(of: tmp, into: destination, tag: tag)
+                try removeStale(in: destination, keeping: Set(written), writes: writes)
+                try? fm.removeItem(at: tmp)
             } else if rename(tmp.path, destination.path) != 0 {
                 throw ElectraError("cannot move \(tmp.path) to \(destination.path): \(String(cString: strerror(errno)))")
             }
         } catch {
             try? fm.removeItem(at: tmp)
             throw error
+        }
+    }
+
+    /// Moves each entry of `source` into `destination` over the entry of its name: a file by
+    /// rename (atomic), anything else by moving the old one aside first. Returns the names moved.
+    static func moveEntries(of source: URL, into destination: URL, tag: String) throws -> [String] {
+        let fm = FileManager.default
+        let names = try fm.contentsOfDirectory(atPath: source.path).sorted()
+        for name in names {
+            let from = source.appendingPathComponent(name).path, to = destination.appendingPathComponent(name).path
+            var old = stat(), new = stat()
+            let oldExists = lstat(to, &old) == 0
+            _ = lstat(from, &new)
+            let bothFiles = oldExists && old.st_mode & S_IFMT == S_IFREG && new.st_mode & S_IFMT == S_IFREG
+            if !oldExists || bothFiles {
+                guard rename(from, to) == 0 else { throw ElectraError("cannot move \(from) to \(to): \(String(cString: strerror(errno)))") }
+                continue
+            }
+            let aside = destination.appendingPathComponent(".\(name).old-\(tag)").path
+            guard rename(to, aside) == 0 else { throw ElectraError("cannot move \(to) aside: \(String(cString: strerror(errno)))") }
+            guard rename(from, to) == 0 else {
+                let e = errno
+                _ = rename(aside, to)
+                throw ElectraError("cannot move \(from) to \(to): \(String(cString: strerror(e)))")
+            }
+            try? fm.removeItem(atPath: aside)
+        }
+        return names
+    }
+
+    /// Removes the entries of `folder` an earlier run wrote (`writes`) that are not in `keeping`.
+    static func removeStale(in folder: URL, keeping: Set<String>, writes: (String) -> Bool) throws {
+        let fm = FileManager.default
+        for name in try fm.contentsOfDirectory(atPath: folder.path) where writes(name) && !keeping.contains(name) {
+            let url = folder.appendingPathComponent(name)
+            do { try fm.removeItem(at: url) } catch {
+                throw ElectraError("cannot remove \(url.path), written by an earlier run: \(error.localizedDescription)")
+            }
         }
     }
 }

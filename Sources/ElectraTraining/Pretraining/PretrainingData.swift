@@ -36,6 +36,12 @@ public struct PretrainingManifest: Codable, Sendable, Equatable {
 
     public static let fileName = "manifest.json"
 
+    /// Whether `electra prepare-data` writes a top-level entry of this name (manifest, shards,
+    /// the tokenizer/ copy): what its `--overwrite` replaces in an existing folder.
+    public static func isWritten(_ name: String) -> Bool {
+        name == fileName || name == "tokenizer" || (name.hasPrefix("shard-") && name.hasSuffix(".safetensors"))
+    }
+
     static func decoder() -> JSONDecoder {
         let d = JSONDecoder()
         d.keyDecodingStrategy = .convertFromSnakeCase

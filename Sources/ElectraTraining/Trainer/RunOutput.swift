@@ -32,16 +32,17 @@ public enum RunOutput {
 
     /// Refuses an output that is a file, that is one of the input folders, or under which an
     /// input lies where a run writes or removes; an existing folder only with `overwrite` or
-    /// `resume`. `inputs`: (option name, path) of every input.
+    /// `resume`. `inputs`: (option name, path) of every input; `otherWrites`: top-level names
+    /// the run writes or replaces besides its models and logs (pretraining's `data/`).
     public static func check(_ output: URL, inputs: [(option: String, url: URL)], mode: Mode,
-                             models: [(folder: String, extraFiles: [String])]) throws {
+                             models: [(folder: String, extraFiles: [String])], otherWrites: [String] = []) throws {
         var isDir: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: output.path, isDirectory: &isDir)
         if exists && !isDir.boolValue {
             throw ElectraError("--output \(output.path) is a file, not a folder; give a folder path")
         }
         let out = resolved(output)
-        let written = writtenNames(models: models)
+        let written = writtenNames(models: models).union(otherWrites)
         for (option, url) in inputs {
             let input = resolved(url)
             if input == out {

@@ -12,7 +12,7 @@ public enum CheckpointConversion {
         public var warnings: [String]
     }
 
-    static let tokenizerFiles = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"]
+    static let tokenizerFiles = ModelFolderFiles.tokenizerNames
 
     /// The floating-point type the converted weights are stored in.
     public enum StoredFloat: String, Sendable, CaseIterable {
