@@ -64,7 +64,16 @@ enum TextInput {
             data = try InputFile.contents(of: path)  // pipes too: --file <(zcat texts.gz)
         }
         let text = try TextFile.decodeUTF8(data, file: name)
-        return TextFile.lines(text, omittingEmpty: true)
+        let all = TextFile.lines(text)
+        let lines = all.filter { !$0.isEmpty }
+        // Outputs are one per text, so a blank line shifts every later row (embed's
+        // safetensors rows, predict's lines) against the file's: say so.
+        let blank = all.indices.filter { all[$0].isEmpty && $0 != all.count - 1 }.map { $0 + 1 }
+        if !blank.isEmpty {
+            let shown = blank.prefix(5).map(String.init).joined(separator: ", ") + (blank.count > 5 ? ", ..." : "")
+            FileHandle.standardError.write(Data("note: skipped \(blank.count) blank line\(blank.count == 1 ? "" : "s") of \(name) (line\(blank.count == 1 ? "" : "s") \(shown)); the outputs follow the other lines in order\n".utf8))
+        }
+        return lines
     }
 }
 

@@ -270,6 +270,14 @@ extension CLITests {
         let same = try run(["embed", "--model", model, "--file", texts.path, "--output", texts.path])
         #expect(same.status != 0 && same.stderr.contains("is the --file input"), "\(same.stderr)")
         #expect(try String(contentsOf: texts, encoding: .utf8) == "one line\n")
+        // Blank lines are skipped with a note naming them, since each later row moves up one.
+        let gappy = tmp.appendingPathComponent("gappy.txt")
+        try "one line\n\nthird\r\n\r\n".write(to: gappy, atomically: true, encoding: .utf8)
+        let g = try run(["embed", "--model", model, "--file", gappy.path, "--output", st.path])
+        #expect(g.status == 0 && g.stderr.contains("note: skipped 2 blank lines of \(gappy.path) (lines 2, 4)"), "\(g.stderr)")
+        #expect(try SafeTensorsFile(url: st).floatTensor("embeddings").shape == [2, 64])
+        let quiet = try run(["embed", "--model", model, "--file", lines.path, "--output", st.path])
+        #expect(quiet.status == 0 && !quiet.stderr.contains("blank"), "\(quiet.stderr)")
     }
 
     /// finetune, evaluate and predict with --task token-classification on a small CoNLL file.
