@@ -44,6 +44,7 @@ extension CLITests {
         #expect(try run(finetuneArgs(w, out)).status == 0)
         try "mine".write(to: out.appendingPathComponent("README.md"), atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(at: out.appendingPathComponent("checkpoint-99"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: out.appendingPathComponent("checkpoint-best"), withIntermediateDirectories: true)  // not a run's name
         let inside = out.appendingPathComponent("checkpoint-6/train.tsv")
         try FileManager.default.copyItem(at: w.train, to: inside)
         var args = finetuneArgs(w, out) + ["--overwrite-output"]
@@ -55,6 +56,7 @@ extension CLITests {
         #expect(again.status == 0, "\(again.stderr)")
         #expect(try String(contentsOf: out.appendingPathComponent("README.md"), encoding: .utf8) == "mine")
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("checkpoint-99").path))
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("checkpoint-best").path))
         // Inputs that fail to load leave the previous run as it was.
         let broken = try run(finetuneArgs(w, out) + ["--overwrite-output", "--train", tmp.appendingPathComponent("missing.tsv").path])
         #expect(broken.status != 0 && FileManager.default.fileExists(atPath: out.appendingPathComponent("checkpoint-6").path))

@@ -22,8 +22,13 @@ public enum RunOutput {
         return names
     }
 
+    /// checkpoint-STEP or its temporary .checkpoint-STEP.tmp: what a run writes, and no other
+    /// name (a user's checkpoint-best/ stays).
     static func isCheckpointName(_ name: String) -> Bool {
-        name.hasPrefix("checkpoint-") || (name.hasPrefix(".checkpoint-") && name.hasSuffix(".tmp"))
+        func isStep(_ s: Substring) -> Bool { !s.isEmpty && s.allSatisfy(\.isASCII) && s.allSatisfy(\.isNumber) }
+        if name.hasPrefix("checkpoint-") { return isStep(name.dropFirst("checkpoint-".count)) }
+        if name.hasPrefix(".checkpoint-") && name.hasSuffix(".tmp") { return isStep(name.dropFirst(".checkpoint-".count).dropLast(".tmp".count)) }
+        return false
     }
 
     static func resolved(_ url: URL) -> [String] {
