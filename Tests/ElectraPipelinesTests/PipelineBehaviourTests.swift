@@ -154,6 +154,11 @@ final class PipelineBehaviourTests: XCTestCase {
         var s = QuestionAnsweringPipeline.Settings()
         s.topK = 0
         XCTAssertThrowsError(try qa(question: "q", context: "c", settings: s)) { XCTAssertTrue("\($0)".contains("topK"), "\($0)") }
+        // Empty strings, as HF's argument handler refuses them.
+        XCTAssertThrowsError(try qa(question: "", context: "c")) { XCTAssertEqual("\($0)", "`question` cannot be empty") }
+        XCTAssertThrowsError(try qa([.init(question: "q", context: "c"), .init(question: "q", context: "")])) {
+            XCTAssertEqual("\($0)", "question 2: `context` cannot be empty")
+        }
         XCTAssertThrowsError(try FillMaskPipeline(folder: folder("mlm"))("no mask here")) { XCTAssertTrue("\($0)".contains("[MASK]"), "\($0)") }
         XCTAssertThrowsError(try TextClassificationPipeline(folder: folder("seqcls-3"), options: PipelineOptions(batchSize: 0))) {
             XCTAssertTrue("\($0)".contains("batchSize"), "\($0)")

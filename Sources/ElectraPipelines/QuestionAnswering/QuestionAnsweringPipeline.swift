@@ -92,6 +92,10 @@ public final class QuestionAnsweringPipeline: Sendable {
         }
         var windows: [Encoding] = [], owner: [Int] = []
         for (q, x) in questions.enumerated() {
+            // As HF's argument handler: an empty string would get a span of the other one.
+            for (name, value) in [("question", x.question), ("context", x.context)] where value.isEmpty {
+                throw ElectraError(questions.count == 1 ? "`\(name)` cannot be empty" : "question \(q + 1): `\(name)` cannot be empty")
+            }
             let e: Encoding
             do { e = try tok.encode(x.question, pair: x.context) } catch {
                 throw ElectraError("question \(q + 1) does not fit windows of \(maxSeq) tokens with docStride \(stride) (\(error)); use a shorter question or a larger maxSeqLength")
