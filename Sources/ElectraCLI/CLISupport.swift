@@ -271,11 +271,12 @@ enum DistributedJob {
 /// of the model folder, would be replaced with the results: refused before anything runs.
 /// Devices and pipes (`--output /dev/stdout`) are never inputs' files and pass.
 func refuseOutputFileOverInputs(_ output: String, option: String = "--output", _ inputs: [(option: String, path: String)],
-                                model: URL? = nil) throws {
+                                model: @autoclosure () throws -> URL? = nil) throws {
     var out = stat()
     guard stat(output, &out) == 0, out.st_mode & S_IFMT == S_IFREG else { return }  // not there yet: no clash
     var named = inputs
-    if let model, let files = try? FileManager.default.contentsOfDirectory(atPath: model.path) {
+    // The model's folder only now (a Hub name costs a lookup), the files of its snapshot included.
+    if let model = try model(), let files = try? FileManager.default.contentsOfDirectory(atPath: model.path) {
         named += files.map { (option: "--model", path: model.appendingPathComponent($0).path) }
     }
     for (name, path) in named {

@@ -34,7 +34,8 @@ struct Embed: ParsableCommand {
                 }
                 return ext
             }
-            if let output { try refuseOutputFileOverInputs(output, file.map { [(option: "--file", path: $0)] } ?? []) }
+            let dir = try ModelArgument.folder(model, option: "--model")
+            if let output { try refuseOutputFileOverInputs(output, file.map { [(option: "--file", path: $0)] } ?? [], model: dir) }
             let inputs: [String]
             if let file {
                 guard texts.isEmpty else { throw ElectraError("give texts or --file, not both") }
@@ -44,7 +45,6 @@ struct Embed: ParsableCommand {
                 guard !texts.isEmpty else { throw ElectraError("give texts or --file") }
                 inputs = texts
             }
-            let dir = try ModelArgument.folder(model, option: "--model")
             let progress = BatchProgress(total: inputs.count, unit: "texts")
             var options = try running.pipelineOptions(dtype, batchSize: batchSize)
             options.progress = { done, _ in progress.update(done) }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Electra
+import ElectraKernels
 import ElectraTokenizers
 import ElectraTraining
 import Foundation
@@ -31,16 +32,24 @@ struct PrepareData: ParsableCommand {
             guard !input.isEmpty else { throw ElectraError("--input needs at least one text file") }
             let out = URL(fileURLWithPath: output).standardizedFileURL
             let inputs = input.map { URL(fileURLWithPath: $0).standardizedFileURL }
-            for i in inputs where i.path == out.path || i.path.hasPrefix(out.path + "/") {
-                throw ElectraError("--input \(i.path) lies inside --output \(out.path); choose another output folder")
-            }
             let tokDir = try ModelArgument.folder(tokenizer, option: "--tokenizer")
+            // By any spelling or link: an input inside the output could be replaced with it.
+            let outParts = out.resolvingSymlinksInPath().pathComponents
+            for (option, i) in inputs.map({ ("--input", $0) }) + [("--tokenizer", tokDir)] {
+                let parts = i.standardizedFileURL.resolvingSymlinksInPath().pathComponents
+                if parts.count >= outParts.count && Array(parts.prefix(outParts.count)) == outParts {
+                    throw ElectraError("\(option) \(i.path) lies inside --output \(out.path); choose another output folder"
+                                       + (option == "--tokenizer" ? " or pass the tokenizer's own folder" : ""))
+                }
+            }
             let (tok, tokFiles) = try TokenizerFiles.load(tokDir, hint: "pass the folder of the tokenizer the model will use")
             var prep = DataPreparation(tokenizer: tok)
             prep.maxSeqLength = maxSeqLength
             prep.seed = seed
             prep.examplesPerShard = examplesPerShard
             prep.threads = threads
+            StopSignals.install()
+            prep.shouldStop = { StopSignals.requested }
             let started = Date()
             let interactive = isatty(STDERR_FILENO) != 0
             var lastPrint = Date.distantPast

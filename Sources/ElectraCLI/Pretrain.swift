@@ -114,13 +114,15 @@ struct Pretrain: ParsableCommand {
                 (tok, tokFiles) = try TokenizerFiles.load(URL(fileURLWithPath: t), hint: "pass --tokenizer DIR")
                 dataFolder = out.appendingPathComponent("data")
                 if !(resume && FileManager.default.fileExists(atPath: dataFolder.appendingPathComponent(PretrainingManifest.fileName).path)) {
-                    if overwriteOutput { try? FileManager.default.removeItem(at: dataFolder) }
                     var prep = DataPreparation(tokenizer: tok)
                     prep.maxSeqLength = maxSeqLength
                     prep.seed = seed
+                    StopSignals.install()
+                    prep.shouldStop = { StopSignals.requested }
                     FileHandle.standardError.write(Data("preparing \(dataURLs.map(\.lastPathComponent).joined(separator: ", ")) into \(dataFolder.path)\n".utf8))
                     try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-                    try AtomicFolder.create(dataFolder, replace: false, option: "--overwrite-output", writes: PretrainingManifest.isWritten) { tmp in
+                    // An earlier run's data is replaced only once the new data is whole.
+                    try AtomicFolder.create(dataFolder, replace: overwriteOutput, option: "--overwrite-output", writes: PretrainingManifest.isWritten) { tmp in
                         _ = try prep.run(inputs: dataURLs, into: tmp)
                     }
                 }

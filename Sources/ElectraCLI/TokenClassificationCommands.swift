@@ -67,7 +67,7 @@ enum TokenClassificationCLI {
 
     /// A CoNLL file with the predicted tag appended to each token line (conlleval's input).
     static func predictFile(model: String, input: String, output: String, tagColumn: Int?, maxLength: Int?, batchSize: Int) throws {
-        try refuseOutputFileOverInputs(output, [(option: "--input", path: input)], model: URL(fileURLWithPath: model))
+        try refuseOutputFileOverInputs(output, [(option: "--input", path: input)], model: try ModelArgument.folder(model, option: "--model"))
         let (m, tok) = try load(model)
         let url = URL(fileURLWithPath: input)
         let text = try TextFile.read(url)

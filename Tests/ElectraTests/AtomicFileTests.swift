@@ -50,6 +50,27 @@ struct AtomicFileTests {
         #expect(errorMessage { try AtomicFile.write(Data("x".utf8), to: fifo) } == "cannot write \(fifo.path): nothing is reading that pipe")
     }
 
+    /// `--output /dev/stdout > out.json` (or `>> log`): the name leads to a regular file, yet
+    /// the bytes go through the open descriptor, after what is already there, and /dev/fd
+    /// gets no temporary file.
+    @Test func descriptorNamesAreWrittenThroughTheDescriptor() throws {
+        let dir = try makeTempFolder("atomic-fd")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("redirected.log")
+        let fd = open(file.path, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        #expect(write(fd, "first\n", 6) == 6)
+        for path in ["/dev/fd/\(fd)", "/proc/self/fd/\(fd)"] where FileManager.default.fileExists(atPath: path) {
+            try AtomicFile.write(Data("then \(path)\n".utf8), to: URL(fileURLWithPath: path))
+        }
+        let text = try String(contentsOf: file, encoding: .utf8)
+        #expect(text.hasPrefix("first\nthen /dev/fd/\(fd)\n"), "\(text)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["redirected.log"])
+        #expect(errorMessage { try AtomicFile.write(Data(), to: URL(fileURLWithPath: "/dev/fd/987")) }
+                == "cannot write /dev/fd/987: the descriptor 987 is not open")
+    }
+
     /// `--overwrite` of convert, init and prepare-data: the run's entries replace theirs, an
     /// earlier run's entries this one did not write go, every other file stays; a failed
     /// build changes nothing.

@@ -66,6 +66,11 @@ extension CLITests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: redo.path).sorted() == ["README.md", "manifest.json", "shard-00000.safetensors", "tokenizer"])
         #expect(try PretrainingData(folder: redo).manifest.shards.count == 1)
 
+        // The tokenizer copy inside the output, which --overwrite replaces: refused.
+        let ownTok = try run(["prepare-data", "--tokenizer", redo.appendingPathComponent("tokenizer").path, "--input", w.corpus.path,
+                              "--output", redo.path, "--overwrite"])
+        #expect(ownTok.status != 0 && ownTok.stderr.contains("--tokenizer \(redo.path)/tokenizer lies inside --output"), "\(ownTok.stderr)")
+
         // Raw text inside OUT/data, which --overwrite-output replaces before preparing it: refused, and the text stays.
         let textRun = tmp.appendingPathComponent("text-run")
         try FileManager.default.createDirectory(at: textRun.appendingPathComponent("data"), withIntermediateDirectories: true)
@@ -74,6 +79,14 @@ extension CLITests {
         let overText = try run(pretrainArgs(inside, textRun, ["--tokenizer", w.tokenizer.path, "--overwrite-output"]))
         #expect(overText.status != 0 && overText.stderr.contains("would overwrite or remove the --data input"), "\(overText.stderr)")
         #expect(try Data(contentsOf: inside) == Data(contentsOf: w.corpus))
+        // An earlier run's prepared OUT/data stays when the new inputs fail to read.
+        let prepared = tmp.appendingPathComponent("prepared-run")
+        #expect(try run(["prepare-data", "--tokenizer", w.tokenizer.path, "--input", w.corpus.path, "--output", prepared.appendingPathComponent("data").path]).status == 0)
+        let missing = try run(["pretrain", "--data", w.corpus.path, tmp.appendingPathComponent("missing.txt").path, "--tokenizer", w.tokenizer.path,
+                               "--output", prepared.path, "--overwrite-output", "--preset", "tiny", "--max-steps", "1"])
+        #expect(missing.status != 0 && missing.stderr.contains("missing.txt does not exist"), "\(missing.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: prepared.path) == ["data"])
+        #expect(FileManager.default.fileExists(atPath: prepared.appendingPathComponent("data/manifest.json").path))
 
         let out = tmp.appendingPathComponent("run")
         let r = try run(pretrainArgs(data, out))
@@ -201,6 +214,34 @@ extension CLITests {
         #expect(!FileManager.default.fileExists(atPath: tmp.appendingPathComponent("d2").path))
     }
 
+    /// Ctrl-C during prepare-data stops it at the next block with an error, and its
+    /// half-built output (a temporary folder beside the output) is removed.
+    @Test func ctrlCDuringPrepareDataLeavesNothing() throws {
+        let w = try pretrainWorkspace()
+        let folder = tmp.appendingPathComponent("ctrl-c")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let out = folder.appendingPathComponent("data")
+        let p = Process()
+        p.executableURL = Self.binary
+        p.arguments = ["prepare-data", "--tokenizer", w.tokenizer.path, "--input", "/dev/stdin", "--output", out.path, "--threads", "1"]
+        let input = Pipe(), err = Pipe()
+        p.standardInput = input
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let line = Data("the cat sat on a mat and then slept .\n".utf8)
+        var block = Data()
+        for _ in 0..<20_000 { block += line }
+        input.fileHandleForWriting.write(block)  // blocks until most of it was read: the run is under way
+        p.interrupt()
+        input.fileHandleForWriting.write(line)  // a last block to read, after which the flag is seen
+        try input.fileHandleForWriting.close()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus != 0 && stderr.contains("stopped by a signal"), "\(stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == [], "temporary output left")
+    }
+
     /// SIGTERM saves a checkpoint at the end of the step and stops; --resume continues. A kill
     /// while a checkpoint is written leaves the previous one whole.
     @Test func signalsAndKillsDuringPretrainingLoseNothing() throws {
@@ -270,6 +311,13 @@ extension CLITests {
         let same = try run(["embed", "--model", model, "--file", texts.path, "--output", texts.path])
         #expect(same.status != 0 && same.stderr.contains("is the --file input"), "\(same.stderr)")
         #expect(try String(contentsOf: texts, encoding: .utf8) == "one line\n")
+        // A file of the model's folder as the output: refused before the model is read, the weights kept.
+        let copy = tmp.appendingPathComponent("embed-model")
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: model), to: copy)
+        let weights = try Data(contentsOf: copy.appendingPathComponent("model.safetensors"))
+        let overModel = try run(["embed", "--model", copy.path, "--file", lines.path, "--output", copy.appendingPathComponent("model.safetensors").path])
+        #expect(overModel.status != 0 && overModel.stderr.contains("is the --model input"), "\(overModel.stderr)")
+        #expect(try Data(contentsOf: copy.appendingPathComponent("model.safetensors")) == weights)
         // Blank lines are skipped with a note naming them, since each later row moves up one.
         let gappy = tmp.appendingPathComponent("gappy.txt")
         try "one line\n\nthird\r\n\r\n".write(to: gappy, atomically: true, encoding: .utf8)

@@ -8,10 +8,11 @@ public enum AtomicFile {
     }
 
     /// Streams through `body` into a temp file, fsyncs, then renames onto `url`. A destination
-    /// that is a device, pipe or socket (`--output /dev/stdout`, /dev/null, a FIFO) is written
-    /// in place instead: a rename would replace the device node itself (as root, /dev/null
+    /// that names an open descriptor (`--output /dev/stdout`) is written through it, and one
+    /// that is a device, pipe or socket (/dev/null, a FIFO) in place instead: a rename would replace the device node itself (as root, /dev/null
     /// with a regular file), and a stream has no half-written state to protect.
     public static func write(to url: URL, _ body: (FileHandle) throws -> Void) throws {
+        if let fd = inheritedDescriptor(url.path) { return try writeToDescriptor(fd, named: url.path, body) }
         var info = stat()
         if stat(url.path, &info) == 0 {  // follows links: /dev/stdout -> /proc/self/fd/1 -> a pipe or terminal
             let kind = info.st_mode & S_IFMT
@@ -52,6 +53,32 @@ public enum AtomicFile {
 }
 
 extension AtomicFile {
+    /// The descriptor a path names (/dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N).
+    /// Written through that descriptor, not reopened: with `> out.json` the name leads to a
+    /// regular file, which a rename in /dev would miss (and, as root, replace /dev/stdout
+    /// itself), and with `>> log` a reopened file would be written from its start.
+    static func inheritedDescriptor(_ path: String) -> Int32? {
+        switch path {
+        case "/dev/stdout": return STDOUT_FILENO
+        case "/dev/stderr": return STDERR_FILENO
+        default: break
+        }
+        for prefix in ["/dev/fd/", "/proc/self/fd/"] where path.hasPrefix(prefix) {
+            return Int32(path.dropFirst(prefix.count))
+        }
+        return nil
+    }
+
+    fileprivate static func writeToDescriptor(_ fd: Int32, named path: String, _ body: (FileHandle) throws -> Void) throws {
+        guard fcntl(fd, F_GETFD) >= 0 else { throw ElectraError("cannot write \(path): the descriptor \(fd) is not open") }
+        fflush(nil)  // what print() buffered goes first
+        let h = FileHandle(fileDescriptor: fd, closeOnDealloc: false)
+        do { try body(h) } catch {
+            if let e = error as? ElectraError { throw e }
+            throw ElectraError("cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+
     fileprivate static func writeInPlace(to url: URL, _ body: (FileHandle) throws -> Void) throws {
         // O_NONBLOCK for the open only: a FIFO nobody reads is an error at once, not a hang.
         let fd = open(url.path, O_WRONLY | O_CLOEXEC | O_NONBLOCK)

@@ -16,6 +16,9 @@ public struct DataPreparation {
     public var threads: Int?
     /// Called after each block with the bytes read so far (all inputs) and examples written.
     public var progress: ((_ bytes: Int, _ examples: Int) -> Void)?
+    /// Polled after each block: true stops the run with an error (Ctrl-C), so that the
+    /// caller's temporary output is removed rather than left half-built.
+    public var shouldStop: (() -> Bool)?
 
     public init(tokenizer: ElectraTokenizer) { self.tokenizer = tokenizer }
 
@@ -58,6 +61,7 @@ public struct DataPreparation {
                 }
                 lineNumber += lines.count
                 progress?(bytesBefore + stream.reader.bytesRead, manifest.examples)
+                if shouldStop?() == true { throw ElectraError("stopped by a signal (Ctrl-C or SIGTERM) while reading \(url.path); nothing was written") }
             }
             // The end of a file ends its last document.
             if let e = builder.add([], blank: true) {
