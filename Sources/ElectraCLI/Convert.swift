@@ -34,7 +34,7 @@ struct Convert: ParsableCommand {
     @Option(help: "Stored weight type: f32, f16 or bf16 (half the size; loading widens to fp32).")
     var dtype = "f32"
 
-    @Flag(help: "In an existing output folder, replace what a conversion writes (config, weights, tokenizer files) after it succeeded; other files stay.")
+    @Flag(help: "In an existing output folder, replace the files a conversion writes (config, weights, tokenizer files) after it succeeded; other files stay.")
     var overwrite = false
 
     func run() throws {
@@ -65,7 +65,8 @@ struct Convert: ParsableCommand {
             let sources = [("--input", input), ("--tf-checkpoint", tfCheckpoint), ("--config", config)]
                 .compactMap { o, p in p.map { (o, URL(fileURLWithPath: $0)) } }
             try refuseOutputOverInputs(out, sources)
-            try AtomicFolder.create(out, replace: overwrite, option: "--overwrite", writes: ModelFolderFiles.isWritten) { tmp in try convert(into: tmp, reportingAs: out) }
+            let written = try AtomicFolder.create(out, replace: overwrite, option: "--overwrite") { tmp in try convert(into: tmp, reportingAs: out) }
+            noteKeptTokenizerFiles(in: out, written: written)
         }
     }
 
@@ -96,6 +97,16 @@ struct Convert: ParsableCommand {
                 throw ElectraError("pass either --input or --tf-checkpoint, not both")
             }
     }
+}
+
+/// After `--overwrite` of a model folder: the tokenizer files there that this run did not
+/// write stay (they are not its to delete), but may not belong to the new model; say so.
+func noteKeptTokenizerFiles(in out: URL, written: [String]) {
+    let kept = ModelFolderFiles.tokenizerNames.filter {
+        !written.contains($0) && FileManager.default.fileExists(atPath: out.appendingPathComponent($0).path)
+    }
+    guard !kept.isEmpty else { return }
+    FileHandle.standardError.write(Data("note: kept \(kept.joined(separator: ", ")) in \(out.path), which this run did not write; remove \(kept.count == 1 ? "it" : "them") if \(kept.count == 1 ? "it does" : "they do") not belong to the new model\n".utf8))
 }
 
 /// An output folder that is an input, or holds one, would be replaced with it: refused.

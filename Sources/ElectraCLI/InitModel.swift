@@ -12,7 +12,7 @@ struct InitModel: ParsableCommand {
     @Option(help: "Output folder.") var output: String
     @Option(help: "Folder whose tokenizer files (tokenizer.json, vocab.txt, ...) are copied in.") var tokenizer: String?
     @Option(help: "Seed of the initialisation.") var seed: UInt64 = 0
-    @Flag(help: "In an existing output folder, replace what init writes (config, weights, tokenizer files); other files stay.") var overwrite = false
+    @Flag(help: "In an existing output folder, replace the files init writes (config, weights, tokenizer files); other files stay.") var overwrite = false
 
     func run() throws {
         try runReportingErrors {
@@ -34,10 +34,11 @@ struct InitModel: ParsableCommand {
                 return files
             } ?? []
             let model = try ElectraModel(config: config, seed: seed)
-            try AtomicFolder.create(out, replace: overwrite, option: "--overwrite", writes: ModelFolderFiles.isWritten) { tmp in
+            let written = try AtomicFolder.create(out, replace: overwrite, option: "--overwrite") { tmp in
                 try model.save(to: tmp)
                 for f in files { try TrainerCheckpoints.copyReplacing(f, into: tmp) }
             }
+            noteKeptTokenizerFiles(in: out, written: written)
             print("wrote \(out.path): ElectraModel \(preset), \(formatCount(model.parameterCount)) parameters, seed \(seed)")
         }
     }

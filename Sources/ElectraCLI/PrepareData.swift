@@ -62,7 +62,7 @@ struct PrepareData: ParsableCommand {
                 FileHandle.standardError.write(Data((interactive ? "\r\u{1B}[K" + line : line + "\n").utf8))
             }
             var manifest: PretrainingManifest?
-            try AtomicFolder.create(out, replace: overwrite, option: "--overwrite", writes: PretrainingManifest.isWritten) { tmp in
+            try AtomicFolder.create(out, replace: overwrite, option: "--overwrite", removingStale: PretrainingManifest.isWritten) { tmp in
                 manifest = try prep.run(inputs: inputs, into: tmp)
                 let tokOut = tmp.appendingPathComponent("tokenizer")
                 try FileManager.default.createDirectory(at: tokOut, withIntermediateDirectories: false)

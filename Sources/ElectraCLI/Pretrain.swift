@@ -122,7 +122,7 @@ struct Pretrain: ParsableCommand {
                     FileHandle.standardError.write(Data("preparing \(dataURLs.map(\.lastPathComponent).joined(separator: ", ")) into \(dataFolder.path)\n".utf8))
                     try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
                     // An earlier run's data is replaced only once the new data is whole.
-                    try AtomicFolder.create(dataFolder, replace: overwriteOutput, option: "--overwrite-output", writes: PretrainingManifest.isWritten) { tmp in
+                    try AtomicFolder.create(dataFolder, replace: overwriteOutput, option: "--overwrite-output", removingStale: PretrainingManifest.isWritten) { tmp in
                         _ = try prep.run(inputs: dataURLs, into: tmp)
                     }
                 }

@@ -71,9 +71,9 @@ struct AtomicFileTests {
                 == "cannot write /dev/fd/987: the descriptor 987 is not open")
     }
 
-    /// `--overwrite` of convert, init and prepare-data: the run's entries replace theirs, an
-    /// earlier run's entries this one did not write go, every other file stays; a failed
-    /// build changes nothing.
+    /// `--overwrite` of convert, init and prepare-data: the run's entries replace theirs, every
+    /// other file stays except an earlier run's outputs named by `removingStale` that this run
+    /// did not write; a failed build changes nothing.
     @Test func replacingAFolderReplacesOnlyWhatTheRunWrites() throws {
         let dir = try makeTempFolder("atomic-folder")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -85,33 +85,38 @@ struct AtomicFileTests {
             try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try body.write(to: url, atomically: false, encoding: .utf8)
         }
-        let writes: (String) -> Bool = { ["a.json", "b.bin", "sub", "stale.bin"].contains($0) }
-        try AtomicFolder.create(out, replace: false, option: "--overwrite", writes: writes) { tmp in
+        let first = try AtomicFolder.create(out, replace: false, option: "--overwrite") { tmp in
             try write("a.json", "old a", in: tmp)
-            try write("stale.bin", "old stale", in: tmp)
+            try write("shard-2", "old shard", in: tmp)
             try write("sub/x", "old x", in: tmp)
         }
+        #expect(first == ["a.json", "shard-2", "sub"])
         try write("notes.txt", "mine", in: out)
         try write("sub/mine", "mine too", in: out)
-        #expect(errorMessage { try AtomicFolder.create(out, replace: false, option: "--overwrite", writes: writes) { _ in } }
+        #expect(errorMessage { try AtomicFolder.create(out, replace: false, option: "--overwrite") { _ in } }
                 == "\(out.path) exists; pass --overwrite to replace it")
 
         // A build that fails leaves the folder as it was, and no temporary folder.
-        #expect(errorMessage { try AtomicFolder.create(out, replace: true, option: "--overwrite", writes: writes) { tmp in
+        #expect(errorMessage { try AtomicFolder.create(out, replace: true, option: "--overwrite") { tmp in
             try write("a.json", "half", in: tmp)
             throw ElectraError("disk full")
         } } == "disk full")
-        #expect(try text("a.json") == "old a" && text("stale.bin") == "old stale")
+        #expect(try text("a.json") == "old a" && text("shard-2") == "old shard")
         #expect(try fm.contentsOfDirectory(atPath: dir.path) == ["out"])
 
-        try AtomicFolder.create(out, replace: true, option: "--overwrite", writes: writes) { tmp in
-            try write("a.json", "new a", in: tmp)
+        // Without removingStale, what this run did not write stays.
+        try AtomicFolder.create(out, replace: true, option: "--overwrite") { tmp in try write("a.json", "new a", in: tmp) }
+        #expect(try text("a.json") == "new a" && text("shard-2") == "old shard" && text("notes.txt") == "mine")
+
+        let written = try AtomicFolder.create(out, replace: true, option: "--overwrite", removingStale: { $0.hasPrefix("shard-") }) { tmp in
             try write("b.bin", "new b", in: tmp)
+            try write("shard-1", "new shard", in: tmp)
             try write("sub/y", "new y", in: tmp)
         }
-        #expect(try text("a.json") == "new a" && text("b.bin") == "new b" && text("sub/y") == "new y")
-        #expect(try text("notes.txt") == "mine")  // not the run's: kept
-        #expect(try fm.contentsOfDirectory(atPath: out.path).sorted() == ["a.json", "b.bin", "notes.txt", "sub"])  // stale.bin removed
+        #expect(written == ["b.bin", "shard-1", "sub"])
+        #expect(try text("b.bin") == "new b" && text("shard-1") == "new shard" && text("sub/y") == "new y")
+        #expect(try text("notes.txt") == "mine" && text("a.json") == "new a")  // not this run's: kept
+        #expect(try fm.contentsOfDirectory(atPath: out.path).sorted() == ["a.json", "b.bin", "notes.txt", "shard-1", "sub"])  // shard-2 removed
         #expect(try fm.contentsOfDirectory(atPath: out.appendingPathComponent("sub").path) == ["y"])  // the run's folder, whole
         #expect(try fm.contentsOfDirectory(atPath: dir.path) == ["out"])
     }

@@ -211,9 +211,12 @@ extension CLITests {
         #expect(try String(contentsOf: converted.appendingPathComponent("notes.txt"), encoding: .utf8) == "mine")
         #expect(try FileManager.default.contentsOfDirectory(atPath: converted.path).sorted() == before)
         #expect(try SafeTensorsFile(url: converted.appendingPathComponent("model.safetensors")).records.values.allSatisfy { $0.dtype == .f16 })
+        // init writes no tokenizer here: the converted model's stay, with a note saying so.
         let i2 = try run(["init", "--preset", "tiny", "--output", converted.path, "--overwrite"])
-        #expect(i2.status == 0, "\(i2.stderr)")
+        #expect(i2.status == 0 && i2.stderr.contains("note: kept vocab.txt") && i2.stderr.contains("which this run did not write"), "\(i2.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: converted.path).sorted() == before)
         #expect(try String(contentsOf: converted.appendingPathComponent("notes.txt"), encoding: .utf8) == "mine")
+        #expect(!c5.stderr.contains("note: kept"), "\(c5.stderr)")
     }
 }
 

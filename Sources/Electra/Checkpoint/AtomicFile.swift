@@ -101,12 +101,14 @@ extension AtomicFile {
 /// nothing at the destination (and an earlier folder there untouched).
 public enum AtomicFolder {
     /// An existing `destination` is refused unless `replace` (the message names `option`).
-    /// Replacing it replaces only what this kind of run writes, after `build` succeeded: each
-    /// entry `build` made takes the place of the one of its name (a file by one rename), the
-    /// entries an earlier run wrote (`writes(name)`) that this one did not are removed, and
-    /// every other file stays (a README, notes, a `.git`).
+    /// Replacing it replaces only what this run writes, after `build` succeeded: each entry
+    /// `build` made takes the place of the one of its name (a file by one rename), and every
+    /// other entry stays (a README, notes, a `.git`), except those `removingStale` names: the
+    /// outputs of an earlier run of the same command that this one did not write (prepare-data's
+    /// extra shards). Returns the names written.
+    @discardableResult
     public static func create(_ destination: URL, replace: Bool, option: String,
-                              writes: (String) -> Bool, _ build: (URL) throws -> Void) throws {
+                              removingStale stale: ((String) -> Bool)? = nil, _ build: (URL) throws -> Void) throws -> [String] {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         let exists = fm.fileExists(atPath: destination.path, isDirectory: &isDir)
@@ -119,24 +121,25 @@ public enum AtomicFolder {
         do {
             try fm.createDirectory(at: tmp, withIntermediateDirectories: false)
             try build(tmp)
+            let written = try fm.contentsOfDirectory(atPath: tmp.path).sorted()
             if exists {
-                let written = try moveEntries(of: tmp, into: destination, tag: tag)
-                try removeStale(in: destination, keeping: Set(written), writes: writes)
+                try moveEntries(written, from: tmp, into: destination, tag: tag)
+                if let stale { try removeStale(in: destination, keeping: Set(written), stale) }
                 try? fm.removeItem(at: tmp)
             } else if rename(tmp.path, destination.path) != 0 {
                 throw ElectraError("cannot move \(tmp.path) to \(destination.path): \(String(cString: strerror(errno)))")
             }
+            return written
         } catch {
             try? fm.removeItem(at: tmp)
             throw error
         }
     }
 
-    /// Moves each entry of `source` into `destination` over the entry of its name: a file by
-    /// rename (atomic), anything else by moving the old one aside first. Returns the names moved.
-    static func moveEntries(of source: URL, into destination: URL, tag: String) throws -> [String] {
+    /// Moves the entries `names` of `source` into `destination` over the entry of each name: a
+    /// file by rename (atomic), anything else by moving the old one aside first.
+    static func moveEntries(_ names: [String], from source: URL, into destination: URL, tag: String) throws {
         let fm = FileManager.default
-        let names = try fm.contentsOfDirectory(atPath: source.path).sorted()
         for name in names {
             let from = source.appendingPathComponent(name).path, to = destination.appendingPathComponent(name).path
             var old = stat(), new = stat()
@@ -156,13 +159,12 @@ public enum AtomicFolder {
             }
             try? fm.removeItem(atPath: aside)
         }
-        return names
     }
 
-    /// Removes the entries of `folder` an earlier run wrote (`writes`) that are not in `keeping`.
-    static func removeStale(in folder: URL, keeping: Set<String>, writes: (String) -> Bool) throws {
+    /// Removes the entries of `folder` an earlier run wrote (`stale`) that are not in `keeping`.
+    static func removeStale(in folder: URL, keeping: Set<String>, _ stale: (String) -> Bool) throws {
         let fm = FileManager.default
-        for name in try fm.contentsOfDirectory(atPath: folder.path) where writes(name) && !keeping.contains(name) {
+        for name in try fm.contentsOfDirectory(atPath: folder.path) where stale(name) && !keeping.contains(name) {
             let url = folder.appendingPathComponent(name)
             do { try fm.removeItem(at: url) } catch {
                 throw ElectraError("cannot remove \(url.path), written by an earlier run: \(error.localizedDescription)")

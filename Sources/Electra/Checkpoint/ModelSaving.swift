@@ -1,14 +1,9 @@
 import ElectraKernels
 import Foundation
 
-/// The entries of a model folder this package writes (`save`, `convert`, `init`): config,
-/// weights and the tokenizer files copied in. `--overwrite` replaces these in an existing
-/// folder and leaves every other file there.
+/// The tokenizer files copied into the model folders this package writes (`convert`, `init`).
 public enum ModelFolderFiles {
     public static let tokenizerNames = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"]
-    public static let names: Set<String> = Set(["config.json", "model.safetensors"] + tokenizerNames)
-
-    public static func isWritten(_ name: String) -> Bool { names.contains(name) }
 }
 
 extension ElectraHeadModel {

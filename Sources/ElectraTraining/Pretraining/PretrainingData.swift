@@ -37,7 +37,8 @@ public struct PretrainingManifest: Codable, Sendable, Equatable {
     public static let fileName = "manifest.json"
 
     /// Whether `electra prepare-data` writes a top-level entry of this name (manifest, shards,
-    /// the tokenizer/ copy): what its `--overwrite` replaces in an existing folder.
+    /// the tokenizer/ copy): an earlier run's that a new one did not write (its extra shards)
+    /// are removed by `--overwrite`.
     public static func isWritten(_ name: String) -> Bool {
         name == fileName || name == "tokenizer" || (name.hasPrefix("shard-") && name.hasSuffix(".safetensors"))
     }
