@@ -106,4 +106,19 @@ struct ConvertCLITests {
             #expect(r.stderr.contains("error:") && r.stderr.contains(message), "\(args): \(r.stderr)")
         }
     }
+
+    /// The library's conversion into the input's own folder (by another spelling, too) would
+    /// replace the weights read: refused, the folder unchanged.
+    @Test func libraryConversionRefusesTheInputsFolder() throws {
+        let copy = cli.tmp.appendingPathComponent("in-place")
+        try FileManager.default.copyItem(at: Self.formats.appendingPathComponent("disc/pytorch"), to: copy)
+        let before = try FileManager.default.contentsOfDirectory(atPath: copy.path).sorted()
+        let message = "the output folder \(copy.path)/. is the input's folder; convert into another folder"
+        #expect(errorMessage { _ = try CheckpointConversion.convert(input: copy.appendingPathComponent("pytorch_model.bin"), to: copy.appendingPathComponent(".")) } == message)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: copy.path).sorted() == before)
+        let tf1 = Self.formats.appendingPathComponent("tf1")
+        let config = try ElectraConfig.load(from: tf1.appendingPathComponent("disc_config.json"))
+        #expect(errorMessage { _ = try CheckpointConversion.convertTF1(checkpoint: tf1.appendingPathComponent("model.ckpt-7"), config: config, tower: .discriminator, to: tf1) }
+                .contains("is the input's folder"))
+    }
 }

@@ -87,6 +87,16 @@ extension CLITests {
         #expect(missing.status != 0 && missing.stderr.contains("missing.txt does not exist"), "\(missing.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: prepared.path) == ["data"])
         #expect(FileManager.default.fileExists(atPath: prepared.appendingPathComponent("data/manifest.json").path))
+        // A link where the run writes its discriminator: replacing the run removes the link, not the files it leads to.
+        let linked = tmp.appendingPathComponent("linked-model")
+        try FileManager.default.createDirectory(at: linked, withIntermediateDirectories: true)
+        try "mine".write(to: linked.appendingPathComponent("config.json"), atomically: false, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(at: prepared.appendingPathComponent("discriminator"), withDestinationURL: linked)
+        let overLink = try run(pretrainArgs(prepared.appendingPathComponent("data"), prepared, ["--overwrite-output"]))
+        #expect(overLink.status == 0, "\(overLink.stderr)")
+        #expect(try String(contentsOf: linked.appendingPathComponent("config.json"), encoding: .utf8) == "mine")
+        var info = stat()
+        #expect(lstat(prepared.appendingPathComponent("discriminator").path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR)  // the run's own folder now
 
         let out = tmp.appendingPathComponent("run")
         let r = try run(pretrainArgs(data, out))

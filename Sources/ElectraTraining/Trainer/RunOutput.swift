@@ -73,6 +73,12 @@ public enum RunOutput {
         let written = writtenNames(models: models)
         for name in names where isCheckpointName(name) || written.contains(name) {
             let url = output.appendingPathComponent(name)
+            var info = stat()
+            if lstat(url.path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK {
+                // A link where a run writes: the link goes, never the files it leads to (an input's).
+                _ = unlink(url.path)
+                continue
+            }
             if let m = models.first(where: { !$0.folder.isEmpty && $0.folder == name }) {
                 // A model sub-folder: only the files a run writes there.
                 for f in ["config.json", "model.safetensors"] + m.extraFiles { try? fm.removeItem(at: url.appendingPathComponent(f)) }

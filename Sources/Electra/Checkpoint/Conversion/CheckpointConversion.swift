@@ -32,6 +32,7 @@ public enum CheckpointConversion {
             throw ElectraError("no such file or folder: \(input.path)")
         }
         let inputDir = folder(of: input)
+        try refuseSameFolder(inputDir, output)
         let cfgURL = configURL ?? inputDir.appendingPathComponent("config.json")
         guard FileManager.default.fileExists(atPath: cfgURL.path) else {
             if let configURL { throw ElectraError("config file \(configURL.path) does not exist") }
@@ -86,10 +87,20 @@ public enum CheckpointConversion {
     public static func convertTF1(
         checkpoint: URL, config: ElectraConfig, tower: ElectraTower, to output: URL
     ) throws -> TF1Export.Report {
+        try refuseSameFolder(folder(of: checkpoint), output)
         let bundle = try TensorBundle(prefix: checkpoint)
         let r = try TF1Export.export(bundle, config: config, tower: tower, to: output)
         try copyTokenizerFiles(from: folder(of: checkpoint), to: output)
         return r
+    }
+
+    /// Writing into the input's own folder would replace the files read (its model.safetensors,
+    /// config and tokenizer): refused, by any spelling or link.
+    static func refuseSameFolder(_ inputDir: URL, _ output: URL) throws {
+        func parts(_ u: URL) -> [String] { u.standardizedFileURL.resolvingSymlinksInPath().pathComponents }
+        if parts(inputDir) == parts(output) {
+            throw ElectraError("the output folder \(output.path) is the input's folder; convert into another folder")
+        }
     }
 
     /// The folder itself, or the folder holding a file or checkpoint prefix.
