@@ -120,4 +120,25 @@ struct AtomicFileTests {
         #expect(try fm.contentsOfDirectory(atPath: out.appendingPathComponent("sub").path) == ["y"])  // the run's folder, whole
         #expect(try fm.contentsOfDirectory(atPath: dir.path) == ["out"])
     }
+
+    /// A write killed before its rename leaves `.NAME.tmp-PID-TAG`; the next write of NAME
+    /// removes it once PID no longer runs, and leaves a running process's alone.
+    @Test func aKilledWritesLeftoversGoWithTheNextWrite() throws {
+        let dir = try makeTempFolder("atomic-leftovers")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fm = FileManager.default
+        let ended = Process()
+        ended.executableURL = URL(fileURLWithPath: "/bin/true")
+        try ended.run()
+        ended.waitUntilExit()
+        let dead = ended.processIdentifier
+        for name in [".out.tmp-\(dead)-7", ".m.safetensors.tmp-\(dead)-8"] {
+            try fm.createDirectory(at: dir.appendingPathComponent(name), withIntermediateDirectories: true)
+        }
+        let running = ".out.tmp-1-9"  // pid 1 runs
+        try fm.createDirectory(at: dir.appendingPathComponent(running), withIntermediateDirectories: true)
+        try AtomicFolder.create(dir.appendingPathComponent("out"), replace: false, option: "--overwrite") { _ in }
+        try AtomicFile.write(Data("x".utf8), to: dir.appendingPathComponent("m.safetensors"))
+        #expect(try fm.contentsOfDirectory(atPath: dir.path).sorted() == [running, "m.safetensors", "out"])
+    }
 }

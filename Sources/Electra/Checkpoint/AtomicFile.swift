@@ -20,6 +20,7 @@ public enum AtomicFile {
             if kind != S_IFREG { return try writeInPlace(to: url, body) }
         }
         let dir = url.deletingLastPathComponent()
+        LeftoverTemporaries.remove(for: url)
         let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
             throw ElectraError("cannot create \(tmp.path) (does the folder \(dir.path) exist and is it writable?)")
@@ -116,6 +117,7 @@ public enum AtomicFolder {
         if exists && !replace { throw ElectraError("\(destination.path) exists; pass \(option) to replace it") }
         let parent = destination.deletingLastPathComponent()
         try fm.createDirectory(at: parent, withIntermediateDirectories: true)
+        LeftoverTemporaries.remove(for: destination)
         let tag = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let tmp = parent.appendingPathComponent(".\(destination.lastPathComponent).tmp-\(tag)")
         do {
@@ -168,6 +170,24 @@ public enum AtomicFolder {
             let url = folder.appendingPathComponent(name)
             do { try fm.removeItem(at: url) } catch {
                 throw ElectraError("cannot remove \(url.path), written by an earlier run: \(error.localizedDescription)")
+            }
+        }
+    }
+}
+
+/// What a killed write left: `.NAME.tmp-PID-TAG` beside NAME (AtomicFile, AtomicFolder),
+/// whose process PID no longer runs (SIGKILL, or Ctrl-C during a conversion). The next write
+/// of NAME removes them, so a half-built folder does not stay on disk for good.
+enum LeftoverTemporaries {
+    static func remove(for destination: URL) {
+        let parent = destination.deletingLastPathComponent()
+        let prefix = ".\(destination.lastPathComponent).tmp-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: parent.path) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            let tag = name.dropFirst(prefix.count).split(separator: "-")
+            guard tag.count == 2, let pid = Int32(tag[0]), UInt32(tag[1]) != nil, pid > 0, pid != getpid() else { continue }
+            if kill(pid, 0) == -1 && errno == ESRCH {
+                try? FileManager.default.removeItem(at: parent.appendingPathComponent(name))
             }
         }
     }
