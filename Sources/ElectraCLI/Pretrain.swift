@@ -93,7 +93,7 @@ struct Pretrain: ParsableCommand {
             if let v = validation { inputs.append(("--validation", URL(fileURLWithPath: v))) }
             if let t = tokenizer { inputs.append(("--tokenizer", URL(fileURLWithPath: t))) }
             try DistributedJob.rootFirst(group) {
-                // Raw text is prepared into OUT/data, which --overwrite-output replaces first.
+                // Raw text is prepared into OUT/data: the run's folder, like its models', so no input may lie there.
                 try RunOutput.check(out, inputs: inputs, mode: resume ? .resume : overwriteOutput ? .overwrite : .fresh, models: layout,
                                     otherWrites: isFolder ? [] : ["data"])
             }
