@@ -27,14 +27,19 @@ extension ElectraTokenizer {
         let config = try TokenizerConfig.read(directory: directory)
         let json = directory.appendingPathComponent("tokenizer.json")
         if fm.fileExists(atPath: json.path) {
-            return try load(tokenizerJSON: json, specialTokens: config.names)
+            // As transformers' ElectraTokenizerFast/BertTokenizerFast (what AutoTokenizer gives
+            // for a model folder): tokenizer_config.json's casing settings, defaults included,
+            // win over a BertNormalizer's.
+            let casing = NormalizerCasing(lowercase: config.doLowerCase, stripAccents: config.stripAccents,
+                                          handleChineseChars: config.tokenizeChineseChars)
+            return try load(tokenizerJSON: json, specialTokens: config.names, casing: casing, configTokens: config.added)
         }
         let vocab = directory.appendingPathComponent("vocab.txt")
         if fm.fileExists(atPath: vocab.path) {
             return try ElectraTokenizer(
                 vocabFile: vocab, lowercase: config.doLowerCase, stripAccents: config.stripAccents,
                 tokenizeChineseChars: config.tokenizeChineseChars, specialTokens: config.names,
-                cleanUpTokenizationSpaces: config.cleanUpTokenizationSpaces)
+                cleanUpTokenizationSpaces: config.cleanUpTokenizationSpaces, configTokens: config.added)
         }
         throw TokenizerError.noTokenizerFiles(directory: directory.path)
     }
@@ -47,16 +52,38 @@ extension ElectraTokenizer {
         tokenizeChineseChars: Bool = true, specialTokens: SpecialTokenNames = SpecialTokenNames(),
         maxInputCharsPerWord: Int = 100, cleanUpTokenizationSpaces: Bool = true
     ) throws {
+        try self.init(vocabFile: vocabFile, lowercase: lowercase, stripAccents: stripAccents, tokenizeChineseChars: tokenizeChineseChars,
+                      specialTokens: specialTokens, maxInputCharsPerWord: maxInputCharsPerWord,
+                      cleanUpTokenizationSpaces: cleanUpTokenizationSpaces, configTokens: nil)
+    }
+
+    /// `configTokens`: the added and special tokens of a folder's config files (their flags,
+    /// new ids for tokens the vocabulary lacks); without them the five special tokens must be
+    /// in the vocabulary.
+    init(
+        vocabFile: URL, lowercase: Bool, stripAccents: Bool?, tokenizeChineseChars: Bool, specialTokens: SpecialTokenNames,
+        maxInputCharsPerWord: Int = 100, cleanUpTokenizationSpaces: Bool, configTokens: ConfigAddedTokens?
+    ) throws {
         let path = vocabFile.path
         let data = try readFile(vocabFile)
         var tokens: [String] = []
         var firstLine: [String: Int] = [:]
-        var lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
-        if lines.last?.isEmpty == true { lines.removeLast() }
-        for (i, raw) in lines.enumerated() {
-            // A file saved with Windows line ends: "\r\n" ends the line, as Python's and Rust's
-            // line readers (what transformers and tokenizers load vocab.txt with) take it.
-            let line = raw.last == 0x0D ? raw.dropLast() : raw
+        // Lines end at "\n", "\r\n" or a lone "\r", as Python's text-mode readlines() (what
+        // transformers' load_vocab uses) splits them.
+        var lines: [ArraySlice<UInt8>] = []
+        var start = 0
+        let bytes = [UInt8](data)
+        var k = 0
+        while k < bytes.count {
+            if bytes[k] == 0x0A || bytes[k] == 0x0D {
+                lines.append(bytes[start..<k])
+                if bytes[k] == 0x0D && k + 1 < bytes.count && bytes[k + 1] == 0x0A { k += 1 }
+                start = k + 1
+            }
+            k += 1
+        }
+        if start < bytes.count { lines.append(bytes[start...]) }
+        for (i, line) in lines.enumerated() {
             guard let token = String(validating: line, as: UTF8.self) else {
                 throw TokenizerError.unreadableFile(path: path, reason: "line \(i + 1) is not valid UTF-8")
             }
@@ -72,13 +99,19 @@ extension ElectraTokenizer {
             guard let v = vocab[t] else { throw TokenizerError.missingSpecialToken(name: name, token: t) }
             return v
         }
-        let added = try [
-            ("unk_token", specialTokens.unk), ("sep_token", specialTokens.sep), ("pad_token", specialTokens.pad),
-            ("cls_token", specialTokens.cls), ("mask_token", specialTokens.mask),
-        ].map { AddedToken(content: $0.1, id: try vid($0.0, $0.1), special: true) }
+        var added: [AddedToken] = []
+        if let configTokens {
+            configTokens.apply(to: &added, vocab: vocab)
+        } else {
+            added = try [
+                ("unk_token", specialTokens.unk), ("sep_token", specialTokens.sep), ("pad_token", specialTokens.pad),
+                ("cls_token", specialTokens.cls), ("mask_token", specialTokens.mask),
+            ].map { AddedToken(content: $0.1, id: try vid($0.0, $0.1), special: true) }
+        }
+        func specialId(_ name: String, _ t: String) throws -> Int { try added.first { $0.content == t }?.id ?? vid(name, t) }
         let template = PostProcessorTemplate.bert(
-            cls: (specialTokens.cls, try vid("cls_token", specialTokens.cls)),
-            sep: (specialTokens.sep, try vid("sep_token", specialTokens.sep)))
+            cls: (specialTokens.cls, try specialId("cls_token", specialTokens.cls)),
+            sep: (specialTokens.sep, try specialId("sep_token", specialTokens.sep)))
         let core = try Self.makeCore(
             path: path, vocab: vocab, unkToken: specialTokens.unk, prefix: "##",
             maxInputCharsPerWord: maxInputCharsPerWord,
@@ -90,8 +123,17 @@ extension ElectraTokenizer {
         try self.init(core: core, truncation: nil, padding: nil, specialTokens: specialTokens.tuple)
     }
 
-    /// Load an HF tokenizer.json (WordPiece model only).
-    public static func load(tokenizerJSON url: URL, specialTokens: SpecialTokenNames? = nil) throws -> ElectraTokenizer {
+    /// Load an HF tokenizer.json (WordPiece model only), as tokenizers' `Tokenizer.from_file`
+    /// does; `casing` replaces a top-level BertNormalizer's settings where they differ (what
+    /// transformers does with tokenizer_config.json's; `load(directory:)` passes them).
+    public static func load(tokenizerJSON url: URL, specialTokens: SpecialTokenNames? = nil,
+                            casing: NormalizerCasing? = nil) throws -> ElectraTokenizer {
+        try load(tokenizerJSON: url, specialTokens: specialTokens, casing: casing, configTokens: nil)
+    }
+
+    /// `configTokens`: a folder's added and special tokens that tokenizer.json lacks.
+    static func load(tokenizerJSON url: URL, specialTokens: SpecialTokenNames?, casing: NormalizerCasing?,
+                     configTokens: ConfigAddedTokens?) throws -> ElectraTokenizer {
         let path = url.lastPathComponent
         let data = try readFile(url)
         let parsed: Any
@@ -148,15 +190,25 @@ extension ElectraTokenizer {
 
         // Normalizer.
         var normalizer: NormalizerOptions? = nil
-        if let n = try root.optionalObject("normalizer") {
-            let n = try singleFromSequence(n, listKey: "normalizers", path: path)
+        if let top = try root.optionalObject("normalizer") {
+            let n = try singleFromSequence(top, listKey: "normalizers", path: path)
             let nt: String = try n.required("type")
             guard nt == "BertNormalizer" else { throw TokenizerError.unsupported(path: path, field: n.field("type"), value: nt) }
-            normalizer = NormalizerOptions(
+            var options = NormalizerOptions(
                 cleanText: try n.optional("clean_text") ?? true,
                 handleChineseChars: try n.optional("handle_chinese_chars") ?? true,
                 stripAccents: try n.optional("strip_accents"),
                 lowercase: try n.optional("lowercase") ?? true)
+            // transformers reads these from the top-level normalizer's state only: a Sequence
+            // has no "lowercase" there and is left as it is.
+            if let casing, (top.dict["type"] as? String) == "BertNormalizer",
+               options.lowercase != casing.lowercase || options.stripAccents != casing.stripAccents
+                || options.handleChineseChars != casing.handleChineseChars {
+                options.lowercase = casing.lowercase
+                options.stripAccents = casing.stripAccents
+                options.handleChineseChars = casing.handleChineseChars
+            }
+            normalizer = options
         }
 
         // Pre-tokenizer.
@@ -201,6 +253,8 @@ extension ElectraTokenizer {
                     rstrip: try o.optional("rstrip") ?? false, normalized: try o.optional("normalized") ?? !special))
             }
         }
+
+        configTokens?.apply(to: &added, vocab: vocab)
 
         // Post-processor.
         var template = PostProcessorTemplate.none
@@ -470,16 +524,35 @@ struct JSONObject {
     }
 }
 
-/// The parts of tokenizer_config.json + special_tokens_map.json this tokenizer uses.
+/// tokenizer_config.json's do_lower_case, strip_accents and tokenize_chinese_chars (with
+/// transformers' defaults: true, null, true).
+public struct NormalizerCasing: Sendable, Hashable {
+    public var lowercase: Bool
+    public var stripAccents: Bool?
+    public var handleChineseChars: Bool
+    public init(lowercase: Bool = true, stripAccents: Bool? = nil, handleChineseChars: Bool = true) {
+        self.lowercase = lowercase
+        self.stripAccents = stripAccents
+        self.handleChineseChars = handleChineseChars
+    }
+}
+
+/// The parts of tokenizer_config.json + special_tokens_map.json (+ added_tokens.json) this
+/// tokenizer uses.
 struct TokenizerConfig {
     var names = SpecialTokenNames()
     var doLowerCase = true
     var stripAccents: Bool? = nil
     var tokenizeChineseChars = true
     var cleanUpTokenizationSpaces = true
+    var added = ConfigAddedTokens()
 
     static func read(directory: URL) throws -> TokenizerConfig {
         var c = TokenizerConfig()
+        // Special tokens as written (special_tokens_map.json's win), in transformers' order.
+        var named: [String: ConfigAddedTokens.Token] = [:]
+        var additional: [ConfigAddedTokens.Token] = []
+        let keys = ["unk_token", "sep_token", "pad_token", "cls_token", "mask_token"]
         for file in ["tokenizer_config.json", "special_tokens_map.json"] {
             let url = directory.appendingPathComponent(file)
             guard FileManager.default.fileExists(atPath: url.path) else { continue }
@@ -488,24 +561,57 @@ struct TokenizerConfig {
                 throw TokenizerError.malformedJSON(path: file, field: "(root)", reason: "must be a JSON object")
             }
             let o = JSONObject(d, path: "", file: file)
-            func name(_ key: String) throws -> String? {
-                guard let v = d[key], !(v is NSNull || v is JSONNull) else { return nil }
-                if let s = v as? String { return s }
-                if let obj = v as? [String: Any], let s = obj["content"] as? String { return s }
-                throw TokenizerError.malformedJSON(path: file, field: key, reason: "must be a string or {\"content\": ...}")
+            for key in keys {
+                guard let v = d[key], !(v is NSNull || v is JSONNull) else { continue }
+                named[key] = try ConfigAddedTokens.token(v, special: true, file: file, field: key)
             }
-            if let v = try name("unk_token") { c.names.unk = v }
-            if let v = try name("sep_token") { c.names.sep = v }
-            if let v = try name("pad_token") { c.names.pad = v }
-            if let v = try name("cls_token") { c.names.cls = v }
-            if let v = try name("mask_token") { c.names.mask = v }
+            if let list = d["additional_special_tokens"], !(list is NSNull || list is JSONNull) {
+                guard let items = list as? [Any] else {
+                    throw TokenizerError.malformedJSON(path: file, field: "additional_special_tokens", reason: "must be a list")
+                }
+                additional = try items.enumerated().map {
+                    try ConfigAddedTokens.token($1, special: true, file: file, field: "additional_special_tokens[\($0)]")
+                }
+            }
             if file == "tokenizer_config.json" {
                 if let v: Bool = try o.optional("do_lower_case") { c.doLowerCase = v }
                 c.stripAccents = try o.optional("strip_accents")
                 if let v: Bool = try o.optional("tokenize_chinese_chars") { c.tokenizeChineseChars = v }
                 if let v: Bool = try o.optional("clean_up_tokenization_spaces") { c.cleanUpTokenizationSpaces = v }
+                if let decoder = try o.optionalObject("added_tokens_decoder") {
+                    for (key, value) in decoder.dict {
+                        guard let id = Int(key), id >= 0 else {
+                            throw TokenizerError.malformedJSON(path: file, field: decoder.field(key), reason: "must be keyed by a token id")
+                        }
+                        c.added.byId.append((id, try ConfigAddedTokens.token(value, special: false, file: file, field: decoder.field(key))))
+                    }
+                }
             }
         }
+        // added_tokens.json (what older transformers saved): {token: id}, normalized, not special.
+        let legacy = directory.appendingPathComponent("added_tokens.json")
+        if FileManager.default.fileExists(atPath: legacy.path) {
+            guard let d = (try? JSONParser.parse(Array(try readFile(legacy))).any) as? [String: Any] else {
+                throw TokenizerError.malformedJSON(path: "added_tokens.json", field: "(root)", reason: "must be a JSON object")
+            }
+            for (content, value) in d {
+                guard let id = intValue(value), id >= 0 else {
+                    throw TokenizerError.malformedJSON(path: "added_tokens.json", field: content, reason: "must be a token id")
+                }
+                if c.added.byId.contains(where: { $0.id == id || $0.token.content == content }) { continue }
+                c.added.byId.append((id, ConfigAddedTokens.Token(content: content, special: false, normalized: true)))
+            }
+        }
+        if let t = named["unk_token"] { c.names.unk = t.content }
+        if let t = named["sep_token"] { c.names.sep = t.content }
+        if let t = named["pad_token"] { c.names.pad = t.content }
+        if let t = named["cls_token"] { c.names.cls = t.content }
+        if let t = named["mask_token"] { c.names.mask = t.content }
+        // transformers' all_special_tokens order: unk, sep, pad, cls, mask, then the additional ones.
+        let defaults = [c.names.unk, c.names.sep, c.names.pad, c.names.cls, c.names.mask]
+        c.added.special = zip(keys, defaults).map { key, content in
+            named[key] ?? ConfigAddedTokens.Token(content: content, special: true, normalized: false)
+        } + additional
         return c
     }
 }

@@ -180,6 +180,11 @@ public struct ElectraConfig: Sendable, Equatable {
         }
         o = f.remaining
         o.removeValue(forKey: "model_type")
+        // A decoder (causal attention, ElectraForCausalLM) or cross-attention layers change
+        // every output in transformers; run as an encoder, the outputs would differ silently.
+        for key in ["is_decoder", "add_cross_attention"] where o[key]?.boolValue == true {
+            throw ElectraError("\(source): field '\(key)' is true: decoder models (causal attention, cross-attention) are not supported; this package runs ELECTRA encoders")
+        }
         c.extra = o
         try c.validate(source: source)
         return c
