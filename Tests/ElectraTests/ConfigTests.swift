@@ -56,6 +56,8 @@ struct ConfigTests {
         (#"{"problem_type": "ranking"}"#, "problem_type"),
         (#"{"hidden_dropout_prob": 1.5}"#, "hidden_dropout_prob"),
         (#"{"pad_token_id": 99999}"#, "pad_token_id"),
+        (#"{"is_decoder": true}"#, "'is_decoder' is true: decoder models"),
+        (#"{"add_cross_attention": true}"#, "'add_cross_attention' is true"),
         (#"{"vocab_size": 10,"#, "invalid JSON"),
         ("[1, 2]", "JSON object"),
     ])
