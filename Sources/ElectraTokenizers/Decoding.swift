@@ -11,7 +11,7 @@ extension ElectraTokenizer {
             if skipSpecialTokens && core.specialTokenStrings.contains(t) { continue }
             tokens.append(t)
         }
-        return decodeTokens(tokens, cleanUpTokenizationSpaces: cleanUpTokenizationSpaces)
+        return decodeTokens(tokens, cleanUpTokenizationSpaces: cleanUpTokenizationSpaces ?? (cleansUpDecodedText ? true : nil))
     }
 
     /// Token strings back to text, as HF `convert_tokens_to_string` (the decoder alone): what

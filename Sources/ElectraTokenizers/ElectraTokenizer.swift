@@ -42,6 +42,9 @@ public struct ElectraTokenizer: Sendable {
     let core: TokenizerCore
     public var truncation: TruncationOptions?
     public var padding: PaddingOptions?
+    /// `decode` also cleans up spaces, after the decoder (transformers' own cleanup, which a
+    /// folder's clean_up_tokenization_spaces: true asks for); `decodeTokens` does not.
+    public var cleansUpDecodedText = false
 
     public let unkTokenId: Int
     public let clsTokenId: Int

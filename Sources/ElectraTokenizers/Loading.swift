@@ -32,14 +32,20 @@ extension ElectraTokenizer {
             // win over a BertNormalizer's.
             let casing = NormalizerCasing(lowercase: config.doLowerCase, stripAccents: config.stripAccents,
                                           handleChineseChars: config.tokenizeChineseChars)
-            return try load(tokenizerJSON: json, specialTokens: config.names, casing: casing, configTokens: config.added)
+            var tok = try load(tokenizerJSON: json, specialTokens: config.names, casing: casing, configTokens: config.added)
+            // transformers cleans decoded text up itself when the config says so (the fast
+            // class's default: no), after the decoder's own cleanup.
+            tok.cleansUpDecodedText = config.cleanUpTokenizationSpacesSetting == true
+            return tok
         }
         let vocab = directory.appendingPathComponent("vocab.txt")
         if fm.fileExists(atPath: vocab.path) {
             return try ElectraTokenizer(
                 vocabFile: vocab, lowercase: config.doLowerCase, stripAccents: config.stripAccents,
                 tokenizeChineseChars: config.tokenizeChineseChars, specialTokens: config.names,
-                cleanUpTokenizationSpaces: config.cleanUpTokenizationSpaces, configTokens: config.added)
+                // transformers converts vocab.txt with a cleaning WordPiece decoder, whatever
+                // clean_up_tokenization_spaces says (the flag only adds a second cleanup).
+                cleanUpTokenizationSpaces: true, configTokens: config.added)
         }
         throw TokenizerError.noTokenizerFiles(directory: directory.path)
     }
@@ -544,7 +550,8 @@ struct TokenizerConfig {
     var doLowerCase = true
     var stripAccents: Bool? = nil
     var tokenizeChineseChars = true
-    var cleanUpTokenizationSpaces = true
+    /// clean_up_tokenization_spaces as written (nil: absent).
+    var cleanUpTokenizationSpacesSetting: Bool?
     var added = ConfigAddedTokens()
 
     static func read(directory: URL) throws -> TokenizerConfig {
@@ -577,7 +584,7 @@ struct TokenizerConfig {
                 if let v: Bool = try o.optional("do_lower_case") { c.doLowerCase = v }
                 c.stripAccents = try o.optional("strip_accents")
                 if let v: Bool = try o.optional("tokenize_chinese_chars") { c.tokenizeChineseChars = v }
-                if let v: Bool = try o.optional("clean_up_tokenization_spaces") { c.cleanUpTokenizationSpaces = v }
+                if let v: Bool = try o.optional("clean_up_tokenization_spaces") { c.cleanUpTokenizationSpacesSetting = v }
                 if let decoder = try o.optionalObject("added_tokens_decoder") {
                     for (key, value) in decoder.dict {
                         guard let id = Int(key), id >= 0 else {

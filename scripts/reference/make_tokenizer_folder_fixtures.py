@@ -22,12 +22,12 @@ WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "Hello", "world"
 TEXTS = ["Hello World", "hello café . world", "a[MASK]b hello [MASK] world", "hello [foo] world [E1]", "HELLO [e1]b", "café!"]
 
 
-def tokenizer_json(folder, normalizer, sequence=False):
+def tokenizer_json(folder, normalizer, sequence=False, cleanup=True):
     t = Tokenizer(models.WordPiece({w: i for i, w in enumerate(WORDS)}, unk_token="[UNK]"))
     t.normalizer = normalizers.Sequence([normalizer]) if sequence else normalizer
     t.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     t.post_processor = processors.BertProcessing(("[SEP]", 3), ("[CLS]", 2))
-    t.decoder = decoders.WordPiece()
+    t.decoder = decoders.WordPiece(cleanup=cleanup)
     t.add_special_tokens(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
     t.save(os.path.join(folder, "tokenizer.json"))
 
@@ -67,6 +67,11 @@ CASES = {
     "vocab-additional-special": lambda d: (vocab(d), write(d, "special_tokens_map.json", {"additional_special_tokens": ["[foo]", "e1"]})),
     "vocab-mask-object-flags": lambda d: (vocab(d), write(d, "special_tokens_map.json", {"mask_token": special("[MASK]", lstrip=True, single_word=True)})),
     "vocab-lone-cr": lambda d: vocab(d, sep="\r"),
+    # decoding: the converted vocab.txt decoder always cleans up; the config's flag adds a cleanup
+    "vocab-cleanup-false": lambda d: (vocab(d), write(d, "tokenizer_config.json", {"clean_up_tokenization_spaces": False})),
+    "json-no-cleanup-config-true": lambda d: (tokenizer_json(d, normalizers.BertNormalizer(lowercase=True), cleanup=False),
+                                              write(d, "tokenizer_config.json", {"clean_up_tokenization_spaces": True})),
+    "json-no-cleanup": lambda d: tokenizer_json(d, normalizers.BertNormalizer(lowercase=True), cleanup=False),
 }
 
 
