@@ -28,7 +28,7 @@ struct Bench: ParsableCommand {
     var threads: Int?
 
     @Option(help: "Encoder weight layout for forwards: 'inference' also keeps them as [in, out] (faster for few tokens, more memory; see InferenceLayout.swift), 'hf' uses only the checkpoint's [out, in], 'both' measures the two in one process, forwards alternating.")
-    var weightLayout = "inference"
+    var weightLayout: String?
 
     @Flag(help: "Print one JSON object per shape instead of a table.")
     var json = false
@@ -42,11 +42,11 @@ struct Bench: ParsableCommand {
     @Flag(help: "Measure one full RTD pretraining step instead: generator at the masked positions + sampling + discriminator + backward + clip + AdamWeightDecay (tokens/s and peak memory).")
     var pretrain = false
 
-    @Option(help: "With --pretrain: the model preset (\(PretrainingPreset.names.joined(separator: ", "))).")
-    var preset = "small"
+    @Option(help: "With --pretrain: the model preset (\(PretrainingPreset.names.joined(separator: ", ")); default small).")
+    var preset: String?
 
-    @Option(help: "With --pretrain: examples per step (length 128).")
-    var batchSize = 32
+    @Option(help: "With --pretrain: examples per step (length 128; default 32).")
+    var batchSize: Int?
 
     @Option(parsing: .upToNextOption, help: "Measure MPI allreduce instead (run under mpirun): sums of these many floats, e.g. 1024 1048576.")
     var allreduce: [Int] = []
@@ -63,12 +63,21 @@ struct Bench: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             try ThreadOption.apply(threads)
+            guard iterations >= 1 else { throw ElectraError("--iterations must be at least 1, got \(iterations)") }
+            guard minSeconds >= 0 && minSeconds.isFinite else { throw ElectraError("--min-seconds must be a number of seconds >= 0, got \(minSeconds)") }
+            if train && pretrain { throw ElectraError("pass --train or --pretrain, not both") }
+            let mode = !allreduce.isEmpty || allreduceDefaults ? "an allreduce measurement" : pretrain ? "--pretrain" : train ? "--train" : "forward passes"
+            try refuseOptions([
+                ("--preset", preset != nil && !pretrain), ("--batch-size", batchSize != nil && !pretrain),
+                ("--weight-layout", weightLayout != nil && (train || pretrain)), ("--shapes", !shapes.isEmpty && pretrain),
+            ], on: mode)
             if !allreduce.isEmpty || allreduceDefaults { return try runAllreduce() }
             if pretrain || train {
                 // Under mpirun the steps are data-parallel: each rank its batch, gradients summed.
                 let group = try DistributedJob.join(distributed: false)
                 return pretrain ? try runPretraining(group) : try runTraining(group)
             }
+            let weightLayout = self.weightLayout ?? "inference"
             guard ["inference", "hf", "both"].contains(weightLayout) else {
                 throw ElectraError("unknown --weight-layout '\(weightLayout)'; expected inference, hf or both")
             }
@@ -189,6 +198,7 @@ struct Bench: ParsableCommand {
     /// two-segment examples, the preset's generator, mask 15%, loss 1 x MLM + 50 x BCE.
     func runPretraining(_ group: any ProcessGroup) throws {
         let length = 128
+        let batchSize = self.batchSize ?? 32, preset = self.preset ?? "small"
         guard batchSize > 0 else { throw ElectraError("--batch-size must be positive, got \(batchSize)") }
         let p = try PretrainingPreset.named(preset)
         let gen = try PretrainingPreset.generatorConfig(discriminator: p.discriminator, size: p.generatorSize)

@@ -48,6 +48,14 @@ enum ThreadOption {
     }
 }
 
+/// Options given on a path that does not read them: one error naming them all, rather than
+/// letting any be silently ignored. `given`: (option, given and not read here).
+func refuseOptions(_ given: [(String, Bool)], on path: String) throws {
+    let unused = given.filter(\.1).map(\.0)
+    guard !unused.isEmpty else { return }
+    throw ElectraError("\(unused.joined(separator: ", ")) \(unused.count == 1 ? "does" : "do") not apply to \(path)")
+}
+
 enum TextInput {
     /// The lines of a UTF-8 file, or of standard input for "-"; errors name the file and,
     /// for invalid UTF-8, the line.

@@ -12,12 +12,15 @@ struct QAOptions: ParsableArguments {
     @Flag(name: .customLong("version-2-with-negative"), inversion: .prefixedNo, help: "Question answering: SQuAD 2.0 (default: what the model folder recorded).") var version2: Bool?
     @Option(help: "Question answering: overlap between context windows, in tokens (default: 128 for files, HF's min(max length / 2, 128) for --question).") var docStride: Int?
     @Option(help: "Question answering: longest answer, in tokens (default: 30 for files, HF's 15 for --question).") var maxAnswerLength: Int?
-    @Option(help: "Question answering (2.0): answer \"\" when the null score beats the best span by more than this.") var nullScoreDiffThreshold = 0.0
+    @Option(help: "Question answering (2.0), files: answer \"\" when the null score beats the best span by more than this (default 0).") var nullScoreDiffThreshold: Double?
     @Flag(help: "Question answering with --question: offer the empty answer too (HF handle_impossible_answer).") var handleImpossibleAnswer = false
 
-    func settings(maxLength: Int?, batchSize: Int) -> QuestionAnsweringCLI.Settings {
-        .init(maxLength: maxLength, docStride: docStride ?? 128, maxAnswerLength: maxAnswerLength ?? 30, batchSize: batchSize,
-              version2: version2, nullThreshold: nullScoreDiffThreshold)
+    func settings(maxLength: Int?, batchSize: Int) throws -> QuestionAnsweringCLI.Settings {
+        let stride = docStride ?? 128, longest = maxAnswerLength ?? 30
+        guard stride >= 0 else { throw ElectraError("--doc-stride must not be negative, got \(stride)") }
+        guard longest > 0 else { throw ElectraError("--max-answer-length must be positive, got \(longest)") }
+        return .init(maxLength: maxLength, docStride: stride, maxAnswerLength: longest, batchSize: batchSize,
+                     version2: version2, nullThreshold: nullScoreDiffThreshold ?? 0)
     }
 
     /// The library pipeline's settings for one question (HF's defaults where unset).
@@ -36,12 +39,12 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Accuracy / F1 / Matthews (or Pearson / Spearman) of a fine-tuned classifier on a TSV file, as one JSON object.")
     @Option(help: "Fine-tuned model folder (with tokenizer files).") var model: String
     @Option(help: "TSV file with labels (CoNLL file for token classification).") var data: String
-    @Option(help: "sequence-classification, token-classification or multiple-choice (default: from the model's config).") var task: String?
+    @Option(help: "sequence-classification, token-classification, question-answering or multiple-choice (default: from the model's config).") var task: String?
     @OptionGroup var columns: ColumnOptions
     @Option(help: "Token classification: 0-based column of the tag (default: the last).") var tagColumn: Int?
     @Flag(help: "Token classification: one JSON object with seqeval's keys instead of a table.") var json = false
     @OptionGroup var qa: QAOptions
-    @Option(help: "Max tokens per example (default: min(128, max_position_embeddings)).") var maxLength: Int?
+    @Option(help: "Max tokens per example (default: min(128, max_position_embeddings); question answering: min(384, positions)).") var maxLength: Int?
     @Option(help: "Batch size.") var batchSize = 64
     @OptionGroup var running: RunOptions
 
@@ -51,13 +54,27 @@ struct Evaluate: ParsableCommand {
             guard batchSize > 0 else { throw ElectraError("--batch-size must be positive, got \(batchSize)") }
             let modelDir = try ModelArgument.folder(model, option: "--model")
             let model = modelDir.path
-            switch try resolvedTask(task, model: modelDir) {
+            let chosen = try resolvedTask(task, model: modelDir)
+            let reads: Set<String> = switch chosen {
+            case .tokenClassification: ["--tag-column", "--json"]
+            case .questionAnswering: ["--version-2-with-negative", "--doc-stride", "--max-answer-length", "--null-score-diff-threshold"]
+            case .multipleChoice: []
+            default: ["--text-column", "--pair-column", "--label-column", "--no-header"]
+            }
+            try refuseOptions([
+                ("--tag-column", tagColumn != nil), ("--json", json), ("--version-2-with-negative", qa.version2 != nil),
+                ("--doc-stride", qa.docStride != nil), ("--max-answer-length", qa.maxAnswerLength != nil),
+                ("--null-score-diff-threshold", qa.nullScoreDiffThreshold != nil), ("--handle-impossible-answer", qa.handleImpossibleAnswer),
+                ("--text-column", columns.textColumn != nil), ("--pair-column", columns.pairColumn != nil),
+                ("--label-column", columns.labelColumn != nil), ("--no-header", !columns.header),
+            ].map { ($0.0, $0.1 && !reads.contains($0.0)) }, on: "evaluating --task \(chosen.rawValue)")
+            switch chosen {
             case .tokenClassification:
                 return try TokenClassificationCLI.evaluate(model: model, data: data, tagColumn: tagColumn, maxLength: maxLength, batchSize: batchSize, json: json)
             case .multipleChoice:
                 return try MultipleChoiceCLI.evaluate(model: model, data: data, maxLength: maxLength, batchSize: batchSize)
             case .questionAnswering:
-                return try QuestionAnsweringCLI.evaluate(model: model, data: data, qa.settings(maxLength: maxLength, batchSize: batchSize))
+                return try QuestionAnsweringCLI.evaluate(model: model, data: data, try qa.settings(maxLength: maxLength, batchSize: batchSize))
             default: break
             }
             let (m, tok) = try TokenizerFiles.loadClassifier(model)
@@ -92,10 +109,10 @@ struct Predict: ParsableCommand {
     @Option(help: "Token classification: a CoNLL file to tag (with --output). Question answering: a SQuAD JSON file (with --output).") var input: String?
     @Option(help: "Where the tagged CoNLL file (or the SQuAD predictions) go.") var output: String?
     @Option(help: "Token classification: 0-based tag column of --input (default: the last).") var tagColumn: Int?
-    @Option(help: "Token classification of text: none (one entity per token, HF's default), simple, first, average or max (HF aggregation_strategy).") var aggregationStrategy = "none"
+    @Option(help: "Token classification of text: none (one entity per token, HF's default), simple, first, average or max (HF aggregation_strategy).") var aggregationStrategy: String?
     @Option(help: "Token classification of text: a label to leave out (repeat for several; default O). --ignore-label '' keeps all.") var ignoreLabel: [String] = []
     @Option(help: "Token classification of text: read long texts in windows overlapping by this many tokens (HF stride; not with aggregation none).") var stride: Int?
-    @Option(help: "Sequence classification: labels to show per text, or all (default: the best one, as HF without top_k). Question answering: answers per question (default 1).") var topK: String?
+    @Option(help: "Sequence classification: labels to show per text, or all (default: the best one, as HF without top_k). Question answering with --question: answers (default 1).") var topK: String?
     @Option(help: "Sequence classification: softmax, sigmoid or none (default: as HF chooses from the config).") var functionToApply: String?
     @OptionGroup var qa: QAOptions
     @Option(help: "Question answering: where the null odds go (SQuAD 2.0's evaluation reads them).") var nullOdds: String?
@@ -120,6 +137,29 @@ struct Predict: ParsableCommand {
                 guard let k = Int(v), k > 0 else { throw ElectraError("--top-k must be a positive number\(resolved == .sequenceClassification ? " or all" : ""), got '\(v)'") }
                 return k
             }
+            if (question == nil) != (context == nil) { throw ElectraError(question == nil ? "--context needs --question" : "--question needs --context") }
+            let path: (reads: Set<String>, name: String) = switch resolved {
+            case .questionAnswering where question != nil:
+                (["--question", "--context", "--doc-stride", "--max-answer-length", "--handle-impossible-answer", "--max-length", "--top-k", "--json"], "answering --question")
+            case .questionAnswering:
+                (["--input", "--output", "--null-odds", "--version-2-with-negative", "--doc-stride", "--max-answer-length", "--null-score-diff-threshold", "--max-length"],
+                 "question answering of a SQuAD file (--input)")
+            case .multipleChoice: (["--file", "--input", "--output", "--max-length"], "multiple choice")
+            case .tokenClassification where input != nil: (["--input", "--output", "--tag-column", "--max-length"], "tagging a CoNLL file (--input)")
+            case .tokenClassification:
+                (["--file", "text arguments", "--aggregation-strategy", "--ignore-label", "--stride", "--json"],
+                 "token classification of text (windows of the model's positions; --stride reads long texts)")
+            default: (["--file", "text arguments", "--top-k", "--function-to-apply", "--max-length", "--truncation", "--json"], "sequence classification")
+            }
+            try refuseOptions([
+                ("--input", input != nil), ("--output", output != nil), ("--tag-column", tagColumn != nil),
+                ("--aggregation-strategy", aggregationStrategy != nil), ("--ignore-label", !ignoreLabel.isEmpty), ("--stride", stride != nil),
+                ("--top-k", topK != nil), ("--function-to-apply", functionToApply != nil), ("--version-2-with-negative", qa.version2 != nil),
+                ("--doc-stride", qa.docStride != nil), ("--max-answer-length", qa.maxAnswerLength != nil),
+                ("--null-score-diff-threshold", qa.nullScoreDiffThreshold != nil), ("--handle-impossible-answer", qa.handleImpossibleAnswer),
+                ("--null-odds", nullOdds != nil), ("--question", question != nil), ("--context", context != nil), ("--file", file != nil),
+                ("text arguments", !texts.isEmpty), ("--max-length", maxLength != nil), ("--truncation", truncation), ("--json", json),
+            ].map { ($0.0, $0.1 && !path.reads.contains($0.0)) }, on: path.name)
             if resolved == .questionAnswering {
                 if let question, let context {
                     let p = try QuestionAnsweringPipeline(folder: dir, options: options)
@@ -129,21 +169,24 @@ struct Predict: ParsableCommand {
                     return
                 }
                 return try QuestionAnsweringCLI.predict(model: dir.path, input: input, output: output, nullOdds: nullOdds,
-                                                        qa.settings(maxLength: maxLength, batchSize: batchSize))
+                                                        try qa.settings(maxLength: maxLength, batchSize: batchSize))
             }
             if resolved == .multipleChoice {
                 guard let f = file ?? input else { throw ElectraError("--task multiple-choice predicts the rows of --file F (JSON lines or SWAG CSV)") }
-                return try MultipleChoiceCLI.predict(model: dir.path, file: f, maxLength: maxLength, batchSize: batchSize)
+                if file != nil && input != nil { throw ElectraError("give --file or --input, not both") }
+                return try MultipleChoiceCLI.predict(model: dir.path, file: f, output: output, maxLength: maxLength, batchSize: batchSize)
             }
             if resolved == .tokenClassification {
                 if let input {
                     guard let output else { throw ElectraError("--input needs --output (the tagged CoNLL file)") }
                     return try TokenClassificationCLI.predictFile(model: dir.path, input: input, output: output, tagColumn: tagColumn, maxLength: maxLength, batchSize: batchSize)
                 }
+                if output != nil { throw ElectraError("--output needs --input (the CoNLL file to tag); entities of text go to standard output") }
+                if file != nil && !texts.isEmpty { throw ElectraError("give texts or --file, not both") }
                 let lines = try file.map { try TextInput.lines($0).map(String.init) } ?? texts
                 guard !lines.isEmpty else { throw ElectraError("give a text, --file, or --input FILE --output FILE") }
-                guard let strategy = AggregationStrategy(rawValue: aggregationStrategy) else {
-                    throw ElectraError("--aggregation-strategy must be one of \(AggregationStrategy.allCases.map(\.rawValue).joined(separator: ", ")), got '\(aggregationStrategy)'")
+                guard let strategy = AggregationStrategy(rawValue: aggregationStrategy ?? "none") else {
+                    throw ElectraError("--aggregation-strategy must be one of \(AggregationStrategy.allCases.map(\.rawValue).joined(separator: ", ")), got '\(aggregationStrategy ?? "")'")
                 }
                 let p = try TokenClassificationPipeline(folder: dir, options: options)
                 let ignore = ignoreLabel.isEmpty ? ["O"] : ignoreLabel.filter { !$0.isEmpty }
@@ -153,7 +196,6 @@ struct Predict: ParsableCommand {
                 }
                 return
             }
-            guard input == nil && output == nil else { throw ElectraError("--input/--output are for --task token-classification or question-answering") }
             var items: [TextClassificationPipeline.Input]
             if let file {
                 guard texts.isEmpty else { throw ElectraError("give texts or --file, not both") }

@@ -23,7 +23,7 @@ struct Demo: ParsableCommand {
     @Option(help: "Steps of live pretraining: a fixed schedule, so every run prints the same numbers (0 skips it).") var pretrainSteps = 250
     @Option(help: "At most this many seconds of live pretraining: a slower machine stops there, before the schedule ends (0 skips it).") var pretrainSeconds = 120.0
     @Option(help: "Folder for the live run (default: a new temporary folder).") var output: String?
-    @Option(help: "Seed for masking and sampling.") var seed: UInt64 = 1
+    @Option(help: "Seed for masking and sampling in parts 1 to 3 (the live run keeps its own fixed seed, so that its printed numbers repeat on every machine).") var seed: UInt64 = 1
     @Option(help: "The generator's sampling temperature in parts 1 and 2 (default 1, the paper's, at which the shipped pair is judged).") var temperature: Float = 1
     @Option(help: "The live run's sampling temperature (part 4).") var liveTemperature: Float = Demo.liveTemperatureDefault
     @Option(help: "Worker threads (default: all cores).") var threads: Int?

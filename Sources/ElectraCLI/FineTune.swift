@@ -18,6 +18,7 @@ struct ColumnOptions: ParsableArguments {
     func layout() throws -> TSVLayout? {
         guard let t = textColumn else {
             if pairColumn != nil || labelColumn != nil { throw ElectraError("--pair-column/--label-column need --text-column too") }
+            if !header { throw ElectraError("--no-header needs --text-column and --label-column (without them the layout is detected from the file's header, or CoLA's)") }
             return nil
         }
         guard let l = labelColumn else { throw ElectraError("--text-column needs --label-column") }
@@ -74,8 +75,8 @@ struct FineTune: ParsableCommand {
     @Option(help: "Token classification: 0-based column of the tag (default: the last).") var tagColumn: Int?
     @Flag(help: "Token classification: label every subword of a word (default: the first only, -100 on the rest).") var labelAllSubwords = false
     @Flag(name: .customLong("version-2-with-negative"), help: "Question answering: SQuAD 2.0, with unanswerable questions.") var version2WithNegative = false
-    @Option(help: "Question answering: overlap between context windows, in tokens.") var docStride = 128
-    @Option(help: "Question answering: longest answer, in tokens.") var maxAnswerLength = 30
+    @Option(help: "Question answering: overlap between context windows, in tokens (default 128).") var docStride: Int?
+    @Option(help: "Question answering: longest answer, in tokens (default 30).") var maxAnswerLength: Int?
     @Option(help: "Training TSV.") var train: String
     @Option(help: "Validation TSV.") var validation: String?
     @Option(help: "Output folder.") var output: String
@@ -88,15 +89,15 @@ struct FineTune: ParsableCommand {
     @Option(help: "Peak learning rate.") var learningRate: Float = 1e-4
     @Option(help: "Layer-wise LR decay in (0, 1] (1.0 = off).") var layerwiseLrDecay: Double = 0.8
     @Option(help: "Epochs.") var epochs = 3
-    @Option(help: "Warmup fraction of all steps, in [0, 1].") var warmup: Double = 0.1
+    @Option(help: "Warmup fraction of all steps, in [0, 1] (default 0.1; not with --lr-schedule constant).") var warmup: Double?
     @Option(help: "Decoupled weight decay (not on biases and LayerNorm).") var weightDecay: Float = 0.01
     @Option(help: "Batch size (per micro-batch).") var batchSize = 32
     @Option(help: "Micro-batches accumulated into one optimizer step.") var gradientAccumulationSteps = 1
-    @Option(help: "Max tokens per example (longest_first truncation; at most the model's max_position_embeddings).") var maxLength = 128
+    @Option(help: "Max tokens per example (longest_first truncation; at most the model's max_position_embeddings; default 128, question answering min(384, positions)).") var maxLength: Int?
     @Option(help: "adamw (PyTorch) or electra (original AdamWeightDecay, no bias correction).") var optimizer = "electra"
     @Option(help: "Adam epsilon.") var adamEpsilon: Float = 1e-6
     @Option(help: "Global gradient-norm clip.") var maxGradNorm: Float = 1.0
-    @Option(help: "electra (warmup x linear decay), linear (HF), constant.") var lrSchedule = "electra"
+    @Option(help: "electra (warmup x linear decay), linear (HF), constant (no warmup), constant_with_warmup.") var lrSchedule = "electra"
     @Option(help: "Seed for shuffling, dropout and new head weights.") var seed: UInt64 = 42
     @Flag(help: "Batches are consecutive rows in file order.") var noShuffle = false
     @Option(help: "Override every dropout probability of the config, in [0, 1).") var dropout: Float?
@@ -117,10 +118,13 @@ struct FineTune: ParsableCommand {
     func options() throws -> TrainerOptions {
         var o = TrainerOptions()
         o.learningRate = learningRate; o.layerwiseDecay = layerwiseLrDecay; o.epochs = epochs
-        o.warmupFraction = warmup; o.weightDecay = weightDecay; o.batchSize = batchSize
+        o.warmupFraction = warmup ?? 0.1; o.weightDecay = weightDecay; o.batchSize = batchSize
         o.gradientAccumulation = gradientAccumulationSteps
         guard let opt = TrainerOptions.OptimizerKind(rawValue: optimizer) else { throw ElectraError("--optimizer must be adamw or electra, got '\(optimizer)'") }
-        guard let sched = TrainerOptions.ScheduleKind(rawValue: lrSchedule) else { throw ElectraError("--lr-schedule must be electra, linear or constant, got '\(lrSchedule)'") }
+        guard let sched = TrainerOptions.ScheduleKind(rawValue: lrSchedule) else {
+            throw ElectraError("--lr-schedule must be electra, linear, constant or constant_with_warmup, got '\(lrSchedule)'")
+        }
+        if sched == .constant, warmup != nil { throw ElectraError("--lr-schedule constant has no warmup (as HF's); drop --warmup or use constant_with_warmup") }
         o.optimizer = opt; o.schedule = sched; o.adamEpsilon = adamEpsilon; o.maxGradNorm = maxGradNorm
         o.seed = seed; o.shuffle = !noShuffle; o.maxSteps = maxSteps
         o.evalSteps = evalSteps; o.saveSteps = saveSteps; o.saveTotalLimit = saveTotalLimit
@@ -132,6 +136,19 @@ struct FineTune: ParsableCommand {
         if metricForBest != nil && validation == nil { throw ElectraError("--metric-for-best needs --validation (the data it is measured on)") }
         if resume && overwriteOutput { throw ElectraError("pass either --resume or --overwrite-output, not both") }
         return o
+    }
+
+    /// The options of the other tasks: refused rather than ignored.
+    func refuseOtherTasksOptions(_ task: ElectraTask) throws {
+        let seq = task == .sequenceClassification, ner = task == .tokenClassification, qa = task == .questionAnswering
+        try refuseOptions([
+            ("--tag-column", tagColumn != nil && !ner), ("--label-all-subwords", labelAllSubwords && !ner),
+            ("--version-2-with-negative", version2WithNegative && !qa), ("--doc-stride", docStride != nil && !qa),
+            ("--max-answer-length", maxAnswerLength != nil && !qa),
+            ("--text-column", columns.textColumn != nil && !seq), ("--pair-column", columns.pairColumn != nil && !seq),
+            ("--label-column", columns.labelColumn != nil && !seq), ("--no-header", !columns.header && !seq),
+            ("--num-labels", numLabels != nil && !seq),
+        ], on: "--task \(task.rawValue)")
     }
 
     /// --reinit-layers, applied right after loading (before anything is written).
@@ -156,6 +173,7 @@ struct FineTune: ParsableCommand {
                 throw ElectraError("finetune trains --task sequence-classification, token-classification, question-answering or multiple-choice (\(chosen.rawValue) has no pipeline)")
             }
             let o = try options()
+            try refuseOtherTasksOptions(chosen)
             let out = URL(fileURLWithPath: output)
             let modelDir = try ModelArgument.folder(model, option: "--model")
             let tokDir = try tokenizer.map { try ModelArgument.folder($0, option: "--tokenizer") } ?? modelDir
@@ -182,7 +200,7 @@ struct FineTune: ParsableCommand {
             let (trainRows, lay) = try ClassificationTSV.read(trainURL, layout: layout)
             let valRows = try valURL.map { try ClassificationTSV.read($0, layout: layout ?? lay).examples }
             let base = try ElectraConfig.load(from: try ModelFolder.configURL(modelDir))
-            _ = try checkedMaxLength(maxLength, config: base)
+            let maxLength = try checkedMaxLength(self.maxLength ?? 128, config: base)
             let setup = try SequenceClassificationSetup(base: base, train: trainRows, file: trainURL.lastPathComponent, numLabels: numLabels,
                                                         dropout: dropout, layout: layout == nil ? lay.taskName : nil)
             if setup.inferredRegression {

@@ -13,7 +13,7 @@ enum MultipleChoiceCLI {
         if let bad = train.first(where: { $0.label == nil }) { throw ElectraError("\(trainURL.lastPathComponent):\(bad.line): training needs a label") }
         let val = try valURL.map { try MultipleChoiceFile.read($0) }
         var config = try ElectraConfig.load(from: try ModelFolder.configURL(modelDir))
-        let length = try checkedMaxLength(f.maxLength, config: config)
+        let length = try checkedMaxLength(f.maxLength ?? 128, config: config)
         if let d = f.dropout { config.hiddenDropoutProb = d; config.attentionProbsDropoutProb = d; config.summaryLastDropout = d }
         let (m, report) = try ElectraForMultipleChoice.load(config: config, weights: try CheckpointWeights.open(modelDir), seed: f.seed)
         for w in report.warnings { FileHandle.standardError.write(Data("note: \(w)\n".utf8)) }
@@ -50,12 +50,16 @@ enum MultipleChoiceCLI {
         print(String(decoding: try obj.serialized(pretty: false), as: UTF8.self))
     }
 
-    static func predict(model: String, file: String, maxLength: Int?, batchSize: Int) throws {
+    /// One JSON line per row, on standard output or into `output` (written whole).
+    static func predict(model: String, file: String, output: String?, maxLength: Int?, batchSize: Int) throws {
+        if let output { try refuseOutputFileOverInputs(output, [(option: "--file", path: file)], model: try ModelArgument.folder(model, option: "--model")) }
         let (rows, p) = try run(model: model, file: file, maxLength: maxLength, batchSize: batchSize)
+        var lines = Data()
         for (row, probs) in zip(rows, p) {
             let best = probs.indices.max { probs[$0] < probs[$1] }!
             let obj = JSONValue.object(["line": .number(Double(row.line)), "choice": .number(Double(best)), "probabilities": .array(probs.map { .number($0) })])
-            print(String(decoding: try obj.serialized(pretty: false), as: UTF8.self))
+            lines += try obj.serialized(pretty: false) + Data("\n".utf8)
         }
+        if let output { try AtomicFile.write(lines, to: URL(fileURLWithPath: output)) } else { FileHandle.standardOutput.write(lines) }
     }
 }

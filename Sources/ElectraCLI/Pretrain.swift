@@ -35,9 +35,9 @@ struct Pretrain: ParsableCommand {
     @Option(help: "Warmup steps (default: 10% of the steps).") var warmupSteps: Int?
     @Option(help: "Decoupled weight decay.") var weightDecay: Float = 0.01
     @Option(help: "Share of tokens masked.") var maskProb: Double?
-    @Option(help: "Weight of the discriminator's loss.") var discriminatorWeight: Float = 50
-    @Option(help: "Weight of the generator's loss.") var generatorWeight: Float = 1
-    @Option(help: "Sampling temperature of the generator once any temperature warmup is over (default 1).") var temperature: Float?
+    @Option(help: "rtd: weight of the discriminator's loss (default 50).") var discriminatorWeight: Float?
+    @Option(help: "rtd: weight of the generator's loss (default 1).") var generatorWeight: Float?
+    @Option(help: "rtd: sampling temperature of the generator once any temperature warmup is over (default 1).") var temperature: Float?
     @Option(help: "rtd: sample at this temperature when the discriminator joins, cooling linearly to --temperature over --temperature-warmup steps (default: the preset's: 3 for tiny and mini).") var startTemperature: Float?
     @Option(help: "Dropout of both models, hidden and attention (default: the preset's: 0 for tiny and mini, 0.1 for the paper's shapes).") var dropout: Float?
     @Option(help: "absolute (learned positions, every HF version), relative_key or relative_key_query (transformers 4.x only).") var positionEmbeddingType = "absolute"
@@ -45,7 +45,7 @@ struct Pretrain: ParsableCommand {
     @Option(help: "sinusoidal: the table's RMS (default: the preset's: 0.1 for tiny and mini).") var positionInitRms: Float?
     @Option(help: "The std embeddings_project (embedding size -> hidden size, when they differ) starts at (default: the preset's; HF's initializer_range 0.02 otherwise).") var projectionInitStd: Float?
     @Option(help: "Sequence length warmup: the first N steps train on pieces of the examples (--seq-length-start tokens, doubling in equal shares of the N steps), then on whole examples.") var seqLengthWarmup: Int?
-    @Option(help: "The first piece length of the sequence length warmup.") var seqLengthStart = 16
+    @Option(help: "The first piece length of the sequence length warmup (default 16).") var seqLengthStart: Int?
     @Option(help: "rtd: the first N steps train the generator alone.") var generatorWarmup: Int?
     @Option(help: "rtd: true to start the discriminator's encoder as a copy of the generator's when it joins after --generator-warmup (needs --generator-size 1; default: the preset's: true for tiny and mini).") var discriminatorFromGenerator: Bool?
     @Option(help: "rtd: steps over which the discriminator's own learning rate ramps up from 0 after --generator-warmup.") var discriminatorRamp: Int?
@@ -54,9 +54,9 @@ struct Pretrain: ParsableCommand {
     @Option(help: "Adam's second-moment decay.") var adamBeta2: Float = 0.999
     @Option(help: "Adam's epsilon.") var adamEpsilon: Float = 1e-6
     @Option(help: "A prepare-data folder of held-out text, scored every --eval-steps: the generator on [MASK]ed positions, the discriminator at temperature 1.") var validation: String?
-    @Option(help: "Score --validation every N steps (and at the end).") var evalSteps = 500
-    @Option(help: "Examples of --validation scored (the first N, masked once with a fixed seed).") var evalExamples = 512
-    @Option(help: "Max tokens per example when --data is raw text.") var maxSeqLength = 128
+    @Option(help: "Score --validation every N steps (and at the end; default 500).") var evalSteps: Int?
+    @Option(help: "Examples of --validation scored (the first N, masked once with a fixed seed; default 512).") var evalExamples: Int?
+    @Option(help: "Max tokens per example when --data is raw text (default 128).") var maxSeqLength: Int?
     @Option(help: "Seed (weights, masking, sampling, dropout, order).") var seed: UInt64 = 42
     @Option(help: "Checkpoint every N steps (and at the end).") var saveSteps = 500
     @Option(help: "Keep at most N checkpoints.") var saveTotalLimit = 2
@@ -81,7 +81,19 @@ struct Pretrain: ParsableCommand {
             guard let optimizerKind = TrainerOptions.OptimizerKind(rawValue: optimizer == "adam" ? "electra" : optimizer) else {
                 throw ElectraError("--optimizer must be electra (AdamWeightDecay, no bias correction) or adamw, got '\(optimizer)'")
             }
-            guard evalExamples > 0 else { throw ElectraError("--eval-examples must be positive, got \(evalExamples)") }
+            if let n = evalExamples, n <= 0 { throw ElectraError("--eval-examples must be positive, got \(n)") }
+            if let n = evalSteps, n <= 0 { throw ElectraError("--eval-steps must be positive, got \(n)") }
+            try refuseOptions([("--eval-steps", evalSteps != nil), ("--eval-examples", evalExamples != nil)].map { ($0.0, $0.1 && validation == nil) },
+                              on: "a run without --validation")
+            if objective == "mlm" {
+                try refuseOptions([
+                    ("--generator-size", generatorSize != nil), ("--discriminator-weight", discriminatorWeight != nil),
+                    ("--generator-weight", generatorWeight != nil), ("--temperature", temperature != nil),
+                    ("--start-temperature", startTemperature != nil), ("--generator-warmup", generatorWarmup != nil),
+                    ("--discriminator-from-generator", discriminatorFromGenerator != nil), ("--discriminator-ramp", discriminatorRamp != nil),
+                    ("--temperature-warmup", temperatureWarmup != nil),
+                ], on: "--objective mlm (one masked-LM model, no generator or discriminator)")
+            }
             let kind = PretrainingRecipe.Objective(rawValue: objective)!
             let out = URL(fileURLWithPath: output)
             let folders = objective == "rtd" ? ["discriminator", "generator"] : ["model"]
@@ -96,6 +108,9 @@ struct Pretrain: ParsableCommand {
                 // Raw text is prepared into OUT/data: the run's folder, like its models', so no input may lie there.
                 try RunOutput.check(out, inputs: inputs, mode: resume ? .resume : overwriteOutput ? .overwrite : .fresh, models: layout,
                                     otherWrites: isFolder ? [] : ["data"])
+            }
+            if isFolder, maxSeqLength != nil {
+                throw ElectraError("--max-seq-length applies to raw text --data; \(dataURLs[0].path) is prepared already (its length is in manifest.json)")
             }
             if group.size > 1 && !isFolder {
                 throw ElectraError("--data: a data-parallel job reads one prepared folder on every rank; run `electra prepare-data` first and pass its folder")
@@ -113,9 +128,13 @@ struct Pretrain: ParsableCommand {
                 }
                 (tok, tokFiles) = try TokenizerFiles.load(URL(fileURLWithPath: t), hint: "pass --tokenizer DIR")
                 dataFolder = out.appendingPathComponent("data")
-                if !(resume && FileManager.default.fileExists(atPath: dataFolder.appendingPathComponent(PretrainingManifest.fileName).path)) {
+                let reused = resume && FileManager.default.fileExists(atPath: dataFolder.appendingPathComponent(PretrainingManifest.fileName).path)
+                if reused, let n = maxSeqLength, let m = try? PretrainingData(folder: dataFolder).manifest, m.maxSeqLength != n {
+                    throw ElectraError("--max-seq-length \(n): --resume reuses \(dataFolder.path), prepared at \(m.maxSeqLength)")
+                }
+                if !reused {
                     var prep = DataPreparation(tokenizer: tok)
-                    prep.maxSeqLength = maxSeqLength
+                    prep.maxSeqLength = maxSeqLength ?? 128
                     prep.seed = seed
                     StopSignals.install()
                     prep.shouldStop = { StopSignals.requested }
@@ -152,7 +171,7 @@ struct Pretrain: ParsableCommand {
             o.optimizer = optimizerKind
             o.adamBeta2 = adamBeta2
             o.adamEpsilon = adamEpsilon
-            o.evalSteps = heldOutData == nil ? 0 : evalSteps
+            o.evalSteps = heldOutData == nil ? 0 : evalSteps ?? 500
             o.schedule = .electra
             o.seed = seed
             o.warmupSteps = warmupSteps
@@ -167,7 +186,7 @@ struct Pretrain: ParsableCommand {
             try o.validate()
 
             let job = try recipe.makeTask(objective: kind, discriminator: disc, data: corpus, special: special, seed: seed,
-                                          extraFiles: tokFiles, heldOut: heldOutData, evalExamples: evalExamples)
+                                          extraFiles: tokFiles, heldOut: heldOutData, evalExamples: evalExamples ?? 512)
             let describe = { (c: ElectraConfig) in "\(c.numHiddenLayers) layers, hidden \(c.hiddenSize), \(c.numAttentionHeads) heads, FFN \(c.intermediateSize), embeddings \(c.embeddingSize)" }
             var summary = ""
             if let t = job as? ReplacedTokenDetectionTask {
@@ -191,8 +210,8 @@ struct Pretrain: ParsableCommand {
         var r = preset.recipe
         if let v = generatorSize { r.generatorSize = v }
         if let v = maskProb { r.masking.maskProbability = v }
-        r.discriminatorWeight = discriminatorWeight
-        r.generatorWeight = generatorWeight
+        r.discriminatorWeight = discriminatorWeight ?? 50
+        r.generatorWeight = generatorWeight ?? 1
         if let v = temperature { r.temperature = v }
         if let v = startTemperature { r.startTemperature = v }
         if let v = dropout { r.dropout = v }
@@ -208,7 +227,7 @@ struct Pretrain: ParsableCommand {
         }
         if let v = positionInitRms { r.positionInitRMS = v }
         if let v = projectionInitStd { r.projectionInitStd = v }
-        r.sequenceLengthStart = seqLengthStart
+        r.sequenceLengthStart = seqLengthStart ?? 16
         if let v = discriminatorFromGenerator { r.discriminatorFromGenerator = v }
         let given = [seqLengthWarmup, generatorWarmup, discriminatorRamp, temperatureWarmup]
         if given.contains(where: { $0 != nil }) { r.scalesWarmups = false }
@@ -218,6 +237,9 @@ struct Pretrain: ParsableCommand {
         if let v = temperatureWarmup { r.warmups.temperature = v }
         if r.discriminatorFromGenerator, r.generatorSize != 1 || r.warmups.generator == 0, discriminatorFromGenerator == nil {
             r.discriminatorFromGenerator = false  // the preset's default, with no generator it could copy (or no generator at all: mlm)
+        }
+        if seqLengthStart != nil && r.warmups.sequenceLength == 0 {
+            throw ElectraError("--seq-length-start applies to a sequence length warmup; give --seq-length-warmup N too")
         }
         try r.validate()
         return r

@@ -98,6 +98,11 @@ struct FillMask: ParsableCommand {
             let dir = try model.map { try ModelArgument.folder($0, option: "--model") }
                 ?? ShippedModel.locate(ShippedModel.generator, option: "--model", expected: ElectraForMaskedLM.architecture)
             let pipeline = try FillMaskPipeline(folder: dir, options: try running.pipelineOptions(dtype, batchSize: batchSize))
+            for (t, token) in try pipeline.replacedTargets(target) {
+                // HF's fill-mask pipeline warns the same way.
+                warn(token.map { "target '\(t)' is not in the vocabulary; its first token '\($0)' stands for it (as HF)" }
+                     ?? "target '\(t)' holds no token of the vocabulary and is left out")
+            }
             let results = try pipeline(texts, topK: topK, targets: target.isEmpty ? nil : target)
             for (t, masks) in zip(texts, results) {
                 print(json ? FillMaskPipeline.json([masks], singleInput: true).serialized : Self.table(t, masks))

@@ -16,7 +16,10 @@ enum QuestionAnsweringCLI {
     static func finetune(_ f: FineTune, options o: TrainerOptions, out: URL, modelDir: URL, tokDir: URL) throws {
         let (tok, tokFiles) = try TokenizerFiles.load(tokDir, hint: "pass --tokenizer DIR")
         var config = try ElectraConfig.load(from: try ModelFolder.configURL(modelDir))
-        let length = try checkedMaxLength(f.maxLength == 128 ? min(384, config.maxPositionEmbeddings) : f.maxLength, config: config)
+        let length = try checkedMaxLength(f.maxLength ?? min(384, config.maxPositionEmbeddings), config: config)
+        let docStride = f.docStride ?? 128, maxAnswerLength = f.maxAnswerLength ?? 30
+        guard docStride >= 0 else { throw ElectraError("--doc-stride must not be negative, got \(docStride)") }
+        guard maxAnswerLength > 0 else { throw ElectraError("--max-answer-length must be positive, got \(maxAnswerLength)") }
         let train = try read(f.train).questions
         let version2 = f.version2WithNegative || train.contains { $0.isImpossible }
         if !version2, let q = train.first(where: { $0.answers.isEmpty }) {
@@ -28,11 +31,11 @@ enum QuestionAnsweringCLI {
         let (m, report) = try ElectraForQuestionAnswering.load(config: config, weights: try CheckpointWeights.open(modelDir), seed: f.seed)
         for w in report.warnings { FileHandle.standardError.write(Data("note: \(w)\n".utf8)) }
         try f.reinitialize(m)
-        let trainSet = try SquadFeatures(train, tokenizer: tok, maxLength: length, docStride: f.docStride)
-        let valSet = try val.map { try SquadFeatures($0, tokenizer: tok, maxLength: length, docStride: f.docStride) }
+        let trainSet = try SquadFeatures(train, tokenizer: tok, maxLength: length, docStride: docStride)
+        let valSet = try val.map { try SquadFeatures($0, tokenizer: tok, maxLength: length, docStride: docStride) }
         let job = QuestionAnsweringTask(model: m, train: trainSet, validation: valSet, padId: tok.padTokenId, version2: version2, extraFiles: tokFiles,
-                                        fingerprint: ["train_file": URL(fileURLWithPath: f.train).lastPathComponent, "max_length": "\(length)", "doc_stride": "\(f.docStride)"])
-        job.maxAnswerLength = f.maxAnswerLength
+                                        fingerprint: ["train_file": URL(fileURLWithPath: f.train).lastPathComponent, "max_length": "\(length)", "doc_stride": "\(docStride)"])
+        job.maxAnswerLength = maxAnswerLength
         let trainer = try Trainer(task: job, options: o, output: out, group: DistributedJob.group)
         if f.overwriteOutput, DistributedJob.group.isRoot { try RunOutput.clearPreviousRun(out, models: [(folder: "", extraFiles: TokenizerFiles.names)]) }
         FileHandle.standardError.write(Data("fine-tuning question answering (SQuAD \(version2 ? "2.0" : "1.1")) on \(train.count) questions, \(trainSet.count) windows of \(length) tokens, \(trainer.totalSteps) steps of \(f.batchSize)\n".utf8))

@@ -15,19 +15,19 @@ enum TokenClassificationCLI {
         let names = CoNLL.labels(train)
         guard names.count >= 2 else { throw ElectraError("\(trainURL.lastPathComponent) has only one tag ('\(names[0])'); token classification needs at least 2") }
         var config = try ElectraConfig.load(from: try ModelFolder.configURL(modelDir))
-        _ = try checkedMaxLength(f.maxLength, config: config)
+        let maxLength = try checkedMaxLength(f.maxLength ?? 128, config: config)
         config.id2label = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0.offset, $0.element) })
         config.label2id = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0.element, $0.offset) })
         if let d = f.dropout { config.hiddenDropoutProb = d; config.attentionProbsDropoutProb = d; config.classifierDropout = d }
         let (m, report) = try ElectraForTokenClassification.load(config: config, weights: try CheckpointWeights.open(modelDir), seed: f.seed)
         for w in report.warnings { FileHandle.standardError.write(Data("note: \(w)\n".utf8)) }
         try f.reinitialize(m)
-        let trainSet = try TokenClassificationSet(train, file: trainURL.lastPathComponent, tokenizer: tok, maxLength: f.maxLength,
+        let trainSet = try TokenClassificationSet(train, file: trainURL.lastPathComponent, tokenizer: tok, maxLength: maxLength,
                                                   labelIds: config.label2id, labelAllSubwords: f.labelAllSubwords)
-        let valSet = try val.map { try TokenClassificationSet($0, file: valURL!.lastPathComponent, tokenizer: tok, maxLength: f.maxLength, labelIds: config.label2id) }
+        let valSet = try val.map { try TokenClassificationSet($0, file: valURL!.lastPathComponent, tokenizer: tok, maxLength: maxLength, labelIds: config.label2id) }
         if let valSet { reportUnknown(valSet, config.label2id, file: valURL!.lastPathComponent) }
         let job = TokenClassificationTask(model: m, train: trainSet, validation: valSet, padId: tok.padTokenId, extraFiles: tokFiles,
-                                          fingerprint: ["train_file": trainURL.lastPathComponent, "max_length": "\(f.maxLength)",
+                                          fingerprint: ["train_file": trainURL.lastPathComponent, "max_length": "\(maxLength)",
                                                         "label_all_subwords": "\(f.labelAllSubwords)"])
         let trainer = try Trainer(task: job, options: o, output: out, group: DistributedJob.group)
         if f.overwriteOutput, DistributedJob.group.isRoot { try RunOutput.clearPreviousRun(out, models: [(folder: "", extraFiles: TokenizerFiles.names)]) }

@@ -34,8 +34,8 @@ struct Tokenize: ParsableCommand {
     @Option(name: .long, help: "Truncate to this many tokens, special tokens included.")
     var maxLength: Int?
 
-    @Option(name: .long, help: "Truncation strategy: longest_first, only_first or only_second.")
-    var truncation: String = "longest_first"
+    @Option(name: .long, help: "Truncation strategy: longest_first, only_first or only_second (default: longest_first; needs --max-length).")
+    var truncation: String?
 
     @Option(name: .long, help: "Tokens of overlap between overflowing windows (needs --max-length).")
     var stride: Int = 0
@@ -77,9 +77,13 @@ struct Tokenize: ParsableCommand {
     var repeats: Int = 3
 
     func validate() throws {
-        if TruncationStrategy(rawValue: truncation) == nil {
-            throw ValidationError("--truncation must be longest_first, only_first or only_second, not \"\(truncation)\"")
+        if let t = truncation, TruncationStrategy(rawValue: t) == nil {
+            throw ValidationError("--truncation must be longest_first, only_first or only_second, not \"\(t)\"")
         }
+        if truncation != nil && maxLength == nil { throw ValidationError("--truncation needs --max-length") }
+        if noTruncation && maxLength != nil { throw ValidationError("pass --max-length or --no-truncation, not both") }
+        if noPadding && padding != nil { throw ValidationError("pass --padding or --no-padding, not both") }
+        if let m = padToMultipleOf, m < 1 { throw ValidationError("--pad-to-multiple-of must be at least 1, got \(m)") }
         if let p = padding, p != "longest", p != "max_length" {
             throw ValidationError("--padding must be longest or max_length, not \"\(p)\"")
         }
@@ -103,7 +107,7 @@ struct Tokenize: ParsableCommand {
         if noPadding { tok.padding = nil }
         if let m = maxLength {
             try tok.setTruncation(TruncationOptions(
-                maxLength: m, strategy: TruncationStrategy(rawValue: truncation)!, stride: stride))
+                maxLength: m, strategy: TruncationStrategy(rawValue: truncation ?? "longest_first")!, stride: stride))
         }
         if let p = padding {
             tok.padding = PaddingOptions(

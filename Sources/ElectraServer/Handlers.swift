@@ -297,6 +297,11 @@ struct Handlers: Sendable {
         if let stride, !(0..<(maxLength - 2)).contains(stride) { throw APIError.field("`stride` must be in 0..<\(maxLength - 2), got \(stride)") }
         if stride != nil && strategy == .none { throw APIError.field("`stride` needs an `aggregation_strategy` other than none (as in HF)") }
         for t in texts where t.isEmpty { throw APIError.empty("`inputs` cannot be empty") }
+        // Without a stride the pipeline cuts a long text at the model's positions (as HF's):
+        // only when the request (or --auto-truncate) allows it, as on the other routes.
+        if stride == nil, !(try r.bool("truncate", default: config.autoTruncate)) {
+            for t in texts { _ = try encode(t, truncate: false, left: false) }
+        }
         let plan = try pipelineCall { try p.plan(texts, aggregation: strategy, ignoreLabels: ignore, stride: stride) }
         let rows = try await scheduler.run(plan.windows, kind: .head)
         let perWindow = try pipelineCall { try rows.indices.map { w in try rows[w].values.withUnsafeBufferPointer { try p.entities(plan, window: w, logits: $0) } } }

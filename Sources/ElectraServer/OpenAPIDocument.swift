@@ -76,7 +76,7 @@ enum OpenAPIDocument {
         if routes.contains("/token-classification") {
             paths["/token-classification"] = post("HF pipeline('token-classification')", ["inputs": textOrTexts, "aggregation_strategy": ["type": ["string", "null"], "enum": ["none", "simple", "first", "average", "max", NSNull()]],
                                                                                         "ignore_labels": ["type": ["array", "null"], "items": ["type": "string"]],
-                                                                                        "stride": int(0, maxLength - 3)],
+                                                                                        "stride": int(0, maxLength - 3), "truncate": flag],
                                                   required: ["inputs"], response: ["type": "array"])
         }
         if routes.contains("/question-answering") {

@@ -28,10 +28,13 @@ extension ElectraTokenizer {
         let json = directory.appendingPathComponent("tokenizer.json")
         if fm.fileExists(atPath: json.path) {
             // As transformers' ElectraTokenizerFast/BertTokenizerFast (what AutoTokenizer gives
-            // for a model folder): tokenizer_config.json's casing settings, defaults included,
-            // win over a BertNormalizer's.
-            let casing = NormalizerCasing(lowercase: config.doLowerCase, stripAccents: config.stripAccents,
-                                          handleChineseChars: config.tokenizeChineseChars)
+            // for an ELECTRA or BERT folder): tokenizer_config.json's casing settings, defaults
+            // included, win over a BertNormalizer's. Other classes (PreTrainedTokenizerFast, a
+            // folder without a config naming one) keep tokenizer.json's.
+            let casing = config.bertFamilyClass
+                ? NormalizerCasing(lowercase: config.doLowerCase, stripAccents: config.stripAccents,
+                                   handleChineseChars: config.tokenizeChineseChars)
+                : nil
             var tok = try load(tokenizerJSON: json, specialTokens: config.names, casing: casing, configTokens: config.added)
             // transformers cleans decoded text up itself when the config says so (the fast
             // class's default: no), after the decoder's own cleanup.
@@ -550,6 +553,11 @@ struct TokenizerConfig {
     var doLowerCase = true
     var stripAccents: Bool? = nil
     var tokenizeChineseChars = true
+    /// Whether transformers loads the folder with a BERT-family fast tokenizer class, whose
+    /// __init__ applies do_lower_case & co. to the normalizer: tokenizer_config.json's
+    /// tokenizer_class, else config.json's model_type (AutoTokenizer's choice).
+    var bertFamilyClass = false
+    static let bertFamily: Set<String> = ["bert", "convbert", "distilbert", "electra", "funnel", "layoutlm", "lxmert", "mobilebert", "squeezebert"]
     /// clean_up_tokenization_spaces as written (nil: absent).
     var cleanUpTokenizationSpacesSetting: Bool?
     var added = ConfigAddedTokens()
@@ -559,6 +567,7 @@ struct TokenizerConfig {
         // Special tokens as written (special_tokens_map.json's win), in transformers' order.
         var named: [String: ConfigAddedTokens.Token] = [:]
         var additional: [ConfigAddedTokens.Token] = []
+        var tokenizerClass: String?
         let keys = ["unk_token", "sep_token", "pad_token", "cls_token", "mask_token"]
         for file in ["tokenizer_config.json", "special_tokens_map.json"] {
             let url = directory.appendingPathComponent(file)
@@ -581,6 +590,7 @@ struct TokenizerConfig {
                 }
             }
             if file == "tokenizer_config.json" {
+                tokenizerClass = d["tokenizer_class"] as? String
                 if let v: Bool = try o.optional("do_lower_case") { c.doLowerCase = v }
                 c.stripAccents = try o.optional("strip_accents")
                 if let v: Bool = try o.optional("tokenize_chinese_chars") { c.tokenizeChineseChars = v }
@@ -607,6 +617,19 @@ struct TokenizerConfig {
                 }
                 if c.added.byId.contains(where: { $0.id == id || $0.token.content == content }) { continue }
                 c.added.byId.append((id, ConfigAddedTokens.Token(content: content, special: false, normalized: true)))
+            }
+        }
+        if let cls = tokenizerClass {
+            var base = cls.lowercased()
+            if base.hasSuffix("fast") { base.removeLast(4) }
+            if base.hasSuffix("tokenizer") { base.removeLast("tokenizer".count) }
+            c.bertFamilyClass = bertFamily.contains(base)
+        } else {
+            let modelConfig = directory.appendingPathComponent("config.json")
+            if FileManager.default.fileExists(atPath: modelConfig.path),
+               let d = (try? JSONParser.parse(Array(try readFile(modelConfig))).any) as? [String: Any],
+               let type = d["model_type"] as? String {
+                c.bertFamilyClass = bertFamily.contains(type.lowercased())
             }
         }
         if let t = named["unk_token"] { c.names.unk = t.content }

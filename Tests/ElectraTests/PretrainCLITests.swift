@@ -406,6 +406,11 @@ extension CLITests {
         #expect(ev.status == 0 && ev.stdout.contains("\"accuracy\"") && ev.stdout.contains("\"examples\":10"), "\(ev.stdout) \(ev.stderr)")
         let p = try run(["predict", "--model", out.path, "--file", data.path])
         #expect(p.status == 0 && p.stdout.split(separator: "\n").count == 10, "\(p.stderr)")
+        // --output takes the same lines, written whole; standard output stays empty.
+        let predsFile = tmp.appendingPathComponent("mc-preds.jsonl")
+        let pf = try run(["predict", "--model", out.path, "--file", data.path, "--output", predsFile.path])
+        #expect(pf.status == 0 && pf.stdout.isEmpty, "\(pf.stderr)")
+        #expect(try String(contentsOf: predsFile, encoding: .utf8) == p.stdout)
         let swagRun = try run(["finetune", "--task", "multiple-choice", "--model", model, "--train", csv.path, "--output", tmp.appendingPathComponent("swag").path,
                                "--epochs", "1", "--threads", "1"])
         #expect(swagRun.status == 0, "\(swagRun.stderr)")
@@ -430,8 +435,11 @@ extension CLITests {
         try json.write(to: data, atomically: true, encoding: .utf8)
         let out = tmp.appendingPathComponent("qa")
         let ft = try run(["finetune", "--task", "question-answering", "--model", model, "--train", data.path, "--validation", data.path,
-                          "--output", out.path, "--epochs", "1", "--doc-stride", "32", "--threads", "1"])
+                          "--output", out.path, "--epochs", "1", "--doc-stride", "32", "--threads", "1", "--max-length", "128"])
         #expect(ft.status == 0, "\(ft.stderr)")
+        // An explicit --max-length 128 is 128 (it was taken for the unset default, which is 384 here).
+        let state = try String(contentsOf: out.appendingPathComponent("checkpoint-1/trainer_state.json"), encoding: .utf8)
+        #expect(state.contains(#""max_length":"128""#) || state.contains(#""max_length" : "128""#) || state.contains(#""max_length": "128""#), "\(state)")
         let ev = try run(["evaluate", "--model", out.path, "--data", data.path, "--doc-stride", "32"])
         #expect(ev.status == 0 && ev.stdout.contains("\"exact_match\"") && ev.stdout.contains("\"f1\""), "\(ev.stdout) \(ev.stderr)")
         let v2 = try run(["evaluate", "--model", out.path, "--data", data.path, "--doc-stride", "32", "--version-2-with-negative"])

@@ -22,7 +22,7 @@ final class FolderParityTests: XCTestCase {
     func testEveryFolderEncodesAsTransformers() throws {
         let root = ParityFixture.fixturesDir.deletingLastPathComponent().appendingPathComponent("folders")
         let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: root.appendingPathComponent("expected.json")))
-        XCTAssertEqual(expected.cases.count, 14)
+        XCTAssertEqual(expected.cases.count, 16)
         for (name, want) in expected.cases.sorted(by: { $0.key < $1.key }) {
             let tok = try ElectraTokenizer.load(directory: root.appendingPathComponent(name))
             XCTAssertEqual(tok.vocabSizeWithAddedTokens, want.len, "\(name): len(tokenizer)")
@@ -35,12 +35,18 @@ final class FolderParityTests: XCTestCase {
         }
     }
 
-    /// A tokenizer.json read as a file is `Tokenizer.from_file`'s: no config to override it.
-    func testATokenizerJSONFileAloneKeepsItsNormalizer() throws {
+    /// A tokenizer.json read as a file, or alone in a folder (no config names a tokenizer
+    /// class), is `Tokenizer.from_file`'s: nothing overrides its normalizer.
+    func testATokenizerJSONAloneKeepsItsNormalizer() throws {
         let root = ParityFixture.fixturesDir.deletingLastPathComponent().appendingPathComponent("folders")
-        let cased = try ElectraTokenizer.load(tokenizerJSON: root.appendingPathComponent("json-cased-no-config/tokenizer.json"))
-        XCTAssertEqual(try cased.encode("Hello World").ids, [2, 6, 8, 3])
+        let json = root.appendingPathComponent("json-cased-no-config/tokenizer.json")
+        XCTAssertEqual(try ElectraTokenizer.load(tokenizerJSON: json).encode("Hello World").ids, [2, 6, 8, 3])
+        let alone = FileManager.default.temporaryDirectory.appendingPathComponent("tokenizer-alone-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: alone, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: alone) }
+        try FileManager.default.copyItem(at: json, to: alone.appendingPathComponent("tokenizer.json"))
+        XCTAssertEqual(try ElectraTokenizer.load(directory: alone).encode("Hello World").ids, [2, 6, 8, 3])
         let folder = try ElectraTokenizer.load(directory: root.appendingPathComponent("json-cased-no-config"))
-        XCTAssertEqual(try folder.encode("Hello World").ids, [2, 5, 7, 3])  // transformers' do_lower_case default
+        XCTAssertEqual(try folder.encode("Hello World").ids, [2, 5, 7, 3])  // an ELECTRA folder: transformers' do_lower_case default
     }
 }

@@ -53,6 +53,10 @@ CASES = {
     "json-uncased-config-cased": lambda d: (tokenizer_json(d, normalizers.BertNormalizer(lowercase=True)),
                                             write(d, "tokenizer_config.json", {"do_lower_case": False})),
     "json-sequence-cased-no-config": lambda d: tokenizer_json(d, normalizers.BertNormalizer(lowercase=False), sequence=True),
+    "json-cased-generic-class": lambda d: (tokenizer_json(d, normalizers.BertNormalizer(lowercase=False)),
+                                           write(d, "tokenizer_config.json", {"tokenizer_class": "PreTrainedTokenizerFast"})),
+    "json-cased-bert-class": lambda d: (tokenizer_json(d, normalizers.BertNormalizer(lowercase=False)),
+                                        write(d, "tokenizer_config.json", {"tokenizer_class": "BertTokenizer"})),
     "json-config-keeps-accents": lambda d: (tokenizer_json(d, normalizers.BertNormalizer(lowercase=True)),
                                             write(d, "tokenizer_config.json", {"strip_accents": False})),
     "json-config-mask-not-in-json": lambda d: (tokenizer_json(d, normalizers.BertNormalizer(lowercase=True)),
@@ -82,7 +86,8 @@ def main():
         d = os.path.join(ROOT, name)
         os.makedirs(d)
         make(d)
-        write(d, "config.json", {"model_type": "electra", "vocab_size": len(WORDS)})
+        write(d, "config.json", {"model_type": "bert" if name == "json-cased-bert-class" else "roberta" if name == "json-cased-generic-class" else "electra",
+                                 "vocab_size": len(WORDS)})
         tok = AutoTokenizer.from_pretrained(d)
         rows = []
         for text in TEXTS:

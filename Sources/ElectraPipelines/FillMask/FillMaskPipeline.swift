@@ -34,6 +34,14 @@ public final class FillMaskPipeline: Sendable {
         self.options = try options.validated()
     }
 
+    /// The targets that are not vocabulary entries, with the token that stands for each (the
+    /// first of its encoding; nil: none, it is dropped): what HF warns about.
+    public func replacedTargets(_ targets: [String]) throws -> [(target: String, token: String?)] {
+        try targets.filter { tokenizer.tokenToId($0) == nil }.map { t in
+            (t, try tokenizer.encode(t, addSpecialTokens: false).ids.first.flatMap { tokenizer.idToToken($0) })
+        }
+    }
+
     /// The ids `targets` stand for: a vocabulary entry, else the first token of its encoding (HF).
     public func targetIds(_ targets: [String]) throws -> [Int] {
         var ids: [Int] = []

@@ -68,11 +68,13 @@ public final class Trainer {
     }
 
     static func schedule(_ o: TrainerOptions, totalSteps: Int) -> LRSchedule {
-        let warmup = min(o.warmupSteps ?? Int((Double(totalSteps) * o.warmupFraction).rounded()), totalSteps)
+        // Not cut to the run's length: as in HF, warmup longer than the run never reaches the peak.
+        let warmup = o.warmupSteps ?? Int((Double(totalSteps) * o.warmupFraction).rounded())
         switch o.schedule {
         case .electra: return .electra(peak: o.learningRate, warmupSteps: warmup, totalSteps: totalSteps)
         case .linear: return .linear(peak: o.learningRate, warmupSteps: warmup, totalSteps: totalSteps)
         case .constant: return .constant(peak: o.learningRate)
+        case .constantWithWarmup: return .constantWithWarmup(peak: o.learningRate, warmupSteps: warmup)
         }
     }
 

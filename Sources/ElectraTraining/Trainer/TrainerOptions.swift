@@ -6,7 +6,7 @@ import Electra
 /// warmup-times-linear-decay schedule.
 public struct TrainerOptions: Sendable {
     public enum OptimizerKind: String, Sendable, CaseIterable { case adamw, electra }
-    public enum ScheduleKind: String, Sendable, CaseIterable { case electra, linear, constant }
+    public enum ScheduleKind: String, Sendable, CaseIterable { case electra, linear, constant, constantWithWarmup = "constant_with_warmup" }
 
     public var learningRate: Float = 1e-4
     public var layerwiseDecay: Double = 0.8
