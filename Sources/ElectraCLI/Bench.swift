@@ -199,7 +199,7 @@ struct Bench: ParsableCommand {
     func runPretraining(_ group: any ProcessGroup) throws {
         let length = 128
         let batchSize = self.batchSize ?? 32, preset = self.preset ?? "small"
-        guard batchSize > 0 else { throw ElectraError("--batch-size must be positive, got \(batchSize)") }
+        guard (1...1 << 16).contains(batchSize) else { throw ElectraError("--batch-size must be in 1...65536, got \(batchSize)") }
         let p = try PretrainingPreset.named(preset)
         let gen = try PretrainingPreset.generatorConfig(discriminator: p.discriminator, size: p.generatorSize)
         let (disc, g) = try PretrainingModels.build(discriminator: p.discriminator, generator: gen, seed: 1)
@@ -288,7 +288,7 @@ struct Bench: ParsableCommand {
         let parts = spec.split(separator: ":")
         let dims = parts.count == 2 ? parts[1].split(separator: "x") : []
         guard parts.count == 2, ElectraConfig.preset(String(parts[0])) != nil, dims.count == 2,
-              let b = Int(dims[0]), let l = Int(dims[1]), b > 0, l > 0 else {
+              let b = Int(dims[0]), let l = Int(dims[1]), (1...1 << 16).contains(b), (1...1 << 20).contains(l) else {
             throw ElectraError("bad shape '\(spec)': expected MODEL:BATCHxLENGTH with MODEL one of \(ElectraConfig.presetNames.joined(separator: ", ")), e.g. small:32x128")
         }
         return (String(parts[0]), b, l)

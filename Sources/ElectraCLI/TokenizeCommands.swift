@@ -83,7 +83,8 @@ struct Tokenize: ParsableCommand {
         if truncation != nil && maxLength == nil { throw ValidationError("--truncation needs --max-length") }
         if noTruncation && maxLength != nil { throw ValidationError("pass --max-length or --no-truncation, not both") }
         if noPadding && padding != nil { throw ValidationError("pass --padding or --no-padding, not both") }
-        if let m = padToMultipleOf, m < 1 { throw ValidationError("--pad-to-multiple-of must be at least 1, got \(m)") }
+        if let m = padToMultipleOf, !(1...1 << 20).contains(m) { throw ValidationError("--pad-to-multiple-of must be in 1...1048576, got \(m)") }
+        if padding == "max_length", let m = maxLength, m > 1 << 20 { throw ValidationError("--padding max_length pads every line to --max-length: at most 1048576, got \(m)") }
         if let p = padding, p != "longest", p != "max_length" {
             throw ValidationError("--padding must be longest or max_length, not \"\(p)\"")
         }

@@ -23,6 +23,9 @@ public final class ServedModel: Sendable {
     public init(folder: URL, dtype: InferenceDType, batchSize: Int) throws {
         let config = try ElectraConfig.load(from: try ModelFolder.configURL(folder))
         task = try ElectraTask.fromConfig(config, hint: "serve reads ELECTRA classes only")
+        guard config.maxPositionEmbeddings >= 3 else {
+            throw ElectraError("config.json: max_position_embeddings is \(config.maxPositionEmbeddings): no room for a text between [CLS] and [SEP]")
+        }
         let options = PipelineOptions(dtype: dtype, batchSize: batchSize)
         var classifier: TextClassificationPipeline?, detector: ReplacedTokenDetectionPipeline?, filler: FillMaskPipeline?
         var tagger: TokenClassificationPipeline?, reader: QuestionAnsweringPipeline?

@@ -26,7 +26,8 @@ final class ByteTable: @unchecked Sendable {
     /// `entries` must not contain duplicate keys.
     init(_ entries: [(key: [UInt8], id: Int)]) {
         count = entries.count
-        let totalBytes = entries.reduce(0) { $0 + $1.key.count }
+        // Keys of 256 bytes or more are not stored (WordPiece never looks one up).
+        let totalBytes = entries.reduce(0) { $0 + ($1.key.count < 256 ? $1.key.count : 0) }
         precondition(totalBytes < 1 << 24, "vocabulary too large for ByteTable")
         arena = .allocate(capacity: max(totalBytes, 1))
         var capacity = 16

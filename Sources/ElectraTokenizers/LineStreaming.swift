@@ -314,10 +314,14 @@ struct JSONLineWriter: Sendable {
         return out
     }
 
-    /// An upper bound of the bytes `writeLine` writes for `e`.
+    /// An upper bound of the bytes `writeLine` writes for `e`: per token an id and a type id
+    /// of any Int (21 bytes each with the comma: a tokenizer file's pad_id or pad_type_id may
+    /// be anything), a mask digit, an offset pair and the longest token string. Only
+    /// reserved, never filled, so a loose bound costs nothing.
     func bound(_ e: Encoding) -> Int {
-        var bound = 161 + e.count * (12 + 3 + 3 + 26 + maxEscaped)
-        for o in e.overflowing { bound += 160 + o.count * (12 + 3 + 3 + 26 + maxEscaped) }
+        let perToken = 21 + 21 + 3 + 26 + maxEscaped
+        var bound = 161 + e.count * perToken
+        for o in e.overflowing { bound += 160 + o.count * perToken }
         return bound
     }
 

@@ -310,6 +310,10 @@ extension ElectraTokenizer {
                 if let str = s as? String, str == "BatchLongest" {
                     strategy = .longest
                 } else if let d = s as? [String: Any], let n = d["Fixed"].flatMap(intValue) {
+                    // Every encoding is padded to it: a length no model reads would be an allocation.
+                    guard (0...1 << 20).contains(n) else {
+                        throw TokenizerError.malformedJSON(path: path, field: "padding.strategy.Fixed", reason: "must be a length in 0...1048576, got \(n)")
+                    }
                     strategy = .fixed(n)
                 } else {
                     throw TokenizerError.malformedJSON(path: path, field: "padding.strategy", reason: "must be \"BatchLongest\" or {\"Fixed\": n}")
@@ -319,7 +323,12 @@ extension ElectraTokenizer {
             padding = PaddingOptions(
                 strategy: strategy,
                 direction: try direction(dir, field: p.field("direction"), path: path) == "left" ? .left : .right,
-                padToMultipleOf: try p.optional("pad_to_multiple_of"), padId: try p.optional("pad_id") ?? 0,
+                padToMultipleOf: try p.optional("pad_to_multiple_of").map { (m: Int) throws -> Int in
+                    guard (1...1 << 20).contains(m) else {
+                        throw TokenizerError.malformedJSON(path: path, field: "padding.pad_to_multiple_of", reason: "must be in 1...1048576, got \(m)")
+                    }
+                    return m
+                }, padId: try p.optional("pad_id") ?? 0,
                 padTypeId: try p.optional("pad_type_id") ?? 0, padToken: try p.optional("pad_token") ?? "[PAD]")
         }
 
@@ -346,6 +355,17 @@ extension ElectraTokenizer {
             throw TokenizerError.missingSpecialToken(name: "unk_token", token: unkToken)
         }
         let maxId = max(vocab.values.max() ?? -1, addedTokens.map(\.id).max() ?? -1)
+        // The id table is dense (maxId + 1 entries) and the lookup table stores 32-bit ids and
+        // 24-bit offsets: bounds no real vocabulary comes near, checked so that a damaged file
+        // is an error instead of an allocation of its largest id.
+        guard maxId < 1 << 24 else {
+            let token = vocab.first { $0.value == maxId }?.key ?? addedTokens.first { $0.id == maxId }?.content ?? ""
+            throw TokenizerError.malformedJSON(path: path, field: "id of \"\(token.prefix(40))\"", reason: "is \(maxId); ids must be below 16,777,216")
+        }
+        let storedBytes = vocab.keys.reduce(0) { $0 + ($1.utf8.count < 256 ? $1.utf8.count : 0) }
+        guard storedBytes < 1 << 24 else {
+            throw TokenizerError.unreadableFile(path: path, reason: "the vocabulary's tokens hold \(storedBytes) bytes; at most 16 MiB are supported")
+        }
         var strings = [String](repeating: "", count: maxId + 1)
         for (t, id) in vocab { strings[id] = t }
         for t in addedTokens { strings[t.id] = t.content }

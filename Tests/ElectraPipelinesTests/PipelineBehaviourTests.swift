@@ -160,6 +160,14 @@ final class PipelineBehaviourTests: XCTestCase {
             XCTAssertEqual("\($0)", "question 2: `context` cannot be empty")
         }
         XCTAssertThrowsError(try FillMaskPipeline(folder: folder("mlm"))("no mask here")) { XCTAssertTrue("\($0)".contains("[MASK]"), "\($0)") }
+        // A target the tokenizer added beyond the model's vocabulary has no logit: an error, not an index past them.
+        let added = FileManager.default.temporaryDirectory.appendingPathComponent("mlm-added-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: folder("mlm"), to: added)
+        defer { try? FileManager.default.removeItem(at: added) }
+        try #"{"additional_special_tokens": ["<x>"]}"#.write(to: added.appendingPathComponent("special_tokens_map.json"), atomically: true, encoding: .utf8)
+        try? FileManager.default.removeItem(at: added.appendingPathComponent("tokenizer.json"))
+        let filler = try FillMaskPipeline(folder: added)
+        XCTAssertThrowsError(try filler("a [MASK] here", targets: ["<x>"])) { XCTAssertTrue("\($0)".contains("beyond the model's vocabulary"), "\($0)") }
         XCTAssertThrowsError(try TextClassificationPipeline(folder: folder("seqcls-3"), options: PipelineOptions(batchSize: 0))) {
             XCTAssertTrue("\($0)".contains("batchSize"), "\($0)")
         }

@@ -54,6 +54,10 @@ public final class FillMaskPipeline: Sendable {
         }
         let unique = Array(Set(ids)).sorted()
         guard !unique.isEmpty else { throw ElectraError("targets \(targets) hold no token of the vocabulary") }
+        // A token the tokenizer added beyond the model's vocabulary has no logit.
+        if let beyond = unique.last, beyond >= model.config.vocabSize {
+            throw ElectraError("target '\(tokenizer.idToToken(beyond) ?? "\(beyond)")' is token \(beyond), beyond the model's vocabulary (vocab_size \(model.config.vocabSize)): it has no score")
+        }
         return unique
     }
 

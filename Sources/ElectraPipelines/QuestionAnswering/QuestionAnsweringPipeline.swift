@@ -113,7 +113,9 @@ public final class QuestionAnsweringPipeline: Sendable {
     /// Window `index`'s spans from its start and end logits (one per token).
     public func spans(_ plan: Plan, window index: Int, start startLogits: UnsafePointer<Float>, end endLogits: UnsafePointer<Float>) throws -> WindowSpans {
         let s = plan.settings, w = plan.windows[index]
-        let preTopK = s.alignToWords ? s.topK * 2 + 10 : s.topK
+        // Capped: a window has fewer spans than this anyway, and topK * 2 must not overflow.
+        let topK = min(s.topK, 1 << 30)
+        let preTopK = s.alignToWords ? topK * 2 + 10 : topK
         let allowed = (0..<w.count).map { i in w.sequenceIds[i] == 1 || w.ids[i] == plan.clsTokenId }
         try PipelineChecks.finite(UnsafeBufferPointer(start: startLogits, count: w.count), model: "the QA model")
         var start = SpanDecoding.probabilities(startLogits, count: w.count, allowed: allowed)

@@ -14,7 +14,7 @@ enum SpanDecoding {
     static func best(start: [Float], end: [Float], allowed: [Bool], k: Int, maxAnswerLength: Int) -> [Span] {
         var spans: [Span] = []
         for i in 1..<start.count where allowed[i] && start[i] > 0 {
-            for j in i..<min(start.count, i + maxAnswerLength) where allowed[j] {
+            for j in i..<(i + min(start.count - i, maxAnswerLength)) where allowed[j] {
                 let s = start[i] * end[j]
                 if s > 0 { spans.append(Span(start: i, end: j, score: s)) }
             }

@@ -64,6 +64,9 @@ public final class ReplacedTokenDetectionPipeline: Sendable {
 
     public func callAsFunction(_ texts: [String]) throws -> [Result] {
         let window = model.config.maxPositionEmbeddings - 2
+        guard window >= 1 else {
+            throw ElectraError("the model has \(model.config.maxPositionEmbeddings) positions: no room for a text between [CLS] and [SEP]")
+        }
         // Every text's tokens (no special tokens), then windows of them wrapped in [CLS] ... [SEP].
         let encoded = try texts.enumerated().map { i, text -> Encoding in
             let e = try tokenizer.encode(text, addSpecialTokens: false)

@@ -60,6 +60,9 @@ public struct OptimizerState: @unchecked Sendable {
         guard stepTensor.values.count == 1 else {
             throw ElectraError("\(name): optimizer state tensor 'step' has shape \(shapeString(stepTensor.shape)), expected [1]")
         }
+        guard (0..<1 << 40).contains(stepTensor.values[0]) else {
+            throw ElectraError("\(name): optimizer state tensor 'step' is \(stepTensor.values[0]), expected a step count >= 0")
+        }
         var tensors: [String: Tensor] = [:]
         for key in file.names where key != Self.stepName {
             guard key.hasPrefix(Self.expAvgPrefix) || key.hasPrefix(Self.expAvgSqPrefix) else {

@@ -142,6 +142,16 @@ public final class PretrainingData: @unchecked Sendable {
             guard offsets[0] == 0, offsets[s.examples] == Int64(s.tokens) else {
                 throw ElectraError("\(shardURL.path): offsets do not cover input_ids; the data folder is corrupt")
             }
+            // Once per shard (a pass over its tokens): the training loop then reads it unchecked.
+            for k in 0..<s.examples {
+                let length = offsets[k + 1] - offsets[k]
+                guard length >= 1, length <= Int64(m.maxSeqLength), ends[k] >= 0, Int64(ends[k]) <= length else {
+                    throw ElectraError("\(shardURL.path): example \(k) has offsets \(offsets[k])..<\(offsets[k + 1]) and first segment end \(ends[k]) (max_seq_length \(m.maxSeqLength)); the data folder is corrupt")
+                }
+            }
+            for t in 0..<s.tokens where ids[t] < 0 || Int(ids[t]) >= m.vocabSize {
+                throw ElectraError("\(shardURL.path): token \(t) has id \(ids[t]), outside the vocabulary of \(m.vocabSize); the data folder is corrupt")
+            }
             shards.append(Shard(owner: f, ids: ids, offsets: offsets, firstEnds: ends, first: first, count: s.examples))
             first += s.examples
         }

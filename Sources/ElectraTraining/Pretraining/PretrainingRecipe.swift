@@ -84,10 +84,10 @@ public struct PretrainingRecipe: Sendable, Equatable {
         try check(dropout >= 0 && dropout < 1, "--dropout must be in [0, 1), got \(dropout)")
         if let r = positionInitRMS { try check(r.isFinite && r > 0, "--position-init-rms must be a positive number, got \(r)") }
         if let s = projectionInitStd { try check(s.isFinite && s > 0, "--projection-init-std must be a positive number, got \(s)") }
-        try check(sequenceLengthStart >= 4, "--seq-length-start must be at least 4 tokens, got \(sequenceLengthStart)")
+        try check(sequenceLengthStart >= 4 && sequenceLengthStart <= 1 << 20, "--seq-length-start must be at least 4 tokens, got \(sequenceLengthStart)")
         for (name, v) in [("--seq-length-warmup", warmups.sequenceLength), ("--generator-warmup", warmups.generator),
                           ("--discriminator-ramp", warmups.discriminatorRamp), ("--temperature-warmup", warmups.temperature)] {
-            try check(v >= 0, "\(name) must be >= 0 steps, got \(v)")
+            try check(v >= 0 && v <= 1 << 40, "\(name) must be a step count >= 0, got \(v)")
         }
         if discriminatorFromGenerator {
             try check(generatorSize == 1 && warmups.generator > 0,

@@ -42,6 +42,8 @@ public struct TrainerState: Sendable {
               let rng = o["dropout_rng"]?.arrayValue?.compactMap({ $0.stringValue.flatMap(UInt64.init) }), rng.count == 4 else {
             throw ElectraError("\(source): missing global_step or dropout_rng")
         }
+        // A damaged or hand-edited state: errors here, not traps in the resumed loop.
+        guard (0..<1 << 40).contains(step) else { throw ElectraError("\(source): global_step is \(step), expected a step count >= 0") }
         self.step = step
         dropoutRNG = rng
         optimizerKind = o["optimizer"]?.stringValue ?? ""
@@ -51,6 +53,10 @@ public struct TrainerState: Sendable {
         evalsWithoutImprovement = o["evals_without_improvement"]?.intValue ?? 0
         task = o["task"]?.objectValue ?? [:]
         elapsedSeconds = o["elapsed_seconds"]?.doubleValue ?? 0  // absent from older states
+        guard elapsedSeconds.isFinite && (0..<1e12).contains(elapsedSeconds) else {
+            throw ElectraError("\(source): elapsed_seconds is \(elapsedSeconds), expected seconds >= 0")
+        }
+        guard evalsWithoutImprovement >= 0 else { throw ElectraError("\(source): evals_without_improvement is \(evalsWithoutImprovement), expected >= 0") }
     }
 }
 

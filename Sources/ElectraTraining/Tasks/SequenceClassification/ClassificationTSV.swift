@@ -68,6 +68,10 @@ public enum ClassificationTSV {
         while lines.last?.isEmpty == true { lines.removeLast() }
         guard let first = lines.first else { throw ElectraError("\(name): the file is empty") }
         let lay = try layout ?? TSVLayout.detect(firstLine: String(first), file: name)
+        for (option, column) in [("--text-column", lay.textColumn), ("--label-column", lay.labelColumn), ("--pair-column", lay.pairColumn ?? 0)]
+        where !(0..<10_000).contains(column) {
+            throw ElectraError("\(option) must be a 0-based column number, got \(column)")
+        }
         let need = max(lay.textColumn, lay.labelColumn, lay.pairColumn ?? 0) + 1
         var out: [TextExample] = []
         for (i, raw) in lines.enumerated() where !(i == 0 && lay.hasHeader) && !raw.isEmpty {
