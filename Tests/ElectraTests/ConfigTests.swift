@@ -58,6 +58,9 @@ struct ConfigTests {
         (#"{"pad_token_id": 99999}"#, "pad_token_id"),
         (#"{"is_decoder": true}"#, "'is_decoder' is true: decoder models"),
         (#"{"add_cross_attention": true}"#, "'add_cross_attention' is true"),
+        (#"{"num_hidden_layers": 100000000}"#, "refused as a damaged config"),
+        (#"{"num_labels": 4000000000000}"#, "'num_labels' is 4000000000000"),
+        (#"{"vocab_size": 9999999999}"#, "'vocab_size' is 9999999999"),
         (#"{"vocab_size": 10,"#, "invalid JSON"),
         ("[1, 2]", "JSON object"),
     ])

@@ -165,6 +165,7 @@ public struct ElectraConfig: Sendable, Equatable {
             }
         } else if let n = numLabels {
             guard n >= 1 else { throw ElectraError("\(source): field 'num_labels' must be >= 1, got \(n)") }
+            guard n <= 1 << 20 else { throw ElectraError("\(source): field 'num_labels' is \(n); more than 1,048,576 labels is refused as a damaged config") }
             c.setNumLabels(n)
         }
         var reverse: [String: Int] = [:]
@@ -218,6 +219,22 @@ public struct ElectraConfig: Sendable, Equatable {
         }
         if let p = padTokenId, p < 0 || p >= vocabSize {
             throw ElectraError("\(source): field 'pad_token_id' (\(p)) is outside the vocabulary (vocab_size \(vocabSize))")
+        }
+        // Weights a checkpoint lacks are allocated before they are reported, so a size no model
+        // has (a typo, a damaged file) would be an allocation of that size: refused. ELECTRA-large
+        // has 335M parameters; the bound is 2^36 (256 GiB of fp32).
+        let sizes: [(String, Int)] = [("vocab_size", vocabSize), ("embedding_size", embeddingSize), ("hidden_size", hiddenSize),
+                                      ("num_hidden_layers", numHiddenLayers), ("intermediate_size", intermediateSize),
+                                      ("max_position_embeddings", maxPositionEmbeddings), ("type_vocab_size", typeVocabSize)]
+        for (name, v) in sizes where v > 1 << 30 {
+            throw ElectraError("\(source): field '\(name)' is \(v); no model is that large")
+        }
+        let h = Double(hiddenSize), e = Double(embeddingSize)
+        let parameters = Double(vocabSize + maxPositionEmbeddings + typeVocabSize) * e + e * h
+            + Double(numHiddenLayers) * (4 * h * h + 2 * h * Double(intermediateSize))
+            + Double(numLabels) * h + Double(vocabSize) * e
+        if parameters > Double(1 << 36) {
+            throw ElectraError(String(format: "%@: these sizes make a model of %.3g parameters (num_hidden_layers %d, hidden_size %d, vocab_size %d, num_labels %d); more than 2^36 is refused as a damaged config", source, parameters, numHiddenLayers, hiddenSize, vocabSize, numLabels))
         }
     }
 
