@@ -294,12 +294,13 @@ struct Handlers: Sendable {
         }
         let ignore = try r.strings("ignore_labels") ?? ["O"]
         let stride = try r.int("stride")
+        let truncate = try r.bool("truncate", default: config.autoTruncate)
         if let stride, !(0..<(maxLength - 2)).contains(stride) { throw APIError.field("`stride` must be in 0..<\(maxLength - 2), got \(stride)") }
         if stride != nil && strategy == .none { throw APIError.field("`stride` needs an `aggregation_strategy` other than none (as in HF)") }
         for t in texts where t.isEmpty { throw APIError.empty("`inputs` cannot be empty") }
         // Without a stride the pipeline cuts a long text at the model's positions (as HF's):
         // only when the request (or --auto-truncate) allows it, as on the other routes.
-        if stride == nil, !(try r.bool("truncate", default: config.autoTruncate)) {
+        if stride == nil, !truncate {
             for t in texts { _ = try encode(t, truncate: false, left: false) }
         }
         let plan = try pipelineCall { try p.plan(texts, aggregation: strategy, ignoreLabels: ignore, stride: stride) }

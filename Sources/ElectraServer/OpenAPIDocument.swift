@@ -5,6 +5,36 @@ enum OpenAPIDocument {
     /// `hidden`: the embedding width (`dimensions`' maximum); `maxLength`: the model's positions;
     /// `maxBatch`: `--max-client-batch-size`.
     static func json(routes: [String], apiKey: Bool, hidden: Int, maxLength: Int, maxBatch: Int) -> String {
+        let (paths, error) = document(routes: routes, apiKey: apiKey, hidden: hidden, maxLength: maxLength, maxBatch: maxBatch)
+        var doc: [String: Any] = [
+            "openapi": "3.1.0",
+            "info": ["title": "electra serve", "version": "1.0", "description": "Text Embeddings Inference's API plus ELECTRA's own tasks"],
+            "paths": paths,
+            "components": ["schemas": ["Error": error]],
+        ]
+        if apiKey {
+            doc["components"] = ["schemas": ["Error": error], "securitySchemes": ["key": ["type": "http", "scheme": "bearer"]]]
+            doc["security"] = [["key": [String]()]]
+        }
+        return JSONWriter.write(doc)
+    }
+
+    /// The fields each POST route's body may hold: the document's properties, so that what it
+    /// states and what the server accepts are one list. Any other field is refused (422).
+    static func requestFields(routes: [String], hidden: Int, maxLength: Int, maxBatch: Int) -> [String: (all: Set<String>, required: [String])] {
+        let (paths, _) = document(routes: routes, apiKey: false, hidden: hidden, maxLength: maxLength, maxBatch: maxBatch)
+        var out: [String: (all: Set<String>, required: [String])] = [:]
+        for (path, value) in paths {
+            guard let post = (value as? [String: Any])?["post"] as? [String: Any],
+                  let body = post["requestBody"] as? [String: Any], let content = body["content"] as? [String: Any],
+                  let json = content["application/json"] as? [String: Any], let schema = json["schema"] as? [String: Any],
+                  let properties = schema["properties"] as? [String: Any] else { continue }
+            out[path] = (Set(properties.keys), schema["required"] as? [String] ?? [])
+        }
+        return out
+    }
+
+    static func document(routes: [String], apiKey: Bool, hidden: Int, maxLength: Int, maxBatch: Int) -> (paths: [String: Any], error: [String: Any]) {
         let error: [String: Any] = ["type": "object", "required": ["error", "error_type"],
                                     "properties": ["error": ["type": "string"], "error_type": ["type": "string", "enum": ["Validation", "Tokenizer", "Empty", "Overloaded", "Backend", "Unhealthy"]]]]
         // Inputs may not be empty (400 Empty); null stands for "not given" everywhere.
@@ -32,7 +62,8 @@ enum OpenAPIDocument {
             var responses = errorResponses()
             responses["200"] = ["description": "OK", "content": ["application/json": ["schema": response]]]
             return ["post": ["summary": summary,
-                             "requestBody": ["required": true, "content": ["application/json": ["schema": ["type": "object", "required": required, "properties": properties]]]],
+                             "requestBody": ["required": true, "content": ["application/json": ["schema": ["type": "object", "required": required, "properties": properties,
+                                                                                                              "additionalProperties": false]]]],
                              "responses": responses]]
         }
         let floats: [String: Any] = ["type": "array", "items": ["type": "number"]]
@@ -88,16 +119,6 @@ enum OpenAPIDocument {
         paths["/info"] = ["get": ["summary": "The model and the server's limits", "responses": ["200": ["description": "OK", "content": ["application/json": ["schema": ["type": "object"]]]]]]]
         paths["/health"] = ["get": ["summary": "200 once the model is loaded and warm", "responses": ["200": ["description": "OK"]]]]
         paths["/metrics"] = ["get": ["summary": "Prometheus metrics", "responses": ["200": ["description": "OK", "content": ["text/plain": ["schema": ["type": "string"]]]]]]]
-        var doc: [String: Any] = [
-            "openapi": "3.1.0",
-            "info": ["title": "electra serve", "version": "1.0", "description": "Text Embeddings Inference's API plus ELECTRA's own tasks"],
-            "paths": paths,
-            "components": ["schemas": ["Error": error]],
-        ]
-        if apiKey {
-            doc["components"] = ["schemas": ["Error": error], "securitySchemes": ["key": ["type": "http", "scheme": "bearer"]]]
-            doc["security"] = [["key": [String]()]]
-        }
-        return JSONWriter.write(doc)
+        return (paths, error)
     }
 }

@@ -13,6 +13,8 @@ enum Routes {
         let served = handlers.served
 
         let json = Self.json
+        let known = OpenAPIDocument.requestFields(routes: served.routes, hidden: served.model.config.hiddenSize,
+                                                  maxLength: served.maxInputLength, maxBatch: config.maxClientBatchSize)
         let authorized = { @Sendable (request: Request) -> Bool in Self.authorized(request, key: config.apiKey) }
 
         /// A POST route: key, body cap, JSON parsing, the in-flight limit, errors as TEI's bodies.
@@ -33,6 +35,12 @@ enum Routes {
                         throw APIError(413, .Validation, "the request body is larger than the payload limit (\(config.payloadLimit) bytes)")
                     }
                     let parsed = try JSONRequest(Data(buffer.readableBytesView))
+                    // A field the route does not read (a typo, another API's name) is refused, not
+                    // ignored; a missing required one is the handler's to name first (TEI's message).
+                    if let fields = known[path], fields.required.allSatisfy(parsed.has),
+                       let unknown = parsed.fields.keys.sorted().first(where: { !fields.all.contains($0) }) {
+                        throw APIError.field("unknown field `\(unknown)`; \(path) reads \(fields.all.sorted().map { "`\($0)`" }.joined(separator: ", "))")
+                    }
                     let n = inputs(parsed)
                     guard limiter.acquire(n) else { throw APIError.overloaded }
                     defer { limiter.release(n) }

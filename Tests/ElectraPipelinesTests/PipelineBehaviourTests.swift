@@ -149,6 +149,14 @@ final class PipelineBehaviourTests: XCTestCase {
         XCTAssertEqual(normalized[0].vector[0] / normalized[0].vector[1], features[0][0][0] / features[0][0][1], accuracy: 1e-4)
     }
 
+    /// A pipeline made from a loaded model applies the options' dtype to it too.
+    func testOptionsDTypeReachesAModelPassedIn() throws {
+        let loaded = try TextClassificationPipeline(folder: folder("seqcls-3"))
+        XCTAssertEqual(loaded.model.backbone.inferenceDType, .fp32)
+        let int8 = try TextClassificationPipeline(model: loaded.model, tokenizer: loaded.tokenizer, options: PipelineOptions(dtype: .int8))
+        XCTAssertEqual(int8.model.backbone.inferenceDType, .int8)
+    }
+
     func testOptionErrorsNameTheParameter() throws {
         let qa = try QuestionAnsweringPipeline(folder: folder("qa"))
         var s = QuestionAnsweringPipeline.Settings()

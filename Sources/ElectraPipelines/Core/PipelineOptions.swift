@@ -25,4 +25,12 @@ public struct PipelineOptions: Sendable {
         guard batchSize > 0 else { throw ElectraError("batchSize must be positive, got \(batchSize)") }
         return self
     }
+
+    /// Validated, with `dtype` set on the model a pipeline runs (one passed in already loaded
+    /// too: the option is never dropped). bf16 without native products runs in fp32.
+    func applied(to model: some ElectraHeadModel) throws -> PipelineOptions {
+        let o = try validated()
+        model.setInferenceDType(dtype.resolved)
+        return o
+    }
 }

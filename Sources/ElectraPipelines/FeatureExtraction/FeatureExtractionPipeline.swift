@@ -18,7 +18,7 @@ public final class FeatureExtractionPipeline: Sendable {
     public init(model: ElectraModel, tokenizer: ElectraTokenizer, options: PipelineOptions = .init()) throws {
         self.model = model
         self.tokenizer = try PipelineLoading.prepared(tokenizer)
-        self.options = try options.validated()
+        self.options = try options.applied(to: model)
     }
 
     /// [texts][tokens][hidden]. `truncation` cuts texts longer than the model's positions;

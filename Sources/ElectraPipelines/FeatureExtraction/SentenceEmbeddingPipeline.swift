@@ -43,7 +43,7 @@ public final class SentenceEmbeddingPipeline: Sendable {
     public init(model: ElectraModel, tokenizer: ElectraTokenizer, options: PipelineOptions = .init()) throws {
         self.model = model
         self.tokenizer = try PipelineLoading.prepared(tokenizer)
-        self.options = try options.validated()
+        self.options = try options.applied(to: model)
     }
 
     public var dimension: Int { model.config.hiddenSize }

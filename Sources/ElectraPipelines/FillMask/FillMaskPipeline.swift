@@ -31,7 +31,7 @@ public final class FillMaskPipeline: Sendable {
     public init(model: ElectraForMaskedLM, tokenizer: ElectraTokenizer, options: PipelineOptions = .init()) throws {
         self.model = model
         self.tokenizer = try PipelineLoading.prepared(tokenizer)
-        self.options = try options.validated()
+        self.options = try options.applied(to: model)
     }
 
     /// The targets that are not vocabulary entries, with the token that stands for each (the

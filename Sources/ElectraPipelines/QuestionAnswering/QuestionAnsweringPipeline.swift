@@ -52,7 +52,7 @@ public final class QuestionAnsweringPipeline: Sendable {
     public init(model: ElectraForQuestionAnswering, tokenizer: ElectraTokenizer, options: PipelineOptions = .init()) throws {
         self.model = model
         self.tokenizer = try PipelineLoading.prepared(tokenizer)
-        self.options = try options.validated()
+        self.options = try options.applied(to: model)
     }
 
     /// A request split into the windows the model reads, for a caller that runs the forward

@@ -59,7 +59,7 @@ public final class ReplacedTokenDetectionPipeline: Sendable {
     public init(model: ElectraForPreTraining, tokenizer: ElectraTokenizer, options: PipelineOptions = .init()) throws {
         self.model = model
         self.tokenizer = try PipelineLoading.prepared(tokenizer)
-        self.options = try options.validated()
+        self.options = try options.applied(to: model)
     }
 
     public func callAsFunction(_ texts: [String]) throws -> [Result] {

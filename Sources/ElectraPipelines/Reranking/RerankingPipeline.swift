@@ -34,7 +34,7 @@ public final class RerankingPipeline: Sendable {
         }
         self.model = model
         self.tokenizer = try PipelineLoading.prepared(tokenizer)
-        self.options = try options.validated()
+        self.options = try options.applied(to: model)
     }
 
     /// The texts by relevance to `query`, best first (at most `topK`). `rawScores`: the logit

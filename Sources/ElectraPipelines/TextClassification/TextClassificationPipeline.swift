@@ -33,7 +33,7 @@ public final class TextClassificationPipeline: Sendable {
     public init(model: ElectraForSequenceClassification, tokenizer: ElectraTokenizer, options: PipelineOptions = .init()) throws {
         self.model = model
         self.tokenizer = try PipelineLoading.prepared(tokenizer)
-        self.options = try options.validated()
+        self.options = try options.applied(to: model)
     }
 
     /// What HF applies when `function_to_apply` is not given: none for regression, sigmoid for
