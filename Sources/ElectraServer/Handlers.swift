@@ -272,6 +272,7 @@ struct Handlers: Sendable {
         guard topK > 0 else { throw APIError.field("`top_k` must be at least 1") }
         let targets = try r.strings("targets")
         if let targets, targets.isEmpty { throw APIError.field("`targets` must name at least one token") }
+        if let targets, targets.contains("") { throw APIError.field("`targets` holds an empty string, which names no token") }
         let plan = try pipelineCall { try p.plan(texts, topK: topK, targets: targets) }
         let rows = try await scheduler.run(plan.windows, kind: .head, positions: plan.positions)
         let results = try pipelineCall {

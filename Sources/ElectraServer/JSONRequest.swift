@@ -33,7 +33,7 @@ struct JSONRequest {
     func int(_ key: String) throws -> Int? {
         guard has(key) else { return nil }
         guard let n = fields[key] as? NSNumber, Self.isInteger(n) else {
-            throw APIError.field("`\(key)` must be an integer")
+            throw APIError.field("`\(key)` must be an integer (below 10^15)")
         }
         return n.intValue
     }

@@ -43,9 +43,8 @@ enum OpenAPIDocument {
         let textOrTexts: [String: Any] = ["oneOf": [text, ["type": "array", "items": text, "minItems": 1, "maxItems": maxBatch]]]
         let flag: [String: Any] = ["type": ["boolean", "null"]]
         func int(_ min: Int, _ max: Int? = nil) -> [String: Any] {
-            var d: [String: Any] = ["type": ["integer", "null"], "minimum": min]
-            if let max { d["maximum"] = max }
-            return d
+            // Integers up to 10^15 (JSONRequest.isInteger: exact in a double, no token id or count is larger).
+            ["type": ["integer", "null"], "minimum": min, "maximum": max ?? 999_999_999_999_999]
         }
         let truncation: [String: Any] = ["truncate": flag, "truncation_direction": ["type": ["string", "null"], "enum": ["Right", "Left", "right", "left", NSNull()]]]
         func errorResponses() -> [String: Any] {
@@ -58,12 +57,14 @@ enum OpenAPIDocument {
             if apiKey { r["401"] = ["description": "Missing or wrong API key"] }
             return r
         }
-        func post(_ summary: String, _ properties: [String: Any], required: [String], response: [String: Any]) -> [String: Any] {
+        /// `rules`: further schema keys (a field that needs another: if/then).
+        func post(_ summary: String, _ properties: [String: Any], required: [String], response: [String: Any], rules: [String: Any] = [:]) -> [String: Any] {
             var responses = errorResponses()
             responses["200"] = ["description": "OK", "content": ["application/json": ["schema": response]]]
+            let schema: [String: Any] = ["type": "object", "required": required, "properties": properties, "additionalProperties": false]
+                .merging(rules) { a, _ in a }
             return ["post": ["summary": summary,
-                             "requestBody": ["required": true, "content": ["application/json": ["schema": ["type": "object", "required": required, "properties": properties,
-                                                                                                              "additionalProperties": false]]]],
+                             "requestBody": ["required": true, "content": ["application/json": ["schema": schema]]],
                              "responses": responses]]
         }
         let floats: [String: Any] = ["type": "array", "items": ["type": "number"]]
@@ -83,8 +84,11 @@ enum OpenAPIDocument {
                                                        "skip_special_tokens": flag], required: ["ids"], response: ["type": "array", "items": ["type": "string"]]),
         ]
         if routes.contains("/predict") {
-            paths["/predict"] = post("Labels with scores (TEI)", ["inputs": ["oneOf": [text, ["type": "array", "items": text, "minItems": 1, "maxItems": 2],
-                                                                                   ["type": "array", "items": ["type": "array", "items": text, "minItems": 1, "maxItems": 2], "minItems": 1, "maxItems": maxBatch]]],
+            // One text (not empty), or a pair, whose texts may be empty ([CLS] a [SEP] b [SEP] still).
+            let one: [String: Any] = ["type": "array", "items": text, "minItems": 1, "maxItems": 1]
+            let pair: [String: Any] = ["type": "array", "items": ["type": "string"], "minItems": 2, "maxItems": 2]
+            paths["/predict"] = post("Labels with scores (TEI)", ["inputs": ["oneOf": [text, one, pair,
+                                                                                   ["type": "array", "items": ["oneOf": [one, pair]], "minItems": 1, "maxItems": maxBatch]]],
                                                                   "raw_scores": flag].merging(truncation) { a, _ in a },
                                      required: ["inputs"], response: ["oneOf": [labelScores, ["type": "array", "items": labelScores]]])
         }
@@ -108,7 +112,10 @@ enum OpenAPIDocument {
             paths["/token-classification"] = post("HF pipeline('token-classification')", ["inputs": textOrTexts, "aggregation_strategy": ["type": ["string", "null"], "enum": ["none", "simple", "first", "average", "max", NSNull()]],
                                                                                         "ignore_labels": ["type": ["array", "null"], "items": ["type": "string"]],
                                                                                         "stride": int(0, maxLength - 3), "truncate": flag],
-                                                  required: ["inputs"], response: ["type": "array"])
+                                                  required: ["inputs"], response: ["type": "array"],
+                                                  // As in HF: a stride needs an aggregation strategy other than none.
+                                                  rules: ["if": ["required": ["stride"], "properties": ["stride": ["type": "integer"]]],
+                                                          "then": ["required": ["aggregation_strategy"], "properties": ["aggregation_strategy": ["type": "string", "enum": ["simple", "first", "average", "max"]]]]])
         }
         if routes.contains("/question-answering") {
             paths["/question-answering"] = post("HF pipeline('question-answering')", ["question": textOrTexts, "context": textOrTexts, "top_k": int(1),
