@@ -9,8 +9,9 @@ public enum AtomicFile {
 
     /// Streams through `body` into a temp file, fsyncs, then renames onto `url`. A destination
     /// that names an open descriptor (`--output /dev/stdout`) is written through it, and one
-    /// that is a device, pipe or socket (/dev/null, a FIFO) in place instead: a rename would replace the device node itself (as root, /dev/null
-    /// with a regular file), and a stream has no half-written state to protect.
+    /// that is a device, pipe or socket (/dev/null, a FIFO) in place: a rename would replace
+    /// the device node itself (as root, /dev/null with a regular file), and a stream has no
+    /// half-written state to protect.
     public static func write(to url: URL, _ body: (FileHandle) throws -> Void) throws {
         if let fd = inheritedDescriptor(url.path) { return try writeToDescriptor(fd, named: url.path, body) }
         var info = stat()
