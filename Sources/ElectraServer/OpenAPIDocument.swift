@@ -61,7 +61,8 @@ enum OpenAPIDocument {
         func post(_ summary: String, _ properties: [String: Any], required: [String], response: [String: Any], rules: [String: Any] = [:]) -> [String: Any] {
             var responses = errorResponses()
             responses["200"] = ["description": "OK", "content": ["application/json": ["schema": response]]]
-            let schema: [String: Any] = ["type": "object", "required": required, "properties": properties, "additionalProperties": false]
+            // Other fields only as null ("not given"): anything else is refused (Routes).
+            let schema: [String: Any] = ["type": "object", "required": required, "properties": properties, "additionalProperties": ["type": "null"]]
                 .merging(rules) { a, _ in a }
             return ["post": ["summary": summary,
                              "requestBody": ["required": true, "content": ["application/json": ["schema": schema]]],

@@ -37,8 +37,9 @@ enum Routes {
                     let parsed = try JSONRequest(Data(buffer.readableBytesView))
                     // A field the route does not read (a typo, another API's name) is refused, not
                     // ignored; a missing required one is the handler's to name first (TEI's message).
+                    // null means "not given" (clients send their unset parameters so): no request.
                     if let fields = known[path], fields.required.allSatisfy(parsed.has),
-                       let unknown = parsed.fields.keys.sorted().first(where: { !fields.all.contains($0) }) {
+                       let unknown = parsed.fields.keys.sorted().first(where: { !fields.all.contains($0) && parsed.has($0) }) {
                         throw APIError.field("unknown field `\(unknown)`; \(path) reads \(fields.all.sorted().map { "`\($0)`" }.joined(separator: ", "))")
                     }
                     let n = inputs(parsed)

@@ -155,6 +155,7 @@ struct ServerTests {
                 ("/embed", #"{"input": "x"}"#, 422, "missing field `inputs`"),
                 ("/embed", #"{"inputs": "x", "normalize": "yes"}"#, 422, "`normalize` must be true or false"),
                 ("/embed", #"{"inputs": "x", "prompt_name": "query"}"#, 422, "unknown field `prompt_name`; /embed reads `dimensions`, `inputs`, `normalize`"),
+                ("/embed", #"{"inputs": "", "prompt_name": null}"#, 400, "cannot be empty"),  // null is "not given": no unknown-field error
                 ("/embed_all", #"{"inputs": "x", "dimensions": 8}"#, 422, "unknown field `dimensions`"),
                 ("/predict", #"{"inputs": "x", "parameters": {"top_k": 2}}"#, 422, "unknown field `parameters`"),
                 ("/embed", #"{"inputs": "x", "truncation_direction": "Up"}"#, 422, "truncation_direction"),
