@@ -16,9 +16,7 @@ struct QAOptions: ParsableArguments {
     @Flag(help: "Question answering with --question: offer the empty answer too (HF handle_impossible_answer).") var handleImpossibleAnswer = false
 
     func settings(maxLength: Int?, batchSize: Int) throws -> QuestionAnsweringCLI.Settings {
-        let stride = docStride ?? 128, longest = maxAnswerLength ?? 30
-        guard stride >= 0 else { throw ElectraError("--doc-stride must not be negative, got \(stride)") }
-        guard longest > 0 else { throw ElectraError("--max-answer-length must be positive, got \(longest)") }
+        let (stride, longest) = try QuestionAnsweringCLI.checkedWindowing(docStride: docStride ?? 128, maxAnswerLength: maxAnswerLength ?? 30)
         return .init(maxLength: maxLength, docStride: stride, maxAnswerLength: longest, batchSize: batchSize,
                      version2: version2, nullThreshold: nullScoreDiffThreshold ?? 0)
     }
@@ -27,8 +25,9 @@ struct QAOptions: ParsableArguments {
     func pipelineSettings(maxLength: Int?, topK: Int?) throws -> QuestionAnsweringPipeline.Settings {
         var s = QuestionAnsweringPipeline.Settings()
         if let topK { s.topK = topK }
-        if let maxAnswerLength { guard maxAnswerLength > 0 else { throw ElectraError("--max-answer-length must be positive, got \(maxAnswerLength)") }; s.maxAnswerLength = maxAnswerLength }
-        if let docStride { guard docStride >= 0 else { throw ElectraError("--doc-stride must not be negative, got \(docStride)") }; s.docStride = docStride }
+        _ = try QuestionAnsweringCLI.checkedWindowing(docStride: docStride ?? 0, maxAnswerLength: maxAnswerLength ?? 1)  // the given ones
+        if let maxAnswerLength { s.maxAnswerLength = maxAnswerLength }
+        if let docStride { s.docStride = docStride }
         s.maxSeqLength = maxLength
         s.handleImpossibleAnswer = handleImpossibleAnswer
         return s

@@ -111,13 +111,10 @@ func noteKeptTokenizerFiles(in out: URL, written: [String]) {
 
 /// An output folder that is an input, or holds one, would be replaced with it: refused.
 func refuseOutputOverInputs(_ output: URL, _ inputs: [(option: String, url: URL)]) throws {
-    func components(_ u: URL) -> [String] { u.standardizedFileURL.resolvingSymlinksInPath().pathComponents }
-    let out = components(output)
     for (option, url) in inputs {
         var isDir: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir)
-        let path = components(exists && !isDir.boolValue ? url.deletingLastPathComponent() : url)
-        if path.count >= out.count && Array(path.prefix(out.count)) == out {
+        if (exists && !isDir.boolValue ? url.deletingLastPathComponent() : url).isSameOrInside(output) {
             throw ElectraError("--output \(output.path) holds the \(option) input \(url.path); choose another output folder")
         }
     }

@@ -118,7 +118,8 @@ struct FineTune: ParsableCommand {
     func options() throws -> TrainerOptions {
         var o = TrainerOptions()
         o.learningRate = learningRate; o.layerwiseDecay = layerwiseLrDecay; o.epochs = epochs
-        o.warmupFraction = warmup ?? 0.1; o.weightDecay = weightDecay; o.batchSize = batchSize
+        if let w = warmup { o.warmupFraction = w }
+        o.weightDecay = weightDecay; o.batchSize = batchSize
         o.gradientAccumulation = gradientAccumulationSteps
         guard let opt = TrainerOptions.OptimizerKind(rawValue: optimizer) else { throw ElectraError("--optimizer must be adamw or electra, got '\(optimizer)'") }
         guard let sched = TrainerOptions.ScheduleKind(rawValue: lrSchedule) else {

@@ -34,13 +34,9 @@ struct PrepareData: ParsableCommand {
             let inputs = input.map { URL(fileURLWithPath: $0).standardizedFileURL }
             let tokDir = try ModelArgument.folder(tokenizer, option: "--tokenizer")
             // By any spelling or link: an input inside the output could be replaced with it.
-            let outParts = out.resolvingSymlinksInPath().pathComponents
-            for (option, i) in inputs.map({ ("--input", $0) }) + [("--tokenizer", tokDir)] {
-                let parts = i.standardizedFileURL.resolvingSymlinksInPath().pathComponents
-                if parts.count >= outParts.count && Array(parts.prefix(outParts.count)) == outParts {
-                    throw ElectraError("\(option) \(i.path) lies inside --output \(out.path); choose another output folder"
-                                       + (option == "--tokenizer" ? " or pass the tokenizer's own folder" : ""))
-                }
+            for (option, i) in inputs.map({ ("--input", $0) }) + [("--tokenizer", tokDir)] where i.isSameOrInside(out) {
+                throw ElectraError("\(option) \(i.path) lies inside --output \(out.path); choose another output folder"
+                                   + (option == "--tokenizer" ? " or pass the tokenizer's own folder" : ""))
             }
             let (tok, tokFiles) = try TokenizerFiles.load(tokDir, hint: "pass the folder of the tokenizer the model will use")
             var prep = DataPreparation(tokenizer: tok)

@@ -134,7 +134,7 @@ struct Pretrain: ParsableCommand {
                 }
                 if !reused {
                     var prep = DataPreparation(tokenizer: tok)
-                    prep.maxSeqLength = maxSeqLength ?? 128
+                    if let n = maxSeqLength { prep.maxSeqLength = n }
                     prep.seed = seed
                     StopSignals.install()
                     prep.shouldStop = { StopSignals.requested }
@@ -210,8 +210,8 @@ struct Pretrain: ParsableCommand {
         var r = preset.recipe
         if let v = generatorSize { r.generatorSize = v }
         if let v = maskProb { r.masking.maskProbability = v }
-        r.discriminatorWeight = discriminatorWeight ?? 50
-        r.generatorWeight = generatorWeight ?? 1
+        if let v = discriminatorWeight { r.discriminatorWeight = v }
+        if let v = generatorWeight { r.generatorWeight = v }
         if let v = temperature { r.temperature = v }
         if let v = startTemperature { r.startTemperature = v }
         if let v = dropout { r.dropout = v }
@@ -227,7 +227,7 @@ struct Pretrain: ParsableCommand {
         }
         if let v = positionInitRms { r.positionInitRMS = v }
         if let v = projectionInitStd { r.projectionInitStd = v }
-        r.sequenceLengthStart = seqLengthStart ?? 16
+        if let v = seqLengthStart { r.sequenceLengthStart = v }
         if let v = discriminatorFromGenerator { r.discriminatorFromGenerator = v }
         let given = [seqLengthWarmup, generatorWarmup, discriminatorRamp, temperatureWarmup]
         if given.contains(where: { $0 != nil }) { r.scalesWarmups = false }

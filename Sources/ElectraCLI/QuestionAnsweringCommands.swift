@@ -5,6 +5,13 @@ import Foundation
 
 /// finetune / evaluate / predict for `--task question-answering` (SQuAD JSON).
 enum QuestionAnsweringCLI {
+    /// --doc-stride and --max-answer-length, checked the same way for finetune, evaluate and predict.
+    static func checkedWindowing(docStride: Int, maxAnswerLength: Int) throws -> (docStride: Int, maxAnswerLength: Int) {
+        guard docStride >= 0 else { throw ElectraError("--doc-stride must not be negative, got \(docStride)") }
+        guard maxAnswerLength > 0 else { throw ElectraError("--max-answer-length must be positive, got \(maxAnswerLength)") }
+        return (docStride, maxAnswerLength)
+    }
+
     static func read(_ path: String) throws -> SquadFile.Loaded {
         let loaded = try SquadFile.read(URL(fileURLWithPath: path))
         if !loaded.mismatched.isEmpty {
@@ -17,9 +24,7 @@ enum QuestionAnsweringCLI {
         let (tok, tokFiles) = try TokenizerFiles.load(tokDir, hint: "pass --tokenizer DIR")
         var config = try ElectraConfig.load(from: try ModelFolder.configURL(modelDir))
         let length = try checkedMaxLength(f.maxLength ?? min(384, config.maxPositionEmbeddings), config: config)
-        let docStride = f.docStride ?? 128, maxAnswerLength = f.maxAnswerLength ?? 30
-        guard docStride >= 0 else { throw ElectraError("--doc-stride must not be negative, got \(docStride)") }
-        guard maxAnswerLength > 0 else { throw ElectraError("--max-answer-length must be positive, got \(maxAnswerLength)") }
+        let (docStride, maxAnswerLength) = try checkedWindowing(docStride: f.docStride ?? 128, maxAnswerLength: f.maxAnswerLength ?? 30)
         let train = try read(f.train).questions
         let version2 = f.version2WithNegative || train.contains { $0.isImpossible }
         if !version2, let q = train.first(where: { $0.answers.isEmpty }) {
@@ -75,13 +80,13 @@ enum QuestionAnsweringCLI {
 
     static func predict(model: String, input: String?, output: String?, nullOdds: String?, _ s: Settings) throws {
         guard let input, let output else { throw ElectraError("--task question-answering predicts --input dev.json --output predictions.json, or --question Q --context C") }
-        try refuseOutputFileOverInputs(output, [(option: "--input", path: input)], model: try ModelArgument.folder(model, option: "--model"))
+        let modelDir = { try ModelArgument.folder(model, option: "--model") }
+        try refuseOutputFileOverInputs(output, [(option: "--input", path: input)], model: try modelDir())
         if let nullOdds {
-            let a = URL(fileURLWithPath: output).standardizedFileURL.resolvingSymlinksInPath().path
-            guard a != URL(fileURLWithPath: nullOdds).standardizedFileURL.resolvingSymlinksInPath().path else {
+            guard URL(fileURLWithPath: output).resolvedPathComponents != URL(fileURLWithPath: nullOdds).resolvedPathComponents else {
                 throw ElectraError("--null-odds and --output name the same file \(output); give two files")
             }
-            try refuseOutputFileOverInputs(nullOdds, option: "--null-odds", [(option: "--input", path: input)], model: try ModelArgument.folder(model, option: "--model"))
+            try refuseOutputFileOverInputs(nullOdds, option: "--null-odds", [(option: "--input", path: input)], model: try modelDir())
         }
         let (answers, odds, _) = try answer(model, try read(input).questions, s)
         try AtomicFile.write(try JSONValue.object(answers.mapValues { .string($0) }).serialized(pretty: true), to: URL(fileURLWithPath: output))

@@ -5,7 +5,7 @@ import Foundation
 /// weights format (safetensors, sharded safetensors, PyTorch .bin (sharded too), then Flax,
 /// TF2 .h5 and TF1 checkpoints), as transformers' from_pretrained prefers them.
 public enum FileSelection {
-    static let tokenizerFiles = ["tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"]
+    static let tokenizerFiles = ModelFolderFiles.tokenizerNames
 
     /// The files to fetch first; `shardIndex`, when set, is an index file whose shards follow.
     static func plan(_ siblings: [String], repo: String) throws -> (files: [String], shardIndex: String?) {

@@ -74,8 +74,12 @@ extension AtomicFile {
     fileprivate static func writeToDescriptor(_ fd: Int32, named path: String, _ body: (FileHandle) throws -> Void) throws {
         guard fcntl(fd, F_GETFD) >= 0 else { throw ElectraError("cannot write \(path): the descriptor \(fd) is not open") }
         fflush(nil)  // what print() buffered goes first
-        let h = FileHandle(fileDescriptor: fd, closeOnDealloc: false)
-        do { try body(h) } catch {
+        try stream(fd, named: path, body)
+    }
+
+    /// `body` writing to `fd` (left open); a write error names the path.
+    fileprivate static func stream(_ fd: Int32, named path: String, _ body: (FileHandle) throws -> Void) throws {
+        do { try body(FileHandle(fileDescriptor: fd, closeOnDealloc: false)) } catch {
             if let e = error as? ElectraError { throw e }
             throw ElectraError("cannot write \(path): \(error.localizedDescription)")
         }
@@ -90,12 +94,8 @@ extension AtomicFile {
             throw ElectraError("cannot write \(url.path): \(String(cString: strerror(code)))")
         }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
-        let h = FileHandle(fileDescriptor: fd, closeOnDealloc: false)
         defer { close(fd) }
-        do { try body(h) } catch {
-            if let e = error as? ElectraError { throw e }
-            throw ElectraError("cannot write \(url.path): \(error.localizedDescription)")
-        }
+        try stream(fd, named: url.path, body)
     }
 }
 

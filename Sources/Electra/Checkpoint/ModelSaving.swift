@@ -1,7 +1,8 @@
 import ElectraKernels
 import Foundation
 
-/// The tokenizer files copied into the model folders this package writes (`convert`, `init`).
+/// The files of a model folder its tokenizer is read from (ElectraTokenizer.load(directory:)):
+/// what a Hub download fetches and what the folders this package writes copy.
 public enum ModelFolderFiles {
     public static let tokenizerNames = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"]
 }

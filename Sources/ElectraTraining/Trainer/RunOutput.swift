@@ -31,10 +31,6 @@ public enum RunOutput {
         return false
     }
 
-    static func resolved(_ url: URL) -> [String] {
-        url.standardizedFileURL.resolvingSymlinksInPath().pathComponents
-    }
-
     /// Refuses an output that is a file, that is one of the input folders, or under which an
     /// input lies where a run writes or removes; an existing folder only with `overwrite` or
     /// `resume`. `inputs`: (option name, path) of every input; `otherWrites`: top-level names
@@ -46,10 +42,10 @@ public enum RunOutput {
         if exists && !isDir.boolValue {
             throw ElectraError("--output \(output.path) is a file, not a folder; give a folder path")
         }
-        let out = resolved(output)
+        let out = output.resolvedPathComponents
         let written = writtenNames(models: models).union(otherWrites)
         for (option, url) in inputs {
-            let input = resolved(url)
+            let input = url.resolvedPathComponents
             if input == out {
                 throw ElectraError("--output \(output.path) is the \(option) input; choose another output folder")
             }

@@ -97,8 +97,7 @@ public enum CheckpointConversion {
     /// Writing into the input's own folder would replace the files read (its model.safetensors,
     /// config and tokenizer): refused, by any spelling or link.
     static func refuseSameFolder(_ inputDir: URL, _ output: URL) throws {
-        func parts(_ u: URL) -> [String] { u.standardizedFileURL.resolvingSymlinksInPath().pathComponents }
-        if parts(inputDir) == parts(output) {
+        if inputDir.resolvedPathComponents == output.resolvedPathComponents {
             throw ElectraError("the output folder \(output.path) is the input's folder; convert into another folder")
         }
     }
