@@ -27,7 +27,8 @@ struct ColumnOptions: ParsableArguments {
 }
 
 enum TokenizerFiles {
-    static let names = ["tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"]
+    /// Every file the tokenizer reads (added_tokens.json included): what a copy must carry.
+    static let names = ModelFolderFiles.tokenizerNames
 
     /// The tokenizer files present in `dir`.
     static func present(in dir: URL) -> [URL] {

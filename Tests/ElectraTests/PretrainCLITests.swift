@@ -224,6 +224,23 @@ extension CLITests {
         #expect(!FileManager.default.fileExists(atPath: tmp.appendingPathComponent("d2").path))
     }
 
+    /// A tokenizer whose added tokens live in added_tokens.json: prepare-data's tokenizer/ copy
+    /// and the trained model folders carry that file, so pretrain reads the same tokenizer the
+    /// data was made with (the copy lacked it: "prepared with another tokenizer").
+    @Test func addedTokensTravelWithTheTokenizer() throws {
+        let w = try pretrainWorkspace()
+        let tok = tmp.appendingPathComponent("tok-added")
+        try FileManager.default.copyItem(at: w.tokenizer, to: tok)
+        try #"{"[E1]": 19}"#.write(to: tok.appendingPathComponent("added_tokens.json"), atomically: true, encoding: .utf8)
+        let data = tmp.appendingPathComponent("data-added"), out = tmp.appendingPathComponent("run-added")
+        let prep = try run(["prepare-data", "--tokenizer", tok.path, "--input", w.corpus.path, "--output", data.path, "--max-seq-length", "32"])
+        #expect(prep.status == 0, "\(prep.stderr)")
+        #expect(FileManager.default.fileExists(atPath: data.appendingPathComponent("tokenizer/added_tokens.json").path))
+        let r = try run(pretrainArgs(data, out))
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("discriminator/added_tokens.json").path))
+    }
+
     /// Ctrl-C during prepare-data stops it at the next block with an error, and its
     /// half-built output (a temporary folder beside the output) is removed.
     @Test func ctrlCDuringPrepareDataLeavesNothing() throws {
