@@ -7,21 +7,28 @@ import ElectraTraining
 import Foundation
 
 /// Runs a command body; a user's mistake (ElectraError) becomes one `error:` line on stderr
-/// and exit code 1.
+/// and exit code 1. So does any other error (a file system's, from Foundation), described
+/// by the path and reason it carries; ArgumentParser's own exits pass through.
 func runReportingErrors(_ body: () throws -> Void) throws {
     do {
         if let problem = KernelEnvironment.problem() { throw ElectraError(problem) }
         try body()
     } catch let e as ElectraError {
-        if let g = DistributedJob.current as? MPIProcessGroup {
-            // Under MPI the other ranks would wait for this one forever: end the whole job.
-            FileHandle(fileDescriptor: DistributedJob.errorFD).write(Data("error (rank \(g.rank) of \(g.size)): \(e.message)\n".utf8))
-            g.abort(code: 1)
-        }
-        FileHandle.standardError.write(Data("error: \(e.message)\n".utf8))
-        throw ExitCode(1)
+        try report(e)
+    } catch where !(error is ExitCode || error is CleanExit || error is ValidationError) {
+        try report(ElectraError(describing: error))
     }
     DistributedJob.finish()
+}
+
+private func report(_ e: ElectraError) throws -> Never {
+    if let g = DistributedJob.current as? MPIProcessGroup {
+        // Under MPI the other ranks would wait for this one forever: end the whole job.
+        FileHandle(fileDescriptor: DistributedJob.errorFD).write(Data("error (rank \(g.rank) of \(g.size)): \(e.message)\n".utf8))
+        g.abort(code: 1)
+    }
+    FileHandle.standardError.write(Data("error: \(e.message)\n".utf8))
+    throw ExitCode(1)
 }
 
 func warn(_ message: String) {

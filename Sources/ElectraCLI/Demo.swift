@@ -94,7 +94,7 @@ struct Demo: ParsableCommand {
             throw ElectraError("\(out.path) exists and is not empty; give --output a new folder")
         }
         let dataDir = out.appendingPathComponent("data")
-        try fm.createDirectory(at: dataDir, withIntermediateDirectories: true)
+        try fm.createFolder(at: dataDir)
         var prep = DataPreparation(tokenizer: tok)
         prep.maxSeqLength = 64
         let manifest = try prep.run(inputs: [sliceURL], into: dataDir)

@@ -139,7 +139,7 @@ struct Pretrain: ParsableCommand {
                     StopSignals.install()
                     prep.shouldStop = { StopSignals.requested }
                     FileHandle.standardError.write(Data("preparing \(dataURLs.map(\.lastPathComponent).joined(separator: ", ")) into \(dataFolder.path)\n".utf8))
-                    try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+                    try FileManager.default.createFolder(at: out)
                     // An earlier run's data is replaced only once the new data is whole.
                     try AtomicFolder.create(dataFolder, replace: overwriteOutput, option: "--overwrite-output", removingStale: PretrainingManifest.isWritten) { tmp in
                         _ = try prep.run(inputs: dataURLs, into: tmp)

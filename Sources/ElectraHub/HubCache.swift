@@ -30,7 +30,7 @@ struct HubCache {
     func writeRef(_ revision: String, commit: String) throws {
         guard revision != commit else { return }
         let url = ref(revision)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.createFolder(at: url.deletingLastPathComponent())
         if (try? String(contentsOf: url, encoding: .utf8)) == commit { return }
         try AtomicFile.write(Data(commit.utf8), to: url)
     }
@@ -45,7 +45,7 @@ struct HubCache {
     func link(_ file: String, commit: String, etag: String) throws {
         let target = snapshot(commit).appendingPathComponent(file)
         let dir = target.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try FileManager.default.createFolder(at: dir)
         let depth = file.split(separator: "/").count - 1
         let relative = String(repeating: "../", count: depth + 2) + "blobs/" + etag
         let tmp = dir.appendingPathComponent(".\(target.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
@@ -63,7 +63,7 @@ struct HubCache {
     /// same file take turns; the second then finds the finished blob.
     func withLock<T>(_ etag: String, _ body: () async throws -> T) async throws -> T {
         let url = lock(etag)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.createFolder(at: url.deletingLastPathComponent())
         let fd = open(url.path, O_CREAT | O_RDWR, 0o644)
         guard fd >= 0 else { throw ElectraError("cannot open the lock file \(url.path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }

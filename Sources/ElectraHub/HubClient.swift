@@ -42,6 +42,15 @@ public final class HubClient: Sendable {
             if let unreachable = error as? Unreachable {
                 return try cachedSnapshot(cache, reason: "cannot reach \(environment.endpoint) (\(unreachable.reason))")
             }
+            // As huggingface_hub's snapshot_download: an error answer to the revision request
+            // (the Hub down, rate limits, a token refused) falls back to a cached snapshot;
+            // only a revision the Hub says does not exist is final.
+            if let refused = error as? Refusal {
+                if refused.file == nil, refused.kind != "RevisionNotFound", let cached = try? cachedSnapshot(cache, reason: "") {
+                    return cached
+                }
+                throw ElectraError(refused.message)
+            }
             throw error
         }
     }
@@ -59,6 +68,14 @@ public final class HubClient: Sendable {
     }
 
     struct Unreachable: Error { let reason: String }
+
+    /// An error answer from the Hub: its message for users, for which file (nil: the
+    /// revision request) and huggingface_hub's X-Error-Code.
+    struct Refusal: Error {
+        let message: String
+        let file: String?
+        let kind: String
+    }
 
     func cachedSnapshot(_ cache: HubCache, reason: String) throws -> URL {
         if let commit = cache.cachedCommit(cache.name.revision), cache.hasFile("config.json", commit: commit) {
@@ -89,9 +106,18 @@ public final class HubClient: Sendable {
 
     /// GET /api/models/{repo}/revision/{revision}: the commit and the file list.
     func revisionInfo(_ name: HubName, client: HTTPClient) async throws -> RevisionInfo {
-        let url = "\(environment.endpoint)/api/models/\(name.repo)/revision/\(Self.escape(name.revision))"
-        let response = try await send(url, method: .GET, client: client)
+        var url = "\(environment.endpoint)/api/models/\(name.repo)/revision/\(Self.escape(name.revision))"
+        var response = try await send(url, method: .GET, client: client)
+        // A renamed or moved repo answers with a relative redirect to its new name.
+        for _ in 0..<5 where (300..<400).contains(response.status.code) {
+            guard let location = response.headers.first(name: "Location"), location.hasPrefix("/") else { break }
+            url = environment.endpoint + location
+            response = try await send(url, method: .GET, client: client)
+        }
         try check(response, name: name, file: nil)
+        guard response.status.code == 200 else {
+            throw ElectraError("the Hub answered HTTP \(response.status.code) for the revision of \(name)")
+        }
         let body = try await collect(response, limit: 64 << 20)
         let json = try JSONValue.parse(body, source: "the Hub's answer for \(name.repo)@\(name.revision)")
         guard let sha = json.objectValue?["sha"]?.stringValue, HubName.isCommit(sha) else {
@@ -132,10 +158,15 @@ public final class HubClient: Sendable {
     /// GET into blobs/<etag>.incomplete (resuming with a Range request), check size and hash,
     /// then rename to blobs/<etag>: a blob appears only complete.
     func getBlob(_ url: String, etag: String, size: Int64?, file: String, name: HubName, cache: HubCache, client: HTTPClient) async throws {
-        try FileManager.default.createDirectory(at: cache.blobs, withIntermediateDirectories: true)
+        try FileManager.default.createFolder(at: cache.blobs)
         let partial = cache.blobs.appendingPathComponent(etag + ".incomplete")
         var have = (try? FileManager.default.attributesOfItem(atPath: partial.path)[.size] as? Int64) ?? 0
         if let size, have > size { have = 0 }
+        // A partial file of the full size (a run stopped while checking it) needs no request.
+        if let size, size > 0, have == size {
+            try verifyAndPlace(partial, etag: etag, size: size, file: file, name: name, cache: cache)
+            return
+        }
         var headers = HTTPHeaders()
         if have > 0 { headers.add(name: "Range", value: "bytes=\(have)-") }
         let response = try await send(url, method: .GET, client: client, extraHeaders: headers)
@@ -145,30 +176,44 @@ public final class HubClient: Sendable {
             throw ElectraError("downloading \(file) of \(name): HTTP \(response.status.code)")
         }
         if response.status.code == 200 { have = 0 }
+        /// Local failures (a full disk, permissions) name the file and the reason, not the network.
+        func local<T>(_ body: () throws -> T) throws -> T {
+            do { return try body() } catch { throw ElectraError("cannot write \(partial.path): \(ElectraError(describing: error).message)") }
+        }
         if !FileManager.default.fileExists(atPath: partial.path) || have == 0 {
             guard FileManager.default.createFile(atPath: partial.path, contents: nil) else {
                 throw ElectraError("cannot write \(partial.path)")
             }
         }
-        let handle = try FileHandle(forWritingTo: partial)
+        let handle = try local { try FileHandle(forWritingTo: partial) }
         defer { try? handle.close() }
-        try handle.truncate(atOffset: UInt64(have))
-        try handle.seekToEnd()
+        try local { try handle.truncate(atOffset: UInt64(have)) }
+        try local { try handle.seekToEnd() }
         if response.status.code != 416 {
             var done = have
             do {
                 for try await chunk in response.body {
-                    try handle.write(contentsOf: Data(chunk.readableBytesView))
+                    try local { try handle.write(contentsOf: Data(chunk.readableBytesView)) }
                     done += Int64(chunk.readableBytes)
                     progress?(file, done, size)
                 }
+            } catch let e as ElectraError {
+                throw e
             } catch {
                 throw ElectraError("downloading \(file) of \(name) failed after \(done) bytes (\(error)); run again to resume")
             }
         }
-        try handle.synchronize()
-        try handle.close()
-        let data = try Data(contentsOf: partial, options: .alwaysMapped)
+        try local { try handle.synchronize() }
+        try local { try handle.close() }
+        try verifyAndPlace(partial, etag: etag, size: size, file: file, name: name, cache: cache)
+    }
+
+    /// Checks a downloaded file's size and hash, then renames it to blobs/<etag>.
+    func verifyAndPlace(_ partial: URL, etag: String, size: Int64?, file: String, name: HubName, cache: HubCache) throws {
+        let data: Data
+        do { data = try Data(contentsOf: partial, options: .alwaysMapped) } catch {
+            throw ElectraError("cannot read \(partial.path): \(ElectraError(describing: error).message)")
+        }
         if let size, Int64(data.count) != size {
             throw ElectraError("downloading \(file) of \(name): got \(data.count) bytes of \(size); run again to resume")
         }
@@ -224,6 +269,16 @@ public final class HubClient: Sendable {
         let code = response.status.code
         if code < 400 { return }
         let kind = response.headers.first(name: "X-Error-Code") ?? ""
+        do {
+            try explain(code, kind: kind, name: name, file: file)
+        } catch let e as ElectraError {
+            // The Hub's own words where it gives them ("Invalid credentials in Authorization header").
+            let says = response.headers.first(name: "X-Error-Message").map { " (the Hub says: \($0))" } ?? ""
+            throw Refusal(message: e.message + says, file: file, kind: kind)
+        }
+    }
+
+    private func explain(_ code: UInt, kind: String, name: HubName, file: String?) throws {
         let tokenHint = environment.token == nil ? "set HF_TOKEN (or log in with `hf auth login`)" : "the token in use has no access"
         switch (code, kind) {
         case (_, "GatedRepo"):
@@ -261,8 +316,11 @@ public final class HubClient: Sendable {
         return e
     }
 
+    /// RFC 3986's unreserved characters, ASCII only (`.alphanumerics` would pass any letter).
+    static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
     static func escape(_ s: String) -> String {
-        s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
+        s.addingPercentEncoding(withAllowedCharacters: unreserved) ?? s
     }
 
     static func escapePath(_ s: String) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import NIOHTTP1
 import Testing
 
 @testable import ElectraHub
@@ -113,6 +114,46 @@ final class HubClientTests {
         // An unknown file (no weights in this repo at all).
         hub.repos["test-org/noweights"] = .init(commits: [commit: ["config.json": Data("{}".utf8)]], refs: ["main": commit], gatedToken: nil)
         #expect(await message("test-org/noweights").contains("holds no weights"))
+    }
+
+    /// huggingface_hub's snapshot_download: an error answer to the revision request falls back
+    /// to the cache (a revision the Hub says does not exist does not); a renamed repo's
+    /// redirect is followed; a refused token shows the Hub's own message.
+    @Test func hubErrorsFallBackToTheCacheAsHuggingfaceHubDoes() async throws {
+        func message(_ name: String, token: String? = nil) async -> String {
+            do {
+                _ = try await client(token: token).snapshot(HubName(name)!)
+                return "no error"
+            } catch { return "\(error)" }
+        }
+        hub.failRevisions = .serviceUnavailable
+        #expect(await message("test-org/tiny").contains("the Hub answered HTTP 503 for the revision of test-org/tiny"))
+        hub.failRevisions = nil
+        let folder = try await client().snapshot(HubName("test-org/tiny")!)
+        for status in [HTTPResponseStatus.serviceUnavailable, .tooManyRequests, .internalServerError] {
+            hub.failRevisions = status
+            #expect(try await client().snapshot(HubName("test-org/tiny")!) == folder, "\(status)")
+        }
+        hub.failRevisions = nil
+        #expect(await message("test-org/tiny@nope").contains("revision 'nope' was not found"))
+        #expect(await message("test-org/tiny", token: "bad") == "no error")  // cached
+        #expect(await message("test-org/gated", token: "bad").contains("the Hub says: Invalid credentials in Authorization header"))
+
+        hub.renamed["old-org/tiny"] = "test-org/tiny"
+        let moved = try await client().snapshot(HubName("old-org/tiny")!)
+        #expect(FileManager.default.fileExists(atPath: moved.appendingPathComponent("config.json").path))
+    }
+
+    /// A partial file that is already whole (a run stopped while checking its hash) is checked
+    /// and placed without a request; it used to be truncated and downloaded again.
+    @Test func aWholePartialFileIsPlacedWithoutDownloading() async throws {
+        let weights = hub.repos["test-org/tiny"]!.commits[commit]!["model.safetensors"]!
+        let blobs = cache.appendingPathComponent("models--test-org--tiny/blobs")
+        try FileManager.default.createDirectory(at: blobs, withIntermediateDirectories: true)
+        try weights.write(to: blobs.appendingPathComponent(MockHub.sha256(weights) + ".incomplete"))
+        let folder = try await client().snapshot(HubName("test-org/tiny")!)
+        #expect(hub.requests("GET /lfs/").isEmpty)
+        #expect(try Data(contentsOf: folder.appendingPathComponent("model.safetensors")) == weights)
     }
 
     @Test func anInterruptedDownloadResumesWithARangeRequest() async throws {

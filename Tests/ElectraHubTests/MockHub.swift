@@ -22,6 +22,11 @@ final class MockHub: @unchecked Sendable {
     var cutNextLFSAfter: Int?
     /// Send wrong bytes for the next LFS body.
     var corruptNextLFS = false
+    /// Answer every revision request with this status (the Hub down, rate limits).
+    var failRevisions: HTTPResponseStatus?
+    /// Old repo id -> new: the revision API and /resolve/ answer with a relative redirect, as
+    /// the Hub does for a renamed repo.
+    var renamed: [String: String] = [:]
     private var channel: Channel?
     var port: Int { channel!.localAddress!.port! }
     var endpoint: String { "http://127.0.0.1:\(port)" }
@@ -84,6 +89,11 @@ final class MockHub: @unchecked Sendable {
         // /api/models/{org}/{name}/revision/{rev}
         if parts.count >= 6, parts[0] == "api", parts[1] == "models", parts[4] == "revision" {
             let id = parts[2] + "/" + parts[3], rev = parts[5...].joined(separator: "/")
+            if let status = failRevisions { return Response(status: status) }
+            if let to = renamed[id] { return Response(status: .temporaryRedirect, headers: [("Location", "/api/models/\(to)/revision/\(rev)")]) }
+            if auth == "Bearer bad" {
+                return Response(status: .unauthorized, headers: [("X-Error-Message", "Invalid credentials in Authorization header")])
+            }
             guard let repo = repos[id] else { return error(.unauthorized, "RepoNotFound") }
             guard allowed(repo) else { return error(.unauthorized, "GatedRepo") }
             guard let commit = repo.refs[rev] ?? (repo.commits[rev] != nil ? rev : nil) else { return error(.notFound, "RevisionNotFound") }
@@ -117,6 +127,7 @@ final class MockHub: @unchecked Sendable {
         // /{org}/{name}/resolve/{rev}/{file...}
         if parts.count >= 5, parts[2] == "resolve" {
             let id = parts[0] + "/" + parts[1], rev = parts[3], file = parts[4...].joined(separator: "/")
+            if let to = renamed[id] { return Response(status: .temporaryRedirect, headers: [("Location", "/\(to)/resolve/\(rev)/\(file)")]) }
             guard let repo = repos[id] else { return error(.unauthorized, "RepoNotFound") }
             guard allowed(repo) else { return error(.unauthorized, "GatedRepo") }
             guard let commit = repo.refs[rev] ?? (repo.commits[rev] != nil ? rev : nil) else { return error(.notFound, "RevisionNotFound") }

@@ -79,6 +79,55 @@ extension CLITests {
         #expect(d <= 1e-6, "\(d)")
     }
 
+    /// An epoch's last step with fewer micro-batches than rank 1's first one (10 rows, 2 per
+    /// micro-batch, 2 ranks x 2 micro-batches: steps of 8 and 2 rows): rank 1 computes none
+    /// and still joins the sums. It used to stop on an invalid range (lower bound above upper).
+    @Test(.enabled(if: mpirun != nil, "Open MPI's mpirun is not installed (apt-get install openmpi-bin)"))
+    func aLastStepShorterThanARanksShareRunsOnTwoRanks() throws {
+        let w = try workspace()
+        let lines = try String(contentsOf: w.train, encoding: .utf8).split(separator: "\n")
+        let train = tmp.appendingPathComponent("train10.tsv")
+        try (lines.prefix(11).joined(separator: "\n") + "\n").write(to: train, atomically: true, encoding: .utf8)
+        let common = ["finetune", "--model", w.model.path, "--train", train.path, "--batch-size", "2", "--epochs", "2",
+                      "--threads", "1", "--dropout", "0.1"]
+        let single = tmp.appendingPathComponent("single"), ranks = tmp.appendingPathComponent("ranks")
+        let one = try run(common + ["--output", single.path, "--gradient-accumulation-steps", "4"])
+        #expect(one.status == 0, "\(one.stderr)")
+        let two = try mpi(2, common + ["--output", ranks.path, "--gradient-accumulation-steps", "2"])
+        #expect(two.status == 0, "\(two.stderr)")
+        let d = try maxWeightDifference(single.appendingPathComponent("model.safetensors"), ranks.appendingPathComponent("model.safetensors"))
+        #expect(d <= 1e-6, "\(d)")
+    }
+
+    /// Each rank reads its own host's files: a rank whose data differs from rank 0's (here
+    /// 10 rows against 12, through mpirun's per-rank command lines) ends the job saying so. It
+    /// used to train on other rows without a word.
+    @Test(.enabled(if: mpirun != nil, "Open MPI's mpirun is not installed (apt-get install openmpi-bin)"))
+    func ranksWithOtherDataEndTheJob() throws {
+        let w = try workspace()
+        let lines = try String(contentsOf: w.train, encoding: .utf8).split(separator: "\n")
+        let train10 = tmp.appendingPathComponent("other").appendingPathComponent(w.train.lastPathComponent)
+        try FileManager.default.createDirectory(at: train10.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try (lines.prefix(11).joined(separator: "\n") + "\n").write(to: train10, atomically: true, encoding: .utf8)
+        func args(_ train: URL) -> [String] {
+            [Self.binary.path, "finetune", "--model", w.model.path, "--train", train.path, "--batch-size", "2", "--max-steps", "4",
+             "--threads", "1", "--output", tmp.appendingPathComponent("out").path]
+        }
+        let p = Process()
+        p.executableURL = Self.mpirun!
+        let common = ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "--mca", "btl", "self,tcp",
+                      "--mca", "btl_tcp_if_include", "lo", "--mca", "oob_tcp_if_include", "lo"]
+        p.arguments = common + ["-np", "1"] + args(w.train) + [":", "-np", "1"] + args(train10)
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus != 0)
+        #expect(stderr.contains("rank 1 reads 10 training examples, rank 0 reads 12"), "\(stderr)")
+    }
+
     @Test(.enabled(if: mpirun != nil, "Open MPI's mpirun is not installed (apt-get install openmpi-bin)"))
     func anErrorOnARankEndsTheJob() throws {
         let w = try workspace()
@@ -152,6 +201,46 @@ extension CLITests {
         for folder in ["discriminator", "generator"] {
             let d = try maxWeightDifference(straight.appendingPathComponent("\(folder)/model.safetensors"), killed.appendingPathComponent("\(folder)/model.safetensors"))
             #expect(d <= 1e-6, "\(folder): \(d)")
+        }
+    }
+
+    /// SIGTERM to rank 1 alone (a scheduler's grace signal can reach one process) stops the
+    /// job at the next step with a whole checkpoint: it used to be ignored (rank 0's flag was
+    /// every rank's), and a stop on all ranks let the others end the job while rank 0 saved.
+    @Test(.enabled(if: mpirun != nil && FileManager.default.fileExists(atPath: "/proc/self/environ"), "needs Open MPI's mpirun and Linux /proc"))
+    func aSignalToOneRankStopsTheJobWithACheckpoint() throws {
+        let w = try pretrainWorkspace()
+        let data = tmp.appendingPathComponent("data")
+        #expect(try run(["prepare-data", "--tokenizer", w.tokenizer.path, "--input", w.corpus.path, "--output", data.path, "--max-seq-length", "32"]).status == 0)
+        let out = tmp.appendingPathComponent("signalled-\(UUID().uuidString)")
+        let p = Process()
+        p.executableURL = Self.mpirun!
+        p.arguments = ["-np", "2", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "--mca", "btl", "self,tcp",
+                       "--mca", "btl_tcp_if_include", "lo", "--mca", "oob_tcp_if_include", "lo", Self.binary.path,
+                       "pretrain", "--data", data.path, "--preset", "tiny", "--batch-size", "4", "--max-steps", "3000",
+                       "--threads", "1", "--log-steps", "1", "--output", out.path]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        // Once a few steps are logged, SIGTERM to rank 1 only.
+        var victim: Int32?
+        for _ in 0..<3000 where victim == nil {
+            let log = (try? String(contentsOf: out.appendingPathComponent("metrics.jsonl"), encoding: .utf8)) ?? ""
+            if log.components(separatedBy: "\"train\"").count > 3 { victim = rankProcess(1, marker: out.lastPathComponent) } else { usleep(5000) }
+        }
+        #expect(victim != nil)
+        if let victim { kill(victim, SIGTERM) }
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus != 0)
+        #expect(stderr.contains("stopped by a signal"), "\(stderr)")
+        let steps = try FileManager.default.contentsOfDirectory(atPath: out.path).compactMap { $0.hasPrefix("checkpoint-") ? Int($0.dropFirst(11)) : nil }
+        let last = try #require(steps.max(), "\(stderr)")
+        #expect(last < 3000, "the run ended before the signal")
+        #expect(stderr.contains("checkpoint-\(last) in"), "\(stderr)")
+        for file in ["trainer_state.json", "optimizer.safetensors", "discriminator/model.safetensors", "generator/model.safetensors"] {
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("checkpoint-\(last)/\(file)").path), "\(file)")
         }
     }
 }

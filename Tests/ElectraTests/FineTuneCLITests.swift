@@ -25,6 +25,19 @@ extension CLITests {
          "--batch-size", "4", "--epochs", "2", "--threads", "1"]
     }
 
+    /// A folder the system refuses to create (here under /proc, refused even to root) is an
+    /// `error:` line naming it and the reason, exit 1: Foundation's errors used to reach the
+    /// user as NSError dumps, past the MPI abort.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/self"), "needs Linux /proc"))
+    func anOutputTheSystemRefusesIsAClearError() throws {
+        let w = try workspace()
+        let r = try run(["finetune", "--model", w.model.path, "--train", w.train.path, "--output", "/proc/electra-no/out",
+                         "--max-steps", "1", "--threads", "1"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("error: cannot create the folder /proc/electra-no/out: /proc/electra-no: No such file or directory"), "\(r.stderr)")
+        #expect(!r.stderr.contains("NSCocoaErrorDomain") && !r.stderr.contains("Error Domain"), "\(r.stderr)")
+    }
+
     @Test func outputFolderNeverCostsAnInput() throws {
         let w = try workspace()
         // The model folder as the output, even with --overwrite-output: refused, model intact.

@@ -119,6 +119,28 @@ struct TrainerTests {
         #expect { try ft.trainer(m, fewer, validation: nil, options: o, output: out).run(resume: true) } throws: {
             "\($0)".contains("train_examples 20, this run has 10")
         }
+        // Settings recorded only when not the default: the saved run lacks adam_beta2 (0.999),
+        // this one sets it; and the other way round. Both used to pass unseen.
+        var beta = o
+        beta.adamBeta2 = 0.98
+        #expect { try ft.trainer(m, data, validation: nil, options: beta, output: out).run(resume: true) } throws: {
+            "\($0)".contains("adam_beta2 0.999, this run has 0.98")
+        }
+        let betaOut = ft.tempDir()
+        try ft.trainer(m, data, validation: nil, options: beta, output: betaOut).run(resume: false)
+        #expect { try ft.trainer(m, data, validation: nil, options: o, output: betaOut).run(resume: true) } throws: {
+            "\($0)".contains("adam_beta2 0.98, this run has 0.999")
+        }
+        // Which checkpoint becomes the output is a setting of the run too.
+        var best = o
+        best.metricForBest = "loss"
+        best.evalSteps = o.saveSteps
+        #expect { try ft.trainer(m, data, validation: nil, options: best, output: out).run(resume: true) } throws: {
+            "\($0)".contains("metric_for_best none, this run has loss (lower is better)")
+        }
+        #expect(Trainer.firstDifference(saved: ["generator_warmup": "0", "a": "1"], now: ["a": "1"]) == nil)
+        #expect(Trainer.firstDifference(saved: ["a": "1"], now: ["a": "1", "generator_warmup": "100"])?.key == "generator_warmup")
+        #expect(Trainer.firstDifference(saved: ["a": "1"], now: ["a": "1", "new_key": "x"]) == nil)  // older states lack it
     }
 
     /// One ELECTRA AdamWeightDecay step (no weight decay, epsilon 1e-30): the first update of
@@ -172,6 +194,52 @@ struct TrainerTests {
         let log = MetricsLog.read(out.appendingPathComponent("metrics.jsonl")).filter { $0["kind"]?.stringValue == "eval" }
         let bestLoss = log.compactMap { $0["loss"]?.doubleValue }.min()!
         #expect(abs(s.bestMetric! - bestLoss) < 1e-12)
+    }
+
+    /// A run killed at step 6 with checkpoint-3 (its log holds steps 1-6 and half a line),
+    /// resumed: the log holds each step once, with the uninterrupted run's losses.
+    @Test func aResumedRunsLogHoldsEachStepOnce() throws {
+        var o = ft.options()
+        o.saveSteps = 3
+        o.logSteps = 1
+        let (m1, data) = try ft.tinySetup()
+        let full = ft.tempDir()
+        try ft.trainer(m1, data, validation: nil, options: o, output: full).run(resume: false)
+        func losses(_ dir: URL) -> [Double] {
+            MetricsLog.read(dir.appendingPathComponent("metrics.jsonl")).filter { $0["kind"]?.stringValue == "train" }.compactMap { $0["loss"]?.doubleValue }
+        }
+        let want = losses(full)
+        #expect(want.count == 10)
+
+        let part = ft.tempDir()
+        try FileManager.default.copyItem(at: full.appendingPathComponent("checkpoint-3"), to: part.appendingPathComponent("checkpoint-3"))
+        let lines = try String(contentsOf: full.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+        let killed = lines.prefix(6).joined(separator: "\n") + "\n" + lines[6].prefix(20)
+        try killed.write(to: part.appendingPathComponent("metrics.jsonl"), atomically: true, encoding: .utf8)
+        let (m2, _) = try ft.tinySetup()
+        try ft.trainer(m2, data, validation: nil, options: o, output: part).run(resume: true)
+        #expect(losses(part) == want)
+        #expect(MetricsLog.read(part.appendingPathComponent("metrics.jsonl")).count == MetricsLog.read(full.appendingPathComponent("metrics.jsonl")).count)
+    }
+
+    /// A limit of 1 with an older best keeps two: the best and the newest (a resume's start).
+    /// The newest used to be deleted right after each save that did not improve the metric.
+    @Test func saveTotalLimitOneKeepsTheBestAndTheNewest() throws {
+        var o = ft.options()
+        o.epochs = 2
+        o.saveSteps = 1
+        o.evalSteps = 1
+        o.saveTotalLimit = 1
+        o.metricForBest = "loss"
+        o.greaterIsBetter = true  // training lowers the loss: the first validation stays best
+        let (m, data) = try ft.tinySetup(dropout: 0)
+        let out = ft.tempDir()
+        let s = try ft.trainer(m, data, validation: data, options: o, output: out).run(resume: false)
+        #expect(s.bestCheckpoint == "checkpoint-1")
+        #expect(TrainerCheckpoints.steps(in: out) == [1, 10])
+        // Folders the trainer does not name so are not its checkpoints.
+        try FileManager.default.createDirectory(at: out.appendingPathComponent("checkpoint-007"), withIntermediateDirectories: true)
+        #expect(TrainerCheckpoints.steps(in: out) == [1, 10])
     }
 
     /// A metric that never improves (loss, with larger counted as better, while training

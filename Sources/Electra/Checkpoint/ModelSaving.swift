@@ -12,7 +12,7 @@ extension ElectraHeadModel {
     /// transformers' `from_pretrained` loads: `architectures` names this class, tied weights
     /// are left out as HF's save_pretrained does. Each file is written atomically.
     public func save(to directory: URL, config override: ElectraConfig? = nil) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try FileManager.default.createFolder(at: directory)
         var c = override ?? config
         c.architectures = [Self.architecture]
         try c.save(to: directory.appendingPathComponent("config.json"))

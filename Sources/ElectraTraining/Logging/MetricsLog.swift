@@ -20,15 +20,46 @@ public final class MetricsLog {
         handle.seekToEndOfFile()
     }
 
+    /// The log of a run resumed at `step`: the records the stopped run wrote after its last
+    /// checkpoint (it was killed, or stopped between saves) and a line cut short by a kill are
+    /// dropped first, so the resumed run's records follow the checkpoint's without repeats.
+    public convenience init(url: URL, resumingAt step: Int) throws {
+        if let data = FileManager.default.contents(atPath: url.path) {
+            var kept = Data()
+            for line in data.split(separator: 0x0A) {
+                guard let record = try? JSONValue.parse(Data(line), source: "").objectValue else { continue }
+                if let s = record["step"]?.doubleValue, s > Double(step) { continue }
+                kept.append(contentsOf: line)
+                kept.append(0x0A)
+            }
+            if kept != data { try AtomicFile.write(kept, to: url) }
+        }
+        try self.init(url: url)
+    }
+
     deinit { try? handle.close() }
 
+    private var failed = false
+
+    /// One record (non-finite values as null). A failed write (a full disk) is reported
+    /// once on stderr and training goes on: the checkpoints, not the log, hold the run.
     public func append(_ record: [String: Double], kind: String) {
         var o: [String: JSONValue] = record.mapValues { $0.isFinite ? .number($0) : .null }
         o["kind"] = .string(kind)
         o["time"] = .number(Date().timeIntervalSince1970)
         guard var line = try? JSONValue.object(o).serialized(pretty: false) else { return }
         line.append(0x0A)
-        handle.write(line)
+        do {
+            try handle.write(contentsOf: line)
+        } catch {
+            if !failed { FileHandle.standardError.write(Data("warning: cannot write to \(url.path) (\(ElectraError(describing: error).message)); training goes on without its records\n".utf8)) }
+            failed = true
+        }
+    }
+
+    /// Whether the file holds a record of `kind`.
+    public func contains(kind: String) -> Bool {
+        Self.read(url).contains { $0["kind"]?.stringValue == kind }
     }
 
     /// Reads every record of a metrics file (for plots and resumed runs).

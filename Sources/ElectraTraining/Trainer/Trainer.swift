@@ -123,7 +123,32 @@ public final class Trainer {
         f["seed"] = "\(o.seed)"
         f["shuffle"] = "\(o.shuffle)"
         f["total_steps"] = "\(totalSteps)"
+        // Which checkpoint ends as the output, and when the run stops early.
+        f["metric_for_best"] = o.metricForBest.map { "\($0) (\(o.higherIsBetter($0) ? "higher" : "lower") is better)" } ?? "none"
+        f["early_stopping_patience"] = o.earlyStoppingPatience.map { "\($0)" } ?? "none"
+        if f["dropout"] == nil, let config = task.models.first?.model.config {
+            f["dropout"] = "\(config.hiddenDropoutProb)"
+            f["attention_dropout"] = "\(config.attentionProbsDropoutProb)"
+        }
         return f
+    }
+
+    /// What the absence of a key that is recorded only when it is not the default means
+    /// (states of earlier runs lack it too). A key absent from one side and not named here
+    /// (one that earlier versions did not record) is not compared.
+    static let fingerprintDefaults: [String: String] = [
+        "adam_beta2": "0.999", "dtype": InferenceDType.fp32.rawValue,
+        "seq_length_warmup": "0", "generator_warmup": "0", "discriminator_ramp": "0", "temperature_warmup": "0",
+        "discriminator_from_generator": "false", "start_temperature": "none",
+    ]
+
+    /// The first setting in which a saved run and this one differ: (key, saved, now).
+    static func firstDifference(saved: [String: String], now: [String: String]) -> (key: String, saved: String, now: String)? {
+        for key in Set(saved.keys).union(now.keys).sorted() where key != "total_steps_from_time" {
+            guard let a = saved[key] ?? fingerprintDefaults[key], let b = now[key] ?? fingerprintDefaults[key] else { continue }
+            if a != b { return (key, a, b) }
+        }
+        return nil
     }
 
     /// The order of examples in `epoch`: a seeded shuffle, or file order.
@@ -171,11 +196,11 @@ public final class Trainer {
             guard savedDType == options.computeDType.rawValue else {
                 throw ElectraError("--resume: \(ckpt.lastPathComponent) was made with dtype \(savedDType), this run has \(options.computeDType.rawValue); resume with the same --dtype or start a new output folder")
             }
-            for (key, value) in state.run.sorted(by: { $0.key < $1.key }) where savedRun[key] != nil && savedRun[key] != value {
+            if let (key, was, value) = Self.firstDifference(saved: savedRun, now: state.run) {
                 if key == "gradient_accumulation_steps" {
-                    throw ElectraError("--resume: \(ckpt.lastPathComponent) was made with \(savedRun[key]!) micro-batches per step (world size x --gradient-accumulation-steps), this run has \(value) (\(group.size) x \(options.gradientAccumulation)); keep the global batch: choose --gradient-accumulation-steps so that world size x it is \(savedRun[key]!)")
+                    throw ElectraError("--resume: \(ckpt.lastPathComponent) was made with \(was) micro-batches per step (world size x --gradient-accumulation-steps), this run has \(value) (\(group.size) x \(options.gradientAccumulation)); keep the global batch: choose --gradient-accumulation-steps so that world size x it is \(was)")
                 }
-                throw ElectraError("--resume: \(ckpt.lastPathComponent) was made with \(key) \(savedRun[key]!), this run has \(value); resume with the same value or start a new output folder")
+                throw ElectraError("--resume: \(ckpt.lastPathComponent) was made with \(key) \(was), this run has \(value); resume with the same value or start a new output folder")
             }
             let saved = try TrainerCheckpoints.restore(from: ckpt, models: task.models, optimizer: optimizer, dropout: dropout)
             state.step = saved.step
@@ -186,17 +211,19 @@ public final class Trainer {
             try task.restoreCheckpointState(saved.task)
             say("resuming from \(ckpt.lastPathComponent) at step \(state.step)")
         }
+        if group.size > 1 { try agreeWithRankZero(step: state.step) }
         defer {
             reducer?.stop()
             reducer?.unhook()
         }
         let root = group.isRoot
-        if root { try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true) }
+        if root { try FileManager.default.createFolder(at: output) }
         // Before the log exists, so a run whose metrics.jsonl is there always stops cleanly.
         if options.checkpointOnSignal { StopSignals.install() }
         // Rank 0 alone writes; the others train and follow its decisions.
-        let log = root ? try MetricsLog(url: output.appendingPathComponent("metrics.jsonl")) : nil
-        if var reference = task.referenceRecord {
+        let logURL = output.appendingPathComponent("metrics.jsonl")
+        let log = root ? try (resume ? MetricsLog(url: logURL, resumingAt: state.step) : MetricsLog(url: logURL)) : nil
+        if var reference = task.referenceRecord, log?.contains(kind: "reference") == false {
             reference["step"] = Double(state.step)
             log?.append(reference, kind: "reference")
         }
@@ -230,7 +257,7 @@ public final class Trainer {
             // and over the ranks, then divided by the number of micro-batches.
             let stepRows = order.perm[(pos * perStep)..<min((pos + 1) * perStep, task.exampleCount)]
             let globalMicro = (stepRows.count + B - 1) / B
-            let mine = (group.rank * micro)..<min((group.rank + 1) * micro, globalMicro)
+            let mine = min(group.rank * micro, globalMicro)..<min((group.rank + 1) * micro, globalMicro)
             parameters.zeroGradients()
             task.willStartStep(state.step)
             var loss = 0.0, tokens = 0, metrics: [String: Double] = [:]
@@ -332,10 +359,13 @@ public final class Trainer {
             var stopRequested = options.checkpointOnSignal && StopSignals.requested
             var patienceOut = options.earlyStoppingPatience.map { state.evalsWithoutImprovement >= $0 } ?? false
             if group.size > 1 {
-                // Rank 0's clock, signals and validation decide for every rank.
-                var decisions = [outOfTime, stopRequested, patienceOut].map { $0 ? 1.0 : 0.0 }
+                // Rank 0's clock and validation decide for every rank; a signal to any rank
+                // (a scheduler's SIGTERM may reach one process) stops them all.
+                var decisions = [outOfTime, patienceOut].map { $0 ? 1.0 : 0.0 }
                 group.broadcast(&decisions)
-                (outOfTime, stopRequested, patienceOut) = (decisions[0] != 0, decisions[1] != 0, decisions[2] != 0)
+                var signals = [stopRequested ? 1.0 : 0.0]
+                group.allreduceSum(&signals)
+                (outOfTime, patienceOut, stopRequested) = (decisions[0] != 0, decisions[1] != 0, signals[0] != 0)
             }
             if root, (options.saveSteps > 0 && step % options.saveSteps == 0) || epochEnd || outOfTime || stopRequested {
                 try checkFinite(step: step)
@@ -350,6 +380,8 @@ public final class Trainer {
             }
             if stopRequested {
                 if !quiet { progress.finish() }
+                // The others wait for rank 0's checkpoint: their stop ends the whole job.
+                group.barrier()
                 throw ElectraError("stopped by a signal at step \(step); \(TrainerCheckpoints.name(step: step)) in \(output.path) holds everything: run again with --resume to continue")
             }
             if outOfTime && step < totalSteps {
@@ -378,6 +410,30 @@ public final class Trainer {
         if let log { try writePlot(log: log) }
         return Summary(steps: state.step, finalLoss: lastLoss, metrics: lastMetrics, seconds: runSeconds(),
                        bestCheckpoint: state.bestCheckpoint, bestMetric: state.bestMetric, stoppedEarly: stoppedEarly)
+    }
+
+    /// Every rank must start at rank 0's step with its settings and data. Each reads its own
+    /// host's files: a stale copy of the data or another checkpoint in a host's OUT would
+    /// train on other rows, or leave the ranks waiting in sums the others never reach. A rank
+    /// that differs ends the job with what differs.
+    func agreeWithRankZero(step: Int) throws {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a over the sorted settings
+        for byte in runFingerprint.sorted(by: { $0.key < $1.key }).map({ "\($0.key)=\($0.value)\n" }).joined().utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        // Doubles carry integers below 2^53 exactly: the hash goes in three parts.
+        let mine = [Double(step), Double(task.exampleCount), Double(hash >> 43), Double((hash >> 22) & 0x1F_FFFF), Double(hash & 0x3F_FFFF)]
+        var rankZero = mine
+        group.broadcast(&rankZero)
+        if rankZero[0] != mine[0] {
+            throw ElectraError("rank \(group.rank) starts at step \(step), rank 0 at step \(Int(rankZero[0])): with --resume every rank reads the checkpoints in \(output.path), so every host needs that folder (shared storage)")
+        }
+        if rankZero[1] != mine[1] {
+            throw ElectraError("rank \(group.rank) reads \(task.exampleCount) training examples, rank 0 reads \(Int(rankZero[1])): every host needs the same data at the same path")
+        }
+        if rankZero != mine {
+            throw ElectraError("rank \(group.rank)'s settings, model or data differ from rank 0's: every host needs the same options, model and data")
+        }
     }
 
     /// Sums a step's loss, tokens and metric sums over the ranks: every rank gets the loss and

@@ -73,7 +73,7 @@ public enum TrainerCheckpoints {
         let tmp = output.appendingPathComponent(".checkpoint-\(step).tmp")
         try? FileManager.default.removeItem(at: tmp)
         do {
-            try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+            try FileManager.default.createFolder(at: tmp)
             try saveModels(models, to: tmp)
             try optimizer.saveState(to: tmp.appendingPathComponent("optimizer.safetensors"))
             try AtomicFile.write(try state.json.serialized(), to: tmp.appendingPathComponent("trainer_state.json"))
@@ -99,7 +99,11 @@ public enum TrainerCheckpoints {
     /// The steps of the checkpoint folders in `output`, ascending.
     public static func steps(in output: URL) -> [Int] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: output.path)) ?? []
-        return names.compactMap { n -> Int? in n.hasPrefix("checkpoint-") ? Int(n.dropFirst("checkpoint-".count)) : nil }.sorted()
+        // Only the names this trainer writes ("checkpoint-007" is somebody else's folder).
+        return names.compactMap { n -> Int? in
+            guard n.hasPrefix("checkpoint-"), let step = Int(n.dropFirst("checkpoint-".count)), step >= 0, name(step: step) == n else { return nil }
+            return step
+        }.sorted()
     }
 
     /// The checkpoint folder with the highest step, if any.
@@ -107,11 +111,13 @@ public enum TrainerCheckpoints {
         steps(in: output).last.map { output.appendingPathComponent(name(step: $0)) }
     }
 
-    /// Removes the oldest checkpoints beyond `limit`, never `keep` (the best one).
+    /// Removes the oldest checkpoints beyond `limit`, never `keep` (the best one) nor the
+    /// newest (what a resume continues from): with a limit of 1 and an older best, two stay,
+    /// as in HF's Trainer.
     static func rotate(in output: URL, limit: Int, keep: String?) {
         var steps = steps(in: output)
         while steps.count > limit {
-            guard let victim = steps.first(where: { name(step: $0) != keep }) else { return }
+            guard let victim = steps.dropLast().first(where: { name(step: $0) != keep }) else { return }
             try? FileManager.default.removeItem(at: output.appendingPathComponent(name(step: victim)))
             steps.removeAll { $0 == victim }
         }
