@@ -106,14 +106,9 @@ public final class HubClient: Sendable {
 
     /// GET /api/models/{repo}/revision/{revision}: the commit and the file list.
     func revisionInfo(_ name: HubName, client: HTTPClient) async throws -> RevisionInfo {
-        var url = "\(environment.endpoint)/api/models/\(name.repo)/revision/\(Self.escape(name.revision))"
-        var response = try await send(url, method: .GET, client: client)
+        let url = "\(environment.endpoint)/api/models/\(name.repo)/revision/\(Self.escape(name.revision))"
         // A renamed or moved repo answers with a relative redirect to its new name.
-        for _ in 0..<5 where (300..<400).contains(response.status.code) {
-            guard let location = response.headers.first(name: "Location"), location.hasPrefix("/") else { break }
-            url = environment.endpoint + location
-            response = try await send(url, method: .GET, client: client)
-        }
+        let (response, _) = try await sendFollowingHubRedirects(url, method: .GET, client: client)
         try check(response, name: name, file: nil)
         guard response.status.code == 200 else {
             throw ElectraError("the Hub answered HTTP \(response.status.code) for the revision of \(name)")
@@ -130,15 +125,10 @@ public final class HubClient: Sendable {
     /// One file into blobs/ and its link into snapshots/<commit>/, unless already there.
     func fetch(_ file: String, name: HubName, commit: String, cache: HubCache, client: HTTPClient) async throws {
         if cache.hasFile(file, commit: commit) { return }
-        var url = "\(environment.endpoint)/\(name.repo)/resolve/\(commit)/\(Self.escapePath(file))"
         // HEAD: the blob's name (ETag, or X-Linked-Etag for LFS files) and size; an absolute
         // redirect (LFS on a CDN) is where the bytes come from, a relative one is followed.
-        var head = try await send(url, method: .HEAD, client: client)
-        for _ in 0..<5 where (300..<400).contains(head.status.code) {
-            guard let location = head.headers.first(name: "Location"), location.hasPrefix("/") else { break }
-            url = environment.endpoint + location
-            head = try await send(url, method: .HEAD, client: client)
-        }
+        let (head, url) = try await sendFollowingHubRedirects("\(environment.endpoint)/\(name.repo)/resolve/\(commit)/\(Self.escapePath(file))",
+                                                              method: .HEAD, client: client)
         try check(head, name: name, file: file)
         guard let etag = Self.etag(head.headers) else {
             throw ElectraError("the Hub sent no ETag for \(file) of \(name); cannot place it in the cache")
@@ -240,6 +230,19 @@ public final class HubClient: Sendable {
     }
 
     // MARK: HTTP
+
+    /// `send`, following up to 5 relative redirects (the Hub's own: a renamed repo, a file
+    /// resolved elsewhere); an absolute one (a CDN) is returned. Also the URL answered.
+    func sendFollowingHubRedirects(_ start: String, method: HTTPMethod, client: HTTPClient) async throws -> (HTTPClientResponse, String) {
+        var url = start
+        var response = try await send(url, method: method, client: client)
+        for _ in 0..<5 where (300..<400).contains(response.status.code) {
+            guard let location = response.headers.first(name: "Location"), location.hasPrefix("/") else { break }
+            url = environment.endpoint + location
+            response = try await send(url, method: method, client: client)
+        }
+        return (response, url)
+    }
 
     func send(_ url: String, method: HTTPMethod, client: HTTPClient, extraHeaders: HTTPHeaders = [:]) async throws -> HTTPClientResponse {
         var request = HTTPClientRequest(url: url)
