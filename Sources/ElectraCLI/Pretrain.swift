@@ -113,7 +113,11 @@ struct Pretrain: ParsableCommand {
                 throw ElectraError("--max-seq-length applies to raw text --data; \(dataURLs[0].path) is prepared already (its length is in manifest.json)")
             }
             if group.size > 1 && !isFolder {
-                throw ElectraError("--data: a data-parallel job reads one prepared folder on every rank; run `electra prepare-data` first and pass its folder")
+                // A folder another rank sees may be missing on this rank's host: say which.
+                let what = dataURLs.count == 1 && !FileManager.default.fileExists(atPath: dataURLs[0].path)
+                    ? "\(dataURLs[0].path) does not exist on this rank's host (every host needs the prepared folder at the same path)"
+                    : "a data-parallel job reads one prepared folder on every rank; run `electra prepare-data` first and pass its folder"
+                throw ElectraError("--data: \(what)")
             }
 
             // The data and its tokenizer, read (or prepared) before the output changes.

@@ -31,8 +31,10 @@ public final class HubClient: Sendable {
         if environment.offline {
             return try cachedSnapshot(cache, reason: "offline (HF_HUB_OFFLINE is set)")
         }
+        if let problem = environment.proxyProblem { throw ElectraError(problem) }
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(
-            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(connectTimeout), read: .seconds(60))))
+            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(connectTimeout), read: .seconds(60)),
+            proxy: environment.proxy.map(Self.proxy)))
         do {
             let result = try await download(name, cache: cache, client: client)
             try await client.shutdown()
@@ -68,6 +70,15 @@ public final class HubClient: Sendable {
     }
 
     struct Unreachable: Error { let reason: String }
+
+    static func proxy(_ p: HubProxy) -> HTTPClient.Configuration.Proxy {
+        switch p.kind {
+        case .socks5: return .socksServer(host: p.host, port: p.port)
+        case .http:
+            let auth = p.username.map { HTTPClient.Authorization.basic(username: $0, password: p.password ?? "") }
+            return .server(host: p.host, port: p.port, authorization: auth)
+        }
+    }
 
     /// An error answer from the Hub: its message for users, for which file (nil: the
     /// revision request) and huggingface_hub's X-Error-Code.

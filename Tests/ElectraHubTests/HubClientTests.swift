@@ -197,6 +197,18 @@ final class HubClientTests {
         #expect(hub.requests("GET /api/models/google/electra-small-discriminator/revision/main").count == 1)
     }
 
+    /// http_proxy, as Python's requests reads it: the client asks the proxy (the mock Hub,
+    /// which refuses) to CONNECT to the endpoint, with the proxy's Basic authorization.
+    @Test func requestsGoThroughTheProxyOfTheEnvironment() async throws {
+        let env = ["HOME": "/home/u", "HF_HUB_CACHE": cache.path, "HF_ENDPOINT": "http://hub.invalid",
+                   "http_proxy": "http://user:p%40ss@127.0.0.1:\(hub.port)"]
+        let e = HubEnvironment.current(env)
+        #expect(e.proxy == HubProxy(kind: .http, host: "127.0.0.1", port: hub.port, username: "user", password: "p@ss"))
+        await #expect(throws: (any Error).self) { try await HubClient(environment: e, connectTimeoutSeconds: 1).snapshot(HubName("test-org/tiny")!) }
+        #expect(hub.requests("CONNECT hub.invalid:80").count >= 1)
+        #expect(hub.proxyAuthorizations.first == "Basic " + Data("user:p@ss".utf8).base64EncodedString())
+    }
+
     @Test func twoClientsFetchingTogetherDownloadOnce() async throws {
         let first = client(), second = client()
         async let a = first.snapshot(HubName("test-org/tiny")!)
@@ -229,5 +241,19 @@ struct HubNameTests {
         let d = HubEnvironment.current(["HOME": "/home/u", "HF_TOKEN": "t", "HF_HUB_CACHE": "/c"])
         #expect(d.endpoint == "https://huggingface.co" && !d.offline && d.token == "t" && d.cache.path == "/c")
         #expect(HubEnvironment.current(["HOME": "/home/u"]).cache.path == "/home/u/.cache/huggingface/hub")
+    }
+
+    @Test func proxyVariablesAreReadAsPythonsRequestsReadsThem() {
+        func proxy(_ env: [String: String]) -> HubProxy? { HubEnvironment.current(["HOME": "/home/u"].merging(env) { a, _ in a }).proxy }
+        #expect(proxy(["HTTPS_PROXY": "http://proxy.corp:3128"]) == HubProxy(kind: .http, host: "proxy.corp", port: 3128))
+        #expect(proxy(["https_proxy": "proxy.corp"]) == HubProxy(kind: .http, host: "proxy.corp", port: 80))
+        #expect(proxy(["ALL_PROXY": "socks5://gw:1081"]) == HubProxy(kind: .socks5, host: "gw", port: 1081))
+        #expect(proxy(["HTTP_PROXY": "http://p:1"]) == nil)  // the endpoint is https
+        for bypass in ["*", "huggingface.co", ".huggingface.co", "example.org, huggingface.co:443"] {
+            #expect(proxy(["HTTPS_PROXY": "http://p:1", "NO_PROXY": bypass]) == nil, "\(bypass)")
+        }
+        #expect(proxy(["HTTPS_PROXY": "http://p:1", "no_proxy": "face.co"]) != nil)  // not a domain of huggingface.co
+        let bad = HubEnvironment.current(["HOME": "/home/u", "HTTPS_PROXY": "https://p:1"])
+        #expect(bad.proxy == nil && bad.proxyProblem == "HTTPS_PROXY=https://p:1: only http:// and socks5:// proxies are supported")
     }
 }

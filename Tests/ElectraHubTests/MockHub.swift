@@ -24,6 +24,8 @@ final class MockHub: @unchecked Sendable {
     var corruptNextLFS = false
     /// Answer every revision request with this status (the Hub down, rate limits).
     var failRevisions: HTTPResponseStatus?
+    /// The Proxy-Authorization of each CONNECT (this Hub also answers as a proxy that refuses).
+    private(set) var proxyAuthorizations: [String?] = []
     /// Old repo id -> new: the revision API and /resolve/ answer with a relative redirect, as
     /// the Hub does for a renamed repo.
     var renamed: [String: String] = [:]
@@ -82,6 +84,10 @@ final class MockHub: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         let range = head.headers.first(name: "Range")
         log.append(("\(head.method.rawValue) \(head.uri)", range))
+        if head.method == .CONNECT {
+            proxyAuthorizations.append(head.headers.first(name: "Proxy-Authorization"))
+            return Response(status: .forbidden)
+        }
         let path = head.uri.removingPercentEncoding ?? head.uri
         let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         let auth = head.headers.first(name: "Authorization")

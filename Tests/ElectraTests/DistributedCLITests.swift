@@ -136,6 +136,11 @@ extension CLITests {
                             "--preset", "tiny", "--max-steps", "2", "--threads", "1"])
         #expect(r.status != 0)
         #expect(r.stderr.contains("reads one prepared folder on every rank"), "\(r.stderr)")
+        // A data folder missing on a host is named as such.
+        let missing = try mpi(2, ["pretrain", "--data", tmp.appendingPathComponent("no-data").path, "--output", tmp.appendingPathComponent("y").path,
+                                  "--preset", "tiny", "--max-steps", "2", "--threads", "1"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("no-data does not exist on this rank's host"), "\(missing.stderr)")
     }
 }
 
