@@ -3,6 +3,16 @@ import Foundation
 /// Writes go to a temporary file in the destination's folder, then a rename: a crash or kill
 /// mid-write leaves the previous file (or none), never a half-written one.
 public enum AtomicFile {
+    /// fsync of a folder: the renames and removals in it reach the disk (a power loss after a
+    /// rename could otherwise bring back what it replaced).
+    public static func syncFolder(_ dir: URL) {
+        let fd = open(dir.path, O_RDONLY)
+        if fd >= 0 {
+            _ = fsync(fd)
+            close(fd)
+        }
+    }
+
     public static func write(_ data: Data, to url: URL) throws {
         try write(to: url) { handle in try handle.write(contentsOf: data) }
     }
@@ -41,11 +51,7 @@ public enum AtomicFile {
                 throw ElectraError("cannot move \(tmp.path) to \(url.path): \(String(cString: strerror(errno)))")
             }
             // The rename itself must reach the disk too, or a crash could bring back the old file.
-            let dirFD = open(dir.path, O_RDONLY)
-            if dirFD >= 0 {
-                _ = fsync(dirFD)
-                close(dirFD)
-            }
+            syncFolder(dir)
         } catch {
             try? FileManager.default.removeItem(at: tmp)
             if let e = error as? ElectraError { throw e }

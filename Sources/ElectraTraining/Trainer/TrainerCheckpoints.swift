@@ -81,6 +81,7 @@ public enum TrainerCheckpoints {
             guard rename(tmp.path, final.path) == 0 else {
                 throw ElectraError("cannot move \(tmp.path) to \(final.path): \(String(cString: strerror(errno)))")
             }
+            AtomicFile.syncFolder(output)
         } catch {
             try? FileManager.default.removeItem(at: tmp)  // a failed save leaves nothing behind
             throw error
@@ -121,6 +122,7 @@ public enum TrainerCheckpoints {
             try? FileManager.default.removeItem(at: output.appendingPathComponent(name(step: victim)))
             steps.removeAll { $0 == victim }
         }
+        AtomicFile.syncFolder(output)
     }
 
     /// Loads each model's weights from a checkpoint.
