@@ -189,7 +189,7 @@ public final class HubClient: Sendable {
         let handle = try local { try FileHandle(forWritingTo: partial) }
         defer { try? handle.close() }
         try local { try handle.truncate(atOffset: UInt64(have)) }
-        try local { try handle.seekToEnd() }
+        _ = try local { try handle.seekToEnd() }
         if response.status.code != 416 {
             var done = have
             do {
