@@ -10,13 +10,28 @@ extension CLITests {
     static let mpirun: URL? = ["/usr/bin/mpirun", "/usr/local/bin/mpirun", "/opt/homebrew/bin/mpirun"]
         .map(URL.init(fileURLWithPath:)).first { FileManager.default.isExecutableFile(atPath: $0.path) }
 
-    /// `mpirun -np N electra args` (root allowed and cores oversubscribed: CI runs as root on 2 cores).
+    /// mpirun's options for these tests: root allowed and cores oversubscribed (CI runs as root
+    /// on 2 cores), TCP on loopback.
+    static let mpirunFlags = ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "--mca", "btl", "self,tcp",
+                              "--mca", "btl_tcp_if_include", "lo", "--mca", "oob_tcp_if_include", "lo"]
+
+    /// `mpirun -np N electra args` started in the background: the process and its stderr.
+    func startMPI(_ n: Int, _ args: [String]) throws -> (process: Process, stderr: Pipe) {
+        let p = Process()
+        p.executableURL = Self.mpirun!
+        p.arguments = Self.mpirunFlags + ["-np", "\(n)", Self.binary.path] + args
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        return (p, err)
+    }
+
+    /// `mpirun -np N electra args`, to its end.
     func mpi(_ n: Int, _ args: [String]) throws -> Result {
         let p = Process()
         p.executableURL = Self.mpirun!
-        p.arguments = ["-np", "\(n)", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none",
-                       "--mca", "btl", "self,tcp", "--mca", "btl_tcp_if_include", "lo", "--mca", "oob_tcp_if_include", "lo",
-                       Self.binary.path] + args
+        p.arguments = Self.mpirunFlags + ["-np", "\(n)", Self.binary.path] + args
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -115,9 +130,7 @@ extension CLITests {
         }
         let p = Process()
         p.executableURL = Self.mpirun!
-        let common = ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "--mca", "btl", "self,tcp",
-                      "--mca", "btl_tcp_if_include", "lo", "--mca", "oob_tcp_if_include", "lo"]
-        p.arguments = common + ["-np", "1"] + args(w.train) + [":", "-np", "1"] + args(train10)
+        p.arguments = Self.mpirunFlags + ["-np", "1"] + args(w.train) + [":", "-np", "1"] + args(train10)
         let err = Pipe()
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
@@ -168,14 +181,7 @@ extension CLITests {
         let common = ["pretrain", "--data", data.path, "--preset", "tiny", "--batch-size", "4", "--max-steps", "16", "--save-steps", "2",
                       "--threads", "1", "--dropout", "0.1", "--save-total-limit", "100"]
         let killed = tmp.appendingPathComponent("killed-\(UUID().uuidString)")
-        let p = Process()
-        p.executableURL = Self.mpirun!
-        p.arguments = ["-np", "2", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "--mca", "btl", "self,tcp",
-                       "--mca", "btl_tcp_if_include", "lo", "--mca", "oob_tcp_if_include", "lo", Self.binary.path] + common + ["--output", killed.path]
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
+        let (p, err) = try startMPI(2, common + ["--output", killed.path])
         // Once checkpoint-2 is there, kill rank 1.
         var victim: Int32?
         for _ in 0..<3000 where victim == nil {
@@ -218,16 +224,8 @@ extension CLITests {
         let data = tmp.appendingPathComponent("data")
         #expect(try run(["prepare-data", "--tokenizer", w.tokenizer.path, "--input", w.corpus.path, "--output", data.path, "--max-seq-length", "32"]).status == 0)
         let out = tmp.appendingPathComponent("signalled-\(UUID().uuidString)")
-        let p = Process()
-        p.executableURL = Self.mpirun!
-        p.arguments = ["-np", "2", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "--mca", "btl", "self,tcp",
-                       "--mca", "btl_tcp_if_include", "lo", "--mca", "oob_tcp_if_include", "lo", Self.binary.path,
-                       "pretrain", "--data", data.path, "--preset", "tiny", "--batch-size", "4", "--max-steps", "3000",
-                       "--threads", "1", "--log-steps", "1", "--output", out.path]
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
+        let (p, err) = try startMPI(2, ["pretrain", "--data", data.path, "--preset", "tiny", "--batch-size", "4", "--max-steps", "3000",
+                                        "--threads", "1", "--log-steps", "1", "--output", out.path])
         // Once a few steps are logged, SIGTERM to rank 1 only.
         var victim: Int32?
         for _ in 0..<3000 where victim == nil {
