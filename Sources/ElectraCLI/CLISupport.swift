@@ -63,6 +63,11 @@ func refuseOptions(_ given: [(String, Bool)], on path: String) throws {
     throw ElectraError("\(unused.joined(separator: ", ")) \(unused.count == 1 ? "does" : "do") not apply to \(path)")
 }
 
+/// The same for a path that reads the options named in `reads`: `given` is (option, given).
+func refuseOptions(_ given: [(String, Bool)], reading reads: Set<String>, on path: String) throws {
+    try refuseOptions(given.map { ($0.0, $0.1 && !reads.contains($0.0)) }, on: path)
+}
+
 enum TextInput {
     /// The lines of a UTF-8 file, or of standard input for "-"; errors name the file and,
     /// for invalid UTF-8, the line.

@@ -66,7 +66,7 @@ struct Evaluate: ParsableCommand {
                 ("--null-score-diff-threshold", qa.nullScoreDiffThreshold != nil), ("--handle-impossible-answer", qa.handleImpossibleAnswer),
                 ("--text-column", columns.textColumn != nil), ("--pair-column", columns.pairColumn != nil),
                 ("--label-column", columns.labelColumn != nil), ("--no-header", !columns.header),
-            ].map { ($0.0, $0.1 && !reads.contains($0.0)) }, on: "evaluating --task \(chosen.rawValue)")
+            ], reading: reads, on: "evaluating --task \(chosen.rawValue)")
             switch chosen {
             case .tokenClassification:
                 return try TokenClassificationCLI.evaluate(model: model, data: data, tagColumn: tagColumn, maxLength: maxLength, batchSize: batchSize, json: json)
@@ -158,7 +158,7 @@ struct Predict: ParsableCommand {
                 ("--null-score-diff-threshold", qa.nullScoreDiffThreshold != nil), ("--handle-impossible-answer", qa.handleImpossibleAnswer),
                 ("--null-odds", nullOdds != nil), ("--question", question != nil), ("--context", context != nil), ("--file", file != nil),
                 ("text arguments", !texts.isEmpty), ("--max-length", maxLength != nil), ("--truncation", truncation), ("--json", json),
-            ].map { ($0.0, $0.1 && !path.reads.contains($0.0)) }, on: path.name)
+            ], reading: path.reads, on: path.name)
             if resolved == .questionAnswering {
                 if let question, let context {
                     let p = try QuestionAnsweringPipeline(folder: dir, options: options)

@@ -83,7 +83,7 @@ struct Pretrain: ParsableCommand {
             }
             if let n = evalExamples, n <= 0 { throw ElectraError("--eval-examples must be positive, got \(n)") }
             if let n = evalSteps, n <= 0 { throw ElectraError("--eval-steps must be positive, got \(n)") }
-            try refuseOptions([("--eval-steps", evalSteps != nil), ("--eval-examples", evalExamples != nil)].map { ($0.0, $0.1 && validation == nil) },
+            try refuseOptions([("--eval-steps", evalSteps != nil && validation == nil), ("--eval-examples", evalExamples != nil && validation == nil)],
                               on: "a run without --validation")
             if objective == "mlm" {
                 try refuseOptions([

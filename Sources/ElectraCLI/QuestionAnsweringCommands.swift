@@ -80,13 +80,13 @@ enum QuestionAnsweringCLI {
 
     static func predict(model: String, input: String?, output: String?, nullOdds: String?, _ s: Settings) throws {
         guard let input, let output else { throw ElectraError("--task question-answering predicts --input dev.json --output predictions.json, or --question Q --context C") }
-        let modelDir = { try ModelArgument.folder(model, option: "--model") }
-        try refuseOutputFileOverInputs(output, [(option: "--input", path: input)], model: try modelDir())
+        let modelDir = try ModelArgument.folder(model, option: "--model")
+        try refuseOutputFileOverInputs(output, [(option: "--input", path: input)], model: modelDir)
         if let nullOdds {
             guard URL(fileURLWithPath: output).resolvedPathComponents != URL(fileURLWithPath: nullOdds).resolvedPathComponents else {
                 throw ElectraError("--null-odds and --output name the same file \(output); give two files")
             }
-            try refuseOutputFileOverInputs(nullOdds, option: "--null-odds", [(option: "--input", path: input)], model: try modelDir())
+            try refuseOutputFileOverInputs(nullOdds, option: "--null-odds", [(option: "--input", path: input)], model: modelDir)
         }
         let (answers, odds, _) = try answer(model, try read(input).questions, s)
         try AtomicFile.write(try JSONValue.object(answers.mapValues { .string($0) }).serialized(pretty: true), to: URL(fileURLWithPath: output))

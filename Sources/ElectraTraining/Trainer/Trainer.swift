@@ -142,9 +142,11 @@ public final class Trainer {
         "discriminator_from_generator": "false", "start_temperature": "none",
     ]
 
-    /// The first setting in which a saved run and this one differ: (key, saved, now).
+    /// The first setting in which a saved run and this one differ: (key, saved, now). The
+    /// dtype comes first (fp32 runs record none: their states predate it), then by name.
     static func firstDifference(saved: [String: String], now: [String: String]) -> (key: String, saved: String, now: String)? {
-        for key in Set(saved.keys).union(now.keys).sorted() where key != "total_steps_from_time" {
+        let keys = Set(saved.keys).union(now.keys).sorted { ($0 == "dtype" ? 0 : 1, $0) < ($1 == "dtype" ? 0 : 1, $1) }
+        for key in keys where key != "total_steps_from_time" {
             guard let a = saved[key] ?? fingerprintDefaults[key], let b = now[key] ?? fingerprintDefaults[key] else { continue }
             if a != b { return (key, a, b) }
         }
@@ -191,12 +193,10 @@ public final class Trainer {
                 state.run = runFingerprint
                 state.run["total_steps_from_time"] = "true"
             }
-            // fp32 runs record no dtype (their states predate it).
-            let savedDType = savedRun["dtype"] ?? InferenceDType.fp32.rawValue
-            guard savedDType == options.computeDType.rawValue else {
-                throw ElectraError("--resume: \(ckpt.lastPathComponent) was made with dtype \(savedDType), this run has \(options.computeDType.rawValue); resume with the same --dtype or start a new output folder")
-            }
             if let (key, was, value) = Self.firstDifference(saved: savedRun, now: state.run) {
+                if key == "dtype" {
+                    throw ElectraError("--resume: \(ckpt.lastPathComponent) was made with dtype \(was), this run has \(value); resume with the same --dtype or start a new output folder")
+                }
                 if key == "gradient_accumulation_steps" {
                     throw ElectraError("--resume: \(ckpt.lastPathComponent) was made with \(was) micro-batches per step (world size x --gradient-accumulation-steps), this run has \(value) (\(group.size) x \(options.gradientAccumulation)); keep the global batch: choose --gradient-accumulation-steps so that world size x it is \(was)")
                 }
